@@ -1,0 +1,180 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// procSpec describes one server process the sandbox starts.
+type procSpec struct {
+	name    string // component name used in messages ("etcd", "registry")
+	path    string
+	args    []string
+	logPath string
+	// detach lets the process outlive this one (scripts/sandbox up). Otherwise
+	// the kernel kills it when its parent dies, so a killed test leaks nothing.
+	detach bool
+}
+
+// process is a server process started by the sandbox, or adopted from a
+// state file by pid (then cmd is nil).
+type process struct {
+	name    string
+	pid     int
+	logPath string
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed when a started process has exited
+	waitErr error
+}
+
+func startProcess(spec procSpec) (*process, error) {
+	logFile, err := os.OpenFile(spec.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("opening log of %s: %w", spec.name, err)
+	}
+	defer logFile.Close()
+	cmd := exec.Command(spec.path, spec.args...)
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	if spec.detach {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	} else {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s (%s): %w", spec.name, spec.path, err)
+	}
+	p := &process{name: spec.name, pid: cmd.Process.Pid, logPath: spec.logPath, cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		p.waitErr = cmd.Wait()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// hasExited reports whether the process is gone. For an adopted process it
+// looks at /proc, where a zombie counts as gone.
+func (p *process) hasExited() bool {
+	if p.cmd != nil {
+		select {
+		case <-p.exited:
+			return true
+		default:
+			return false
+		}
+	}
+	return !pidAlive(p.pid, "")
+}
+
+// stop ends the process: SIGTERM, then SIGKILL after grace.
+func (p *process) stop(grace time.Duration) error {
+	if p.hasExited() {
+		return nil
+	}
+	_ = syscall.Kill(p.pid, syscall.SIGTERM)
+	deadline := time.Now().Add(grace)
+	for time.Now().Before(deadline) {
+		if p.hasExited() {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = syscall.Kill(p.pid, syscall.SIGKILL)
+	for i := 0; i < 100; i++ {
+		if p.hasExited() {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("stopping %s (pid %d): still running after SIGKILL", p.name, p.pid)
+}
+
+// pidAlive reports whether pid is a live (not zombie) process whose command
+// line contains marker (when marker is not empty). The marker guards against
+// a recycled pid: every sandbox process has its state directory in its args.
+func pidAlive(pid int, marker string) bool {
+	if pid <= 0 {
+		return false
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// The state letter follows the parenthesised command name.
+	if i := bytes.LastIndexByte(stat, ')'); i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' || stat[i+2] == 'X' {
+		return false
+	}
+	if marker == "" {
+		return true
+	}
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return err == nil && bytes.Contains(cmdline, []byte(marker))
+}
+
+// waitReady polls check until it succeeds, the process exits or timeout
+// passes. Errors name the component and carry the tail of its log.
+func waitReady(ctx context.Context, p *process, timeout time.Duration, check func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		if p.hasExited() {
+			return &ComponentError{Component: p.name, Err: fmt.Errorf("exited before becoming ready (%v)", p.waitErr), LogPath: p.logPath, LogTail: logTail(p.logPath, 20)}
+		}
+		cctx, ccancel := context.WithTimeout(ctx, 2*time.Second)
+		last = check(cctx)
+		ccancel()
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return &ComponentError{Component: p.name, Err: fmt.Errorf("not ready after %s: %w", timeout, last), LogPath: p.logPath, LogTail: logTail(p.logPath, 20)}
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// ComponentError says which sandbox component failed, and shows the end of
+// its log so the cause is visible without opening files.
+type ComponentError struct {
+	Component string
+	Err       error
+	LogPath   string
+	LogTail   string
+}
+
+func (e *ComponentError) Error() string {
+	msg := fmt.Sprintf("%s: %v", e.Component, e.Err)
+	if e.LogTail != "" {
+		msg += fmt.Sprintf("\n--- last lines of %s ---\n%s", e.LogPath, e.LogTail)
+	}
+	return msg
+}
+
+func (e *ComponentError) Unwrap() error { return e.Err }
+
+// logTail returns the last n lines of the file at path, or "" if unreadable.
+func logTail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// errAddrInUse matches the messages servers print when their port is taken.
+func logSaysAddrInUse(path string) bool {
+	return strings.Contains(logTail(path, 50), "address already in use")
+}
