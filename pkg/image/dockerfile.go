@@ -1,0 +1,105 @@
+package image
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+)
+
+// buildDockerfile builds spec.Dockerfile with buildah (vfs storage, chroot
+// isolation: no daemon, no privileges beyond root) or docker buildx into a
+// temporary OCI layout, and returns it as an Image whose base is the built
+// image and which adds no layers; Push then publishes it like any other.
+func (b *Builder) buildDockerfile(ctx context.Context, spec Spec, start time.Time) (*Image, error) {
+	dir, err := os.MkdirTemp("", "build-push-oci-")
+	if err != nil {
+		return nil, err
+	}
+	img := &Image{spec: spec, cleanup: removeAll(dir)}
+	fail := func(err error) (*Image, error) {
+		img.Close()
+		return nil, err
+	}
+	if err := b.runDockerfileBuild(ctx, spec, dir); err != nil {
+		return fail(err)
+	}
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		return fail(fmt.Errorf("reading the built image: %w", err))
+	}
+	im, err := idx.IndexManifest()
+	if err != nil || len(im.Manifests) == 0 {
+		return fail(fmt.Errorf("reading the built image: no manifest in %s (%v)", dir, err))
+	}
+	built, err := idx.Image(im.Manifests[0].Digest)
+	if err != nil {
+		return fail(fmt.Errorf("reading the built image: %w", err))
+	}
+	cfg, err := built.ConfigFile()
+	if err != nil {
+		return fail(fmt.Errorf("reading the built image's config: %w", err))
+	}
+	img.platforms = []v1.Platform{{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}}
+	img.bases = []v1.Image{built}
+	img.buildTime = b.o.now().Sub(start)
+	return img, nil
+}
+
+func (b *Builder) runDockerfileBuild(ctx context.Context, spec Spec, dir string) error {
+	var platform []string
+	if len(spec.Platforms) == 1 {
+		platform = []string{"--platform", platformString(spec.Platforms[0])}
+	}
+	stamp := strconv.FormatInt(spec.Created.Unix(), 10)
+	if buildah, err := b.o.lookPath("buildah"); err == nil {
+		suffix := make([]byte, 6)
+		rand.Read(suffix)
+		tag := "localhost/build-push-" + hex.EncodeToString(suffix)
+		store := []string{"--storage-driver", "vfs"}
+		bud := append(append([]string{}, store...), "bud", "--isolation", "chroot", "--format", "oci",
+			"--timestamp", stamp, "-f", spec.Dockerfile, "-t", tag)
+		bud = append(append(bud, platform...), spec.contextDir())
+		if err := b.run(ctx, buildah, bud...); err != nil {
+			return err
+		}
+		defer b.run(context.WithoutCancel(ctx), buildah, append(store, "rmi", tag)...)
+		return b.run(ctx, buildah, append(store, "push", tag, "oci:"+dir+":latest")...)
+	}
+	if docker, err := b.o.lookPath("docker"); err == nil && b.run(ctx, docker, "buildx", "version") == nil {
+		args := []string{"buildx", "build", "-f", spec.Dockerfile,
+			"--output", "type=oci,tar=false,rewrite-timestamp=true,dest=" + dir,
+			"--build-arg", "SOURCE_DATE_EPOCH=" + stamp}
+		args = append(append(args, platform...), spec.contextDir())
+		return b.run(ctx, docker, args...)
+	}
+	return specErr("dockerfile", ErrNoBuilder)
+}
+
+// run runs a builder command, passing its output lines to the reporter
+// and keeping the end of it for the error message.
+func (b *Builder) run(ctx context.Context, prog string, args ...string) error {
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, prog, args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = 5 * time.Second
+	err := cmd.Run()
+	for line := range strings.Lines(out.String()) {
+		b.o.reporter.Report(Event{Kind: EventBuilderOutput, Message: strings.TrimRight(line, "\n")})
+	}
+	if err != nil {
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		tail := strings.Join(lines[max(0, len(lines)-15):], "\n")
+		return fmt.Errorf("running %s %s: %w\n%s", prog, strings.Join(args, " "), err, tail)
+	}
+	return nil
+}

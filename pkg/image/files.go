@@ -1,0 +1,190 @@
+package image
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// Mapping places a source from the context at a destination in the image.
+// A directory source is copied with everything under it; a file source
+// becomes the file Dest, or Dest/<name> when Dest ends with "/".
+type Mapping struct {
+	Src  string // relative to the context; "." is the whole context
+	Dest string // absolute path in the image
+}
+
+// DefaultMapping is the files mapping when none is given: the whole context
+// at /app (without the context's .git directory).
+var DefaultMapping = []Mapping{{Src: ".", Dest: "/app"}}
+
+// String returns the SRC:DEST form ParseMapping reads.
+func (m Mapping) String() string { return m.Src + ":" + m.Dest }
+
+// ParseMapping parses "SRC:DEST". SRC must be a relative path that stays
+// inside the context ("../x" and "/x" are rejected); DEST must be absolute.
+// Symbolic links are checked later, against the file system, by Build.
+func ParseMapping(s string) (Mapping, error) {
+	src, dest, ok := strings.Cut(s, ":")
+	if !ok || src == "" || dest == "" {
+		return Mapping{}, fmt.Errorf("files entry %q: want SRC:DEST", s)
+	}
+	if strings.ContainsAny(s, "\x00\n\r") {
+		return Mapping{}, fmt.Errorf("files entry %q: contains a control character", s)
+	}
+	if filepath.IsAbs(src) || !filepath.IsLocal(filepath.Clean(src)) && filepath.Clean(src) != "." {
+		return Mapping{}, fmt.Errorf("files entry %q: %w: %q must be a path inside the context", s, ErrEscapesContext, src)
+	}
+	if !path.IsAbs(dest) {
+		return Mapping{}, fmt.Errorf("files entry %q: destination %q must be absolute", s, dest)
+	}
+	clean := path.Clean(dest)
+	if strings.HasSuffix(dest, "/") && clean != "/" {
+		clean += "/"
+	}
+	return Mapping{Src: filepath.Clean(src), Dest: clean}, nil
+}
+
+// entryKind is the type of a layer entry.
+type entryKind byte
+
+const (
+	kindDir entryKind = iota
+	kindFile
+	kindSymlink
+)
+
+// entry is one file of the image-to-be: where it goes and where it comes
+// from. The stat fields identify the source's state for the layer cache.
+type entry struct {
+	name string // tar name: no leading "/", directories end in "/"
+	kind entryKind
+	mode int64 // normalised permission bits
+	src  string
+	size int64
+	link string
+	// state of the source when scanned (modification and change time, inode)
+	mtime, ctime int64
+	ino, dev     uint64
+}
+
+// scan resolves the mappings against the context directory and returns
+// the entries sorted by name. Sources must exist and resolve, through any
+// symbolic links, to paths inside the context. Symbolic links found while
+// walking a directory are kept as links and never followed.
+func scan(contextDir string, mappings []Mapping) ([]entry, error) {
+	root, err := filepath.Abs(contextDir)
+	if err == nil {
+		root, err = filepath.EvalSymlinks(root)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resolving context %q: %w", contextDir, err)
+	}
+	if len(mappings) == 0 {
+		mappings = DefaultMapping
+	}
+	byName := map[string]entry{}
+	add := func(e entry, m Mapping) error {
+		if old, ok := byName[e.name]; ok && !(old.kind == kindDir && e.kind == kindDir) {
+			return fmt.Errorf("files entry %q: %q is also given by another source (%s)", m, "/"+strings.TrimSuffix(e.name, "/"), old.src)
+		}
+		byName[e.name] = e
+		return nil
+	}
+	for _, m := range mappings {
+		if err := scanMapping(root, m, len(mappings) == 1 && m == DefaultMapping[0], add); err != nil {
+			return nil, err
+		}
+	}
+	entries := make([]entry, 0, len(byName))
+	for _, e := range byName {
+		entries = append(entries, e)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].name < entries[j].name })
+	return entries, nil
+}
+
+func scanMapping(root string, m Mapping, skipGit bool, add func(entry, Mapping) error) error {
+	if filepath.IsAbs(m.Src) || !filepath.IsLocal(m.Src) && m.Src != "." {
+		return fmt.Errorf("files entry %q: %w", m, ErrEscapesContext)
+	}
+	src, err := filepath.EvalSymlinks(filepath.Join(root, m.Src))
+	if err != nil {
+		return fmt.Errorf("files entry %q: %w", m, err)
+	}
+	if rel, err := filepath.Rel(root, src); err != nil || !filepath.IsLocal(rel) && rel != "." {
+		return fmt.Errorf("files entry %q: %w: %q resolves to %q", m, ErrEscapesContext, m.Src, src)
+	}
+	info, err := os.Stat(src)
+	if err != nil {
+		return fmt.Errorf("files entry %q: %w", m, err)
+	}
+	dest := strings.TrimPrefix(m.Dest, "/")
+	if !info.IsDir() {
+		if strings.HasSuffix(m.Dest, "/") || dest == "" {
+			dest = path.Join(dest, filepath.Base(src))
+		}
+		e, err := newEntry(src, dest, info)
+		if err != nil {
+			return fmt.Errorf("files entry %q: %w", m, err)
+		}
+		return add(e, m)
+	}
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("files entry %q: %w", m, err)
+		}
+		rel, _ := filepath.Rel(src, p)
+		if skipGit && rel == ".git" && d.IsDir() {
+			return filepath.SkipDir
+		}
+		info, err := d.Info()
+		if err != nil {
+			return fmt.Errorf("files entry %q: %w", m, err)
+		}
+		name := path.Join(dest, filepath.ToSlash(rel))
+		if name == "" || name == "." {
+			return nil // the image root itself
+		}
+		e, err := newEntry(p, name, info)
+		if err != nil {
+			return fmt.Errorf("files entry %q: %w", m, err)
+		}
+		return add(e, m)
+	})
+}
+
+// newEntry describes one source file. Modes are normalised: directories
+// 0755, files 0755 when any execute bit is set else 0644, links 0777.
+func newEntry(src, name string, info fs.FileInfo) (entry, error) {
+	e := entry{name: name, src: src, mtime: info.ModTime().UnixNano()}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		e.ctime = st.Ctim.Nano()
+		e.ino = st.Ino
+		e.dev = st.Dev
+	}
+	switch mode := info.Mode(); {
+	case mode.IsDir():
+		e.kind, e.mode, e.name = kindDir, 0o755, name+"/"
+	case mode.IsRegular():
+		e.kind, e.mode, e.size = kindFile, 0o644, info.Size()
+		if mode.Perm()&0o111 != 0 {
+			e.mode = 0o755
+		}
+	case mode&fs.ModeSymlink != 0:
+		link, err := os.Readlink(src)
+		if err != nil {
+			return entry{}, err
+		}
+		e.kind, e.mode, e.link = kindSymlink, 0o777, link
+	default:
+		return entry{}, fmt.Errorf("%q: %w: %s", src, errors.ErrUnsupported, mode.Type())
+	}
+	return e, nil
+}

@@ -1,0 +1,182 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
+)
+
+// Result describes a published image, for outputs and step summaries.
+type Result struct {
+	// Repository is where the image went: "ghcr.io/acme/app", or the OCI
+	// layout directory.
+	Repository string
+	// Digest is the digest of the pushed manifest or index.
+	Digest v1.Hash
+	// ImageRef is Repository@Digest (empty for an OCI layout).
+	ImageRef string
+	// MediaType of the top manifest: an image manifest or an index.
+	MediaType types.MediaType
+	// Tags the image was pushed with.
+	Tags []string
+	// Images holds one entry per platform.
+	Images []PlatformImage
+	// Layers are the layers made from context files, shared by all
+	// platforms (empty for a Dockerfile build).
+	Layers []Layer
+	// Size is the total size of the distinct blobs and manifests the image
+	// is made of.
+	Size int64
+	// BytesUploaded counts request bodies actually sent, retries included;
+	// 0 for an OCI layout.
+	BytesUploaded int64
+	Timings       Timings
+}
+
+// PlatformImage is one platform's image in a Result.
+type PlatformImage struct {
+	Platform string // "linux/amd64"
+	Digest   v1.Hash
+	Size     int64 // manifest, config and layers
+	Layers   []Layer
+}
+
+// Layer is one layer in a Result.
+type Layer struct {
+	Digest    v1.Hash
+	Size      int64 // compressed bytes
+	MediaType types.MediaType
+	// FromBase is true for the base image's layers.
+	FromBase bool
+	// Uploaded is true when this run streamed the layer's bytes; false when
+	// the destination already had it. Always false for base layers.
+	Uploaded bool
+	// Files is the number of files and links in a context layer.
+	Files int
+}
+
+// Timings break down where the time went.
+type Timings struct {
+	Build  time.Duration // validation, scanning and base resolution
+	Layers time.Duration // compressing and uploading the context layers
+	Push   time.Duration // everything else: base layers, configs, manifests, tags
+}
+
+// sink is where layers and manifests go: a registry or an OCI layout.
+type sink interface {
+	// writeLayer stores one context layer; after it returns, the layer's
+	// digest is known.
+	writeLayer(ctx context.Context, l v1.Layer) error
+	// writeTop stores the image or index under the given tags.
+	writeTop(ctx context.Context, top partial.WithRawManifest, tags []string) error
+}
+
+// Push uploads the image to repo with every tag, streaming context layers
+// that the registry lacks, and returns what it pushed. With no tags the
+// image is pushed by digest only.
+func (b *Builder) Push(ctx context.Context, img *Image, repo string, tags []string) (*Result, error) {
+	for _, t := range tags {
+		if err := ValidateTag(t); err != nil {
+			return nil, specErr("tags", err)
+		}
+	}
+	r, err := b.parseRepository(repo)
+	if err != nil {
+		return nil, specErr("image", err)
+	}
+	counter := &countingTransport{inner: b.o.transport}
+	opts := b.remoteOptions(ctx, counter)
+	pusher, err := remote.NewPusher(opts...)
+	if err != nil {
+		return nil, err
+	}
+	s := &remoteSink{pusher: pusher, repo: r, reporter: b.o.reporter}
+	res, err := b.publish(ctx, img, s, tags)
+	if err != nil {
+		return nil, fmt.Errorf("pushing to %q: %w", r.String(), classify(err))
+	}
+	res.Repository = r.String()
+	res.ImageRef = r.Digest(res.Digest.String()).String()
+	res.BytesUploaded = counter.sent.Load()
+	return res, nil
+}
+
+// publish writes the context layers, then the images, to a sink.
+func (b *Builder) publish(ctx context.Context, img *Image, s sink, tags []string) (*Result, error) {
+	res := &Result{Tags: append([]string(nil), tags...)}
+	res.Timings.Build = img.buildTime
+	start := b.o.now()
+	uploaded, err := b.writeLayers(ctx, img, s)
+	if err != nil {
+		return nil, err
+	}
+	res.Timings.Layers = b.o.now().Sub(start)
+	start = b.o.now()
+	a, err := img.assemble()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.writeTop(ctx, a.top, tags); err != nil {
+		return nil, err
+	}
+	res.Timings.Push = b.o.now().Sub(start)
+	if err := describe(res, img, a, uploaded); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// writeLayers streams the context layers, several at a time, and returns
+// which ones were actually uploaded. A layer whose sums are in the cache
+// is first offered by digest, so the destination can say it has it.
+func (b *Builder) writeLayers(ctx context.Context, img *Image, s sink) ([]bool, error) {
+	uploaded := make([]bool, len(img.layers))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(b.o.jobs)
+	for i, l := range img.layers {
+		if sums, ok := b.cache.get(l.key); ok {
+			l.mu.Lock()
+			l.sums = sums
+			l.mu.Unlock()
+			b.o.reporter.Report(Event{Kind: EventLayerCached, Digest: sums.Digest, Bytes: sums.Size})
+		}
+		g.Go(func() error {
+			w := &watchedLayer{fileLayer: l}
+			if err := s.writeLayer(gctx, w); err != nil {
+				if errors.Is(err, errLayerChanged) {
+					b.cache.drop(l.key)
+				}
+				return err
+			}
+			sums, err := l.known()
+			if err != nil {
+				return err
+			}
+			b.cache.put(l.key, sums)
+			uploaded[i] = w.opened.Load()
+			b.o.reporter.Report(Event{Kind: EventLayerPushed, Digest: sums.Digest, Bytes: sums.Size, Uploaded: uploaded[i]})
+			return nil
+		})
+	}
+	return uploaded, g.Wait()
+}
+
+// watchedLayer records whether a layer's bytes were read.
+type watchedLayer struct {
+	*fileLayer
+	opened atomic.Bool
+}
+
+func (w *watchedLayer) Compressed() (io.ReadCloser, error) {
+	w.opened.Store(true)
+	return w.fileLayer.Compressed()
+}
