@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fxplatform/deploy-actions/pkg/internal/sandbox"
+)
+
+// measurement is what /usr/bin/time -v says about one command.
+type measurement struct {
+	Wall, User, Sys time.Duration
+	MaxRSSKiB       int64
+	Stdout          string
+}
+
+func (m measurement) cpu() time.Duration { return m.User + m.Sys }
+
+func (m measurement) add(o measurement) measurement {
+	return measurement{Wall: m.Wall + o.Wall, User: m.User + o.User, Sys: m.Sys + o.Sys, MaxRSSKiB: max(m.MaxRSSKiB, o.MaxRSSKiB)}
+}
+
+var timeFields = map[string]*regexp.Regexp{
+	"user": regexp.MustCompile(`User time \(seconds\): ([0-9.]+)`),
+	"sys":  regexp.MustCompile(`System time \(seconds\): ([0-9.]+)`),
+	"rss":  regexp.MustCompile(`Maximum resident set size \(kbytes\): ([0-9]+)`),
+}
+
+// measure runs a command under /usr/bin/time -v. Wall time is taken here,
+// around the whole command.
+func measure(ctx context.Context, name string, args ...string) (measurement, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "/usr/bin/time", append([]string{"-v", name}, args...)...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	m := measurement{Wall: time.Since(start), Stdout: stdout.String()}
+	if err != nil {
+		return m, fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, lastLines(stderr.String(), 30))
+	}
+	secs := func(k string) time.Duration {
+		f, _ := strconv.ParseFloat(timeFields[k].FindStringSubmatch(stderr.String())[1], 64)
+		return time.Duration(f * float64(time.Second))
+	}
+	m.User, m.Sys = secs("user"), secs("sys")
+	m.MaxRSSKiB, _ = strconv.ParseInt(timeFields["rss"].FindStringSubmatch(stderr.String())[1], 10, 64)
+	return m, nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+func runCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	work := fs.String("work", "", "work directory (context, registry, cache)")
+	crane := fs.String("crane", "crane", "crane binary")
+	rounds := fs.Int("rounds", 1, "measure each case this many times, keep the median")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(*work, "context")
+	fmt.Fprintln(os.Stderr, "generating the context in", dir)
+	if err := generate(dir); err != nil {
+		return err
+	}
+	regDir, err := os.MkdirTemp(*work, "registry-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(regDir)
+	reg, err := sandbox.StartRegistry(ctx, regDir, sandbox.RegistryOptions{})
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	host := reg.Addr
+	tarball := filepath.Join(*work, "layer.tar")
+	out := filepath.Join(*work, "crane-image.tar")
+	defer os.Remove(tarball)
+	defer os.Remove(out)
+
+	type row struct {
+		name string
+		m    measurement
+		note string
+	}
+	var rows []row
+	median := func(f func(i int) (measurement, error)) (measurement, error) {
+		var ms []measurement
+		for i := range *rounds {
+			m, err := f(i)
+			if err != nil {
+				return m, err
+			}
+			ms = append(ms, m)
+		}
+		slicesSortByWall(ms)
+		return ms[len(ms)/2], nil
+	}
+
+	// crane: tar the tree, append it to scratch, push.
+	var tarM, appendM, pushM measurement
+	craneM, err := median(func(i int) (measurement, error) {
+		repo := fmt.Sprintf("%s/bench/crane-%d:bench", host, i)
+		var err error
+		if tarM, err = measure(ctx, "tar", "--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--mtime=@0",
+			"--exclude=./.complete", "--transform", `s,^\.,app,`, "-cf", tarball, "-C", dir, "."); err != nil {
+			return tarM, err
+		}
+		if appendM, err = measure(ctx, *crane, "append", "-f", tarball, "-t", repo, "-o", out); err != nil {
+			return appendM, err
+		}
+		if pushM, err = measure(ctx, *crane, "push", out, repo); err != nil {
+			return pushM, err
+		}
+		return tarM.add(appendM).add(pushM), nil
+	})
+	if err != nil {
+		return err
+	}
+	rows = append(rows,
+		row{"`tar` of the context (input for crane)", tarM, ""},
+		row{"`crane append -f layer.tar -o image.tar`", appendM, ""},
+		row{"`crane push image.tar`", pushM, ""},
+		row{"**crane total** (tar + append + push)", craneM, "baseline"})
+	directM, err := median(func(i int) (measurement, error) {
+		return measure(ctx, *crane, "append", "-f", tarball, "-t", fmt.Sprintf("%s/bench/crane-direct-%d:bench", host, i))
+	})
+	if err != nil {
+		return err
+	}
+	rows = append(rows, row{"`crane append -f layer.tar -t repo` (pushes directly; tar not counted)", directM, ""})
+
+	// ours: cold (empty cache, new repository), then a rebuild with no change.
+	var cold, warm pushResult
+	oursM, err := median(func(i int) (measurement, error) {
+		cache := filepath.Join(regDir, fmt.Sprintf("cache-%d", i))
+		m, err := measure(ctx, self, "push", "-context", dir, "-repo", fmt.Sprintf("%s/bench/ours-%d", host, i), "-cache", cache)
+		if err == nil {
+			err = json.Unmarshal([]byte(m.Stdout), &cold)
+		}
+		return m, err
+	})
+	if err != nil {
+		return err
+	}
+	rebuildM, err := median(func(i int) (measurement, error) {
+		cache := filepath.Join(regDir, fmt.Sprintf("cache-%d", i))
+		m, err := measure(ctx, self, "push", "-context", dir, "-repo", fmt.Sprintf("%s/bench/ours-%d", host, i), "-cache", cache)
+		if err == nil {
+			err = json.Unmarshal([]byte(m.Stdout), &warm)
+		}
+		return m, err
+	})
+	if err != nil {
+		return err
+	}
+	if warm.Digest != cold.Digest {
+		return fmt.Errorf("rebuild gave digest %s, first build %s", warm.Digest, cold.Digest)
+	}
+	rows = append(rows,
+		row{fmt.Sprintf("**build-push** (%d layers in parallel)", cold.Layers), oursM, fmt.Sprintf("%.2f× crane's wall time; uploaded %s", ratio(oursM.Wall, craneM.Wall), mib(cold.BytesUploaded))},
+		row{"build-push, rebuild with no change", rebuildM, fmt.Sprintf("uploaded %d bytes", warm.BytesUploaded)})
+
+	fmt.Printf("Context: %d files, %s (half text, half random bytes); local docker-registry over HTTP; %d CPUs; median of %d.\n\n", genFiles, mib(genBytes), numCPU(), *rounds)
+	fmt.Println("| run | wall | CPU (user+sys) | peak memory | note |")
+	fmt.Println("|---|---:|---:|---:|---|")
+	for _, r := range rows {
+		fmt.Printf("| %s | %.2f s | %.2f s | %d MiB | %s |\n", r.name, r.m.Wall.Seconds(), r.m.cpu().Seconds(), r.m.MaxRSSKiB/1024, r.note)
+	}
+	return nil
+}
+
+func ratio(a, b time.Duration) float64 { return a.Seconds() / b.Seconds() }
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+func slicesSortByWall(ms []measurement) {
+	for i := range ms {
+		for j := i + 1; j < len(ms); j++ {
+			if ms[j].Wall < ms[i].Wall {
+				ms[i], ms[j] = ms[j], ms[i]
+			}
+		}
+	}
+}
