@@ -178,3 +178,7 @@ func logTail(path string, n int) string {
 func logSaysAddrInUse(path string) bool {
 	return strings.Contains(logTail(path, 50), "address already in use")
 }
+
+// ProcessRunning reports whether pid is a live process of the sandbox whose
+// state directory is dir.
+func ProcessRunning(pid int, dir string) bool { return pidAlive(pid, dir) }
