@@ -271,13 +271,18 @@ func splitLayers(entries []entry, n int) [][]entry {
 			has[i][d] = true
 		}
 	}
-	for name := range dirs {
-		used := false
-		for i := range has {
-			used = used || has[i][name]
+	used := map[string]bool{}
+	for i := range has {
+		for d := range has[i] {
+			used[d] = true
 		}
-		if !used {
-			has[bucketOf(name, n)][name] = true
+	}
+	for name := range dirs {
+		if !used[name] {
+			i := bucketOf(name, n)
+			for d := name; d != ""; d = parentDir(d) {
+				has[i][d] = true
+			}
 		}
 	}
 	for i := range buckets {
