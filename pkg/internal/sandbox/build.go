@@ -69,7 +69,7 @@ func (b buildSpec) key() (string, error) {
 	if b.moduleDir != "" {
 		for _, f := range []string{"go.mod", "go.sum"} {
 			data, err := os.ReadFile(filepath.Join(b.moduleDir, f))
-			if err != nil {
+			if err != nil && !(f == "go.sum" && os.IsNotExist(err)) {
 				return "", fmt.Errorf("reading build module of %s: %w", b.name, err)
 			}
 			h.Write(data)

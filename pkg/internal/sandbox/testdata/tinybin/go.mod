@@ -1,0 +1,3 @@
+module example.com/tinybin
+
+go 1.26
