@@ -23,7 +23,7 @@ func TestEnsureBuiltRepairsHalfWrittenCache(t *testing.T) {
 	tests := []struct {
 		name       string
 		prepare    func(t *testing.T, root, final string) // leaves the cache in some state
-		wantNotice string                                  // in the progress output; "" for none
+		wantNotice string                                 // in the progress output; "" for none
 	}{
 		{name: "cold cache", prepare: func(*testing.T, string, string) {}, wantNotice: "building tinybin"},
 		{name: "killed build left a directory without stamp", prepare: func(t *testing.T, root, final string) {
