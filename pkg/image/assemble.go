@@ -49,7 +49,7 @@ func (img *Image) assemble() (*assembled, error) {
 	var idx v1.ImageIndex = mutate.IndexMediaType(empty.Index, mt)
 	for i, one := range out.images {
 		p := img.platforms[i]
-		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: one, Descriptor: v1.Descriptor{Platform: &p}})
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: plainImage{one}, Descriptor: v1.Descriptor{Platform: &p}})
 	}
 	if anns := img.annotations(); len(anns) > 0 && mt == types.OCIImageIndex {
 		idx = mutate.Annotations(idx, anns).(v1.ImageIndex)
@@ -186,3 +186,13 @@ func countFiles(es []entry) int {
 	}
 	return n
 }
+
+// plainImage keeps go-containerregistry from writing an artifactType
+// (the config media type) into the index descriptor of an ordinary image.
+// The field is optional for images, and older clients (skopeo 1.9 in
+// Debian) drop it when re-serialising, so they cannot copy the index with
+// its digest preserved.
+type plainImage struct{ v1.Image }
+
+// ArtifactType implements partial's withArtifactType.
+func (plainImage) ArtifactType() (string, error) { return "", nil }
