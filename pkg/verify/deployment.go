@@ -1,0 +1,201 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+)
+
+// ErrDeploymentNotReady is returned when a Deployment did not become
+// available, or its new pods restarted.
+var ErrDeploymentNotReady = errors.New("deployment not ready")
+
+// revisionAnnotation is what the deployment controller writes on a
+// Deployment and its ReplicaSets to tie them to a rollout.
+const revisionAnnotation = "deployment.kubernetes.io/revision"
+
+// DeploymentStatus is one observation of a Deployment.
+type DeploymentStatus struct {
+	Namespace          string    `json:"namespace"`
+	Name               string    `json:"name"`
+	Replicas           int32     `json:"replicas"` // desired
+	Updated            int32     `json:"updated"`
+	Available          int32     `json:"available"`
+	Unavailable        int32     `json:"unavailable"`
+	Generation         int64     `json:"generation"`
+	ObservedGeneration int64     `json:"observed_generation"`
+	Revision           string    `json:"revision,omitempty"`
+	RolloutStarted     time.Time `json:"rollout_started,omitzero"`
+	Restarts           []Restart `json:"restarts,omitempty"`
+	// Problems lists every reason the Deployment is not ready; empty means
+	// ready.
+	Problems []string `json:"problems,omitempty"`
+}
+
+// Restart is a container of the current rollout's pods that restarted.
+type Restart struct {
+	Pod       string `json:"pod"`
+	Container string `json:"container"`
+	Count     int32  `json:"count"`
+}
+
+// Ready reports whether the Deployment had no problems.
+func (s DeploymentStatus) Ready() bool { return len(s.Problems) == 0 }
+
+// CheckDeployment observes a Deployment once: it must be Available with no
+// unavailable replicas, all replicas updated, its observedGeneration
+// current, and no container of the current rollout's pods (those of the
+// ReplicaSet of its revision, created when the rollout began) may have
+// restarted. An error is returned only when the API cannot be read.
+func CheckDeployment(ctx context.Context, client kubernetes.Interface, namespace, name string) (DeploymentStatus, error) {
+	s := DeploymentStatus{Namespace: namespace, Name: name}
+	d, err := client.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return s, fmt.Errorf("reading deployment %s/%s: %w", namespace, name, err)
+	}
+	s.Replicas = 1
+	if d.Spec.Replicas != nil {
+		s.Replicas = *d.Spec.Replicas
+	}
+	s.Updated, s.Available, s.Unavailable = d.Status.UpdatedReplicas, d.Status.AvailableReplicas, d.Status.UnavailableReplicas
+	s.Generation, s.ObservedGeneration = d.Generation, d.Status.ObservedGeneration
+	s.Revision = d.Annotations[revisionAnnotation]
+	s.Problems = deploymentProblems(d, s)
+	if s.ObservedGeneration < s.Generation || s.Revision == "" {
+		return s, nil // the controller has not caught up: the pods say nothing yet
+	}
+	rs, err := currentReplicaSet(ctx, client, d)
+	if err != nil {
+		return s, err
+	}
+	if rs == nil {
+		s.Problems = append(s.Problems, fmt.Sprintf("no ReplicaSet for revision %s yet", s.Revision))
+		return s, nil
+	}
+	s.RolloutStarted = rs.CreationTimestamp.Time
+	if s.Restarts, err = restarts(ctx, client, d, rs.UID); err != nil {
+		return s, err
+	}
+	for _, r := range s.Restarts {
+		s.Problems = append(s.Problems, fmt.Sprintf("container %s of pod %s restarted %d times since the rollout began", r.Container, r.Pod, r.Count))
+	}
+	return s, nil
+}
+
+func deploymentProblems(d *appsv1.Deployment, s DeploymentStatus) []string {
+	var out []string
+	if s.ObservedGeneration < s.Generation {
+		out = append(out, fmt.Sprintf("observedGeneration %d is behind generation %d", s.ObservedGeneration, s.Generation))
+	}
+	available := false
+	for _, c := range d.Status.Conditions {
+		switch {
+		case c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue:
+			available = true
+		case c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded":
+			out = append(out, "progress deadline exceeded: "+c.Message)
+		}
+	}
+	if !available {
+		out = append(out, "condition Available is not True")
+	}
+	if s.Unavailable > 0 {
+		out = append(out, fmt.Sprintf("%d unavailable replicas", s.Unavailable))
+	}
+	if s.Updated < s.Replicas || s.Available < s.Replicas || d.Status.Replicas > s.Replicas {
+		out = append(out, fmt.Sprintf("%d/%d updated, %d/%d available, %d pods in total",
+			s.Updated, s.Replicas, s.Available, s.Replicas, d.Status.Replicas))
+	}
+	return out
+}
+
+// currentReplicaSet finds the ReplicaSet the Deployment owns for its
+// current revision, or nil.
+func currentReplicaSet(ctx context.Context, client kubernetes.Interface, d *appsv1.Deployment) (*appsv1.ReplicaSet, error) {
+	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("deployment %s/%s selector: %w", d.Namespace, d.Name, err)
+	}
+	list, err := client.AppsV1().ReplicaSets(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return nil, fmt.Errorf("listing replicasets of %s/%s: %w", d.Namespace, d.Name, err)
+	}
+	for i := range list.Items {
+		rs := &list.Items[i]
+		if ownedBy(rs.OwnerReferences, d.UID) && rs.Annotations[revisionAnnotation] == d.Annotations[revisionAnnotation] {
+			return rs, nil
+		}
+	}
+	return nil, nil
+}
+
+func restarts(ctx context.Context, client kubernetes.Interface, d *appsv1.Deployment, rsUID types.UID) ([]Restart, error) {
+	sel, _ := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	pods, err := client.CoreV1().Pods(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return nil, fmt.Errorf("listing pods of %s/%s: %w", d.Namespace, d.Name, err)
+	}
+	var out []Restart
+	for _, p := range pods.Items {
+		if !ownedBy(p.OwnerReferences, rsUID) {
+			continue
+		}
+		for _, cs := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
+			if cs.RestartCount > 0 {
+				out = append(out, Restart{Pod: p.Name, Container: cs.Name, Count: cs.RestartCount})
+			}
+		}
+	}
+	return out, nil
+}
+
+func ownedBy(refs []metav1.OwnerReference, uid types.UID) bool {
+	for _, r := range refs {
+		if r.UID == uid && r.Controller != nil && *r.Controller {
+			return true
+		}
+	}
+	return false
+}
+
+// WaitDeployment observes the Deployment every interval until it is ready
+// or timeout passes. Restarts end the wait at once: they do not heal. The
+// error wraps ErrDeploymentNotReady and lists the last problems.
+func WaitDeployment(ctx context.Context, client kubernetes.Interface, namespace, name string, timeout, interval time.Duration) (DeploymentStatus, error) {
+	var last DeploymentStatus
+	var apiErr error
+	poll := func(ctx context.Context) (bool, error) {
+		s, err := CheckDeployment(ctx, client, namespace, name)
+		if err != nil {
+			apiErr = err
+			return false, nil // the API may be briefly unavailable; keep trying
+		}
+		last, apiErr = s, nil
+		return s.Ready() || len(s.Restarts) > 0, nil
+	}
+	if interval <= 0 {
+		interval = time.Second
+	}
+	err := wait.PollUntilContextTimeout(ctx, interval, max(timeout, time.Nanosecond), true, poll)
+	if ctx.Err() != nil {
+		return last, ctx.Err()
+	}
+	switch {
+	case apiErr != nil:
+		return last, fmt.Errorf("%w: %w", ErrDeploymentNotReady, apiErr)
+	case !last.Ready():
+		return last, fmt.Errorf("%w: %s/%s: %s", ErrDeploymentNotReady, namespace, name, strings.Join(last.Problems, "; "))
+	case err != nil:
+		return last, err
+	}
+	return last, nil
+}
