@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/fxplatform/deploy-actions/pkg/action"
+	"github.com/fxplatform/deploy-actions/pkg/analysis"
+	"github.com/fxplatform/deploy-actions/pkg/kube"
+	"github.com/fxplatform/deploy-actions/pkg/verify"
+)
+
+// Inputs are verify's inputs, parsed and checked.
+type Inputs struct {
+	URL              *url.URL
+	HealthPaths      []string
+	HealthTimeout    time.Duration
+	LoadPath         string
+	LoadRequests     int
+	LoadConcurrency  int
+	LoadRate         int
+	MaxP95Latency    time.Duration
+	MaxErrorRate     float64
+	MinThroughput    float64 // per second
+	PrometheusURL    string
+	PrometheusChecks []analysis.Check
+	MinSamples       int
+	Kube             *kube.Config // nil without a deployment
+	Namespace        string
+	Deployment       string
+	ReportFile       string
+}
+
+// probeTimeout bounds each load-probe request.
+const probeTimeout = 10 * time.Second
+
+func parseInputs(a *action.Action) (Inputs, error) {
+	in := a.Inputs()
+	var v Inputs
+	if s := in.String("url"); s != "" {
+		u, err := verify.ParseBaseURL(s)
+		if err != nil {
+			in.Fail("url", "%v", err)
+		}
+		v.URL = u
+	}
+	v.HealthPaths = in.Lines("health-paths")
+	for _, p := range v.HealthPaths {
+		if err := checkPath(p); err != nil {
+			in.Fail("health-paths", "%v", err)
+		}
+	}
+	v.HealthTimeout = in.Duration("health-timeout")
+	v.LoadPath = in.String("load-path")
+	if v.LoadPath == "" && len(v.HealthPaths) > 0 {
+		v.LoadPath = v.HealthPaths[0]
+	}
+	if v.LoadPath != "" {
+		if err := checkPath(v.LoadPath); err != nil {
+			in.Fail("load-path", "%v", err)
+		}
+	}
+	v.LoadRequests = in.Int("load-requests", 0, 10_000_000)
+	v.LoadConcurrency = in.Int("load-concurrency", 1, 10_000)
+	v.LoadRate = in.Int("load-rate", 0, 1_000_000)
+	if v.LoadRequests > 0 && v.LoadPath == "" {
+		in.Fail("load-path", "is required when health-paths is empty and load-requests is above 0")
+	}
+	v.MaxP95Latency = in.Duration("max-p95-latency")
+	v.MaxErrorRate = in.Percent("max-error-rate")
+	v.MinThroughput = parseThroughput(in, "min-throughput")
+
+	v.PrometheusURL = in.String("prometheus-url")
+	checks, err := analysis.ParseChecks(in.String("prometheus-checks"))
+	if err != nil {
+		in.Fail("prometheus-checks", "%v", err)
+	}
+	v.PrometheusChecks = checks
+	switch {
+	case v.PrometheusURL != "" && len(checks) == 0 && err == nil:
+		in.Fail("prometheus-checks", "is required when prometheus-url is given")
+	case v.PrometheusURL == "" && len(checks) > 0:
+		in.Fail("prometheus-url", "is required when prometheus-checks are given")
+	case v.PrometheusURL != "":
+		if err := analysis.CheckURL(v.PrometheusURL); err != nil {
+			in.Fail("prometheus-url", "%v", err)
+		}
+	}
+	v.MinSamples = in.Int("min-samples", 0, math.MaxInt32)
+
+	v.Namespace = in.String("namespace")
+	v.Deployment = in.String("deployment")
+	kubeconfig := in.String("kubeconfig")
+	if v.Deployment != "" {
+		cfg, err := kube.Load(kube.Source{Kubeconfig: kubeconfig, EnvKubeconfig: a.Getenv("KUBECONFIG")})
+		if err != nil {
+			in.Fail("kubeconfig", "%v", err)
+		} else {
+			for _, s := range cfg.Secrets() {
+				a.Mask(s)
+			}
+			v.Kube = cfg
+			if v.Namespace == "" {
+				v.Namespace = cfg.Namespace()
+			}
+		}
+	}
+	if v.URL == nil && len(checks) == 0 && v.Deployment == "" {
+		in.Fail("url", "is required unless prometheus-checks or deployment is given")
+	}
+
+	v.ReportFile = in.String("report-file")
+	if v.ReportFile == "" && a.Getenv("RUNNER_TEMP") != "" {
+		v.ReportFile = filepath.Join(a.Getenv("RUNNER_TEMP"), "verify-report.json")
+	}
+	if v.ReportFile != "" {
+		if st, err := os.Stat(filepath.Dir(v.ReportFile)); err != nil || !st.IsDir() {
+			in.Fail("report-file", "directory %q does not exist", filepath.Dir(v.ReportFile))
+		}
+	}
+	return v, in.Err()
+}
+
+func checkPath(p string) error {
+	_, err := verify.JoinURL(&url.URL{Scheme: "http", Host: "127.0.0.1"}, p)
+	return err
+}
+
+// parseThroughput reads "1000/min", "20/s" or a plain number of requests
+// per minute, and returns requests per second.
+func parseThroughput(in *action.Inputs, name string) float64 {
+	s := in.String(name)
+	if s == "" {
+		return 0
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f >= 0 && !math.IsInf(f, 0) {
+		return f / 60
+	}
+	perSecond, err := analysis.ParseRate(s)
+	if err != nil {
+		in.Fail(name, "%v", err)
+	}
+	return perSecond
+}
+
+func run(ctx context.Context, a *action.Action) error {
+	in, err := parseInputs(a)
+	if err != nil {
+		return err
+	}
+	cfg, err := in.config(a)
+	if err != nil {
+		return err
+	}
+	a.Group("verify")
+	rep, err := verify.Run(ctx, cfg)
+	a.EndGroup()
+	if err != nil {
+		return err
+	}
+	if err := writeOutputs(a, in, rep); err != nil {
+		return err
+	}
+	if rep.Passed {
+		a.Infof("verify passed")
+	}
+	return rep.Err()
+}
+
+// config turns the inputs into verify's configuration. It makes clients but
+// sends nothing.
+func (in Inputs) config(a *action.Action) (verify.Config, error) {
+	cfg := verify.Config{
+		URL:               in.URL,
+		HealthPaths:       in.HealthPaths,
+		Health:            verify.Health{Timeout: in.HealthTimeout},
+		SLO:               verify.SLO{MaxP95: in.MaxP95Latency, MaxErrorRate: in.MaxErrorRate, MinThroughput: in.MinThroughput},
+		Levels:            verify.StrategyLevels,
+		Vars:              analysis.Vars{Namespace: in.Namespace, Deployment: in.Deployment},
+		Namespace:         in.Namespace,
+		Deployment:        in.Deployment,
+		DeploymentTimeout: in.HealthTimeout,
+		Logger:            a,
+	}
+	if in.URL != nil && in.LoadRequests > 0 {
+		target, err := verify.JoinURL(in.URL, in.LoadPath)
+		if err != nil {
+			return cfg, &action.InputError{Input: "load-path", Err: err}
+		}
+		cfg.Load = &verify.Load{URL: target, Requests: in.LoadRequests, Concurrency: in.LoadConcurrency,
+			Rate: in.LoadRate, RequestTimeout: probeTimeout}
+		cfg.Load.Deadline = cfg.Load.DefaultDeadline()
+	}
+	if len(in.PrometheusChecks) > 0 {
+		p, err := analysis.NewPrometheus(in.PrometheusURL)
+		if err != nil {
+			return cfg, &action.InputError{Input: "prometheus-url", Err: err}
+		}
+		for _, c := range in.PrometheusChecks {
+			if c.Samples == "" && in.MinSamples > 0 {
+				a.Warningf("check without samples", "check %q has no samples query, so min-samples cannot apply to it", c.Name)
+			}
+		}
+		cfg.Analysis = &analysis.Analysis{Provider: p, Checks: in.PrometheusChecks, MinSamples: float64(in.MinSamples)}
+	}
+	if in.Kube != nil {
+		client, err := in.Kube.Clientset()
+		if err != nil {
+			return cfg, &action.InputError{Input: "kubeconfig", Err: err}
+		}
+		cfg.Kube = kubernetes.Interface(client)
+	}
+	return cfg, nil
+}
+
+func writeOutputs(a *action.Action, in Inputs, rep *verify.Report) error {
+	outs := [][2]string{{"passed", strconv.FormatBool(rep.Passed)}}
+	if l := rep.Load; l != nil {
+		outs = append(outs,
+			[2]string{"p50", ms(l.P50)}, [2]string{"p95", ms(l.P95)}, [2]string{"p99", ms(l.P99)},
+			[2]string{"error-rate", num(l.ErrorRate * 100)}, [2]string{"throughput", num(l.Throughput * 60)})
+	}
+	if in.ReportFile != "" {
+		data, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encoding the report: %w", err)
+		}
+		if err := os.WriteFile(in.ReportFile, append(data, '\n'), 0o644); err != nil {
+			return fmt.Errorf("writing the report: %w", err)
+		}
+		outs = append(outs, [2]string{"report-file", in.ReportFile})
+	}
+	for _, o := range outs {
+		if err := a.SetOutput(o[0], o[1]); err != nil {
+			return err
+		}
+	}
+	return a.AddSummary(rep.Markdown())
+}
+
+func ms(d time.Duration) string { return num(float64(d) / float64(time.Millisecond)) }
+
+// num writes a figure with at most three decimals and no trailing zeros.
+func num(f float64) string {
+	return strings.TrimSuffix(strconv.FormatFloat(math.Round(f*1000)/1000, 'f', -1, 64), ".0")
+}

@@ -1,0 +1,37 @@
+package main
+
+import "github.com/fxplatform/deploy-actions/pkg/action"
+
+var spec = &action.Spec{
+	Name:        "verify",
+	Description: "Verify a deployed service: health paths, latency/error-rate/throughput SLOs under a load probe, Prometheus checks and the Kubernetes Deployment, reported as the strategy's KPI table. No data is never a pass.",
+	Inputs: []action.Input{
+		{Name: "url", Description: "Base URL of the service, e.g. https://staging.example.com (required unless only prometheus-checks or deployment are given). Requests go to this host only."},
+		{Name: "health-paths", Kind: action.KindLines, Default: "/api/health\n/api/health/database\n/api/health/external",
+			Description: "Newline list of paths that must answer 2xx (and, for a JSON body with a \"status\" field, ok/healthy/up)."},
+		{Name: "health-timeout", Kind: action.KindDuration, Default: "2m", Description: "How long to keep retrying health (and waiting for the Deployment) before failing."},
+		{Name: "load-path", Description: "Path for the load probe (default: the first health path)."},
+		{Name: "load-requests", Kind: action.KindInt, Default: "1000", Description: "Requests the load probe sends; 0 turns it off."},
+		{Name: "load-concurrency", Kind: action.KindInt, Default: "10", Description: "Requests in flight: closed loop, each worker sends as soon as its previous request returns."},
+		{Name: "load-rate", Kind: action.KindInt, Description: "Fixed rate in requests per second instead of the closed loop (still at most load-concurrency in flight)."},
+		{Name: "max-p95-latency", Kind: action.KindDuration, Default: "500ms", Description: "Highest acceptable p95 latency of the load probe."},
+		{Name: "max-error-rate", Kind: action.KindPercent, Default: "0.1%", Description: "Highest acceptable share of failed probe requests (non-2xx/3xx or no answer)."},
+		{Name: "min-throughput", Default: "1000/min", Description: "Lowest acceptable rate of successful probe requests: 1000/min, 20/s (a plain number is per minute)."},
+		{Name: "prometheus-url", Description: "Prometheus base URL for prometheus-checks, e.g. http://prometheus:9090."},
+		{Name: "prometheus-checks", Description: "YAML list of {name, query, max|min, unit[, samples, min-samples]}; a query must return one scalar or a one-element vector. Queries may use {{.Namespace}} and {{.Deployment}}."},
+		{Name: "min-samples", Kind: action.KindInt, Default: "100", Description: "Request count (from a check's samples query) below which a Prometheus check is inconclusive, never a pass."},
+		{Name: "kubeconfig", Sensitive: true, Description: "Kubeconfig content or path for the Deployment check. Default: $KUBECONFIG, then the in-cluster service account."},
+		{Name: "namespace", Description: "Namespace of the Deployment (default: the kubeconfig context's)."},
+		{Name: "deployment", Description: "Deployment that must be Available with no unavailable replicas, observedGeneration current and no container restarts since its rollout began."},
+		{Name: "report-file", Description: "Where to write the JSON report (default: $RUNNER_TEMP/verify-report.json when RUNNER_TEMP is set)."},
+	},
+	Outputs: []action.Output{
+		{Name: "passed", Description: "true or false."},
+		{Name: "p50", Description: "Median probe latency, ms."},
+		{Name: "p95", Description: "95th percentile probe latency, ms."},
+		{Name: "p99", Description: "99th percentile probe latency, ms."},
+		{Name: "error-rate", Description: "Failed probe requests, %."},
+		{Name: "throughput", Description: "Successful probe requests per minute."},
+		{Name: "report-file", Description: "Path of the JSON report."},
+	},
+}
