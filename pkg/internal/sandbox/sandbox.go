@@ -187,6 +187,10 @@ func Up(ctx context.Context, cfg Config) (*Sandbox, error) {
 			return nil, err
 		}
 	}
+	// An Up killed before it wrote state.json leaves only pid files.
+	if err := stopPidFiles(cfg.Dir); err != nil {
+		return nil, err
+	}
 	if err := clearState(cfg.Dir); err != nil {
 		return nil, err
 	}

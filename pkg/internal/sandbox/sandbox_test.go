@@ -308,6 +308,22 @@ func TestLifecycle(t *testing.T) {
 		}
 	}
 
+	// An Up killed before writing state.json leaves processes known only
+	// by their pid files; the next Up stops them before starting anew.
+	if err := os.Remove(filepath.Join(dir, stateFile)); err != nil {
+		t.Fatal(err)
+	}
+	orphans := restarted
+	restarted, err = Up(ctx, Config{Dir: dir})
+	if err != nil {
+		t.Fatalf("Up after a killed Up: %v", err)
+	}
+	for name, pid := range pids(orphans) {
+		if pidAlive(pid, dir) {
+			t.Errorf("%s of the killed Up (pid %d) still runs", name, pid)
+		}
+	}
+
 	if err := Down(ctx, dir); err != nil {
 		t.Fatalf("Down: %v", err)
 	}
