@@ -1,0 +1,309 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/fxplatform/deploy-actions/pkg/action"
+	"github.com/fxplatform/deploy-actions/pkg/github"
+	"github.com/fxplatform/deploy-actions/pkg/helm"
+	"github.com/fxplatform/deploy-actions/pkg/kube"
+)
+
+// Inputs are deploy's inputs, parsed and checked.
+type Inputs struct {
+	Chart             helm.ChartRef
+	Release           string
+	Namespace         string
+	CreateNamespace   bool
+	Image             *name.Digest
+	Values            map[string]any
+	Kube              *kube.Config
+	Wait              bool
+	Timeout           time.Duration
+	RollbackOnFailure bool
+	MaxHistory        int
+	DryRun            bool
+	Environment       string
+	EnvironmentURL    string
+	// GitHub is set when github-token is (and this is not a dry run).
+	GitHub *github.Client
+	// Commit and LogURL come from the runner's context variables.
+	Commit string
+	LogURL string
+
+	chart *chart.Chart // loaded already for a local chart
+}
+
+// parseInputs reads and checks every input without a network call: a
+// local chart is loaded, values files read, --set lines parsed and the
+// kubeconfig parsed, so bad input changes nothing.
+func parseInputs(a *action.Action) (Inputs, error) {
+	in := a.Inputs()
+	var p Inputs
+	p.Chart = helm.ChartRef{Ref: in.String("chart"), Version: in.String("chart-version")}
+	if p.Chart.Ref != "" {
+		ch, err := p.Chart.Check()
+		switch {
+		case err != nil && p.Chart.Version != "" && !p.Chart.IsOCI():
+			in.Fail("chart-version", "%v", err)
+		case err != nil:
+			in.Fail("chart", "%v", err)
+		}
+		p.chart = ch
+	}
+	p.Release = in.String("release")
+	if p.Release != "" {
+		if err := chartutil.ValidateReleaseName(p.Release); err != nil {
+			in.Fail("release", "%q is not a valid release name (lower-case letters, digits and '-', at most 53 characters)", p.Release)
+		}
+	}
+	p.Namespace = in.String("namespace")
+	if errs := validation.IsDNS1123Label(p.Namespace); len(errs) > 0 {
+		in.Fail("namespace", "%q is not a valid namespace: %s", p.Namespace, strings.Join(errs, "; "))
+	}
+	p.CreateNamespace = in.Bool("create-namespace")
+
+	values := helm.Values{Files: in.Lines("values-files"), Set: in.Lines("set"), SetString: in.Lines("set-string")}
+	if raw := in.String("image"); raw != "" {
+		if d := in.Digest("image"); d.DigestStr() != "" {
+			p.Image = &d
+			values.Image = &helm.Image{
+				Repository:    d.Context().Name(),
+				Digest:        d.DigestStr(),
+				Tag:           tagOf(raw),
+				RepositoryKey: in.String("image-repository-key"),
+				DigestKey:     in.String("image-digest-key"),
+				TagKey:        in.String("image-tag-key"),
+			}
+		}
+	} else if in.String("image-tag-key") != "" {
+		in.Fail("image-tag-key", "is set but image is not")
+	}
+	if v, err := values.Merge(); err != nil {
+		var ve *helm.ValuesError
+		if errors.As(err, &ve) {
+			in.Fail(ve.Source, "%v", ve.Err)
+		} else {
+			in.Fail("values-files", "%v", err)
+		}
+	} else {
+		p.Values = v
+	}
+
+	kc, err := kube.Load(kube.Source{Kubeconfig: in.String("kubeconfig"), EnvKubeconfig: a.Getenv("KUBECONFIG"), Context: in.String("context")})
+	switch {
+	case errors.Is(err, kube.ErrContextNotFound):
+		in.Fail("context", "%v", err)
+	case err != nil:
+		in.Fail("kubeconfig", "%v", err)
+	}
+	p.Kube = kc
+
+	p.Wait = in.Bool("wait")
+	p.Timeout = in.Duration("timeout")
+	if p.Wait && p.Timeout == 0 {
+		in.Fail("timeout", "must be above 0 when wait is true")
+	}
+	p.RollbackOnFailure = in.Bool("rollback-on-failure")
+	p.MaxHistory = in.Int("max-history", 0, 1000)
+	p.DryRun = in.Bool("dry-run")
+	p.Environment = in.String("environment")
+	p.EnvironmentURL = in.String("environment-url")
+	if p.EnvironmentURL != "" {
+		if u, err := url.Parse(p.EnvironmentURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			in.Fail("environment-url", "%q is not an http(s) URL", p.EnvironmentURL)
+		}
+	}
+	if token := in.String("github-token"); token != "" && !p.DryRun {
+		p.GitHub, p.Commit, p.LogURL = parseGitHub(a, in, token, p.Environment)
+	}
+	if err := in.Err(); err != nil {
+		return Inputs{}, err
+	}
+	return p, nil
+}
+
+// parseGitHub makes the Deployments client from the runner's context.
+func parseGitHub(a *action.Action, in *action.Inputs, token, environment string) (*github.Client, string, string) {
+	repo, sha := a.Getenv("GITHUB_REPOSITORY"), a.Getenv("GITHUB_SHA")
+	if repo == "" || sha == "" {
+		in.Fail("github-token", "recording a deployment needs GITHUB_REPOSITORY and GITHUB_SHA (set by the runner)")
+		return nil, "", ""
+	}
+	if environment == "" {
+		in.Fail("environment", "is required when github-token is set")
+	}
+	c, err := github.New(repo, token, a.Getenv("GITHUB_API_URL"), nil)
+	if err != nil {
+		in.Fail("github-token", "%v", err)
+		return nil, "", ""
+	}
+	logURL := ""
+	if server, runID := a.Getenv("GITHUB_SERVER_URL"), a.Getenv("GITHUB_RUN_ID"); server != "" && runID != "" {
+		logURL = strings.TrimSuffix(server, "/") + "/" + repo + "/actions/runs/" + runID
+	}
+	return c, sha, logURL
+}
+
+// tagOf returns the tag of repo:tag@sha256:..., or "".
+func tagOf(ref string) string {
+	base, _, _ := strings.Cut(ref, "@")
+	last := base[strings.LastIndex(base, "/")+1:]
+	if _, tag, ok := strings.Cut(last, ":"); ok {
+		return tag
+	}
+	return ""
+}
+
+func run(ctx context.Context, a *action.Action) error {
+	in, err := parseInputs(a)
+	if err != nil {
+		return err
+	}
+	for _, s := range in.Kube.Secrets() {
+		a.Mask(s)
+	}
+	if err := a.SetOutput("release", in.Release); err != nil {
+		return err
+	}
+	ch := in.chart
+	if in.Chart.IsOCI() {
+		a.Infof("Pulling chart %s %s", in.Chart.Ref, in.Chart.Version)
+		if ch, err = in.Chart.Pull(); err != nil {
+			return err
+		}
+	}
+	client, err := helm.New(in.Kube.Getter(), in.Namespace, helm.WithLogger(slog.NewTextHandler(debugWriter{a}, nil)))
+	if err != nil {
+		return err
+	}
+
+	var dep *github.Deployment
+	if in.GitHub != nil {
+		dep, err = in.GitHub.Start(ctx, github.Request{
+			Ref: in.Commit, Environment: in.Environment, LogURL: in.LogURL,
+			Description: fmt.Sprintf("%s to %s", in.Release, in.Namespace),
+			Payload:     payload(in),
+		})
+		if dep != nil {
+			if err := a.SetOutput("deployment-id", fmt.Sprint(dep.ID)); err != nil {
+				return err
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("recording the GitHub deployment (nothing was deployed): %w", err)
+		}
+	}
+
+	verb := "Deploying"
+	if in.DryRun {
+		verb = "Rendering (dry run)"
+	}
+	a.Infof("%s release %q in namespace %q on %s (%s)", verb, in.Release, in.Namespace, in.Kube.Host(), in.Kube.Origin())
+	res, derr := client.Deploy(ctx, helm.Request{
+		Release: in.Release, Chart: ch, Values: in.Values, CreateNamespace: in.CreateNamespace,
+		Wait: in.Wait, Timeout: in.Timeout, RollbackOnFailure: in.RollbackOnFailure, MaxHistory: in.MaxHistory, DryRun: in.DryRun,
+	})
+	logResult(a, res)
+	if err := writeOutputs(a, res); err != nil {
+		return errors.Join(derr, err)
+	}
+	if err := a.AddSummary(summary(in, res, derr)); err != nil {
+		return errors.Join(derr, err)
+	}
+	if dep != nil {
+		finishDeployment(ctx, a, dep, in, res, derr)
+	}
+	if derr != nil {
+		return fmt.Errorf("deploying %q: %w%s", in.Release, derr, undone(res))
+	}
+	return nil
+}
+
+func writeOutputs(a *action.Action, res *helm.Result) error {
+	if res.Revision == 0 {
+		return nil
+	}
+	return errors.Join(
+		a.SetOutput("revision", fmt.Sprint(res.Revision)),
+		a.SetOutput("status", res.Status),
+		a.SetOutput("manifest-digest", res.ManifestDigest()),
+	)
+}
+
+func payload(in Inputs) map[string]any {
+	p := map[string]any{"release": in.Release, "namespace": in.Namespace}
+	if in.Image != nil {
+		p["image"] = in.Image.String()
+	}
+	return p
+}
+
+// finishDeployment sets the GitHub Deployment's final status. A failure
+// to record it is a warning: the cluster is already in its final state.
+func finishDeployment(ctx context.Context, a *action.Action, dep *github.Deployment, in Inputs, res *helm.Result, derr error) {
+	grace := 30 * time.Second
+	if ctx.Err() != nil {
+		grace = time.Second // the runner kills the step soon
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	var err error
+	if derr == nil {
+		err = dep.Succeed(ctx, fmt.Sprintf("Revision %d of %s deployed", res.Revision, in.Release), in.EnvironmentURL)
+	} else {
+		err = dep.Fail(ctx, "Deploy failed"+undone(res))
+	}
+	if err != nil {
+		a.Warningf("GitHub deployment", "the release is in its final state but its GitHub deployment status was not recorded: %v", err)
+	}
+}
+
+// undone says how a failure was undone, for messages.
+func undone(res *helm.Result) string {
+	switch {
+	case res.RolledBackTo > 0:
+		return fmt.Sprintf("; rolled back to revision %d (now revision %d)", res.RolledBackTo, res.RollbackRevision)
+	case res.Uninstalled:
+		return "; the failed first install was uninstalled"
+	}
+	return ""
+}
+
+func logResult(a *action.Action, res *helm.Result) {
+	if res.Recovery != nil {
+		a.Warningf("stuck release recovered", "%s", res.Recovery)
+	}
+	for _, w := range res.Waited {
+		if w.Ready {
+			a.Infof("ready after %s: %s/%s", w.After.Round(time.Millisecond), w.Kind, w.Name)
+		} else {
+			a.Infof("not ready: %s/%s (%s: %s)", w.Kind, w.Name, w.Status, w.Message)
+		}
+	}
+	if res.Revision > 0 {
+		a.Infof("release %q revision %d: %s", res.Release, res.Revision, res.Status)
+	}
+}
+
+// debugWriter sends Helm's own log lines to the debug log.
+type debugWriter struct{ a *action.Action }
+
+func (w debugWriter) Write(p []byte) (int, error) {
+	w.a.Debugf("helm: %s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+var _ io.Writer = debugWriter{}
