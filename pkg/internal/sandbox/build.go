@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -118,7 +120,7 @@ func ensureBuilt(ctx context.Context, cacheRoot string, b buildSpec, progress io
 	if err := os.MkdirAll(cacheRoot, 0o755); err != nil {
 		return "", err
 	}
-	unlock, err := lockFile(ctx, filepath.Join(cacheRoot, ".build.lock"))
+	unlock, err := lockFile(ctx, filepath.Join(cacheRoot, "."+key+".lock"))
 	if err != nil {
 		return "", err
 	}
@@ -189,6 +191,32 @@ func (b buildSpec) build(ctx context.Context, outDir, logPath string) error {
 		return &ComponentError{Component: "building " + b.name, Err: err, LogPath: logPath, LogTail: logTail(logPath, 20)}
 	}
 	return nil
+}
+
+// ensureAllBuilt runs ensureBuilt for every spec at once (the downloads of
+// one overlap the compiling of another) and returns each binary's path.
+func ensureAllBuilt(ctx context.Context, cacheRoot string, specs []buildSpec, progress io.Writer) (map[string]string, error) {
+	dirs := make([]string, len(specs))
+	errs := make([]error, len(specs))
+	var wg sync.WaitGroup
+	for i, b := range specs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dirs[i], errs[i] = ensureBuilt(ctx, cacheRoot, b, progress)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	bins := map[string]string{}
+	for i, b := range specs {
+		for _, name := range b.binaries {
+			bins[name] = filepath.Join(dirs[i], name)
+		}
+	}
+	return bins, nil
 }
 
 // removeStaleTemps deletes temporary build directories whose builder died.

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -21,15 +23,9 @@ func start(ctx context.Context, cfg Config) (s *Sandbox, err error) {
 	if err != nil {
 		return nil, err
 	}
-	bins := map[string]string{}
-	for _, b := range controlPlaneBuilds(cfg.RepoRoot) {
-		dir, err := ensureBuilt(ctx, cfg.CacheDir, b, cfg.Progress)
-		if err != nil {
-			return nil, err
-		}
-		for _, name := range b.binaries {
-			bins[name] = filepath.Join(dir, name)
-		}
+	bins, err := ensureAllBuilt(ctx, cfg.CacheDir, controlPlaneBuilds(cfg.RepoRoot), &lockedWriter{w: cfg.Progress})
+	if err != nil {
+		return nil, err
 	}
 	kwokDir, err := moduleDir(ctx, "sigs.k8s.io/kwok", KwokVersion)
 	if err != nil {
@@ -213,4 +209,16 @@ func moduleDir(ctx context.Context, path, version string) (string, error) {
 		return "", fmt.Errorf("downloading module %s@%s: %s", path, version, m.Error)
 	}
 	return m.Dir, nil
+}
+
+// lockedWriter serialises writes from concurrent builds.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
