@@ -81,6 +81,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 		printEnv(stdout, s)
 		return 0, nil
 	case "down":
+		if _, err := os.Stat(cfg.Dir); errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(stderr, "sandbox: nothing to stop (no %s)\n", cfg.Dir)
+			return 0, nil
+		}
 		if err := sandbox.Down(ctx, cfg.Dir); err != nil {
 			return 1, err
 		}
