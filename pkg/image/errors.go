@@ -10,9 +10,6 @@ import (
 
 // Errors callers can branch on with errors.Is.
 var (
-	// ErrInvalidSpec marks a build specification that fails validation
-	// before anything is read from the network.
-	ErrInvalidSpec = errors.New("invalid build specification")
 	// ErrInvalidTag marks a tag outside the OCI grammar
 	// [A-Za-z0-9_][A-Za-z0-9._-]{0,127}.
 	ErrInvalidTag = errors.New("invalid tag")
