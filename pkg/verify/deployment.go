@@ -172,14 +172,15 @@ func ownedBy(refs []metav1.OwnerReference, uid types.UID) bool {
 // error wraps ErrDeploymentNotReady and lists the last problems.
 func WaitDeployment(ctx context.Context, client kubernetes.Interface, namespace, name string, timeout, interval time.Duration) (DeploymentStatus, error) {
 	var last DeploymentStatus
+	var seen bool // a read cut short by the timeout says less than the last observation
 	var apiErr error
 	poll := func(ctx context.Context) (bool, error) {
 		s, err := CheckDeployment(ctx, client, namespace, name)
 		if err != nil {
-			apiErr = err
-			return false, nil // the API may be briefly unavailable; keep trying
+			apiErr = err // the API may be briefly unavailable; keep trying
+			return false, nil
 		}
-		last, apiErr = s, nil
+		last, seen = s, true
 		return s.Ready() || len(s.Restarts) > 0, nil
 	}
 	if interval <= 0 {
@@ -190,7 +191,10 @@ func WaitDeployment(ctx context.Context, client kubernetes.Interface, namespace,
 		return last, ctx.Err()
 	}
 	switch {
-	case apiErr != nil:
+	case !seen:
+		if apiErr == nil {
+			apiErr = err
+		}
 		return last, fmt.Errorf("%w: %w", ErrDeploymentNotReady, apiErr)
 	case !last.Ready():
 		return last, fmt.Errorf("%w: %s/%s: %s", ErrDeploymentNotReady, namespace, name, strings.Join(last.Problems, "; "))
