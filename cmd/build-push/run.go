@@ -232,10 +232,15 @@ type Metadata struct {
 	Platforms []string `json:"platforms"`
 	Size      int64    `json:"size"`
 	MediaType string   `json:"media-type"`
+	// Layers counts the layers made from the context; Uploaded the bytes
+	// this run sent (0 when the registry had every blob).
+	Layers   int   `json:"layers"`
+	Uploaded int64 `json:"uploaded"`
 }
 
 func setOutputs(a *action.Action, res *image.Result) error {
-	md := Metadata{Digest: res.Digest.String(), ImageRef: res.ImageRef, Tags: res.Tags, Size: res.Size, MediaType: string(res.MediaType)}
+	md := Metadata{Digest: res.Digest.String(), ImageRef: res.ImageRef, Tags: res.Tags, Size: res.Size, MediaType: string(res.MediaType),
+		Layers: len(res.Layers), Uploaded: res.BytesUploaded}
 	for _, p := range res.Images {
 		md.Platforms = append(md.Platforms, p.Platform)
 	}
