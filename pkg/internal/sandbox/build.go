@@ -53,6 +53,21 @@ func controlPlaneBuilds(repoRoot string) []buildSpec {
 	}
 }
 
+// KubectlPath returns kubectl from PATH, or else builds it (once, cached
+// like the control plane; about 2 min the first time) and returns its path.
+func KubectlPath(ctx context.Context, cacheDir, repoRoot string, progress io.Writer) (string, error) {
+	if p, err := exec.LookPath("kubectl"); err == nil {
+		return p, nil
+	}
+	b := buildSpec{name: "kubectl", version: KubernetesVersion, moduleDir: filepath.Join(repoRoot, "scripts/sandbox-build/kubectl"),
+		packages: []string{"k8s.io/kubernetes/cmd/kubectl"}, binaries: []string{"kubectl"}, estimate: "about 2 min"}
+	dir, err := ensureBuilt(ctx, cacheDir, b, progress)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "kubectl"), nil
+}
+
 // stamp is written last into a cache directory; a directory without a stamp
 // matching its files is half-written (a killed build) and is rebuilt.
 type stamp struct {

@@ -36,6 +36,7 @@ const usage = `usage: scripts/sandbox up|down|status|env [flags]
   down    stop every sandbox process and remove the state directory
   status  show each process; exit 0 if up, 3 if not started, 1 if broken
   env     print KUBECONFIG=, REGISTRY=, PROMETHEUS_URL=, SANDBOX_DIR= lines
+  kubectl-path  print the path of kubectl (built from source if not installed)
 
 The state directory is --dir, else $SANDBOX_DIR, else ~/.cache/deploy-actions/sandbox/state.
 Use the environment with:  eval "$(scripts/sandbox env | sed 's/^/export /')"
@@ -99,6 +100,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 		return 0, nil
 	case "status":
 		return status(stdout, cfg.Dir)
+	case "kubectl-path":
+		cache, err := sandbox.DefaultCacheDir()
+		if err != nil {
+			return 1, err
+		}
+		root, err := sandbox.FindRepoRoot()
+		if err != nil {
+			return 1, err
+		}
+		path, err := sandbox.KubectlPath(ctx, cache, root, stderr)
+		if err != nil {
+			return 1, err
+		}
+		fmt.Fprintln(stdout, path)
+		return 0, nil
 	}
 	fmt.Fprint(stderr, usage)
 	return 2, nil
