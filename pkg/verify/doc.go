@@ -6,6 +6,8 @@
 // strategy's KPI table; it prints nothing.
 package verify
 
+import "sync"
+
 // Logger receives progress lines; *action.Action satisfies it.
 type Logger interface {
 	Infof(format string, args ...any)
@@ -14,3 +16,15 @@ type Logger interface {
 type nopLogger struct{}
 
 func (nopLogger) Infof(string, ...any) {}
+
+// lockedLogger serialises a Logger that is not safe for concurrent use.
+type lockedLogger struct {
+	mu sync.Mutex
+	l  Logger
+}
+
+func (l *lockedLogger) Infof(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.l.Infof(format, args...)
+}

@@ -56,6 +56,7 @@ type HealthResult struct {
 // never became healthy. A cancelled ctx stops it early with ctx's error.
 func (h Health) Wait(ctx context.Context, base *url.URL, paths []string) ([]HealthResult, error) {
 	h.setDefaults()
+	h.Logger = &lockedLogger{l: h.Logger} // the paths are polled in parallel
 	results := make([]HealthResult, len(paths))
 	var wg sync.WaitGroup
 	for i, p := range paths {
