@@ -1,0 +1,217 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// ErrLeaseHeld is returned when another holder kept renewing the Lease for
+// as long as the caller was willing to wait.
+var ErrLeaseHeld = errors.New("lease held by another run")
+
+// LeaseOptions configure [AcquireLease].
+type LeaseOptions struct {
+	// Holder names this run; a Lease already held under the same name is
+	// taken at once (a rerun of the same workflow run).
+	Holder string
+	// Duration is how long the Lease stays valid without a renewal; a
+	// holder that stopped renewing for longer is taken over. Default 15s.
+	Duration time.Duration
+	// Wait is how long to wait for a live holder to release. Default 0:
+	// fail at once.
+	Wait time.Duration
+	// Poll is the interval between attempts while waiting. Default 500ms.
+	Poll time.Duration
+}
+
+// Lock is a held Lease, renewed in the background until Release. When it
+// cannot be renewed (another holder took it, or renewals failed for longer
+// than its duration) Lost is closed: the holder must stop changing what the
+// Lease guards.
+type Lock struct {
+	client          kubernetes.Interface
+	namespace, name string
+	opts            LeaseOptions
+	// TookOver names the holder whose expired Lease was taken, or "".
+	TookOver string
+
+	lost     chan struct{}
+	lostOnce sync.Once
+	stop     context.CancelFunc
+	done     chan struct{}
+}
+
+// AcquireLease takes the Lease namespace/name for opts.Holder, creating it
+// if needed, waiting up to opts.Wait for a live holder, and taking over a
+// holder that stopped renewing.
+func AcquireLease(ctx context.Context, client kubernetes.Interface, namespace, name string, opts LeaseOptions) (*Lock, error) {
+	if opts.Holder == "" {
+		return nil, errors.New("acquiring a lease: no holder name")
+	}
+	if opts.Duration <= 0 {
+		opts.Duration = 15 * time.Second
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = 500 * time.Millisecond
+	}
+	l := &Lock{client: client, namespace: namespace, name: name, opts: opts, lost: make(chan struct{}), done: make(chan struct{})}
+	deadline := time.Now().Add(opts.Wait)
+	for {
+		holder, err := l.try(ctx)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrLeaseHeld) && !apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err) {
+			return nil, fmt.Errorf("acquiring lease %s/%s: %w", namespace, name, err)
+		}
+		if errors.Is(err, ErrLeaseHeld) && !time.Now().Before(deadline) {
+			return nil, fmt.Errorf("%w: lease %s/%s is held by %q (waited %s)", ErrLeaseHeld, namespace, name, holder, opts.Wait)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(opts.Poll):
+		}
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	l.stop = cancel
+	go l.renew(rctx)
+	return l, nil
+}
+
+// try takes the Lease once; on ErrLeaseHeld it returns the live holder.
+func (l *Lock) try(ctx context.Context) (string, error) {
+	leases := l.client.CoordinationV1().Leases(l.namespace)
+	now := metav1.NewMicroTime(time.Now())
+	secs := int32(l.opts.Duration.Round(time.Second) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	lease, err := leases.Get(ctx, l.name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		_, err = leases.Create(ctx, &coordinationv1.Lease{
+			ObjectMeta: metav1.ObjectMeta{Name: l.name},
+			Spec: coordinationv1.LeaseSpec{HolderIdentity: &l.opts.Holder, LeaseDurationSeconds: &secs,
+				AcquireTime: &now, RenewTime: &now},
+		}, metav1.CreateOptions{})
+		return "", err
+	}
+	if err != nil {
+		return "", err
+	}
+	holder := ""
+	if lease.Spec.HolderIdentity != nil {
+		holder = *lease.Spec.HolderIdentity
+	}
+	if holder != "" && holder != l.opts.Holder && !expired(lease, time.Now()) {
+		return holder, ErrLeaseHeld
+	}
+	if holder != l.opts.Holder {
+		if holder != "" {
+			l.TookOver = holder
+		}
+		n := int32(1)
+		if lease.Spec.LeaseTransitions != nil {
+			n = *lease.Spec.LeaseTransitions + 1
+		}
+		lease.Spec.LeaseTransitions = &n
+		lease.Spec.AcquireTime = &now
+	}
+	lease.Spec.HolderIdentity = &l.opts.Holder
+	lease.Spec.LeaseDurationSeconds = &secs
+	lease.Spec.RenewTime = &now
+	_, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
+	return "", err
+}
+
+func expired(lease *coordinationv1.Lease, now time.Time) bool {
+	if lease.Spec.RenewTime == nil || lease.Spec.LeaseDurationSeconds == nil {
+		return true
+	}
+	return now.After(lease.Spec.RenewTime.Add(time.Duration(*lease.Spec.LeaseDurationSeconds) * time.Second))
+}
+
+// renew refreshes the Lease every third of its duration until stopped;
+// it closes lost when another holder has it or renewals keep failing.
+func (l *Lock) renew(ctx context.Context) {
+	defer close(l.done)
+	last := time.Now()
+	t := time.NewTicker(l.opts.Duration / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := l.renewOnce(ctx)
+		switch {
+		case errors.Is(err, ErrLeaseHeld):
+			l.markLost()
+			return
+		case err == nil:
+			last = time.Now()
+		case time.Since(last) > l.opts.Duration:
+			l.markLost()
+			return
+		}
+	}
+}
+
+func (l *Lock) renewOnce(ctx context.Context) error {
+	leases := l.client.CoordinationV1().Leases(l.namespace)
+	lease, err := leases.Get(ctx, l.name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return ErrLeaseHeld // deleted: someone else decided
+	}
+	if err != nil {
+		return err
+	}
+	if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != l.opts.Holder {
+		return ErrLeaseHeld
+	}
+	now := metav1.NewMicroTime(time.Now())
+	lease.Spec.RenewTime = &now
+	_, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
+	return err
+}
+
+func (l *Lock) markLost() { l.lostOnce.Do(func() { close(l.lost) }) }
+
+// Lost is closed when the Lease is no longer held by this Lock.
+func (l *Lock) Lost() <-chan struct{} { return l.lost }
+
+// Release stops renewing and, if the Lease is still this holder's, clears
+// its holder so the next run takes it at once.
+func (l *Lock) Release(ctx context.Context) error {
+	l.stop()
+	<-l.done
+	select {
+	case <-l.lost:
+		return nil
+	default:
+	}
+	l.markLost()
+	leases := l.client.CoordinationV1().Leases(l.namespace)
+	lease, err := leases.Get(ctx, l.name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("releasing lease %s/%s: %w", l.namespace, l.name, err)
+	}
+	if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != l.opts.Holder {
+		return nil
+	}
+	lease.Spec.HolderIdentity = nil
+	lease.Spec.RenewTime = nil
+	if _, err := leases.Update(ctx, lease, metav1.UpdateOptions{}); err != nil && !apierrors.IsConflict(err) {
+		return fmt.Errorf("releasing lease %s/%s: %w", l.namespace, l.name, err)
+	}
+	return nil
+}

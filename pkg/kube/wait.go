@@ -1,0 +1,94 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+)
+
+// ErrNotAvailable is returned when a Deployment did not become fully
+// available in time.
+var ErrNotAvailable = errors.New("deployment not available")
+
+// Available reports whether a Deployment may receive traffic: its
+// controller has seen the current spec (observedGeneration), the Available
+// condition is true, and every desired replica is updated and available.
+// A Deployment scaled to zero is never available: it has nothing to route to.
+func Available(d *appsv1.Deployment) bool {
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	if want == 0 || d.Status.ObservedGeneration < d.Generation {
+		return false
+	}
+	cond := false
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue {
+			cond = true
+		}
+	}
+	return cond && d.Status.UpdatedReplicas == want && d.Status.AvailableReplicas == want &&
+		d.Status.Replicas == want && d.Status.UnavailableReplicas == 0
+}
+
+// WaitAvailable polls the Deployment every interval until it is Available
+// (see [Available]) or timeout passes, and returns the last observation.
+func WaitAvailable(ctx context.Context, client kubernetes.Interface, namespace, name string, timeout, interval time.Duration) (*appsv1.Deployment, error) {
+	if interval <= 0 {
+		interval = 200 * time.Millisecond
+	}
+	var last *appsv1.Deployment
+	var apiErr error
+	err := wait.PollUntilContextTimeout(ctx, interval, max(timeout, time.Nanosecond), true, func(ctx context.Context) (bool, error) {
+		d, err := client.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			apiErr = err
+			return false, nil
+		}
+		last = d
+		return Available(d), nil
+	})
+	if err == nil {
+		return last, nil
+	}
+	if ctx.Err() != nil {
+		return last, ctx.Err()
+	}
+	if last == nil {
+		return nil, fmt.Errorf("%w: %s/%s: %w", ErrNotAvailable, namespace, name, errors.Join(apiErr, err))
+	}
+	s := last.Status
+	return last, fmt.Errorf("%w: %s/%s after %s: %d/%d available, %d updated, generation %d observed %d",
+		ErrNotAvailable, namespace, name, timeout, s.AvailableReplicas, replicasOf(last), s.UpdatedReplicas, last.Generation, s.ObservedGeneration)
+}
+
+func replicasOf(d *appsv1.Deployment) int32 {
+	if d.Spec.Replicas == nil {
+		return 1
+	}
+	return *d.Spec.Replicas
+}
+
+// Scale sets a Deployment's replicas through the scale subresource.
+func Scale(ctx context.Context, client kubernetes.Interface, namespace, name string, replicas int32) error {
+	s, err := client.AppsV1().Deployments(namespace).GetScale(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("reading the scale of %s/%s: %w", namespace, name, err)
+	}
+	if s.Spec.Replicas == replicas {
+		return nil
+	}
+	s.Spec.Replicas = replicas
+	if _, err := client.AppsV1().Deployments(namespace).UpdateScale(ctx, name, s, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("scaling %s/%s to %d: %w", namespace, name, replicas, err)
+	}
+	return nil
+}
