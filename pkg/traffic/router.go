@@ -1,0 +1,137 @@
+// Package traffic moves a Service's traffic between the two colours of an
+// app. One Router interface, several implementations picked by name:
+//
+//   - service: the live Service's selector holds one colour (blue-green);
+//   - replicas: the live Service selects both colours and the weight is
+//     the share of ready replicas (no mesh or gateway needed);
+//   - gateway-api: weights on an HTTPRoute's backendRefs, one Service per
+//     colour (<service>-blue, <service>-green);
+//   - nginx: a canary Ingress with the ingress-nginx canary annotations,
+//     its backend the canary colour's Service (<service>-<colour>).
+//
+// A router never sends traffic to a colour whose Deployment is not
+// Available with its observedGeneration current.
+package traffic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/fxplatform/deploy-actions/pkg/kube"
+)
+
+// ErrNotAvailable is returned when traffic would move to a colour whose
+// Deployment is not fully available. Nothing is changed.
+var ErrNotAvailable = errors.New("colour not available for traffic")
+
+// Router moves traffic between a stable and a canary colour.
+type Router interface {
+	// Name is the router's name in the factory.
+	Name() string
+	// Route sends weight percent (0 to 100) of the traffic to canary and
+	// the rest to stable. It returns when the cluster objects say so.
+	Route(ctx context.Context, stable, canary string, weight int) error
+	// Weight reads the share of traffic on canary from the cluster objects.
+	Weight(ctx context.Context, stable, canary string) (int, error)
+	// Weighted reports whether weights between 0 and 100 are possible.
+	Weighted() bool
+	// ScalesReplicas reports whether the router sets replica counts itself
+	// (the candidate colour then starts with none).
+	ScalesReplicas() bool
+}
+
+// Config names the objects a router manages.
+type Config struct {
+	Client  kubernetes.Interface
+	Dynamic dynamic.Interface // gateway-api only
+	// Namespace, Service (the live Service), Deployment (colours are
+	// <deployment>-<colour>) and ColorLabel (default "version").
+	Namespace  string
+	Service    string
+	Deployment string
+	ColorLabel string
+	// HTTPRoute is the gateway-api route's name; Ingress the nginx canary
+	// Ingress's name.
+	HTTPRoute string
+	Ingress   string
+	// Timeout bounds each wait for availability (replicas router).
+	Timeout time.Duration
+}
+
+var factories = map[string]func(Config) (Router, error){
+	"service":     newServiceRouter,
+	"replicas":    newReplicasRouter,
+	"gateway-api": newGatewayRouter,
+	"nginx":       newNginxRouter,
+}
+
+// Names lists the routers NewRouter knows, sorted.
+func Names() []string {
+	out := make([]string, 0, len(factories))
+	for n := range factories {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// NewRouter returns the named router. An unknown name is an error, never a
+// silent fallback.
+func NewRouter(name string, cfg Config) (Router, error) {
+	f, ok := factories[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown traffic router %q (known: %s)", name, strings.Join(Names(), ", "))
+	}
+	if cfg.Client == nil || cfg.Namespace == "" || cfg.Service == "" || cfg.Deployment == "" {
+		return nil, fmt.Errorf("traffic router %q: client, namespace, service and deployment are required", name)
+	}
+	if cfg.ColorLabel == "" {
+		cfg.ColorLabel = "version"
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Minute
+	}
+	return f(cfg)
+}
+
+// DeploymentName is the Deployment of one colour.
+func (c Config) DeploymentName(colour string) string { return c.Deployment + "-" + colour }
+
+// ColourService is the per-colour Service of the gateway-api and nginx
+// routers.
+func (c Config) ColourService(colour string) string { return c.Service + "-" + colour }
+
+// requireAvailable refuses to route to a colour that is not fully available.
+func (c Config) requireAvailable(ctx context.Context, colour string) error {
+	d, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, c.DeploymentName(colour), metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("reading deployment %q: %w", c.DeploymentName(colour), err)
+	}
+	if !kube.Available(d) {
+		return fmt.Errorf("%w: deployment %s/%s has %d/%d available replicas (generation %d, observed %d)",
+			ErrNotAvailable, c.Namespace, d.Name, d.Status.AvailableReplicas, replicas(d.Spec.Replicas), d.Generation, d.Status.ObservedGeneration)
+	}
+	return nil
+}
+
+func replicas(p *int32) int32 {
+	if p == nil {
+		return 1
+	}
+	return *p
+}
+
+func checkWeight(w int) error {
+	if w < 0 || w > 100 {
+		return fmt.Errorf("weight %d is not between 0 and 100", w)
+	}
+	return nil
+}
