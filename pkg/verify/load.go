@@ -127,6 +127,9 @@ func (l Load) Run(ctx context.Context) (*LoadResult, error) {
 		vegeta.Timeout(l.requestTimeout()),
 		vegeta.Workers(workers),
 		vegeta.MaxWorkers(workers),
+		// Bodies are read to the end (so connections are reused) but not
+		// kept: only status and latency are measured.
+		vegeta.MaxBody(0),
 	)
 	stop := context.AfterFunc(probeCtx, func() { atk.Stop() })
 	defer stop()
