@@ -32,7 +32,7 @@ func NewBuilder(opts ...Option) (*Builder, error) {
 
 // Image is a built image, not yet published: its base images are resolved
 // and its layers planned, but layer bytes are produced only when Push or
-// WriteLayout streams them.
+// WriteLayout needs them.
 type Image struct {
 	spec      Spec
 	platforms []v1.Platform

@@ -7,10 +7,13 @@
 // normalised modes and a fixed timestamp, and the image config's creation
 // time is given by the caller. The same inputs give the same digest.
 //
-// Layers are streamed: a layer is tarred and compressed while it is
-// uploaded, so memory does not grow with the context. The context is split
-// into several layers that compress in parallel, and a local cache of layer
-// digests lets a rebuild with no change skip compression and upload.
+// Memory does not grow with the context: a layer is tarred and compressed
+// into a temporary file while its digest is computed, then offered to the
+// registry by digest and uploaded from the file only if the registry lacks
+// it, so a push from a fresh machine sends nothing the registry already
+// holds. The context is split into several layers that compress in
+// parallel, and a local cache of layer digests lets a rebuild with no
+// change skip compression too.
 //
 // The usual flow is
 //

@@ -3,6 +3,7 @@ package image
 import (
 	"archive/tar"
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -46,11 +47,9 @@ func moduleVersion(path string) string {
 
 // fileLayer is a layer made from context files. Its bytes are produced on
 // demand, tar and gzip streaming into the reader, so no layer is held in
-// memory or on disk. Its digest is known either from the layer cache or
-// once a first read of the compressed stream has finished; before that
-// Digest, DiffID and Size return stream.ErrNotComputed, which
-// go-containerregistry's pusher and layout writer understand as "stream it
-// and ask again afterwards".
+// memory. Its digest is known either from the layer cache or once a first
+// read of the compressed stream has finished (see spool); before that
+// Digest, DiffID and Size return stream.ErrNotComputed.
 type fileLayer struct {
 	entries   []entry
 	modTime   time.Time
@@ -171,6 +170,49 @@ func (l *fileLayer) record(got *layerSums) error {
 		return fmt.Errorf("%w: digest %s, expected %s", errLayerChanged, got.Digest, l.sums.Digest)
 	}
 	return nil
+}
+
+// spool compresses the layer into a new file in dir, learning its sums on
+// the way, and returns the layer read back from that file. Knowing the
+// digest before the upload lets the registry say it has the blob already,
+// which a stream cannot: its digest is known only at the end. The caller
+// removes the file.
+func (l *fileLayer) spool(ctx context.Context, dir string) (*spooledLayer, error) {
+	f, err := os.CreateTemp(dir, "layer-*.tar.gz")
+	if err != nil {
+		return nil, err
+	}
+	err = l.produce(&ctxWriter{ctx: ctx, w: f})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("compressing layer of %d entries: %w", len(l.entries), err)
+	}
+	return &spooledLayer{fileLayer: l, path: f.Name()}, nil
+}
+
+// spooledLayer is a fileLayer whose compressed bytes are in a file.
+type spooledLayer struct {
+	*fileLayer
+	path string
+}
+
+// Compressed implements v1.Layer: the file, opened anew for each attempt.
+func (s *spooledLayer) Compressed() (io.ReadCloser, error) { return os.Open(s.path) }
+
+// ctxWriter stops a write when the context ends.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c *ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
 
 func sum(h hash.Hash) v1.Hash {

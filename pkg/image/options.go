@@ -22,6 +22,7 @@ type options struct {
 	insecure      map[string]bool
 	reporter      Reporter
 	cacheDir      string
+	tempDir       string
 	jobs          int
 	backoff       remote.Backoff
 	maxRetryAfter time.Duration
@@ -109,6 +110,16 @@ func WithReporter(r Reporter) Option {
 func WithCacheDir(dir string) Option {
 	return func(o *options) error {
 		o.cacheDir = dir
+		return nil
+	}
+}
+
+// WithTempDir sets where layers missing from the cache are compressed
+// before upload, in a private directory removed afterwards (default: the
+// system's, os.TempDir). It needs room for the compressed context.
+func WithTempDir(dir string) Option {
+	return func(o *options) error {
+		o.tempDir = dir
 		return nil
 	}
 }

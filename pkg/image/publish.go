@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -57,7 +59,7 @@ type Layer struct {
 	MediaType types.MediaType
 	// FromBase is true for the base image's layers.
 	FromBase bool
-	// Uploaded is true when this run streamed the layer's bytes; false when
+	// Uploaded is true when this run sent the layer's bytes; false when
 	// the destination already had it. Always false for base layers.
 	Uploaded bool
 	// Files is the number of files and links in a context layer.
@@ -73,15 +75,15 @@ type Timings struct {
 
 // sink is where layers and manifests go: a registry or an OCI layout.
 type sink interface {
-	// writeLayer stores one context layer; after it returns, the layer's
-	// digest is known.
+	// writeLayer stores one context layer, whose digest is known, unless
+	// the destination has it already.
 	writeLayer(ctx context.Context, l v1.Layer) error
 	// writeTop stores the image or index under the given tags.
 	writeTop(ctx context.Context, top partial.WithRawManifest, tags []string) error
 }
 
-// Push uploads the image to repo with every tag, streaming context layers
-// that the registry lacks, and returns what it pushed. With no tags the
+// Push uploads the image to repo with every tag, sending only the context
+// layers that the registry lacks, and returns what it pushed. With no tags the
 // image is pushed by digest only.
 func (b *Builder) Push(ctx context.Context, img *Image, repo string, tags []string) (*Result, error) {
 	for _, t := range tags {
@@ -135,22 +137,46 @@ func (b *Builder) publish(ctx context.Context, img *Image, s sink, tags []string
 	return res, nil
 }
 
-// writeLayers streams the context layers, several at a time, and returns
-// which ones were actually uploaded. A layer whose sums are in the cache
-// is first offered by digest, so the destination can say it has it.
+// writeLayers puts the context layers in place, several at a time, and
+// returns which ones were actually uploaded. Each is offered by digest, so
+// the destination can say it has it: the digest comes from the layer
+// cache, or from compressing the layer into a temporary file first (on a
+// fresh machine the cache is empty, but the registry may well have the
+// blob from an earlier run).
 func (b *Builder) writeLayers(ctx context.Context, img *Image, s sink) ([]bool, error) {
-	uploaded := make([]bool, len(img.layers))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(b.o.jobs)
+	cached := make([]bool, len(img.layers))
 	for i, l := range img.layers {
 		if sums, ok := b.cache.get(l.key); ok {
 			l.mu.Lock()
 			l.sums = sums
 			l.mu.Unlock()
+			cached[i] = true
 			b.o.reporter.Report(Event{Kind: EventLayerCached, Digest: sums.Digest, Bytes: sums.Size})
 		}
+	}
+	var tmp string
+	if slices.Contains(cached, false) {
+		var err error
+		if tmp, err = os.MkdirTemp(b.o.tempDir, "build-push-"); err != nil {
+			return nil, fmt.Errorf("making a directory for compressed layers: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+	}
+	uploaded := make([]bool, len(img.layers))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(b.o.jobs)
+	for i, l := range img.layers {
 		g.Go(func() error {
-			w := &watchedLayer{fileLayer: l}
+			var layer v1.Layer = l
+			if !cached[i] {
+				sp, err := l.spool(gctx, tmp)
+				if err != nil {
+					return err
+				}
+				defer os.Remove(sp.path)
+				layer = sp
+			}
+			w := &watchedLayer{Layer: layer}
 			if err := s.writeLayer(gctx, w); err != nil {
 				if errors.Is(err, errLayerChanged) {
 					b.cache.drop(l.key)
@@ -172,11 +198,11 @@ func (b *Builder) writeLayers(ctx context.Context, img *Image, s sink) ([]bool, 
 
 // watchedLayer records whether a layer's bytes were read.
 type watchedLayer struct {
-	*fileLayer
+	v1.Layer
 	opened atomic.Bool
 }
 
 func (w *watchedLayer) Compressed() (io.ReadCloser, error) {
 	w.opened.Store(true)
-	return w.fileLayer.Compressed()
+	return w.Layer.Compressed()
 }

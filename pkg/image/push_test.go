@@ -3,8 +3,10 @@ package image
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -213,4 +216,88 @@ func FuzzParsePort(f *testing.F) {
 			t.Fatalf("ParsePort(%q) = %q, which reparses as %q, %v", s, p, again, err)
 		}
 	})
+}
+
+// blobCounter stands in front of a registry and counts the bytes of blob
+// upload bodies it receives (POST, PATCH and PUT under /blobs/uploads/).
+type blobCounter struct {
+	h http.Handler
+	n atomic.Int64
+}
+
+func (c *blobCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.Contains(r.URL.Path, "/blobs/uploads/") && r.Body != nil {
+		r.Body = &countingBody{ReadCloser: r.Body, n: &c.n}
+	}
+	c.h.ServeHTTP(w, r)
+}
+
+// TestPushSkipsBlobsTheRegistryHas pushes an image, then pushes the same
+// inputs again from a second builder: whatever its layer cache holds, the
+// registry's blobs are not uploaded again. On GitHub every runner starts
+// with an empty cache, so "fresh machine" is the case that matters there.
+func TestPushSkipsBlobsTheRegistryHas(t *testing.T) {
+	big := make([]byte, 512<<10)
+	rand.NewChaCha8([32]byte{}).Read(big)
+	dir := writeTree(t, map[string]string{"server.js": "console.log(1)\n", "assets/blob.bin": string(big), "assets/app.css": strings.Repeat("body{}\n", 5000)})
+	firstCache := t.TempDir()
+	tests := []struct {
+		name  string
+		cache string
+	}{
+		{"rebuild with the same cache", firstCache},
+		{"fresh machine: empty cache", t.TempDir()},
+		{"no cache", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			counter := &blobCounter{h: registry.New(registry.Logger(discardLogger()))}
+			srv := httptest.NewServer(counter)
+			defer srv.Close()
+			repo := strings.TrimPrefix(srv.URL, "http://") + "/acme/app"
+			spec := Spec{Context: dir, Created: created, Layers: 3}
+			ctx := context.Background()
+			push := func(b *Builder) *Result {
+				t.Helper()
+				img, err := b.Build(ctx, spec)
+				if err != nil {
+					t.Fatalf("Build: %v", err)
+				}
+				res, err := b.Push(ctx, img, repo, []string{"v1"})
+				if err != nil {
+					t.Fatalf("Push: %v", err)
+				}
+				return res
+			}
+			first := push(newTestBuilder(t, WithCacheDir(firstCache)))
+			var layerBytes int64
+			for _, l := range first.Layers {
+				layerBytes += l.Size
+			}
+			if got := counter.n.Load(); got < layerBytes {
+				t.Fatalf("first push: registry received %d blob bytes, want at least the %d bytes of its layers", got, layerBytes)
+			}
+
+			counter.n.Store(0)
+			tmp := t.TempDir()
+			again := push(newTestBuilder(t, WithCacheDir(tc.cache), WithTempDir(tmp)))
+			if again.Digest != first.Digest {
+				t.Errorf("second push digest %s, want %s", again.Digest, first.Digest)
+			}
+			if got := counter.n.Load(); got != 0 {
+				t.Errorf("second push: registry received %d blob bytes, want 0", got)
+			}
+			if again.BytesUploaded != 0 {
+				t.Errorf("second push: BytesUploaded = %d, want 0", again.BytesUploaded)
+			}
+			for _, l := range again.Layers {
+				if l.Uploaded {
+					t.Errorf("second push: layer %s marked uploaded", l.Digest)
+				}
+			}
+			if left, _ := os.ReadDir(tmp); len(left) > 0 {
+				t.Errorf("temporary files left behind: %v", left)
+			}
+		})
+	}
 }

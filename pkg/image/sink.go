@@ -18,8 +18,7 @@ import (
 )
 
 // remoteSink pushes to a registry repository with go-containerregistry's
-// Pusher, which skips blobs the registry has (HEAD) and streams layers
-// whose digest is not known yet.
+// Pusher, which skips blobs the registry has (HEAD by digest).
 type remoteSink struct {
 	pusher   *remote.Pusher
 	repo     name.Repository
@@ -65,15 +64,20 @@ func openLayout(dir string) (layout.Path, error) {
 	return layout.Write(dir, empty.Index)
 }
 
-// writeLayer streams a layer into blobs/sha256 through a temporary file,
+// writeLayer copies a layer into blobs/sha256 through a temporary file,
 // named by its digest once complete. A blob already there is kept.
 func (s *layoutSink) writeLayer(ctx context.Context, l v1.Layer) error {
+	d, err := l.Digest()
+	if err != nil {
+		return err
+	}
+	size, err := l.Size()
+	if err != nil {
+		return err
+	}
 	dir := filepath.Join(string(s.path), "blobs", "sha256")
-	if d, err := l.Digest(); err == nil {
-		size, _ := l.Size()
-		if fi, err := os.Stat(filepath.Join(dir, d.Hex)); err == nil && fi.Size() == size {
-			return nil
-		}
+	if fi, err := os.Stat(filepath.Join(dir, d.Hex)); err == nil && fi.Size() == size {
+		return nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -92,10 +96,6 @@ func (s *layoutSink) writeLayer(ctx context.Context, l v1.Layer) error {
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return err
-	}
-	d, err := l.Digest()
 	if err != nil {
 		return err
 	}
