@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/sethvargo/go-githubactions"
 )
@@ -99,8 +100,8 @@ func New(spec *Spec, opts ...Option) (*Action, error) {
 	a := &Action{
 		spec:      spec,
 		getenv:    o.getenv,
-		stdout:    o.stdout,
-		stderr:    o.stderr,
+		stdout:    &lockedWriter{w: o.stdout},
+		stderr:    &lockedWriter{w: o.stderr},
 		inActions: o.getenv("GITHUB_ACTIONS") == "true",
 	}
 	a.gha = newGHA(a)
@@ -183,6 +184,19 @@ func (a *Action) raw(name string) string {
 	}
 	in, _ := a.spec.Input(name)
 	return in.Default
+}
+
+// lockedWriter lets library callbacks log from several goroutines at once
+// without interleaving their lines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func (a *Action) logWriter() io.Writer {

@@ -301,3 +301,29 @@ func TestSummary(t *testing.T) {
 		t.Errorf("summary = %q", got)
 	}
 }
+
+func TestLogFromGoroutines(t *testing.T) {
+	r := actiontest.New(t, map[string]string{"image": "ghcr.io/a/b"})
+	code := r.Run(context.Background(), testSpec, func(ctx context.Context, a *action.Action) error {
+		done := make(chan struct{})
+		for i := range 8 {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				for j := range 50 {
+					a.Infof("worker %d line %d", i, j)
+					a.Warningf("w", "worker %d", i)
+				}
+			}()
+		}
+		for range 8 {
+			<-done
+		}
+		return nil
+	})
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if n := strings.Count(r.Log.String(), "\n"); n != 800 {
+		t.Errorf("%d lines, want 800", n)
+	}
+}
