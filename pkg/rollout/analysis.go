@@ -1,0 +1,90 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/fxplatform/deploy-actions/pkg/analysis"
+)
+
+// measure runs the analysis every interval for window (at least once) on
+// colour, and judges the phase: more failed measurements than the failure
+// limit, or more inconclusive ones than the inconclusive limit, abort; a
+// phase in which nothing passed does not pass either (no data is not
+// success). Without analysis it just waits for window.
+func (c *Config) measure(ctx context.Context, ph *Phase, colour string, window time.Duration) error {
+	if c.Analysis == nil {
+		ph.Status = "done"
+		return sleep(ctx, window)
+	}
+	vars := analysis.Vars{Namespace: c.Namespace, Deployment: c.deploymentName(colour), Color: colour, Service: c.Service}
+	end := time.Now().Add(window)
+	var failed, inconclusive, passed int
+	for {
+		results := c.Analysis.Run(ctx, vars)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		ph.Measurements = append(ph.Measurements, results)
+		switch status(results) {
+		case analysis.Fail:
+			failed++
+		case analysis.Inconclusive:
+			inconclusive++
+		default:
+			passed++
+		}
+		if failed > c.FailureLimit {
+			ph.Status = "fail"
+			return fmt.Errorf("%w: %s: %d failed measurement(s) (limit %d): %w", ErrAborted, ph.Name, failed, c.FailureLimit, analysis.Verdict(results))
+		}
+		if inconclusive > c.InconclusiveLimit {
+			ph.Status = "inconclusive"
+			return fmt.Errorf("%w: %s: %d inconclusive measurement(s) (limit %d): %w", ErrAborted, ph.Name, inconclusive, c.InconclusiveLimit, analysis.Verdict(results))
+		}
+		if !time.Now().Add(c.AnalysisInterval).Before(end) {
+			break
+		}
+		if err := sleep(ctx, c.AnalysisInterval); err != nil {
+			return err
+		}
+	}
+	if err := sleep(ctx, time.Until(end)); err != nil {
+		return err
+	}
+	if passed == 0 {
+		ph.Status = "inconclusive"
+		return fmt.Errorf("%w: %s: no measurement passed", ErrAborted, ph.Name)
+	}
+	ph.Status = "pass"
+	return nil
+}
+
+// status is the worst status of a measurement: fail, then inconclusive.
+func status(results []analysis.Result) analysis.Status {
+	s := analysis.Pass
+	for _, r := range results {
+		switch {
+		case r.Status == analysis.Fail:
+			return analysis.Fail
+		case r.Status != analysis.Pass:
+			s = analysis.Inconclusive
+		}
+	}
+	return s
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,171 @@
+// Package rollout runs the blue-green and gradual (canary) promotions of
+// the deployment strategy without a controller in the cluster: it makes the
+// idle colour from the live one, waits for it, runs analysis, moves traffic
+// through a traffic.Router, and records its state on the live Service so a
+// later run (or rollback) knows what happened. A coordination.k8s.io Lease
+// per Service stops two runs from moving the same traffic.
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/fxplatform/deploy-actions/pkg/analysis"
+	"github.com/fxplatform/deploy-actions/pkg/traffic"
+)
+
+// Outcomes callers branch on.
+var (
+	// ErrAborted: analysis failed, was inconclusive too often, or the run
+	// was cancelled or timed out; traffic is back on the stable colour.
+	ErrAborted = errors.New("rollout aborted")
+	// ErrLeaseLost: another run took the Lease; this one stopped moving
+	// traffic and left it to the new holder.
+	ErrLeaseLost = errors.New("rollout lease lost to another run")
+)
+
+// Strategies.
+const (
+	BlueGreen = "blue-green"
+	Canary    = "canary"
+)
+
+// Target names the app: Deployments <Deployment>-blue and -green told apart
+// by ColorLabel, and the live Service.
+type Target struct {
+	Client     kubernetes.Interface
+	Dynamic    dynamic.Interface // for the gateway-api router on rollback
+	Router     traffic.Router
+	RouterName string // recorded for rollback; defaults to Router.Name()
+	HTTPRoute  string
+	Ingress    string
+	Namespace  string
+	Service    string
+	Deployment string
+	ColorLabel string
+	// Owner names this run (recorded, and the Lease holder).
+	Owner string
+	// LockTimeout is how long to wait for another run's Lease;
+	// LeaseDuration how long a Lease lives without renewal (default 15s).
+	LockTimeout   time.Duration
+	LeaseDuration time.Duration
+	// Timeout bounds the whole run.
+	Timeout time.Duration
+	// OnEvent, when set, hears progress ("25 % traffic").
+	OnEvent func(Event)
+}
+
+// Event is one piece of progress.
+type Event struct {
+	Phase   string
+	Weight  int
+	Message string
+}
+
+// Config is a promotion.
+type Config struct {
+	Target
+	Container string // default: the only container
+	Image     string
+	Strategy  string
+	Steps     []int
+	// Pauses are the waits after each step but the last: one for all, or
+	// one per step.
+	Pauses []time.Duration
+	// Analysis, when set, runs before traffic moves, during every pause
+	// and over the post-promotion window, every AnalysisInterval.
+	Analysis          *analysis.Analysis
+	AnalysisInterval  time.Duration
+	FailureLimit      int
+	InconclusiveLimit int
+	// Preview, when set, checks the idle colour before any traffic moves
+	// (health paths through the preview URL).
+	Preview             func(ctx context.Context) error
+	PostPromotionWindow time.Duration
+	ScaleDownDelay      time.Duration
+}
+
+func (c *Target) setDefaults() error {
+	if c.Client == nil || c.Router == nil {
+		return errors.New("rollout: client and router are required")
+	}
+	if c.Namespace == "" || c.Service == "" || c.Deployment == "" {
+		return errors.New("rollout: namespace, service and deployment are required")
+	}
+	if c.ColorLabel == "" {
+		c.ColorLabel = "version"
+	}
+	if c.RouterName == "" {
+		c.RouterName = c.Router.Name()
+	}
+	if c.Owner == "" {
+		return errors.New("rollout: owner is required")
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 30 * time.Minute
+	}
+	if c.LeaseDuration <= 0 {
+		c.LeaseDuration = 15 * time.Second
+	}
+	return nil
+}
+
+func (c *Config) validate() error {
+	if err := c.Target.setDefaults(); err != nil {
+		return err
+	}
+	if c.Image == "" {
+		return errors.New("rollout: image is required")
+	}
+	switch c.Strategy {
+	case "", BlueGreen:
+		c.Strategy = BlueGreen
+		c.Steps = []int{100}
+	case Canary:
+		if !c.Router.Weighted() {
+			return fmt.Errorf("rollout: strategy canary needs a weighted traffic router; %q switches all at once", c.Router.Name())
+		}
+		if len(c.Steps) == 0 || c.Steps[len(c.Steps)-1] != 100 {
+			return fmt.Errorf("rollout: canary steps %v must end at 100", c.Steps)
+		}
+	default:
+		return fmt.Errorf("rollout: unknown strategy %q", c.Strategy)
+	}
+	if c.AnalysisInterval <= 0 {
+		c.AnalysisInterval = 30 * time.Second
+	}
+	return nil
+}
+
+// pause returns the wait after step i.
+func (c *Config) pause(i int) time.Duration {
+	switch {
+	case i >= len(c.Steps)-1 || len(c.Pauses) == 0:
+		return 0
+	case len(c.Pauses) == 1:
+		return c.Pauses[0]
+	case i < len(c.Pauses):
+		return c.Pauses[i]
+	}
+	return c.Pauses[len(c.Pauses)-1]
+}
+
+func (c *Target) emit(phase string, weight int, format string, args ...any) {
+	if c.OnEvent != nil {
+		c.OnEvent(Event{Phase: phase, Weight: weight, Message: fmt.Sprintf(format, args...)})
+	}
+}
+
+func (c *Target) deploymentName(colour string) string { return c.Deployment + "-" + colour }
+
+func (c *Target) leaseName() string { return c.Service + "-rollout" }
+
+func (c *Target) routerConfig() traffic.Config {
+	return traffic.Config{Client: c.Client, Dynamic: c.Dynamic, Namespace: c.Namespace, Service: c.Service, Deployment: c.Deployment,
+		ColorLabel: c.ColorLabel, HTTPRoute: c.HTTPRoute, Ingress: c.Ingress, Timeout: c.Timeout}
+}

@@ -1,0 +1,37 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/fxplatform/deploy-actions/pkg/kube"
+)
+
+// lockAndWatch takes the Service's Lease and returns a context cancelled
+// with ErrLeaseLost when the Lease is lost, or after the run's timeout.
+func (t *Target) lockAndWatch(ctx context.Context) (context.Context, func(), *kube.Lock, error) {
+	lock, err := kube.AcquireLease(ctx, t.Client, t.Namespace, t.leaseName(), kube.LeaseOptions{
+		Holder: t.Owner, Duration: t.LeaseDuration, Wait: t.LockTimeout, Poll: t.LeaseDuration / 5,
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if lock.TookOver != "" {
+		t.emit("lock", -1, "took over lease %s from %q, which stopped renewing it", t.leaseName(), lock.TookOver)
+	}
+	ctx, cancelTimeout := context.WithTimeoutCause(ctx, t.Timeout, fmt.Errorf("timed out after %s", t.Timeout))
+	ctx, cancel := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-lock.Lost():
+			cancel(ErrLeaseLost)
+		case <-ctx.Done():
+		}
+	}()
+	release := func() {
+		cancel(nil)
+		cancelTimeout()
+		_ = lock.Release(context.WithoutCancel(ctx))
+	}
+	return ctx, release, lock, nil
+}

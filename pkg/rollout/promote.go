@@ -1,0 +1,358 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/fxplatform/deploy-actions/pkg/kube"
+	"github.com/fxplatform/deploy-actions/pkg/traffic"
+)
+
+// promotion is one run of Promote.
+type promotion struct {
+	cfg          *Config
+	res          *Result
+	st           State
+	stable, cand string
+	replicas     int32
+	// scaleDownPending: promoted; the old colour goes after the delay.
+	scaleDownPending bool
+}
+
+// Promote rolls cfg.Image out to the idle colour and moves the traffic to
+// it, blue-green or in steps, with analysis; see the package doc. On
+// ErrAborted the traffic is back on the stable colour.
+func Promote(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	res := &Result{Started: time.Now(), Image: cfg.Image}
+	lctx, release, _, err := cfg.lockAndWatch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &promotion{cfg: &cfg, res: res}
+	err = p.run(lctx)
+	release()
+	if err == nil && p.scaleDownPending {
+		p.scaleDown(ctx)
+	}
+	res.Duration = time.Since(res.Started)
+	return res, err
+}
+
+func (p *promotion) run(ctx context.Context) error {
+	c := p.cfg
+	svc, err := c.Client.CoreV1().Services(c.Namespace).Get(ctx, c.Service, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("reading service %q: %w", c.Service, err)
+	}
+	p.st = ReadState(svc)
+	if p.stable, err = activeColour(svc, p.st, c.ColorLabel); err != nil {
+		return err
+	}
+	p.cand = Other(p.stable)
+	live, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, c.deploymentName(p.stable), metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("reading the live colour's deployment: %w", err)
+	}
+	stableImage, err := imageOf(live, c.Container)
+	if err != nil {
+		return err
+	}
+	p.res.ActiveColor, p.res.PreviousColor, p.res.PreviousImage = p.stable, p.cand, p.st.PreviousImage
+	p.replicas = replicasOf(live.Spec.Replicas)
+	if p.st.Replicas > p.replicas {
+		p.replicas = p.st.Replicas
+	}
+	start := 0
+	switch {
+	case p.st.Phase == PhaseProgressing && p.st.CandidateImage == c.Image && p.st.CandidateColor == p.cand:
+		start, p.res.Resumed = p.st.Step, true
+		c.emit("resume", p.st.Weight, "resuming the rollout of %s at step %d", c.Image, start+1)
+	case p.st.Phase == PhaseProgressing:
+		c.emit("reset", 0, "a rollout of %s to %s was left half done; returning traffic to %s first", p.st.CandidateImage, p.st.CandidateColor, p.stable)
+		if err := p.returnToStable(ctx, "superseded by "+c.Image, 0); err != nil {
+			return err
+		}
+	case stableImage == c.Image:
+		p.res.Outcome, p.res.Image = Unchanged, c.Image
+		p.res.Reason = fmt.Sprintf("%s already serves %s", p.stable, c.Image)
+		return nil
+	}
+	p.res.PreviousImage = stableImage
+	if !p.res.Resumed {
+		p.st = State{Phase: PhaseProgressing, ActiveColor: p.stable, ActiveImage: stableImage,
+			PreviousColor: p.st.PreviousColor, PreviousImage: p.st.PreviousImage,
+			CandidateColor: p.cand, CandidateImage: c.Image, StartedAt: time.Now(), Replicas: p.replicas}
+	}
+	if err := p.prepare(ctx, live); err != nil {
+		return p.abort(ctx, err)
+	}
+	for i := start; i < len(c.Steps); i++ {
+		if err := p.step(ctx, i); err != nil {
+			return p.abort(ctx, err)
+		}
+	}
+	return p.finish(ctx)
+}
+
+// activeColour is the recorded active colour, else the Service's selector.
+func activeColour(svc *corev1.Service, st State, key string) (string, error) {
+	c := st.ActiveColor
+	if c == "" {
+		c = svc.Spec.Selector[key]
+	}
+	if c != "blue" && c != "green" {
+		return "", fmt.Errorf("service %q: the live colour is %q (selector %s); want blue or green", svc.Name, c, key)
+	}
+	return c, nil
+}
+
+func replicasOf(p *int32) int32 {
+	if p == nil {
+		return 1
+	}
+	return *p
+}
+
+// prepare makes the idle colour, waits for it and runs the pre-promotion
+// checks.
+func (p *promotion) prepare(ctx context.Context, liveDep *appsv1.Deployment) error {
+	c := p.cfg
+	ph := p.begin("create "+p.cand, -1)
+	replicas := p.replicas
+	if c.Router.ScalesReplicas() {
+		replicas = 0 // the router grows it step by step
+		if p.res.Resumed {
+			if cur, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, c.deploymentName(p.cand), metav1.GetOptions{}); err == nil {
+				replicas = replicasOf(cur.Spec.Replicas)
+			}
+		}
+	}
+	d, err := candidateFrom(liveDep, c.deploymentName(p.cand), c.ColorLabel, p.cand, c.Container, c.Image, replicas)
+	if err != nil {
+		return err
+	}
+	if err := p.record(ctx); err != nil {
+		return err
+	}
+	c.emit("create", 0, "deploying %s to %s", c.Image, d.Name)
+	if err := applyDeployment(ctx, c.Client, d); err != nil {
+		return err
+	}
+	if replicas > 0 {
+		if _, err := kube.WaitAvailable(ctx, c.Client, c.Namespace, d.Name, c.Timeout, 0); err != nil {
+			return err
+		}
+	}
+	p.end(ph, "done")
+	if p.res.Resumed && p.st.Step > 0 {
+		return nil
+	}
+	ph = p.begin("pre-promotion", -1)
+	if c.Preview != nil {
+		if err := c.Preview(ctx); err != nil {
+			p.end(ph, "fail")
+			return fmt.Errorf("%w: pre-promotion health of %s: %w", ErrAborted, p.cand, err)
+		}
+	}
+	if c.Analysis != nil && !c.Router.ScalesReplicas() {
+		if err := c.measure(ctx, ph, p.cand, 0); err != nil {
+			p.end(ph, ph.Status)
+			return err
+		}
+	}
+	p.end(ph, "pass")
+	return nil
+}
+
+// step moves traffic to step i's weight and analyses it for its pause.
+func (p *promotion) step(ctx context.Context, i int) error {
+	c := p.cfg
+	w := c.Steps[i]
+	ph := p.begin(fmt.Sprintf("%d %%", w), w)
+	if err := ctx.Err(); err != nil {
+		return context.Cause(ctx)
+	}
+	c.emit("step", w, "%d %% traffic on %s", w, p.cand)
+	if err := c.Router.Route(ctx, p.stable, p.cand, w); err != nil {
+		p.end(ph, "fail")
+		return fmt.Errorf("moving %d %% of traffic to %s: %w", w, p.cand, err)
+	}
+	if obs, err := c.Router.Weight(ctx, p.stable, p.cand); err == nil {
+		ph.Observed = obs
+	}
+	p.st.Weight = w
+	if err := p.record(ctx); err != nil {
+		return err
+	}
+	if err := c.measure(ctx, ph, p.cand, c.pause(i)); err != nil {
+		p.end(ph, ph.Status)
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		return err
+	}
+	p.end(ph, ph.Status)
+	p.st.Step = i + 1
+	p.res.StepsCompleted = i + 1
+	return p.record(ctx)
+}
+
+// finish makes the new colour the live one, watches it for the
+// post-promotion window, then scales the old colour down after the delay.
+func (p *promotion) finish(ctx context.Context) error {
+	c := p.cfg
+	if err := traffic.SwitchSelector(ctx, c.routerConfig(), p.cand); err != nil {
+		return p.abort(ctx, err)
+	}
+	if c.Router.Name() != "service" {
+		// The new colour is stable now: leave no weight on the old one.
+		if err := c.Router.Route(ctx, p.cand, p.stable, 0); err != nil {
+			return p.abort(ctx, err)
+		}
+	}
+	p.st = State{Phase: PhasePromoted, ActiveColor: p.cand, ActiveImage: c.Image, PreviousColor: p.stable,
+		PreviousImage: p.st.ActiveImage, StartedAt: p.st.StartedAt, Step: len(c.Steps), Weight: 100, Replicas: p.replicas}
+	if err := p.record(ctx); err != nil {
+		return err
+	}
+	p.res.Outcome, p.res.ActiveColor, p.res.PreviousColor = Promoted, p.cand, p.stable
+	p.res.StepsCompleted = len(c.Steps)
+	c.emit("promoted", 100, "%s is live on %s", c.Image, p.cand)
+	if c.PostPromotionWindow > 0 || c.Analysis != nil {
+		ph := p.begin("post-promotion", 100)
+		if err := c.measure(ctx, ph, p.cand, c.PostPromotionWindow); err != nil {
+			p.end(ph, ph.Status)
+			return p.switchBack(ctx, err)
+		}
+		p.end(ph, ph.Status)
+	}
+	p.scaleDownPending = true
+	return nil
+}
+
+// scaleDown scales the old colour to zero after the delay, run after the
+// Lease is released so a rollback need not wait for it. It takes the Lease
+// again and skips the scale-down if the old colour is live again.
+func (p *promotion) scaleDown(ctx context.Context) {
+	c := p.cfg
+	ph := p.begin("scale down "+p.stable, -1)
+	if err := sleep(ctx, c.ScaleDownDelay); err != nil {
+		p.end(ph, "skipped")
+		p.res.Reason = fmt.Sprintf("%s left scaled up: %v", p.stable, err)
+		return
+	}
+	lock, err := kube.AcquireLease(ctx, c.Client, c.Namespace, c.leaseName(), kube.LeaseOptions{Holder: c.Owner, Duration: c.LeaseDuration})
+	if err != nil {
+		p.end(ph, "skipped")
+		p.res.Reason = fmt.Sprintf("%s left scaled up: %v", p.stable, err)
+		return
+	}
+	defer func() { _ = lock.Release(context.WithoutCancel(ctx)) }()
+	svc, err := c.Client.CoreV1().Services(c.Namespace).Get(ctx, c.Service, metav1.GetOptions{})
+	if err == nil {
+		if st := ReadState(svc); st.ActiveColor != p.cand || st.Phase != PhasePromoted || svc.Spec.Selector[c.ColorLabel] == p.stable {
+			err = fmt.Errorf("the live Service changed since (phase %q, active %q)", st.Phase, st.ActiveColor)
+		}
+	}
+	if err == nil {
+		err = kube.Scale(ctx, c.Client, c.Namespace, c.deploymentName(p.stable), 0)
+	}
+	if err != nil {
+		p.end(ph, "skipped")
+		p.res.Reason = fmt.Sprintf("%s left scaled up: %v", p.stable, err)
+		return
+	}
+	p.end(ph, "done")
+}
+
+// switchBack undoes a promotion whose post-promotion analysis failed.
+func (p *promotion) switchBack(ctx context.Context, cause error) error {
+	c := p.cfg
+	p.st = State{Phase: PhaseProgressing, ActiveColor: p.stable, ActiveImage: p.res.PreviousImage,
+		CandidateColor: p.cand, CandidateImage: c.Image, Step: len(c.Steps), Weight: 100, StartedAt: p.st.StartedAt, Replicas: p.replicas}
+	p.res.ActiveColor, p.res.PreviousColor = p.stable, p.cand
+	return p.abort(ctx, cause)
+}
+
+// abort returns all traffic to the stable colour at once, records it, and
+// scales the candidate to zero after the delay. It finishes even when ctx
+// was cancelled (SIGTERM, timeout), but not when the Lease was lost: the
+// new holder owns the traffic then.
+func (p *promotion) abort(ctx context.Context, cause error) error {
+	if errors.Is(context.Cause(ctx), ErrLeaseLost) {
+		p.res.Outcome, p.res.Reason = Aborted, ErrLeaseLost.Error()
+		return fmt.Errorf("%w; stopped without moving traffic (step %d)", ErrLeaseLost, p.st.Step)
+	}
+	if ctx.Err() != nil {
+		cause = fmt.Errorf("%w (%v)", cause, context.Cause(ctx))
+	}
+	c := p.cfg
+	c.emit("abort", 0, "aborting: %v", cause)
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+	defer cancel()
+	if err := p.returnToStable(actx, cause.Error(), c.ScaleDownDelay); err != nil {
+		return errors.Join(fmt.Errorf("%w: %w", ErrAborted, cause), err)
+	}
+	p.res.Outcome, p.res.ActiveColor, p.res.PreviousColor = Aborted, p.stable, p.cand
+	p.res.Reason = cause.Error()
+	if errors.Is(cause, ErrAborted) {
+		return cause
+	}
+	return fmt.Errorf("%w: %w", ErrAborted, cause)
+}
+
+// returnToStable routes everything to the stable colour, records the
+// abort, and scales the half-done colour (the recorded candidate) to zero
+// after delay.
+func (p *promotion) returnToStable(ctx context.Context, reason string, delay time.Duration) error {
+	c := p.cfg
+	cand := p.st.CandidateColor
+	if cand == "" {
+		cand = p.cand
+	}
+	if err := c.Router.Route(ctx, p.stable, cand, 0); err != nil {
+		return fmt.Errorf("returning traffic to %s: %w", p.stable, err)
+	}
+	if err := traffic.SwitchSelector(ctx, c.routerConfig(), p.stable); err != nil {
+		return fmt.Errorf("returning traffic to %s: %w", p.stable, err)
+	}
+	p.st.Phase, p.st.Weight, p.st.Reason = PhaseAborted, 0, reason
+	if err := p.record(ctx); err != nil {
+		return err
+	}
+	ph := p.begin("abort: scale down "+cand, -1)
+	_ = sleep(ctx, delay)
+	if err := kube.Scale(context.WithoutCancel(ctx), c.Client, c.Namespace, c.deploymentName(cand), 0); err != nil {
+		p.end(ph, "fail")
+		return err
+	}
+	p.end(ph, "done")
+	return nil
+}
+
+// record writes the state on the live Service.
+func (p *promotion) record(ctx context.Context) error {
+	c := p.cfg
+	p.st.Owner, p.st.UpdatedAt = c.Owner, time.Now()
+	p.st.Router, p.st.HTTPRoute, p.st.Ingress = c.RouterName, c.HTTPRoute, c.Ingress
+	return kube.AnnotateService(context.WithoutCancel(ctx), c.Client, c.Namespace, c.Service, p.st.Annotations())
+}
+
+func (p *promotion) begin(name string, weight int) *Phase {
+	ph := &Phase{Name: name, Weight: weight, Observed: -1, Start: time.Now()}
+	p.res.Phases = append(p.res.Phases, ph)
+	return ph
+}
+
+func (p *promotion) end(ph *Phase, status string) {
+	ph.End, ph.Status = time.Now(), status
+}

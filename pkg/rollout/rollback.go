@@ -1,0 +1,172 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/fxplatform/deploy-actions/pkg/kube"
+	"github.com/fxplatform/deploy-actions/pkg/traffic"
+)
+
+// RollbackConfig is a rollback: To is "previous", a colour, or an image
+// pinned by digest (put into the idle colour and switched to without
+// analysis).
+type RollbackConfig struct {
+	Target
+	To        string
+	Container string
+	Reason    string
+}
+
+// RollbackResult is what a rollback did.
+type RollbackResult struct {
+	ActiveColor string
+	Image       string
+	From        string // the colour that was live
+	// Warm is true when the target colour still had its replicas.
+	Warm bool
+	// Switched is when the live Service's selector was switched.
+	Switched  time.Time
+	Started   time.Time
+	Duration  time.Duration
+	Unchanged bool
+}
+
+// Rollback makes an earlier colour or image live again. Its Lease wait
+// takes over a promote whose holder stopped renewing; the live Service
+// switches only once the target colour is fully available.
+func Rollback(ctx context.Context, cfg RollbackConfig) (*RollbackResult, error) {
+	if cfg.Router == nil {
+		cfg.Router = noRouter{}
+	}
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	res := &RollbackResult{Started: time.Now()}
+	ctx, release, _, err := cfg.lockAndWatch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	err = rollback(ctx, &cfg, res)
+	res.Duration = time.Since(res.Started)
+	return res, err
+}
+
+func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) error {
+	c := &cfg.Target
+	svc, err := c.Client.CoreV1().Services(c.Namespace).Get(ctx, c.Service, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("reading service %q: %w", c.Service, err)
+	}
+	st := ReadState(svc)
+	active, err := activeColour(svc, st, c.ColorLabel)
+	if err != nil {
+		return err
+	}
+	if st.Phase == PhaseProgressing && svc.Spec.Selector[c.ColorLabel] == "" && st.Router == "replicas" {
+		return fmt.Errorf("a replicas rollout to %s is in progress; rerun promote to finish or undo it", st.CandidateColor)
+	}
+	res.From = active
+	target, image := "", ""
+	switch to := cfg.To; {
+	case to == "" || to == "previous":
+		target = st.PreviousColor
+		if target == "" {
+			target = Other(active)
+		}
+	case to == "blue" || to == "green":
+		target = to
+	case strings.Contains(to, "@sha256:"):
+		target, image = Other(active), to
+	default:
+		return fmt.Errorf("rollback to %q: want previous, blue, green or an image repo@sha256:...", to)
+	}
+	deps := c.Client.AppsV1().Deployments(c.Namespace)
+	activeDep, err := deps.Get(ctx, c.deploymentName(active), metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("reading the live colour's deployment: %w", err)
+	}
+	activeImage, err := imageOf(activeDep, cfg.Container)
+	if err != nil {
+		return err
+	}
+	if target == active && image == "" {
+		res.ActiveColor, res.Image, res.Unchanged = active, activeImage, true
+		return nil
+	}
+	dep, err := deps.Get(ctx, c.deploymentName(target), metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("reading deployment %q to roll back to: %w", c.deploymentName(target), err)
+	}
+	if image != "" {
+		i, err := containerIndex(dep, cfg.Container)
+		if err != nil {
+			return err
+		}
+		dep.Spec.Template.Spec.Containers[i].Image = image
+	}
+	replicas := max(st.Replicas, replicasOf(activeDep.Spec.Replicas), 1)
+	res.Warm = image == "" && kube.Available(dep)
+	if !res.Warm {
+		if replicasOf(dep.Spec.Replicas) == 0 {
+			dep.Spec.Replicas = &replicas
+		}
+		c.emit("scale", 0, "bringing %s up (%d replicas)", dep.Name, replicasOf(dep.Spec.Replicas))
+		if _, err := deps.Update(ctx, dep, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("updating deployment %q: %w", dep.Name, err)
+		}
+		if _, err := kube.WaitAvailable(ctx, c.Client, c.Namespace, dep.Name, c.Timeout, 0); err != nil {
+			return err
+		}
+		if dep, err = deps.Get(ctx, dep.Name, metav1.GetOptions{}); err != nil {
+			return err
+		}
+	}
+	targetImage, _ := imageOf(dep, cfg.Container)
+	rc := c.routerConfig()
+	if err := traffic.SwitchSelector(ctx, rc, target); err != nil {
+		return err
+	}
+	res.Switched = time.Now()
+	if r, err := routerFor(st, rc); err != nil {
+		return err
+	} else if r != nil {
+		if err := r.Route(ctx, target, active, 0); err != nil {
+			return fmt.Errorf("moving the %s router's traffic to %s: %w", st.Router, target, err)
+		}
+	}
+	res.ActiveColor, res.Image = target, targetImage
+	c.emit("rolled-back", 100, "%s is live on %s", targetImage, target)
+	now := time.Now()
+	next := State{Phase: PhaseRolledBack, ActiveColor: target, ActiveImage: targetImage, PreviousColor: active,
+		PreviousImage: activeImage, Replicas: replicas, Owner: c.Owner, Reason: cfg.Reason, StartedAt: res.Started, UpdatedAt: now,
+		Router: st.Router, HTTPRoute: st.HTTPRoute, Ingress: st.Ingress, Step: st.Step, Weight: 0}
+	return kube.AnnotateService(context.WithoutCancel(ctx), c.Client, c.Namespace, c.Service, next.Annotations())
+}
+
+// routerFor returns the weighted router a promotion recorded (gateway-api,
+// nginx), whose weights must follow the live Service; nil for the routers
+// the selector switch already covers.
+func routerFor(st State, rc traffic.Config) (traffic.Router, error) {
+	switch st.Router {
+	case "gateway-api", "nginx":
+		rc.HTTPRoute, rc.Ingress = st.HTTPRoute, st.Ingress
+		return traffic.NewRouter(st.Router, rc)
+	}
+	return nil, nil
+}
+
+// noRouter stands in when rollback is given no router: the selector switch
+// is all it needs.
+type noRouter struct{}
+
+func (noRouter) Name() string                                        { return "service" }
+func (noRouter) Route(context.Context, string, string, int) error    { return nil }
+func (noRouter) Weight(context.Context, string, string) (int, error) { return 0, nil }
+func (noRouter) Weighted() bool                                      { return false }
+func (noRouter) ScalesReplicas() bool                                { return false }
