@@ -327,3 +327,22 @@ func TestLogFromGoroutines(t *testing.T) {
 		t.Errorf("%d lines, want 800", n)
 	}
 }
+
+func TestActionYAML(t *testing.T) {
+	got := string(action.ActionYAML(testSpec))
+	for _, want := range []string{
+		"  image:\n    description: \"repository\"\n    required: true\n",
+		"  timeout:\n    description: \"timeout\"\n    required: false\n    default: \"5m\"\n",
+		"    value: ${{ steps.run.outputs.digest }}\n",
+		"        INPUT_MAX_ERROR_RATE: ${{ inputs.max-error-rate }}\n",
+		"        DEPLOY_ACTIONS_BINARY: demo\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("action.yml lacks %q:\n%s", want, got)
+		}
+	}
+	// No input value is ever spliced into the shell line.
+	if strings.Contains(got[strings.Index(got, "run: "):], "${{") {
+		t.Errorf("the run line interpolates an expression:\n%s", got)
+	}
+}
