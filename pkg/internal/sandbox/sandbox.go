@@ -169,6 +169,12 @@ func Up(ctx context.Context, cfg Config) (*Sandbox, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
+	if _, ok := ctx.Deadline(); !ok {
+		// Long enough for a cold build on 2 cores, short of hanging forever.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 45*time.Minute)
+		defer cancel()
+	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating sandbox directory: %w", err)
 	}
@@ -207,7 +213,9 @@ func Down(ctx context.Context, dir string) error {
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	unlock, err := lockFile(ctx, filepath.Join(dir, ".lock"))
+	lockCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	unlock, err := lockFile(lockCtx, filepath.Join(dir, ".lock"))
 	if err != nil {
 		return err
 	}
