@@ -1,0 +1,301 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/fxplatform/deploy-actions/pkg/action"
+	"github.com/fxplatform/deploy-actions/pkg/analysis"
+	"github.com/fxplatform/deploy-actions/pkg/github"
+	"github.com/fxplatform/deploy-actions/pkg/kube"
+	"github.com/fxplatform/deploy-actions/pkg/rollout"
+	"github.com/fxplatform/deploy-actions/pkg/traffic"
+	"github.com/fxplatform/deploy-actions/pkg/verify"
+)
+
+// Inputs are promote's inputs, parsed and checked.
+type Inputs struct {
+	Namespace, Service, Deployment, ColorLabel, Container string
+	Image                                                 string
+	Strategy                                              string
+	Steps                                                 []int
+	StepPause                                             []time.Duration
+	TrafficRouter, HTTPRoute, Ingress                     string
+	PreviewURL                                            *url.URL
+	HealthPaths                                           []string
+	PrometheusURL                                         string
+	AnalysisChecks                                        []analysis.Check
+	AnalysisInterval                                      time.Duration
+	FailureLimit, InconclusiveLimit, MinSamples           int
+	PostPromotionWindow, ScaleDownDelay                   time.Duration
+	LockTimeout, Timeout                                  time.Duration
+	Kube                                                  *kube.Config
+	Environment, EnvironmentURL                           string
+	GitHub                                                *github.Client
+	Commit, LogURL, Owner                                 string
+}
+
+// parseInputs reads and checks every input without a network call.
+func parseInputs(a *action.Action) (Inputs, error) {
+	in := a.Inputs()
+	var p Inputs
+	p.Namespace = dnsLabel(in, "namespace")
+	p.Service = dnsLabel(in, "service")
+	p.Deployment = dnsLabel(in, "deployment")
+	p.ColorLabel = in.String("color-label")
+	if errs := validation.IsQualifiedName(p.ColorLabel); len(errs) > 0 {
+		in.Fail("color-label", "%q is not a label key: %s", p.ColorLabel, strings.Join(errs, "; "))
+	}
+	p.Container = in.String("container")
+	if d := in.Digest("image"); d.DigestStr() != "" {
+		p.Image = d.String()
+	}
+	p.Strategy = in.Enum("strategy")
+	if p.Strategy == rollout.Canary {
+		p.Steps = in.Steps("steps")
+		if len(p.Steps) > 0 && p.Steps[len(p.Steps)-1] != 100 {
+			in.Fail("steps", "%v must end at 100", p.Steps)
+		}
+	}
+	for _, s := range in.List("step-pause") {
+		d, err := action.ParseDuration(s)
+		if err != nil {
+			in.Fail("step-pause", "%v", err)
+		}
+		p.StepPause = append(p.StepPause, d)
+	}
+	p.TrafficRouter = in.Enum("traffic-router")
+	if p.TrafficRouter == "" {
+		p.TrafficRouter = map[string]string{rollout.BlueGreen: "service", rollout.Canary: "replicas"}[p.Strategy]
+	}
+	if p.TrafficRouter == "service" && p.Strategy == rollout.Canary {
+		in.Fail("traffic-router", "the service router switches all traffic at once; strategy canary needs replicas, gateway-api or nginx")
+	}
+	p.HTTPRoute, p.Ingress = in.String("httproute"), in.String("ingress")
+	if p.TrafficRouter == "gateway-api" && p.HTTPRoute == "" {
+		in.Fail("httproute", "is required with traffic-router gateway-api")
+	}
+	if p.TrafficRouter == "nginx" && p.Ingress == "" {
+		in.Fail("ingress", "is required with traffic-router nginx")
+	}
+	if raw := in.String("preview-url"); raw != "" {
+		u, err := verify.ParseBaseURL(raw)
+		if err != nil {
+			in.Fail("preview-url", "%v", err)
+		}
+		p.PreviewURL = u
+	}
+	p.HealthPaths = in.List("health-paths")
+	p.PrometheusURL = in.String("prometheus-url")
+	if p.PrometheusURL != "" {
+		if err := analysis.CheckURL(p.PrometheusURL); err != nil {
+			in.Fail("prometheus-url", "%v", err)
+		}
+	}
+	checks, err := analysis.ParseChecks(in.String("analysis-checks"))
+	if err != nil {
+		in.Fail("analysis-checks", "%v", err)
+	}
+	p.AnalysisChecks = checks
+	if len(checks) > 0 && p.PrometheusURL == "" {
+		in.Fail("prometheus-url", "is required with analysis-checks")
+	}
+	p.AnalysisInterval = in.Duration("analysis-interval")
+	if p.AnalysisInterval <= 0 {
+		in.Fail("analysis-interval", "must be above 0")
+	}
+	p.FailureLimit = in.Int("failure-limit", 0, 100)
+	p.InconclusiveLimit = in.Int("inconclusive-limit", 0, 100)
+	p.MinSamples = in.Int("min-samples", 0, 1<<30)
+	p.PostPromotionWindow = in.Duration("post-promotion-window")
+	p.ScaleDownDelay = in.Duration("scale-down-delay")
+	p.LockTimeout = in.Duration("lock-timeout")
+	p.Timeout = in.Duration("timeout")
+	if p.Timeout <= 0 {
+		in.Fail("timeout", "must be above 0")
+	}
+	kc, err := kube.Load(kube.Source{Kubeconfig: in.String("kubeconfig"), EnvKubeconfig: a.Getenv("KUBECONFIG"), Context: in.String("context")})
+	switch {
+	case errors.Is(err, kube.ErrContextNotFound):
+		in.Fail("context", "%v", err)
+	case err != nil:
+		in.Fail("kubeconfig", "%v", err)
+	}
+	p.Kube = kc
+	p.Environment = in.String("environment")
+	p.EnvironmentURL = in.String("environment-url")
+	if token := in.String("github-token"); token != "" {
+		p.GitHub, p.Commit, p.LogURL = parseGitHub(a, in, token, p.Environment)
+	}
+	p.Owner = owner(a)
+	if err := in.Err(); err != nil {
+		return Inputs{}, err
+	}
+	return p, nil
+}
+
+func dnsLabel(in *action.Inputs, name string) string {
+	v := in.String(name)
+	if v == "" {
+		return v
+	}
+	if errs := validation.IsDNS1123Label(v); len(errs) > 0 {
+		in.Fail(name, "%q is not a valid name: %s", v, strings.Join(errs, "; "))
+	}
+	return v
+}
+
+// parseGitHub makes the Deployments client from the runner's context.
+func parseGitHub(a *action.Action, in *action.Inputs, token, environment string) (*github.Client, string, string) {
+	repo, sha := a.Getenv("GITHUB_REPOSITORY"), a.Getenv("GITHUB_SHA")
+	if repo == "" || sha == "" {
+		in.Fail("github-token", "recording a deployment needs GITHUB_REPOSITORY and GITHUB_SHA (set by the runner)")
+		return nil, "", ""
+	}
+	if environment == "" {
+		in.Fail("environment", "is required when github-token is set")
+	}
+	c, err := github.New(repo, token, a.Getenv("GITHUB_API_URL"), nil)
+	if err != nil {
+		in.Fail("github-token", "%v", err)
+		return nil, "", ""
+	}
+	logURL := ""
+	if server, runID := a.Getenv("GITHUB_SERVER_URL"), a.Getenv("GITHUB_RUN_ID"); server != "" && runID != "" {
+		logURL = strings.TrimSuffix(server, "/") + "/" + repo + "/actions/runs/" + runID
+	}
+	return c, sha, logURL
+}
+
+// owner names this run: the workflow run (a re-run of it is the same
+// owner and takes its Lease at once), else the host and process.
+func owner(a *action.Action) string {
+	if repo, id := a.Getenv("GITHUB_REPOSITORY"), a.Getenv("GITHUB_RUN_ID"); repo != "" && id != "" {
+		return repo + "/runs/" + id
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/pid-%d", host, os.Getpid())
+}
+
+func run(ctx context.Context, a *action.Action) error {
+	in, err := parseInputs(a)
+	if err != nil {
+		return err
+	}
+	for _, s := range in.Kube.Secrets() {
+		a.Mask(s)
+	}
+	cfg, err := config(in, a)
+	if err != nil {
+		return err
+	}
+	var dep *github.Deployment
+	if in.GitHub != nil {
+		dep, err = in.GitHub.Start(ctx, github.Request{Ref: in.Commit, Environment: in.Environment, LogURL: in.LogURL, Production: true,
+			Description: fmt.Sprintf("%s %s to %s", in.Strategy, in.Image, in.Service),
+			Payload:     map[string]any{"image": in.Image, "service": in.Service, "namespace": in.Namespace, "strategy": in.Strategy}})
+		if err != nil {
+			return fmt.Errorf("recording the GitHub deployment (nothing was changed): %w", err)
+		}
+	}
+	a.Infof("Promoting %s to %s/%s (%s, router %s)", in.Image, in.Namespace, in.Service, in.Strategy, cfg.Router.Name())
+	res, perr := rollout.Promote(ctx, cfg)
+	if res != nil {
+		if err := errors.Join(
+			a.SetOutput("result", res.Outcome), a.SetOutput("active-color", res.ActiveColor),
+			a.SetOutput("previous-color", res.PreviousColor), a.SetOutput("image", activeImage(res)),
+			a.SetOutput("duration", res.Duration.Round(time.Millisecond).String()),
+			a.SetOutput("steps-completed", fmt.Sprint(res.StepsCompleted)),
+		); err != nil {
+			return errors.Join(perr, err)
+		}
+		if err := a.AddSummary(summary(in, res, perr)); err != nil {
+			return errors.Join(perr, err)
+		}
+	}
+	if dep != nil {
+		finish(ctx, a, dep, in, res, perr)
+	}
+	if perr != nil {
+		return fmt.Errorf("promoting %s: %w", in.Image, perr)
+	}
+	if res.Outcome == rollout.Unchanged {
+		a.Noticef("unchanged", "%s", res.Reason)
+	}
+	return nil
+}
+
+func activeImage(res *rollout.Result) string {
+	if res.Outcome == rollout.Aborted {
+		return res.PreviousImage
+	}
+	return res.Image
+}
+
+// config builds the rollout from the inputs: clients, router, analysis.
+func config(in Inputs, a *action.Action) (rollout.Config, error) {
+	client, err := in.Kube.Clientset()
+	if err != nil {
+		return rollout.Config{}, err
+	}
+	dyn, err := dynamic.NewForConfig(in.Kube.REST())
+	if err != nil {
+		return rollout.Config{}, err
+	}
+	rc := traffic.Config{Client: client, Dynamic: dyn, Namespace: in.Namespace, Service: in.Service, Deployment: in.Deployment,
+		ColorLabel: in.ColorLabel, HTTPRoute: in.HTTPRoute, Ingress: in.Ingress, Timeout: in.Timeout}
+	router, err := traffic.NewRouter(in.TrafficRouter, rc)
+	if err != nil {
+		return rollout.Config{}, err
+	}
+	cfg := rollout.Config{
+		Target: rollout.Target{Client: client, Dynamic: dyn, Router: router, HTTPRoute: in.HTTPRoute, Ingress: in.Ingress,
+			Namespace: in.Namespace, Service: in.Service, Deployment: in.Deployment, ColorLabel: in.ColorLabel,
+			Owner: in.Owner, LockTimeout: in.LockTimeout, Timeout: in.Timeout,
+			OnEvent: func(e rollout.Event) { a.Infof("%s", e.Message) }},
+		Container: in.Container, Image: in.Image, Strategy: in.Strategy, Steps: in.Steps, Pauses: in.StepPause,
+		AnalysisInterval: in.AnalysisInterval, FailureLimit: in.FailureLimit, InconclusiveLimit: in.InconclusiveLimit,
+		PostPromotionWindow: in.PostPromotionWindow, ScaleDownDelay: in.ScaleDownDelay,
+	}
+	if len(in.AnalysisChecks) > 0 {
+		prom, err := analysis.NewPrometheus(in.PrometheusURL)
+		if err != nil {
+			return rollout.Config{}, err
+		}
+		cfg.Analysis = &analysis.Analysis{Provider: prom, Checks: in.AnalysisChecks, MinSamples: float64(in.MinSamples)}
+	}
+	if in.PreviewURL != nil {
+		cfg.Preview = func(ctx context.Context) error {
+			_, err := verify.Health{Timeout: in.Timeout / 10}.Wait(ctx, in.PreviewURL, in.HealthPaths)
+			return err
+		}
+	}
+	return cfg, nil
+}
+
+// finish sets the GitHub Deployment's final status; failing to record it
+// is a warning, the cluster is already in its final state.
+func finish(ctx context.Context, a *action.Action, dep *github.Deployment, in Inputs, res *rollout.Result, perr error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	var err error
+	switch {
+	case perr == nil:
+		err = dep.Succeed(ctx, fmt.Sprintf("100 %% traffic on %s (%s)", res.ActiveColor, res.Outcome), in.EnvironmentURL)
+	case res != nil && res.Outcome == rollout.Aborted:
+		err = dep.Fail(ctx, fmt.Sprintf("Aborted: 100 %% traffic back on %s", res.ActiveColor))
+	default:
+		err = dep.Fail(ctx, "Promotion failed")
+	}
+	if err != nil {
+		a.Warningf("GitHub deployment", "the promotion is in its final state but its GitHub deployment status was not recorded: %v", err)
+	}
+}

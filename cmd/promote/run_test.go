@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
+	"github.com/fxplatform/deploy-actions/pkg/rollout"
+	"github.com/fxplatform/deploy-actions/pkg/rollout/rollouttest"
+)
+
+func TestMain(m *testing.M) { os.Exit(rollouttest.Main(m)) }
+
+var (
+	imageV1 = "127.0.0.1:5000/fx-platform@sha256:" + strings.Repeat("1", 64)
+	imageV2 = "127.0.0.1:5000/fx-platform@sha256:" + strings.Repeat("2", 64)
+)
+
+// unreachable is a kubeconfig whose server nothing listens on: a bad-input
+// run must fail before it would try to reach it.
+const unreachable = `apiVersion: v1
+kind: Config
+current-context: x
+clusters: [{name: x, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: x, user: {token: t}}]
+contexts: [{name: x, context: {cluster: x, user: x}}]
+`
+
+func TestBadInput(t *testing.T) {
+	good := map[string]string{"service": "fx-platform-service", "deployment": "fx-platform", "image": imageV2, "kubeconfig": unreachable}
+	tests := []struct {
+		name  string
+		set   map[string]string
+		input string // named in the one error annotation
+	}{
+		{"tag-only image refused", map[string]string{"image": "127.0.0.1:5000/fx-platform:v2"}, "image"},
+		{"service missing", map[string]string{"service": ""}, "service"},
+		{"bad strategy", map[string]string{"strategy": "rolling"}, "strategy"},
+		{"unknown router", map[string]string{"traffic-router": "istio"}, "traffic-router"},
+		{"service router cannot do canary", map[string]string{"strategy": "canary", "traffic-router": "service"}, "traffic-router"},
+		{"steps not ending at 100", map[string]string{"strategy": "canary", "steps": "10,50"}, "steps"},
+		{"steps decreasing", map[string]string{"strategy": "canary", "steps": "50,10,100"}, "steps"},
+		{"gateway-api without httproute", map[string]string{"strategy": "canary", "traffic-router": "gateway-api"}, "httproute"},
+		{"nginx without ingress", map[string]string{"strategy": "canary", "traffic-router": "nginx"}, "ingress"},
+		{"bad pause", map[string]string{"step-pause": "5m,soon"}, "step-pause"},
+		{"checks without prometheus", map[string]string{"analysis-checks": "- {name: e, query: up, max: 1}"}, "prometheus-url"},
+		{"bad checks", map[string]string{"analysis-checks": "- {name: e}", "prometheus-url": "http://127.0.0.1:9"}, "analysis-checks"},
+		{"bad namespace", map[string]string{"namespace": "Prod_1"}, "namespace"},
+		{"negative limit", map[string]string{"failure-limit": "-1"}, "failure-limit"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			inputs := map[string]string{}
+			for k, v := range good {
+				inputs[k] = v
+			}
+			for k, v := range tc.set {
+				inputs[k] = v
+			}
+			r := actiontest.New(t, inputs)
+			if code := r.Run(context.Background(), spec, run); code != 1 {
+				t.Fatalf("exit %d, want 1", code)
+			}
+			errs := r.Annotations("error")
+			if len(errs) != 1 || !strings.Contains(errs[0], `"`+tc.input+`"`) {
+				t.Fatalf("got error annotations %q, want one naming %q", errs, tc.input)
+			}
+		})
+	}
+}
+
+// TestPromoteBlueGreen runs the action against the sandbox: outputs, the
+// summary's timeline and rollback command, and the live Service switched.
+func TestPromoteBlueGreen(t *testing.T) {
+	c := rollouttest.NewCluster(t)
+	client, ns := c.Client, c.Namespace
+	ctx := context.Background()
+	rollouttest.BlueApp(t, client, ns, 3, imageV1)
+	r := actiontest.New(t, map[string]string{"namespace": ns, "service": "fx-platform-service", "deployment": "fx-platform",
+		"image": imageV2, "scale-down-delay": "0s", "kubeconfig": c.Kubeconfig})
+	if code := r.Run(ctx, spec, run); code != 0 {
+		t.Fatalf("exit %d: %s", code, r.Log.String())
+	}
+	out := r.Outputs()
+	want := map[string]string{"result": "promoted", "active-color": "green", "previous-color": "blue", "image": imageV2, "steps-completed": "1"}
+	for k, v := range want {
+		if out[k] != v {
+			t.Errorf("output %s = %q, want %q", k, out[k], v)
+		}
+	}
+	sum := r.Summary()
+	for _, part := range []string{"```mermaid\ngantt", "100 %", "rollback --namespace " + ns} {
+		if !strings.Contains(sum, part) {
+			t.Errorf("summary lacks %q:\n%s", part, sum)
+		}
+	}
+	svc, err := client.CoreV1().Services(ns).Get(ctx, "fx-platform-service", metav1.GetOptions{})
+	if err != nil || svc.Spec.Selector["version"] != "green" || rollout.ReadState(svc).ActiveImage != imageV2 {
+		t.Fatalf("service after promote: %+v, %v", svc, err)
+	}
+
+	t.Run("same image again is unchanged", func(t *testing.T) {
+		r := actiontest.New(t, map[string]string{"namespace": ns, "service": "fx-platform-service", "deployment": "fx-platform",
+			"image": imageV2, "kubeconfig": c.Kubeconfig})
+		if code := r.Run(ctx, spec, run); code != 0 || r.Outputs()["result"] != "unchanged" {
+			t.Fatalf("exit %d, outputs %v", code, r.Outputs())
+		}
+	})
+}

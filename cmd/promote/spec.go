@@ -1,0 +1,47 @@
+package main
+
+import "github.com/fxplatform/deploy-actions/pkg/action"
+
+var spec = &action.Spec{
+	Name:        "promote",
+	Description: "Promote an image (by digest) to production: blue-green switch or 10/25/50/100 % steps with Prometheus analysis, automatic abort to the stable colour, state recorded on the live Service, one run at a time (Lease).",
+	Inputs: []action.Input{
+		{Name: "namespace", Default: "default", Description: "Namespace of the Service and Deployments."},
+		{Name: "service", Required: true, Description: "The live Service; its selector's colour label names the live colour."},
+		{Name: "deployment", Required: true, Description: "Deployment base name: the colours are <deployment>-blue and <deployment>-green."},
+		{Name: "color-label", Default: "version", Description: "Label that tells the colours apart."},
+		{Name: "container", Description: "Container whose image is set (default: the only one)."},
+		{Name: "image", Required: true, Kind: action.KindImage, Description: "Image pinned by digest, repo@sha256:... (a tag alone is refused)."},
+		{Name: "strategy", Default: "blue-green", Kind: action.KindEnum, Allowed: []string{"blue-green", "canary"}, Description: "blue-green: switch at once; canary: move traffic in steps."},
+		{Name: "steps", Default: "10,25,50,100", Kind: action.KindList, Description: "Canary traffic steps in percent, increasing, ending at 100."},
+		{Name: "step-pause", Default: "5m,10m,15m", Kind: action.KindList, Description: "Monitoring after each step but the last: one duration, or one per step."},
+		{Name: "traffic-router", Kind: action.KindEnum, Allowed: []string{"service", "replicas", "gateway-api", "nginx"}, Description: "How traffic moves (default: service for blue-green, replicas for canary)."},
+		{Name: "httproute", Description: "HTTPRoute whose backendRefs <service>-blue/<service>-green get the weights (gateway-api)."},
+		{Name: "ingress", Description: "Canary Ingress that gets the canary-weight annotation (nginx)."},
+		{Name: "preview-url", Description: "Base URL of the idle colour, checked on the health paths before any traffic moves."},
+		{Name: "health-paths", Default: "/api/health,/api/health/database,/api/health/external", Kind: action.KindList, Description: "Health paths checked through preview-url."},
+		{Name: "prometheus-url", Description: "Prometheus base URL for analysis-checks."},
+		{Name: "analysis-checks", Kind: action.KindLines, Description: "YAML list of checks (verify's format); queries are templates over {{.Color}}, {{.Namespace}}, {{.Deployment}}, {{.Service}}."},
+		{Name: "analysis-interval", Default: "1m", Kind: action.KindDuration, Description: "Time between measurements during a pause."},
+		{Name: "failure-limit", Default: "0", Kind: action.KindInt, Description: "Failed measurements tolerated per step (0: the first aborts)."},
+		{Name: "inconclusive-limit", Default: "0", Kind: action.KindInt, Description: "Inconclusive measurements (no data, NaN, Prometheus down) tolerated per step."},
+		{Name: "min-samples", Default: "0", Kind: action.KindInt, Description: "Minimum samples for checks with a samples query."},
+		{Name: "post-promotion-window", Default: "0s", Kind: action.KindDuration, Description: "Analysis after 100 %; a failure switches traffic back."},
+		{Name: "scale-down-delay", Default: "30s", Kind: action.KindDuration, Description: "Wait before the old colour is scaled to zero (also for the candidate after an abort)."},
+		{Name: "lock-timeout", Default: "10m", Kind: action.KindDuration, Description: "How long to wait for another run's Lease on the Service."},
+		{Name: "timeout", Default: "30m", Kind: action.KindDuration, Description: "Bound on the whole promotion; past it, the rollout aborts."},
+		{Name: "kubeconfig", Sensitive: true, Description: "Kubeconfig content or path. Default: $KUBECONFIG, then the in-cluster service account."},
+		{Name: "context", Description: "Kubeconfig context (default: its current-context)."},
+		{Name: "environment", Default: "production", Description: "GitHub Deployment environment."},
+		{Name: "environment-url", Description: "URL shown on the GitHub Deployment."},
+		{Name: "github-token", Sensitive: true, Description: "When set, a GitHub Deployment is recorded with in_progress, then success or failure. Needs deployments: write."},
+	},
+	Outputs: []action.Output{
+		{Name: "result", Description: "promoted, aborted or unchanged."},
+		{Name: "active-color", Description: "The colour live at the end."},
+		{Name: "previous-color", Description: "The other colour."},
+		{Name: "image", Description: "The image live at the end."},
+		{Name: "duration", Description: "How long the promotion took."},
+		{Name: "steps-completed", Description: "Traffic steps completed."},
+	},
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/fxplatform/deploy-actions/pkg/action"
+	"github.com/fxplatform/deploy-actions/pkg/github"
+	"github.com/fxplatform/deploy-actions/pkg/kube"
+	"github.com/fxplatform/deploy-actions/pkg/report"
+	"github.com/fxplatform/deploy-actions/pkg/rollout"
+)
+
+// Inputs are rollback's inputs, parsed and checked.
+type Inputs struct {
+	Namespace, Service, Deployment, ColorLabel, Container string
+	To, Reason                                            string
+	LockTimeout, Timeout                                  time.Duration
+	Kube                                                  *kube.Config
+	Environment, EnvironmentURL                           string
+	GitHub                                                *github.Client
+	Commit, LogURL, Owner                                 string
+}
+
+func parseInputs(a *action.Action) (Inputs, error) {
+	in := a.Inputs()
+	var p Inputs
+	p.Namespace = dnsLabel(in, "namespace")
+	p.Service = dnsLabel(in, "service")
+	p.Deployment = dnsLabel(in, "deployment")
+	p.ColorLabel = in.String("color-label")
+	if errs := validation.IsQualifiedName(p.ColorLabel); len(errs) > 0 {
+		in.Fail("color-label", "%q is not a label key: %s", p.ColorLabel, strings.Join(errs, "; "))
+	}
+	p.Container = in.String("container")
+	switch p.To = in.String("to"); p.To {
+	case "previous", "blue", "green":
+	default:
+		if d := in.Digest("to"); d.DigestStr() != "" {
+			p.To = d.String()
+		}
+	}
+	p.Reason = in.String("reason")
+	p.LockTimeout = in.Duration("lock-timeout")
+	p.Timeout = in.Duration("timeout")
+	if p.Timeout <= 0 {
+		in.Fail("timeout", "must be above 0")
+	}
+	kc, err := kube.Load(kube.Source{Kubeconfig: in.String("kubeconfig"), EnvKubeconfig: a.Getenv("KUBECONFIG"), Context: in.String("context")})
+	switch {
+	case errors.Is(err, kube.ErrContextNotFound):
+		in.Fail("context", "%v", err)
+	case err != nil:
+		in.Fail("kubeconfig", "%v", err)
+	}
+	p.Kube = kc
+	p.Environment = in.String("environment")
+	p.EnvironmentURL = in.String("environment-url")
+	if token := in.String("github-token"); token != "" {
+		repo, sha := a.Getenv("GITHUB_REPOSITORY"), a.Getenv("GITHUB_SHA")
+		if repo == "" || sha == "" {
+			in.Fail("github-token", "recording a deployment needs GITHUB_REPOSITORY and GITHUB_SHA (set by the runner)")
+		} else if c, err := github.New(repo, token, a.Getenv("GITHUB_API_URL"), nil); err != nil {
+			in.Fail("github-token", "%v", err)
+		} else {
+			p.GitHub, p.Commit = c, sha
+			if server, id := a.Getenv("GITHUB_SERVER_URL"), a.Getenv("GITHUB_RUN_ID"); server != "" && id != "" {
+				p.LogURL = strings.TrimSuffix(server, "/") + "/" + repo + "/actions/runs/" + id
+			}
+		}
+	}
+	p.Owner = owner(a)
+	if err := in.Err(); err != nil {
+		return Inputs{}, err
+	}
+	return p, nil
+}
+
+func dnsLabel(in *action.Inputs, name string) string {
+	v := in.String(name)
+	if v == "" {
+		return v
+	}
+	if errs := validation.IsDNS1123Label(v); len(errs) > 0 {
+		in.Fail(name, "%q is not a valid name: %s", v, strings.Join(errs, "; "))
+	}
+	return v
+}
+
+func owner(a *action.Action) string {
+	if repo, id := a.Getenv("GITHUB_REPOSITORY"), a.Getenv("GITHUB_RUN_ID"); repo != "" && id != "" {
+		return repo + "/runs/" + id + "/rollback"
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/pid-%d/rollback", host, os.Getpid())
+}
+
+func run(ctx context.Context, a *action.Action) error {
+	in, err := parseInputs(a)
+	if err != nil {
+		return err
+	}
+	for _, s := range in.Kube.Secrets() {
+		a.Mask(s)
+	}
+	client, err := in.Kube.Clientset()
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(in.Kube.REST())
+	if err != nil {
+		return err
+	}
+	var dep *github.Deployment
+	if in.GitHub != nil {
+		dep, err = in.GitHub.Start(ctx, github.Request{Ref: in.Commit, Environment: in.Environment, LogURL: in.LogURL, Production: true,
+			Description: fmt.Sprintf("Rollback of %s to %s: %s", in.Service, in.To, in.Reason),
+			Payload:     map[string]any{"rollback": in.To, "service": in.Service, "namespace": in.Namespace, "reason": in.Reason}})
+		if err != nil {
+			return fmt.Errorf("recording the GitHub deployment (nothing was changed): %w", err)
+		}
+	}
+	a.Infof("Rolling %s/%s back to %s", in.Namespace, in.Service, in.To)
+	res, rerr := rollout.Rollback(ctx, rollout.RollbackConfig{
+		Target: rollout.Target{Client: client, Dynamic: dyn, Namespace: in.Namespace, Service: in.Service, Deployment: in.Deployment,
+			ColorLabel: in.ColorLabel, Owner: in.Owner, LockTimeout: in.LockTimeout, Timeout: in.Timeout,
+			OnEvent: func(e rollout.Event) { a.Infof("%s", e.Message) }},
+		To: in.To, Container: in.Container, Reason: in.Reason,
+	})
+	if res != nil && rerr == nil {
+		if err := errors.Join(a.SetOutput("active-color", res.ActiveColor), a.SetOutput("image", res.Image),
+			a.SetOutput("duration", res.Duration.Round(time.Millisecond).String())); err != nil {
+			return err
+		}
+		if err := a.AddSummary(summary(in, res)); err != nil {
+			return err
+		}
+	}
+	if dep != nil {
+		gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		var err error
+		if rerr == nil {
+			err = dep.Succeed(gctx, fmt.Sprintf("Rolled back: 100 %% traffic on %s", res.ActiveColor), in.EnvironmentURL)
+		} else {
+			err = dep.Fail(gctx, "Rollback failed")
+		}
+		if err != nil {
+			a.Warningf("GitHub deployment", "the rollback status was not recorded: %v", err)
+		}
+	}
+	if rerr != nil {
+		return fmt.Errorf("rolling back %s: %w", in.Service, rerr)
+	}
+	if res.Unchanged {
+		a.Noticef("unchanged", "%s is already live on %s", res.Image, res.ActiveColor)
+	}
+	return nil
+}
+
+func summary(in Inputs, res *rollout.RollbackResult) string {
+	mode := "cold: scaled up first"
+	if res.Warm {
+		mode = "warm: switched at once"
+	}
+	if res.Unchanged {
+		mode = "unchanged"
+	}
+	rows := [][]string{
+		{"live colour", res.ActiveColor}, {"image", report.Code(res.Image)}, {"was", res.From},
+		{"mode", mode}, {"duration", res.Duration.Round(time.Millisecond).String()}, {"reason", in.Reason},
+	}
+	return "### rollback\n\n" + report.Table([]string{"", ""}, rows) + "\n"
+}

@@ -1,0 +1,29 @@
+package main
+
+import "github.com/fxplatform/deploy-actions/pkg/action"
+
+var spec = &action.Spec{
+	Name:        "rollback",
+	Description: "Switch the live Service back to the previous colour (scaling it up first if it was scaled down), to a named colour, or to an image digest put into the idle colour; records the rollback on the Service.",
+	Inputs: []action.Input{
+		{Name: "namespace", Default: "default", Description: "Namespace of the Service and Deployments."},
+		{Name: "service", Required: true, Description: "The live Service."},
+		{Name: "deployment", Required: true, Description: "Deployment base name: the colours are <deployment>-blue and <deployment>-green."},
+		{Name: "color-label", Default: "version", Description: "Label that tells the colours apart."},
+		{Name: "container", Description: "Container whose image is set when to is an image (default: the only one)."},
+		{Name: "to", Default: "previous", Description: "previous (the colour recorded by the last promote), blue, green, or an image repo@sha256:... (the fast track, no analysis)."},
+		{Name: "reason", Description: "Why, recorded on the Service and in the GitHub Deployment."},
+		{Name: "lock-timeout", Default: "10m", Kind: action.KindDuration, Description: "How long to wait for a running promote's Lease; a holder that stopped renewing is taken over."},
+		{Name: "timeout", Default: "5m", Kind: action.KindDuration, Description: "Bound on the whole rollback, including scaling a cold colour up."},
+		{Name: "kubeconfig", Sensitive: true, Description: "Kubeconfig content or path. Default: $KUBECONFIG, then the in-cluster service account."},
+		{Name: "context", Description: "Kubeconfig context (default: its current-context)."},
+		{Name: "environment", Default: "production", Description: "GitHub Deployment environment."},
+		{Name: "environment-url", Description: "URL shown on the GitHub Deployment."},
+		{Name: "github-token", Sensitive: true, Description: "When set, the rollback is recorded as a GitHub Deployment (success or failure)."},
+	},
+	Outputs: []action.Output{
+		{Name: "active-color", Description: "The colour live after the rollback."},
+		{Name: "image", Description: "Its image."},
+		{Name: "duration", Description: "From the start to the live Service switched and recorded."},
+	},
+}

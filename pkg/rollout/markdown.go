@@ -1,0 +1,95 @@
+package rollout
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fxplatform/deploy-actions/pkg/report"
+)
+
+// Gantt writes the phases as a mermaid gantt chart: one bar per phase with
+// its duration, failed phases marked critical.
+func (r *Result) Gantt() string {
+	var b strings.Builder
+	b.WriteString("```mermaid\ngantt\n    title Promotion timeline\n    dateFormat x\n    axisFormat %H:%M:%S\n")
+	for i, ph := range r.Phases {
+		end := ph.End
+		if end.IsZero() {
+			end = ph.Start
+		}
+		if !end.After(ph.Start) {
+			end = ph.Start.Add(time.Millisecond) // a zero-width bar is not drawn
+		}
+		tag := "done"
+		switch ph.Status {
+		case "fail", "inconclusive":
+			tag = "crit"
+		case "skipped":
+			tag = "active"
+		}
+		label := fmt.Sprintf("%s %s (%s)", ph.Name, ph.Status, end.Sub(ph.Start).Round(time.Millisecond))
+		fmt.Fprintf(&b, "    %s :%s, p%d, %d, %d\n", ganttLabel(label), tag, i, ph.Start.UnixMilli(), end.UnixMilli())
+	}
+	b.WriteString("```\n")
+	return b.String()
+}
+
+// ganttLabel keeps characters mermaid reads as syntax out of a task name.
+func ganttLabel(s string) string {
+	return strings.NewReplacer(":", " ", "#", " ", ";", " ").Replace(s)
+}
+
+// Markdown writes the step summary: outcome, timeline, the steps with the
+// weights asked for and observed, and the analysis of each measured phase.
+func (r *Result) Markdown(rollbackCommand string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### promote: %s\n\n", r.Outcome)
+	fmt.Fprintf(&b, "%s is live on **%s** (previous: %s %s) after %s.", report.Code(activeOf(r)), r.ActiveColor, r.PreviousColor, report.Code(r.PreviousImage), r.Duration.Round(time.Millisecond))
+	if r.Resumed {
+		b.WriteString(" Resumed from a recorded step.")
+	}
+	if r.Reason != "" {
+		fmt.Fprintf(&b, "\n\n%s", report.Escape(r.Reason))
+	}
+	b.WriteString("\n\n")
+	if len(r.Phases) > 0 {
+		b.WriteString(r.Gantt() + "\n")
+		rows := make([][]string, 0, len(r.Phases))
+		for _, ph := range r.Phases {
+			rows = append(rows, []string{ph.Name, weight(ph.Weight), weight(ph.Observed), ph.End.Sub(ph.Start).Round(time.Millisecond).String(), fmt.Sprint(len(ph.Measurements)), ph.Status})
+		}
+		b.WriteString(report.Table([]string{"phase", "weight", "observed", "duration", "measurements", "result"}, rows) + "\n")
+	}
+	for _, ph := range r.Phases {
+		if len(ph.Measurements) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "#### Analysis: %s\n\n", ph.Name)
+		var rows [][]string
+		for i, m := range ph.Measurements {
+			for _, res := range m {
+				rows = append(rows, []string{fmt.Sprint(i + 1), res.Name, res.Status.String(), res.Current(), res.Threshold.String()})
+			}
+		}
+		b.WriteString(report.Table([]string{"#", "check", "result", "value", "target"}, rows) + "\n")
+	}
+	if rollbackCommand != "" {
+		fmt.Fprintf(&b, "#### Roll back\n\n```sh\n%s\n```\n", rollbackCommand)
+	}
+	return b.String()
+}
+
+func activeOf(r *Result) string {
+	if r.Outcome == Aborted {
+		return r.PreviousImage
+	}
+	return r.Image
+}
+
+func weight(w int) string {
+	if w < 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d %%", w)
+}
