@@ -1,0 +1,174 @@
+package scan_test
+
+import (
+	"archive/zip"
+	"context"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/fxplatform/deploy-actions/pkg/image"
+	"github.com/fxplatform/deploy-actions/pkg/scan"
+)
+
+// testdata is the repository's testdata/scan directory.
+const testdata = "../../testdata/scan"
+
+// now is the clock the policy tests evaluate ignores at.
+var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+// startRegistry runs go-containerregistry's in-process registry.
+func startRegistry(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+var (
+	goBinaryOnce sync.Once
+	goBinary     string
+	goBinaryErr  error
+)
+
+// buildGoBinary builds a small Go program once per test binary: its build
+// info names the Go release it was built with (the "stdlib" package).
+func buildGoBinary(t *testing.T) string {
+	t.Helper()
+	goBinaryOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "scan-gobin")
+		if err != nil {
+			goBinaryErr = err
+			return
+		}
+		src := filepath.Join(dir, "main.go")
+		if err := os.WriteFile(src, []byte("package main\n\nimport \"net/http\"\n\nfunc main() { _ = http.ListenAndServe(\":8080\", nil) }\n"), 0o644); err != nil {
+			goBinaryErr = err
+			return
+		}
+		goBinary = filepath.Join(dir, "server")
+		cmd := exec.Command("go", "build", "-o", goBinary, src)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			goBinaryErr = err
+			t.Logf("go build: %s", out)
+		}
+	})
+	if goBinaryErr != nil {
+		t.Fatalf("building the Go test binary: %v", goBinaryErr)
+	}
+	return goBinary
+}
+
+// pushTestImage builds the fixture image (testdata/scan/rootfs at /, plus
+// a Go binary at /usr/local/bin/server) and pushes it by digest.
+func pushTestImage(t *testing.T, host string) name.Digest {
+	t.Helper()
+	ctxDir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(ctxDir, "rootfs"), os.DirFS(filepath.Join(testdata, "rootfs"))); err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(buildGoBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(ctxDir, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ctxDir, "bin", "server"), bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := image.NewBuilder(image.WithKeychain(authn.NewMultiKeychain()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := b.Build(context.Background(), image.Spec{
+		Context: ctxDir,
+		Files:   []image.Mapping{{Src: "rootfs", Dest: "/"}, {Src: "bin", Dest: "/usr/local/bin"}},
+		Created: now,
+	})
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	res, err := b.Push(context.Background(), img, host+"/fx/app", nil)
+	if err != nil {
+		t.Fatalf("Push: %v", err)
+	}
+	d, err := name.NewDigest(res.ImageRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// zipDB writes testdata/scan/osv as <ecosystem>/all.zip files.
+func zipDB(t *testing.T) string {
+	t.Helper()
+	out := t.TempDir()
+	src := filepath.Join(testdata, "osv")
+	ecos, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, eco := range ecos {
+		if err := os.MkdirAll(filepath.Join(out, eco.Name()), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Create(filepath.Join(out, eco.Name(), "all.zip"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		zw := zip.NewWriter(f)
+		if err := zw.AddFS(os.DirFS(filepath.Join(src, eco.Name()))); err != nil {
+			t.Fatal(err)
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	return out
+}
+
+func openTestImage(t *testing.T) (v1.Image, name.Digest) {
+	t.Helper()
+	ref := pushTestImage(t, startRegistry(t))
+	img, err := scan.OpenRemote(context.Background(), ref, scan.DefaultPlatform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img, ref
+}
+
+// goVersion is the Go release the test binary is built with, as its build
+// info records it ("1.26.8").
+func goVersion(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOVERSION").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(strings.TrimSpace(string(out)), "go")
+}
+
+// zipDBWithout is zipDB less one ecosystem.
+func zipDBWithout(t *testing.T, eco string) string {
+	t.Helper()
+	dir := zipDB(t)
+	if err := os.RemoveAll(filepath.Join(dir, eco)); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

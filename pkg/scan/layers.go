@@ -1,0 +1,134 @@
+package scan
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+	"testing/fstest"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// osReleaseFiles tell the OS extractors which distribution release the
+// packages belong to (Debian:12, Alpine:v3.20): kept whatever the filter says.
+var osReleaseFiles = map[string]bool{"etc/os-release": true, "usr/lib/os-release": true, "etc/alpine-release": true}
+
+// wanted says whether a file of the image is needed by an extractor.
+type wanted func(p string, fi fs.FileInfo) bool
+
+// squashed is the part of an image's file system the extractors need, with
+// the layers applied in order (later files win, whiteouts delete).
+type squashed struct {
+	fs    fstest.MapFS
+	layer map[string]v1.Hash // path -> diff ID of the layer it came from
+}
+
+// squash streams each layer of img once, keeping the content of the files
+// want accepts. Nothing is written to disk.
+func squash(ctx context.Context, img v1.Image, want wanted) (*squashed, error) {
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("listing layers: %w", err)
+	}
+	s := &squashed{fs: fstest.MapFS{}, layer: map[string]v1.Hash{}}
+	for i, l := range layers {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		id, err := l.DiffID()
+		if err != nil {
+			return nil, fmt.Errorf("layer %d: %w", i, err)
+		}
+		if err := s.apply(l, id, want); err != nil {
+			return nil, fmt.Errorf("reading layer %d (%s): %w", i, id, err)
+		}
+	}
+	return s, nil
+}
+
+func (s *squashed) apply(l v1.Layer, id v1.Hash, want wanted) error {
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	added := map[string]bool{}
+	tr := tar.NewReader(rc)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		p := clean(hdr.Name)
+		if p == "" {
+			continue
+		}
+		dir, base := path.Split(p)
+		dir = strings.TrimSuffix(dir, "/")
+		switch {
+		case base == ".wh..wh..opq":
+			s.removeUnder(dir, added)
+			continue
+		case strings.HasPrefix(base, ".wh."):
+			target := path.Join(dir, strings.TrimPrefix(base, ".wh."))
+			s.remove(target)
+			s.removeUnder(target, nil)
+			continue
+		}
+		switch hdr.Typeflag {
+		case tar.TypeReg:
+			s.remove(p) // a file of a lower layer is replaced even if unwanted now
+			if !osReleaseFiles[p] && !want(p, hdr.FileInfo()) {
+				continue
+			}
+			data, err := io.ReadAll(tr)
+			if err != nil {
+				return fmt.Errorf("reading %q: %w", p, err)
+			}
+			s.fs[p] = &fstest.MapFile{Data: data, Mode: hdr.FileInfo().Mode(), ModTime: hdr.ModTime}
+			s.layer[p] = id
+			added[p] = true
+		case tar.TypeLink:
+			s.remove(p)
+			if f, ok := s.fs[clean(hdr.Linkname)]; ok {
+				s.fs[p] = f
+				s.layer[p] = id
+				added[p] = true
+			}
+		case tar.TypeDir:
+		default:
+			// symlinks, devices: the target of a symlink is scanned where it lives.
+			s.remove(p)
+		}
+	}
+}
+
+func (s *squashed) remove(p string) {
+	delete(s.fs, p)
+	delete(s.layer, p)
+}
+
+// removeUnder deletes the files below dir that keep is not holding (the
+// files the current layer itself added survive its opaque marker).
+func (s *squashed) removeUnder(dir string, keep map[string]bool) {
+	prefix := dir + "/"
+	for p := range s.fs {
+		if (dir == "" || strings.HasPrefix(p, prefix)) && !keep[p] {
+			s.remove(p)
+		}
+	}
+}
+
+// clean makes a tar entry name a slash-separated path relative to the root.
+func clean(name string) string {
+	p := path.Clean("/" + name)
+	return strings.TrimPrefix(p, "/")
+}

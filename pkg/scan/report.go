@@ -1,0 +1,190 @@
+package scan
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/osv-scalibr/converter"
+	"github.com/google/osv-scalibr/enricher/vulnmatch/osvlocal"
+	"github.com/google/osv-scalibr/inventory"
+	osvpb "github.com/ossf/osv-schema/bindings/go/osvschema"
+)
+
+// Finding is one advisory affecting one package of the image.
+type Finding struct {
+	ID        string   `json:"id"`
+	Aliases   []string `json:"aliases,omitempty"`
+	Summary   string   `json:"summary,omitempty"`
+	Package   string   `json:"package"`
+	Version   string   `json:"version"`
+	Ecosystem string   `json:"ecosystem"`
+	PURL      string   `json:"purl,omitempty"`
+	// Path is the file the package was found in, relative to the image root.
+	Path string `json:"path,omitempty"`
+	// Layer is the diff ID of the layer that added Path.
+	Layer    string   `json:"layer,omitempty"`
+	Fixed    []string `json:"fixed,omitempty"` // versions that fix it, if any
+	Severity Severity `json:"-"`
+	Rating   string   `json:"severity"`
+	Score    float64  `json:"cvssScore,omitempty"`
+	Vector   string   `json:"cvssVector,omitempty"`
+	// Ignored holds the ignore entry that silences the finding, when one
+	// applies and has not expired.
+	Ignored *Ignore `json:"ignored,omitempty"`
+	// ExpiredIgnore holds an ignore entry for the finding that has lapsed:
+	// the finding counts again.
+	ExpiredIgnore *Ignore `json:"expiredIgnore,omitempty"`
+	// Unfixed findings are left out of the gate when only-fixed is set.
+	SkippedUnfixed bool `json:"skippedUnfixed,omitempty"`
+}
+
+// Findings turns matched advisories into findings, sorted by severity
+// (highest first), then package and ID.
+func Findings(inv *Inventory, vulns []*inventory.PackageVuln) []Finding {
+	out := make([]Finding, 0, len(vulns))
+	for _, pv := range vulns {
+		p, v := pv.Package, pv.Vulnerability
+		affected := affecting(v, pv)
+		r := rate(v, affected)
+		f := Finding{
+			ID: v.GetId(), Aliases: v.GetAliases(), Summary: v.GetSummary(),
+			Package: p.Name, Version: p.Version, Ecosystem: p.Ecosystem().String(),
+			Path: p.Location.PathOrEmpty(), Fixed: fixedVersions(affected),
+			Severity: r.Severity, Rating: r.Severity.String(), Score: r.Score, Vector: r.Vector,
+		}
+		if u := converter.ToPURL(p); u != nil {
+			f.PURL = u.String()
+		}
+		if h, ok := inv.Layer(f.Path); ok {
+			f.Layer = h.String()
+		}
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(a.Package, b.Package),
+			cmp.Compare(a.Version, b.Version), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Path, b.Path))
+	})
+	return out
+}
+
+// affecting returns the affected entries of v that match the package, as
+// OSV-SCALIBR's matcher decides it.
+func affecting(v *osvpb.Vulnerability, pv *inventory.PackageVuln) []*osvpb.Affected {
+	var out []*osvpb.Affected
+	for _, a := range v.GetAffected() {
+		one := &osvpb.Vulnerability{Id: v.GetId(), Affected: []*osvpb.Affected{a}}
+		if len(osvlocal.VulnerabilitiesAffectingPackage([]*osvpb.Vulnerability{one}, pv.Package)) > 0 {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func fixedVersions(affected []*osvpb.Affected) []string {
+	var out []string
+	for _, a := range affected {
+		for _, r := range a.GetRanges() {
+			for _, e := range r.GetEvents() {
+				if e.GetFixed() != "" && !slices.Contains(out, e.GetFixed()) {
+					out = append(out, e.GetFixed())
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Policy decides which findings fail the scan.
+type Policy struct {
+	// Threshold fails the scan on a finding at or above it; Unknown with
+	// None set means never fail.
+	Threshold Severity
+	None      bool
+	// OnlyFixed leaves findings without a fixed version out of the gate.
+	OnlyFixed bool
+	Ignores   []Ignore
+	Now       time.Time
+}
+
+// Report is the outcome of a scan.
+type Report struct {
+	Image     string    `json:"image"`
+	Packages  int       `json:"packages"`
+	Findings  []Finding `json:"findings"`
+	Threshold string    `json:"threshold"`
+	Passed    bool      `json:"passed"`
+	// Counts are the findings that count (not ignored, not skipped as
+	// unfixed) by severity name, and "total".
+	Counts map[string]int `json:"counts"`
+	// ExpiredIgnores are ignore entries past their ignoreUntil.
+	ExpiredIgnores []Ignore `json:"expiredIgnores,omitempty"`
+}
+
+// Evaluate applies the policy to the findings.
+func Evaluate(image string, packages int, findings []Finding, p Policy) *Report {
+	r := &Report{Image: image, Packages: packages, Findings: findings, Passed: true,
+		Counts: map[string]int{"critical": 0, "high": 0, "medium": 0, "low": 0, "unknown": 0, "total": 0}}
+	r.Threshold = p.Threshold.String()
+	if p.None {
+		r.Threshold = "none"
+	}
+	for _, ig := range p.Ignores {
+		if ig.Expired(p.Now) {
+			r.ExpiredIgnores = append(r.ExpiredIgnores, ig)
+		}
+	}
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		if ig, ok := findIgnore(p.Ignores, f); ok {
+			if ig.Expired(p.Now) {
+				f.ExpiredIgnore = &ig
+			} else {
+				f.Ignored = &ig
+				continue
+			}
+		}
+		if p.OnlyFixed && len(f.Fixed) == 0 {
+			f.SkippedUnfixed = true
+			continue
+		}
+		r.Counts[f.Rating]++
+		r.Counts["total"]++
+		if r.Fails(*f, p) {
+			r.Passed = false
+		}
+	}
+	return r
+}
+
+// Fails says whether a counted finding fails the policy. A finding of
+// unknown severity fails only a "low" threshold: it cannot be ranked higher
+// without a rating, and must not pass a gate that asks for everything.
+func (r *Report) Fails(f Finding, p Policy) bool {
+	if p.None || f.Ignored != nil || f.SkippedUnfixed {
+		return false
+	}
+	if f.Severity == Unknown {
+		return p.Threshold <= Low
+	}
+	return f.Severity >= p.Threshold
+}
+
+// Err is ErrThreshold, wrapped with the counts, when the scan failed.
+func (r *Report) Err() error {
+	if r.Passed {
+		return nil
+	}
+	return fmt.Errorf("%w (%s): %d critical, %d high, %d medium, %d low",
+		ErrThreshold, r.Threshold, r.Counts["critical"], r.Counts["high"], r.Counts["medium"], r.Counts["low"])
+}
+
+func findIgnore(igs []Ignore, f *Finding) (Ignore, bool) {
+	for _, ig := range igs {
+		if ig.ID == f.ID || slices.Contains(f.Aliases, ig.ID) {
+			return ig, true
+		}
+	}
+	return Ignore{}, false
+}
