@@ -124,8 +124,8 @@ func WithTempDir(dir string) Option {
 	}
 }
 
-// WithJobs sets how many layers are compressed and uploaded at once
-// (default 4).
+// WithJobs sets how many layers are uploaded at once (default 4), and
+// the most compressed at once, which is also capped by the number of CPUs.
 func WithJobs(n int) Option {
 	return func(o *options) error {
 		if n < 1 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 )
 
 // Result describes a published image, for outputs and step summaries.
@@ -137,12 +139,15 @@ func (b *Builder) publish(ctx context.Context, img *Image, s sink, tags []string
 	return res, nil
 }
 
-// writeLayers puts the context layers in place, several at a time, and
-// returns which ones were actually uploaded. Each is offered by digest, so
-// the destination can say it has it: the digest comes from the layer
-// cache, or from compressing the layer into a temporary file first (on a
-// fresh machine the cache is empty, but the registry may well have the
-// blob from an earlier run).
+// writeLayers puts the context layers in place and returns which ones were
+// actually uploaded. Each is offered by digest, so the destination can say
+// it has it: the digest comes from the layer cache, or from compressing
+// the layer into a temporary file first (on a fresh machine the cache is
+// empty, but the registry may well have the blob from an earlier run).
+// Compression is CPU-bound, so at most one layer per CPU compresses at
+// once (and no more than jobs): each finishes sooner and its upload
+// overlaps the next one's compression, rather than all finishing together
+// and uploading in a bunch at the end. Up to jobs layers upload at once.
 func (b *Builder) writeLayers(ctx context.Context, img *Image, s sink) ([]bool, error) {
 	cached := make([]bool, len(img.layers))
 	for i, l := range img.layers {
@@ -163,37 +168,54 @@ func (b *Builder) writeLayers(ctx context.Context, img *Image, s sink) ([]bool, 
 		defer os.RemoveAll(tmp)
 	}
 	uploaded := make([]bool, len(img.layers))
+	compressing := semaphore.NewWeighted(int64(min(b.o.jobs, runtime.GOMAXPROCS(0))))
+	writing := semaphore.NewWeighted(int64(b.o.jobs))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(b.o.jobs)
 	for i, l := range img.layers {
 		g.Go(func() error {
 			var layer v1.Layer = l
 			if !cached[i] {
+				if err := compressing.Acquire(gctx, 1); err != nil {
+					return err
+				}
 				sp, err := l.spool(gctx, tmp)
+				compressing.Release(1)
 				if err != nil {
 					return err
 				}
 				defer os.Remove(sp.path)
 				layer = sp
 			}
-			w := &watchedLayer{Layer: layer}
-			if err := s.writeLayer(gctx, w); err != nil {
-				if errors.Is(err, errLayerChanged) {
-					b.cache.drop(l.key)
-				}
+			if err := writing.Acquire(gctx, 1); err != nil {
 				return err
 			}
-			sums, err := l.known()
-			if err != nil {
-				return err
-			}
-			b.cache.put(l.key, sums)
-			uploaded[i] = w.opened.Load()
-			b.o.reporter.Report(Event{Kind: EventLayerPushed, Digest: sums.Digest, Bytes: sums.Size, Uploaded: uploaded[i]})
-			return nil
+			defer writing.Release(1)
+			var err error
+			uploaded[i], err = b.writeLayer(gctx, s, l, layer)
+			return err
 		})
 	}
 	return uploaded, g.Wait()
+}
+
+// writeLayer hands one layer (l, or l spooled to a file) to the sink and
+// records its sums in the cache. It reports whether the bytes were sent.
+func (b *Builder) writeLayer(ctx context.Context, s sink, l *fileLayer, layer v1.Layer) (bool, error) {
+	w := &watchedLayer{Layer: layer}
+	if err := s.writeLayer(ctx, w); err != nil {
+		if errors.Is(err, errLayerChanged) {
+			b.cache.drop(l.key)
+		}
+		return false, err
+	}
+	sums, err := l.known()
+	if err != nil {
+		return false, err
+	}
+	b.cache.put(l.key, sums)
+	sent := w.opened.Load()
+	b.o.reporter.Report(Event{Kind: EventLayerPushed, Digest: sums.Digest, Bytes: sums.Size, Uploaded: sent})
+	return sent, nil
 }
 
 // watchedLayer records whether a layer's bytes were read.
