@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/fxplatform/deploy-actions/pkg/scan"
+	"github.com/fxplatform/deploy-actions/pkg/scan/scantest"
 )
 
 // failingAPI is an OSV API stand-in that answers every request with 500.
@@ -31,7 +32,7 @@ func fakeOSVAPI(t *testing.T) string {
 	t.Helper()
 	records := map[string]json.RawMessage{}
 	byName := map[string][]string{}
-	files, _ := filepath.Glob(filepath.Join(testdata, "osv", "*", "*.json"))
+	files, _ := filepath.Glob(filepath.Join(scantest.Testdata, "osv", "*", "*.json"))
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -102,8 +103,8 @@ func fakeOSVAPI(t *testing.T) string {
 }
 
 func TestAPIMatchesLikeOfflineDB(t *testing.T) {
-	img, _ := openTestImage(t)
-	_, offline, err := scan.Scan(context.Background(), img, scan.OfflineDB{Path: testdata + "/osv"})
+	img, _ := scantest.OpenImage(t)
+	_, offline, err := scan.Scan(context.Background(), img, scan.OfflineDB{Path: scantest.DB()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,13 +14,14 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/fxplatform/deploy-actions/pkg/scan"
+	"github.com/fxplatform/deploy-actions/pkg/scan/scantest"
 )
 
 // fixtureFindings scans the fixture image once per test.
 func fixtureFindings(t *testing.T) []scan.Finding {
 	t.Helper()
-	img, _ := openTestImage(t)
-	_, findings, err := scan.Scan(context.Background(), img, scan.OfflineDB{Path: testdata + "/osv"})
+	img, _ := scantest.OpenImage(t)
+	_, findings, err := scan.Scan(context.Background(), img, scan.OfflineDB{Path: scantest.DB()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,17 +61,17 @@ reason = "expired: upgrade was promised for October"
 			false, map[string]int{"critical": 1, "high": 2, "medium": 2, "low": 0, "unknown": 2, "total": 7}, 0},
 		{"none never fails", scan.Policy{None: true},
 			true, map[string]int{"critical": 1, "high": 2, "medium": 2, "low": 0, "unknown": 2, "total": 7}, 0},
-		{"ignores: live one silences, expired one counts again", scan.Policy{Threshold: scan.Critical, Ignores: ignores, Now: now},
+		{"ignores: live one silences, expired one counts again", scan.Policy{Threshold: scan.Critical, Ignores: ignores, Now: scantest.Now},
 			true, map[string]int{"critical": 0, "high": 1, "medium": 2, "low": 0, "unknown": 2, "total": 5}, 1},
-		{"ignores: high still fails on the expired ignore", scan.Policy{Threshold: scan.High, Ignores: ignores, Now: now},
+		{"ignores: high still fails on the expired ignore", scan.Policy{Threshold: scan.High, Ignores: ignores, Now: scantest.Now},
 			false, map[string]int{"critical": 0, "high": 1, "medium": 2, "low": 0, "unknown": 2, "total": 5}, 1},
-		{"ignores after the minimist ignore lapses", scan.Policy{Threshold: scan.Critical, Ignores: ignores, Now: now.Add(90 * 24 * time.Hour)},
+		{"ignores after the minimist ignore lapses", scan.Policy{Threshold: scan.Critical, Ignores: ignores, Now: scantest.Now.Add(90 * 24 * time.Hour)},
 			false, map[string]int{"critical": 1, "high": 1, "medium": 2, "low": 0, "unknown": 2, "total": 6}, 2},
 		{"only-fixed drops express, zlib", scan.Policy{Threshold: scan.Medium, OnlyFixed: true},
 			false, map[string]int{"critical": 1, "high": 2, "medium": 0, "low": 0, "unknown": 2, "total": 5}, 0},
-		{"medium threshold with only-fixed and ignores passes", scan.Policy{Threshold: scan.Medium, OnlyFixed: true, Ignores: append(ignores[:2:2], scan.Ignore{ID: "GHSA-p6mc-m468-83gw"}), Now: now},
+		{"medium threshold with only-fixed and ignores passes", scan.Policy{Threshold: scan.Medium, OnlyFixed: true, Ignores: append(ignores[:2:2], scan.Ignore{ID: "GHSA-p6mc-m468-83gw"}), Now: scantest.Now},
 			true, map[string]int{"critical": 0, "high": 0, "medium": 0, "low": 0, "unknown": 2, "total": 2}, 0},
-		{"low threshold fails on unknown severity alone", scan.Policy{Threshold: scan.Low, OnlyFixed: true, Ignores: append(ignores[:2:2], scan.Ignore{ID: "GHSA-p6mc-m468-83gw"}), Now: now},
+		{"low threshold fails on unknown severity alone", scan.Policy{Threshold: scan.Low, OnlyFixed: true, Ignores: append(ignores[:2:2], scan.Ignore{ID: "GHSA-p6mc-m468-83gw"}), Now: scantest.Now},
 			false, map[string]int{"critical": 0, "high": 0, "medium": 0, "low": 0, "unknown": 2, "total": 2}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,7 +110,7 @@ func TestParseIgnoresRejects(t *testing.T) {
 func TestSARIFValidatesAgainstSchema(t *testing.T) {
 	findings := fixtureFindings(t)
 	c := jsonschema.NewCompiler()
-	f, err := os.Open(filepath.Join(testdata, "sarif-schema-2.1.0.json"))
+	f, err := os.Open(filepath.Join(scantest.Testdata, "sarif-schema-2.1.0.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +131,7 @@ func TestSARIFValidatesAgainstSchema(t *testing.T) {
 		policy scan.Policy
 	}{
 		{"critical threshold: every finding still written", scan.Policy{Threshold: scan.Critical}},
-		{"with ignores: suppressed results", scan.Policy{Threshold: scan.High, Ignores: []scan.Ignore{{ID: "GHSA-xvch-5gv4-984h", Reason: "build only"}}, Now: now}},
+		{"with ignores: suppressed results", scan.Policy{Threshold: scan.High, Ignores: []scan.Ignore{{ID: "GHSA-xvch-5gv4-984h", Reason: "build only"}}, Now: scantest.Now}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := scan.Evaluate("img", 6, append([]scan.Finding(nil), findings...), tc.policy)
@@ -180,7 +181,7 @@ func TestSARIFValidatesAgainstSchema(t *testing.T) {
 }
 
 func TestDatabaseErrors(t *testing.T) {
-	img, _ := openTestImage(t)
+	img, _ := scantest.OpenImage(t)
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "npm"), 0o755); err != nil {
 		t.Fatal(err)
@@ -194,7 +195,7 @@ func TestDatabaseErrors(t *testing.T) {
 	}{
 		{"missing directory", scan.OfflineDB{Path: filepath.Join(dir, "nope")}},
 		{"corrupt all.zip", scan.OfflineDB{Path: dir}},
-		{"ecosystem missing from the database", scan.OfflineDB{Path: zipDBWithout(t, "Debian")}},
+		{"ecosystem missing from the database", scan.OfflineDB{Path: scantest.ZipDBWithout(t, "Debian")}},
 		{"OSV API answering 500", scan.API{URL: failingAPI(t), Retries: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,4 +1,7 @@
-package scan_test
+// Package scantest builds the scan fixtures for tests: an image with a
+// dpkg status file, an npm lockfile and a Go binary of known content, and
+// the OSV records of testdata/scan as an offline database.
+package scantest
 
 import (
 	"archive/zip"
@@ -9,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -23,14 +27,20 @@ import (
 	"github.com/fxplatform/deploy-actions/pkg/scan"
 )
 
-// testdata is the repository's testdata/scan directory.
-const testdata = "../../testdata/scan"
+// Testdata is the repository's testdata/scan directory.
+var Testdata = func() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "testdata", "scan")
+}()
 
-// now is the clock the policy tests evaluate ignores at.
-var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+// DB is the fixture OSV database as JSON records per ecosystem.
+func DB() string { return filepath.Join(Testdata, "osv") }
 
-// startRegistry runs go-containerregistry's in-process registry.
-func startRegistry(t *testing.T) string {
+// Now is the clock fixtures are built with and policies evaluated at.
+var Now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+// StartRegistry runs go-containerregistry's in-process registry.
+func StartRegistry(t *testing.T) string {
 	t.Helper()
 	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(srv.Close)
@@ -72,12 +82,12 @@ func buildGoBinary(t *testing.T) string {
 	return goBinary
 }
 
-// pushTestImage builds the fixture image (testdata/scan/rootfs at /, plus
+// PushImage builds the fixture image (testdata/scan/rootfs at /, plus
 // a Go binary at /usr/local/bin/server) and pushes it by digest.
-func pushTestImage(t *testing.T, host string) name.Digest {
+func PushImage(t *testing.T, host string) name.Digest {
 	t.Helper()
 	ctxDir := t.TempDir()
-	if err := os.CopyFS(filepath.Join(ctxDir, "rootfs"), os.DirFS(filepath.Join(testdata, "rootfs"))); err != nil {
+	if err := os.CopyFS(filepath.Join(ctxDir, "rootfs"), os.DirFS(filepath.Join(Testdata, "rootfs"))); err != nil {
 		t.Fatal(err)
 	}
 	bin, err := os.ReadFile(buildGoBinary(t))
@@ -97,7 +107,7 @@ func pushTestImage(t *testing.T, host string) name.Digest {
 	img, err := b.Build(context.Background(), image.Spec{
 		Context: ctxDir,
 		Files:   []image.Mapping{{Src: "rootfs", Dest: "/"}, {Src: "bin", Dest: "/usr/local/bin"}},
-		Created: now,
+		Created: Now,
 	})
 	if err != nil {
 		t.Fatalf("Build: %v", err)
@@ -113,11 +123,11 @@ func pushTestImage(t *testing.T, host string) name.Digest {
 	return d
 }
 
-// zipDB writes testdata/scan/osv as <ecosystem>/all.zip files.
-func zipDB(t *testing.T) string {
+// ZipDB writes testdata/scan/osv as <ecosystem>/all.zip files.
+func ZipDB(t *testing.T) string {
 	t.Helper()
 	out := t.TempDir()
-	src := filepath.Join(testdata, "osv")
+	src := filepath.Join(Testdata, "osv")
 	ecos, err := os.ReadDir(src)
 	if err != nil {
 		t.Fatal(err)
@@ -142,9 +152,11 @@ func zipDB(t *testing.T) string {
 	return out
 }
 
-func openTestImage(t *testing.T) (v1.Image, name.Digest) {
+// OpenImage pushes the fixture image to a new in-process registry and opens
+// it by digest.
+func OpenImage(t *testing.T) (v1.Image, name.Digest) {
 	t.Helper()
-	ref := pushTestImage(t, startRegistry(t))
+	ref := PushImage(t, StartRegistry(t))
 	img, err := scan.OpenRemote(context.Background(), ref, scan.DefaultPlatform)
 	if err != nil {
 		t.Fatal(err)
@@ -152,9 +164,9 @@ func openTestImage(t *testing.T) (v1.Image, name.Digest) {
 	return img, ref
 }
 
-// goVersion is the Go release the test binary is built with, as its build
+// GoVersion is the Go release the test binary is built with, as its build
 // info records it ("1.26.8").
-func goVersion(t *testing.T) string {
+func GoVersion(t *testing.T) string {
 	t.Helper()
 	out, err := exec.Command("go", "env", "GOVERSION").Output()
 	if err != nil {
@@ -163,10 +175,10 @@ func goVersion(t *testing.T) string {
 	return strings.TrimPrefix(strings.TrimSpace(string(out)), "go")
 }
 
-// zipDBWithout is zipDB less one ecosystem.
-func zipDBWithout(t *testing.T, eco string) string {
+// ZipDBWithout is ZipDB less one ecosystem.
+func ZipDBWithout(t *testing.T, eco string) string {
 	t.Helper()
-	dir := zipDB(t)
+	dir := ZipDB(t)
 	if err := os.RemoveAll(filepath.Join(dir, eco)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
+	"github.com/fxplatform/deploy-actions/pkg/scan/scantest"
+)
+
+func TestRun(t *testing.T) {
+	host := scantest.StartRegistry(t)
+	ref := scantest.PushImage(t, host).String()
+	dir := t.TempDir()
+	ignoreFile := filepath.Join(dir, "osv-scanner.toml")
+	if err := os.WriteFile(ignoreFile, []byte(`
+[[IgnoredVulns]]
+id = "GHSA-xvch-5gv4-984h"
+ignoreUntil = 2099-01-01
+reason = "build-time only"
+
+[[IgnoredVulns]]
+id = "GHSA-35jh-r3h4-6jhm"
+ignoreUntil = 2020-01-01
+reason = "was to be upgraded in 2019"
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name        string
+		inputs      map[string]string
+		wantCode    int
+		wantOutputs map[string]string
+		wantSummary []string
+	}{
+		{
+			name:        "high threshold fails on the critical and high findings",
+			inputs:      map[string]string{"severity-threshold": "high"},
+			wantCode:    1,
+			wantOutputs: map[string]string{"passed": "false", "critical": "1", "high": "2", "medium": "2", "low": "0", "total": "7"},
+			wantSummary: []string{"failed (threshold high)", "GHSA-xvch-5gv4-984h", "1.2.6", "GHSA-35jh-r3h4-6jhm"},
+		},
+		{
+			name:        "none passes and still writes every finding",
+			inputs:      map[string]string{"severity-threshold": "none"},
+			wantCode:    0,
+			wantOutputs: map[string]string{"passed": "true", "critical": "1", "high": "2", "medium": "2", "low": "0", "total": "7"},
+			wantSummary: []string{"passed (threshold none)"},
+		},
+		{
+			name:        "critical threshold with the minimist ignore passes; the expired one is reported",
+			inputs:      map[string]string{"severity-threshold": "critical", "ignore-file": ignoreFile},
+			wantCode:    0,
+			wantOutputs: map[string]string{"passed": "true", "critical": "0", "high": "2", "medium": "2", "low": "0", "total": "6"},
+			wantSummary: []string{"build-time only", "Expired ignores", "was to be upgraded in 2019"},
+		},
+		{
+			name:        "only-fixed drops the unfixed express and zlib findings",
+			inputs:      map[string]string{"severity-threshold": "none", "only-fixed": "true"},
+			wantCode:    0,
+			wantOutputs: map[string]string{"passed": "true", "critical": "1", "high": "2", "medium": "0", "low": "0", "total": "5"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := t.TempDir()
+			inputs := map[string]string{
+				"image": ref, "osv-db": scantest.DB(), "insecure-registries": host,
+				"sarif-file": filepath.Join(out, "scan.sarif"), "json-file": filepath.Join(out, "scan.json"),
+				"sbom-file": filepath.Join(out, "sbom.json"),
+			}
+			maps.Copy(inputs, tc.inputs)
+			r := actiontest.New(t, inputs)
+			if code := r.Run(context.Background(), spec, run); code != tc.wantCode {
+				t.Fatalf("exit %d, want %d\n%s", code, tc.wantCode, r.Log.String())
+			}
+			got := r.Outputs()
+			for k, v := range tc.wantOutputs {
+				if got[k] != v {
+					t.Errorf("output %s = %q, want %q", k, got[k], v)
+				}
+			}
+			for _, s := range tc.wantSummary {
+				if !strings.Contains(r.Summary(), s) {
+					t.Errorf("summary lacks %q:\n%s", s, r.Summary())
+				}
+			}
+			var sarif struct {
+				Runs []struct{ Results []json.RawMessage }
+			}
+			readJSON(t, got["sarif-file"], &sarif)
+			if n := len(sarif.Runs[0].Results); n != 7 {
+				t.Errorf("SARIF has %d results, want all 7 whatever the threshold", n)
+			}
+			var sbom struct {
+				BOMFormat  string
+				Components []struct{ Name, Version string }
+			}
+			readJSON(t, got["sbom-file"], &sbom)
+			if sbom.BOMFormat != "CycloneDX" || len(sbom.Components) < 6 {
+				t.Errorf("SBOM: format %q, %d components", sbom.BOMFormat, len(sbom.Components))
+			}
+		})
+	}
+}
+
+func TestRunSPDX(t *testing.T) {
+	host := scantest.StartRegistry(t)
+	ref := scantest.PushImage(t, host).String()
+	sbom := filepath.Join(t.TempDir(), "sbom.spdx.json")
+	r := actiontest.New(t, map[string]string{"image": ref, "osv-db": scantest.DB(), "insecure-registries": host,
+		"severity-threshold": "none", "sbom-file": sbom, "sbom-format": "spdx", "sarif-file": ""})
+	if code := r.Run(context.Background(), spec, run); code != 0 {
+		t.Fatalf("exit %d\n%s", code, r.Log.String())
+	}
+	var doc struct {
+		SPDXVersion string `json:"spdxVersion"`
+		Packages    []struct {
+			Name string `json:"name"`
+		} `json:"packages"`
+	}
+	readJSON(t, sbom, &doc)
+	names := map[string]bool{}
+	for _, p := range doc.Packages {
+		names[p.Name] = true
+	}
+	if doc.SPDXVersion != "SPDX-2.3" || !names["lodash"] || !names["libssl3"] {
+		t.Errorf("SPDX %q with packages %v", doc.SPDXVersion, names)
+	}
+}
+
+func TestRunDatabaseFailureExits2(t *testing.T) {
+	host := scantest.StartRegistry(t)
+	ref := scantest.PushImage(t, host).String()
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+	}))
+	defer api.Close()
+	for _, tc := range []struct {
+		name   string
+		inputs map[string]string
+	}{
+		{"ecosystem missing from the offline database", map[string]string{"osv-db": scantest.ZipDBWithout(t, "npm")}},
+		{"OSV API failing", map[string]string{"osv-api-url": api.URL}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inputs := map[string]string{"image": ref, "insecure-registries": host, "sarif-file": ""}
+			maps.Copy(inputs, tc.inputs)
+			r := actiontest.New(t, inputs)
+			if code := r.Run(context.Background(), spec, run); code != 2 {
+				t.Fatalf("exit %d, want 2\n%s", code, r.Log.String())
+			}
+			if out := r.Outputs(); out["passed"] != "" || out["total"] != "" {
+				t.Errorf("outputs %v: a failed database must not read as a result", out)
+			}
+			if errs := r.Annotations("error"); len(errs) != 1 || !strings.Contains(errs[0], "vulnerability database") {
+				t.Errorf("error annotations %q", errs)
+			}
+		})
+	}
+}
+
+func TestRunRejectsBadInputBeforeAnyRequest(t *testing.T) {
+	var requests atomic.Int32
+	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
+		http.NotFound(w, nil)
+	}))
+	defer reg.Close()
+	host := strings.TrimPrefix(reg.URL, "http://")
+	digest := host + "/fx/app@sha256:" + strings.Repeat("a", 64)
+	for _, tc := range []struct {
+		name, input string
+		inputs      map[string]string
+	}{
+		{"tag instead of digest", "image", map[string]string{"image": host + "/fx/app:1.2.3"}},
+		{"unknown threshold", "severity-threshold", map[string]string{"image": digest, "severity-threshold": "severe"}},
+		{"missing osv-db", "osv-db", map[string]string{"image": digest, "osv-db": "/nonexistent/osv"}},
+		{"bad ignore file", "ignore-file", map[string]string{"image": digest, "ignore-file": "/nonexistent/osv-scanner.toml"}},
+		{"unknown sbom format", "sbom-format", map[string]string{"image": digest, "sbom-format": "swid"}},
+		{"sarif directory missing", "sarif-file", map[string]string{"image": digest, "sarif-file": "/nonexistent/dir/scan.sarif"}},
+		{"username without password", "registry-password", map[string]string{"image": digest, "registry-username": "u"}},
+		{"layout and tarball", "image-tarball", map[string]string{"image": digest, "oci-layout-path": t.TempDir(), "image-tarball": "/etc/hostname"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inputs := map[string]string{"osv-db": scantest.DB(), "insecure-registries": host}
+			maps.Copy(inputs, tc.inputs)
+			r := actiontest.New(t, inputs)
+			if code := r.Run(context.Background(), spec, run); code != 1 {
+				t.Fatalf("exit %d, want 1\n%s", code, r.Log.String())
+			}
+			errs := r.Annotations("error")
+			if len(errs) != 1 || !strings.Contains(errs[0], `"`+tc.input+`"`) {
+				t.Errorf("error annotations %q, want one naming %q", errs, tc.input)
+			}
+		})
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("%d requests reached the registry", n)
+	}
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
