@@ -9,6 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 )
@@ -77,18 +78,32 @@ func replicasOf(d *appsv1.Deployment) int32 {
 	return *d.Spec.Replicas
 }
 
-// Scale sets a Deployment's replicas through the scale subresource.
+// Scale sets a Deployment's replicas with a merge patch (no read-modify-
+// write, so the controller's own status updates cannot conflict with it).
 func Scale(ctx context.Context, client kubernetes.Interface, namespace, name string, replicas int32) error {
-	s, err := client.AppsV1().Deployments(namespace).GetScale(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("reading the scale of %s/%s: %w", namespace, name, err)
-	}
-	if s.Spec.Replicas == replicas {
-		return nil
-	}
-	s.Spec.Replicas = replicas
-	if _, err := client.AppsV1().Deployments(namespace).UpdateScale(ctx, name, s, metav1.UpdateOptions{}); err != nil {
+	patch := fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, replicas)
+	if _, err := client.AppsV1().Deployments(namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		return fmt.Errorf("scaling %s/%s to %d: %w", namespace, name, replicas, err)
+	}
+	return nil
+}
+
+// WaitScaled waits until a Deployment's controller has settled at its
+// desired replicas: observedGeneration current and exactly that many pods,
+// all ready (none, for zero). It is the wait after a scale-down, whose
+// terminating pods still count until they are gone.
+func WaitScaled(ctx context.Context, client kubernetes.Interface, namespace, name string, timeout time.Duration) error {
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, max(timeout, time.Nanosecond), true, func(ctx context.Context) (bool, error) {
+		d, err := client.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		want := replicasOf(d)
+		s := d.Status
+		return s.ObservedGeneration >= d.Generation && s.Replicas == want && s.ReadyReplicas == want, nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for %s/%s to settle at its replicas: %w", namespace, name, err)
 	}
 	return nil
 }

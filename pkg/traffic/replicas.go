@@ -69,7 +69,11 @@ func (r *replicasRouter) Route(ctx context.Context, stable, canary string, weigh
 	} else if err := SwitchSelector(ctx, r.cfg, stable); err != nil {
 		return err
 	}
-	return kube.Scale(ctx, r.cfg.Client, r.cfg.Namespace, r.cfg.DeploymentName(shrink), shrinkTo)
+	if err := kube.Scale(ctx, r.cfg.Client, r.cfg.Namespace, r.cfg.DeploymentName(shrink), shrinkTo); err != nil {
+		return err
+	}
+	// Return when the ready replicas show the weight.
+	return kube.WaitScaled(ctx, r.cfg.Client, r.cfg.Namespace, r.cfg.DeploymentName(shrink), r.cfg.Timeout)
 }
 
 // counts returns the desired replicas of both colours.
