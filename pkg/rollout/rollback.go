@@ -68,12 +68,13 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 	if err != nil {
 		return err
 	}
-	if st.Phase == PhaseProgressing && svc.Spec.Selector[c.ColorLabel] == "" && st.Router == "replicas" {
-		return fmt.Errorf("a replicas rollout to %s is in progress; rerun promote to finish or undo it", st.CandidateColor)
-	}
 	res.From = active
 	target, image := "", ""
 	switch to := cfg.To; {
+	case (to == "" || to == "previous") && st.Phase == PhaseProgressing:
+		// A promotion was cut short: undo it, back to its stable colour.
+		target = active
+		res.From = st.CandidateColor
 	case to == "" || to == "previous":
 		target = st.PreviousColor
 		if target == "" {
@@ -95,7 +96,7 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 	if err != nil {
 		return err
 	}
-	if target == active && image == "" {
+	if target == active && image == "" && st.Phase != PhaseProgressing {
 		res.ActiveColor, res.Image, res.Unchanged = active, activeImage, true
 		return nil
 	}
@@ -111,9 +112,9 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 		dep.Spec.Template.Spec.Containers[i].Image = image
 	}
 	replicas := max(st.Replicas, replicasOf(activeDep.Spec.Replicas), 1)
-	res.Warm = image == "" && kube.Available(dep)
+	res.Warm = image == "" && kube.Available(dep) && replicasOf(dep.Spec.Replicas) >= replicas
 	if !res.Warm {
-		if replicasOf(dep.Spec.Replicas) == 0 {
+		if replicasOf(dep.Spec.Replicas) < replicas {
 			dep.Spec.Replicas = &replicas
 		}
 		c.emit("scale", 0, "bringing %s up (%d replicas)", dep.Name, replicasOf(dep.Spec.Replicas))
@@ -136,15 +137,25 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 	if r, err := routerFor(st, rc); err != nil {
 		return err
 	} else if r != nil {
-		if err := r.Route(ctx, target, active, 0); err != nil {
+		if err := r.Route(ctx, target, res.From, 0); err != nil {
 			return fmt.Errorf("moving the %s router's traffic to %s: %w", st.Router, target, err)
+		}
+	}
+	if st.Phase == PhaseProgressing && st.CandidateColor != "" && st.CandidateColor != target {
+		// The half-done candidate gets no traffic now; free its replicas.
+		if err := kube.Scale(ctx, c.Client, c.Namespace, c.deploymentName(st.CandidateColor), 0); err != nil {
+			return err
 		}
 	}
 	res.ActiveColor, res.Image = target, targetImage
 	c.emit("rolled-back", 100, "%s is live on %s", targetImage, target)
 	now := time.Now()
-	next := State{Phase: PhaseRolledBack, ActiveColor: target, ActiveImage: targetImage, PreviousColor: active,
-		PreviousImage: activeImage, Replicas: replicas, Owner: c.Owner, Reason: cfg.Reason, StartedAt: res.Started, UpdatedAt: now,
+	prevColour, prevImage := active, activeImage
+	if target == active { // undoing a half-done promotion
+		prevColour, prevImage = st.PreviousColor, st.PreviousImage
+	}
+	next := State{Phase: PhaseRolledBack, ActiveColor: target, ActiveImage: targetImage, PreviousColor: prevColour,
+		PreviousImage: prevImage, Replicas: replicas, Owner: c.Owner, Reason: cfg.Reason, StartedAt: res.Started, UpdatedAt: now,
 		Router: st.Router, HTTPRoute: st.HTTPRoute, Ingress: st.Ingress, Step: st.Step, Weight: 0}
 	return kube.AnnotateService(context.WithoutCancel(ctx), c.Client, c.Namespace, c.Service, next.Annotations())
 }
