@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 )
 
 // containerIndex finds the named container, or the only one when name is "".
@@ -74,21 +75,23 @@ func candidateFrom(live *appsv1.Deployment, name, key, colour, container, image 
 // and replicas (its selector is immutable and already the colour's).
 func applyDeployment(ctx context.Context, client kubernetes.Interface, d *appsv1.Deployment) error {
 	deps := client.AppsV1().Deployments(d.Namespace)
-	cur, err := deps.Get(ctx, d.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		if _, err := deps.Create(ctx, d, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("creating deployment %q: %w", d.Name, err)
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := deps.Get(ctx, d.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			if _, err := deps.Create(ctx, d, metav1.CreateOptions{}); err != nil {
+				return fmt.Errorf("creating deployment %q: %w", d.Name, err)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading deployment %q: %w", d.Name, err)
+		}
+		cur.Labels = d.Labels
+		cur.Spec.Template = d.Spec.Template
+		cur.Spec.Replicas = d.Spec.Replicas
+		if _, err := deps.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("updating deployment %q: %w", d.Name, err)
 		}
 		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reading deployment %q: %w", d.Name, err)
-	}
-	cur.Labels = d.Labels
-	cur.Spec.Template = d.Spec.Template
-	cur.Spec.Replicas = d.Spec.Replicas
-	if _, err := deps.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("updating deployment %q: %w", d.Name, err)
-	}
-	return nil
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/fxplatform/deploy-actions/pkg/kube"
 	"github.com/fxplatform/deploy-actions/pkg/traffic"
@@ -104,22 +105,12 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 	if err != nil {
 		return fmt.Errorf("reading deployment %q to roll back to: %w", c.deploymentName(target), err)
 	}
-	if image != "" {
-		i, err := containerIndex(dep, cfg.Container)
-		if err != nil {
-			return err
-		}
-		dep.Spec.Template.Spec.Containers[i].Image = image
-	}
 	replicas := max(st.Replicas, replicasOf(activeDep.Spec.Replicas), 1)
 	res.Warm = image == "" && kube.Available(dep) && replicasOf(dep.Spec.Replicas) >= replicas
 	if !res.Warm {
-		if replicasOf(dep.Spec.Replicas) < replicas {
-			dep.Spec.Replicas = &replicas
-		}
-		c.emit("scale", 0, "bringing %s up (%d replicas)", dep.Name, replicasOf(dep.Spec.Replicas))
-		if _, err := deps.Update(ctx, dep, metav1.UpdateOptions{}); err != nil {
-			return fmt.Errorf("updating deployment %q: %w", dep.Name, err)
+		c.emit("scale", 0, "bringing %s up (%d replicas, image %s)", dep.Name, replicas, image)
+		if err := prepareTarget(ctx, c, dep.Name, cfg.Container, image, replicas); err != nil {
+			return err
 		}
 		if _, err := kube.WaitAvailable(ctx, c.Client, c.Namespace, dep.Name, c.Timeout, 0); err != nil {
 			return err
@@ -158,6 +149,32 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 		PreviousImage: prevImage, Replicas: replicas, Owner: c.Owner, Reason: cfg.Reason, StartedAt: res.Started, UpdatedAt: now,
 		Router: st.Router, HTTPRoute: st.HTTPRoute, Ingress: st.Ingress, Step: st.Step, Weight: 0}
 	return kube.AnnotateService(context.WithoutCancel(ctx), c.Client, c.Namespace, c.Service, next.Annotations())
+}
+
+// prepareTarget sets the image (if any) and at least replicas on a
+// Deployment, retrying when the controller updated it meanwhile.
+func prepareTarget(ctx context.Context, c *Target, name, container, image string, replicas int32) error {
+	deps := c.Client.AppsV1().Deployments(c.Namespace)
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		dep, err := deps.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if image != "" {
+			i, err := containerIndex(dep, container)
+			if err != nil {
+				return err
+			}
+			dep.Spec.Template.Spec.Containers[i].Image = image
+		}
+		if replicasOf(dep.Spec.Replicas) < replicas {
+			dep.Spec.Replicas = &replicas
+		}
+		if _, err := deps.Update(ctx, dep, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("updating deployment %q: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // routerFor returns the weighted router a promotion recorded (gateway-api,
