@@ -1,0 +1,173 @@
+package sign
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
+	cremote "github.com/sigstore/cosign/v2/pkg/cosign/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci/static"
+	"github.com/sigstore/cosign/v2/pkg/types"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/dsse"
+	signoptions "github.com/sigstore/sigstore/pkg/signature/options"
+	sigpayload "github.com/sigstore/sigstore/pkg/signature/payload"
+)
+
+// Signer is a key that signs, and for keyless signing the Fulcio
+// certificate (and chain) that binds it to an identity.
+type Signer struct {
+	signature.SignerVerifier
+	Cert, Chain []byte // PEM; empty for a key
+}
+
+// Options say where signatures go and whether they enter the log.
+type Options struct {
+	// Remote are the registry options (auth, transport).
+	Remote []remote.Option
+	// Log, when set, enters every signature in Rekor.
+	Log *Rekor
+	// Annotations are signed into the simple-signing payload.
+	Annotations map[string]any
+}
+
+// Result is what Sign and Attest wrote.
+type Result struct {
+	// SignatureRef is the tag holding the signatures, repo:sha256-<hex>.sig.
+	SignatureRef string
+	// AttestationRef is the tag holding the attestations, repo:sha256-<hex>.att.
+	AttestationRef string
+	// PredicateTypes are the attestations written.
+	PredicateTypes []string
+	// LogIndexes are the Rekor entries made, if any.
+	LogIndexes []int64
+}
+
+func (o Options) ociOptions() []ociremote.Option {
+	return []ociremote.Option{ociremote.WithRemoteOptions(o.Remote...)}
+}
+
+// Sign signs ref's digest and attaches the signature as cosign does.
+func Sign(ctx context.Context, ref name.Digest, s Signer, o Options) (*Result, error) {
+	payload, err := (&sigpayload.Cosign{Image: ref, Annotations: o.Annotations}).MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	sig, err := s.SignMessage(bytes.NewReader(payload), signoptions.WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("signing: %w", err)
+	}
+	opts := []static.Option{static.WithCertChain(s.Cert, s.Chain)}
+	res := &Result{}
+	if o.Log != nil {
+		pem, err := s.logIdentity(ctx)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(payload)
+		entry, err := o.Log.UploadHashedRekord(ctx, sig, sum[:], pem)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, static.WithBundle(cbundle.EntryToBundle(entry)))
+		res.LogIndexes = append(res.LogIndexes, *entry.LogIndex)
+	}
+	ociSig, err := static.NewSignature(payload, base64.StdEncoding.EncodeToString(sig), opts...)
+	if err != nil {
+		return nil, err
+	}
+	se, err := ociremote.SignedEntity(ref, o.ociOptions()...)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", ref, err)
+	}
+	se, err = mutate.AttachSignatureToEntity(se, ociSig, mutate.WithDupeDetector(cremote.NewDupeDetector(s)))
+	if err != nil {
+		return nil, err
+	}
+	if err := ociremote.WriteSignatures(ref.Repository, se, o.ociOptions()...); err != nil {
+		return nil, fmt.Errorf("writing signature of %q: %w", ref, err)
+	}
+	tag, err := ociremote.SignatureTag(ref, o.ociOptions()...)
+	if err != nil {
+		return nil, err
+	}
+	res.SignatureRef = tag.String()
+	return res, nil
+}
+
+// Attest signs in-toto statements about ref as DSSE envelopes and attaches
+// them as cosign attest does. Each statement's subject must be ref's digest.
+func Attest(ctx context.Context, ref name.Digest, s Signer, statements []Statement, o Options) (*Result, error) {
+	se, err := ociremote.SignedEntity(ref, o.ociOptions()...)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", ref, err)
+	}
+	res := &Result{}
+	wrapped := dsse.WrapSigner(s.SignerVerifier, types.IntotoPayloadType)
+	for _, st := range statements {
+		if err := st.checkSubject(ref); err != nil {
+			return nil, err
+		}
+		body, err := st.JSON()
+		if err != nil {
+			return nil, err
+		}
+		env, err := wrapped.SignMessage(bytes.NewReader(body), signoptions.WithContext(ctx))
+		if err != nil {
+			return nil, fmt.Errorf("signing %s attestation: %w", st.PredicateType, err)
+		}
+		opts := []static.Option{
+			static.WithLayerMediaType(types.DssePayloadType),
+			static.WithCertChain(s.Cert, s.Chain),
+			static.WithAnnotations(map[string]string{"predicateType": st.PredicateType}),
+		}
+		if o.Log != nil {
+			pem, err := s.logIdentity(ctx)
+			if err != nil {
+				return nil, err
+			}
+			entry, err := o.Log.UploadInToto(ctx, env, pem)
+			if err != nil {
+				return nil, err
+			}
+			opts = append(opts, static.WithBundle(cbundle.EntryToBundle(entry)))
+			res.LogIndexes = append(res.LogIndexes, *entry.LogIndex)
+		}
+		att, err := static.NewAttestation(env, opts...)
+		if err != nil {
+			return nil, err
+		}
+		if se, err = mutate.AttachAttestationToEntity(se, att, mutate.WithReplaceOp(cremote.NewReplaceOp(st.PredicateType))); err != nil {
+			return nil, err
+		}
+		res.PredicateTypes = append(res.PredicateTypes, st.PredicateType)
+	}
+	if len(statements) == 0 {
+		return res, nil
+	}
+	if err := ociremote.WriteAttestations(ref.Repository, se, o.ociOptions()...); err != nil {
+		return nil, fmt.Errorf("writing attestations of %q: %w", ref, err)
+	}
+	tag, err := ociremote.AttestationTag(ref, o.ociOptions()...)
+	if err != nil {
+		return nil, err
+	}
+	res.AttestationRef = tag.String()
+	return res, nil
+}
+
+// logIdentity is what Rekor records as the signer: the certificate for
+// keyless, else the public key.
+func (s Signer) logIdentity(ctx context.Context) ([]byte, error) {
+	if len(s.Cert) > 0 {
+		return s.Cert, nil
+	}
+	return PublicKeyPEM(ctx, s)
+}

@@ -1,0 +1,201 @@
+package sign
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+	"github.com/sigstore/sigstore/pkg/signature"
+)
+
+// Policy is what an image must carry to be deployed. Set Key, or Identity
+// and Issuer (keyless), or both.
+type Policy struct {
+	// Key verifies key-made signatures: PEM content, a path or a KMS URI.
+	Key string
+	// Identity is the certificate's subject (for GitHub, the workflow
+	// URL https://github.com/org/repo/.github/workflows/x.yml@refs/...),
+	// matched whole; Issuer is the OIDC issuer, matched whole.
+	Identity, Issuer string
+	// Attestations are predicate types (or cosign's short names) that must
+	// be attached, signed by the same key or identity, about this digest.
+	Attestations []string
+
+	// Trust for keyless signatures: Fulcio's roots and intermediates,
+	// Rekor's and the CT log's public keys. Nil uses nothing: keyless
+	// verification then fails, it never falls back to "unverified".
+	Roots, Intermediates *x509.CertPool
+	RekorKeys, CTLogKeys *cosign.TrustedTransparencyLogPubKeys
+	// IgnoreTlog accepts signatures that are not in a transparency log
+	// (key-based signing with tlog-upload off).
+	IgnoreTlog bool
+	// IgnoreSCT accepts certificates without a CT log proof.
+	IgnoreSCT bool
+
+	// Remote are the registry options (auth, transport).
+	Remote []remote.Option
+}
+
+// Enabled reports whether the policy asks for any check: the gate is off
+// when no verify-* input is set.
+func (p Policy) Enabled() bool {
+	return p.Key != "" || p.Identity != "" || p.Issuer != "" || len(p.Attestations) > 0
+}
+
+// Validate checks the policy without the network.
+func (p Policy) Validate() error {
+	if (p.Identity == "") != (p.Issuer == "") {
+		return errors.New("verify-certificate-identity and verify-certificate-oidc-issuer go together")
+	}
+	if len(p.Attestations) > 0 && p.Key == "" && p.Identity == "" {
+		return errors.New("verify-attestations needs verify-key or a certificate identity to check them against")
+	}
+	if p.Key != "" {
+		if _, err := ClassifyKey(p.Key); err != nil {
+			return fmt.Errorf("verify-key: %w", err)
+		}
+	}
+	for _, a := range p.Attestations {
+		if _, err := PredicateTypeOf(a); err != nil {
+			return fmt.Errorf("verify-attestations: %w", err)
+		}
+	}
+	return nil
+}
+
+// Verify is the signature gate: it returns nil when ref carries a
+// signature, and every required attestation, that the policy accepts, and
+// a *VerifyError (wrapping ErrUnsigned, ErrSignatureMismatch or
+// ErrAttestationMissing) otherwise. Only ref's digest is checked: a tag is
+// never consulted, so re-pointing one changes nothing.
+func Verify(ctx context.Context, ref name.Digest, p Policy) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	var checks []*cosign.CheckOpts
+	if p.Key != "" {
+		v, err := LoadVerifier(ctx, p.Key)
+		if err != nil {
+			return fmt.Errorf("verify-key: %w", err)
+		}
+		checks = append(checks, p.checkOpts(v))
+	}
+	if p.Identity != "" {
+		co := p.checkOpts(nil)
+		// Anchored: the identity is matched whole, so org/repo never
+		// accepts org/repo-evil.
+		co.Identities = []cosign.Identity{{
+			SubjectRegExp: "^" + regexp.QuoteMeta(p.Identity) + "$",
+			IssuerRegExp:  "^" + regexp.QuoteMeta(p.Issuer) + "$",
+		}}
+		checks = append(checks, co)
+	}
+	for _, co := range checks {
+		if err := verifySignatures(ctx, ref, co); err != nil {
+			return err
+		}
+		if err := verifyAttestations(ctx, ref, co, p.Attestations); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p Policy) checkOpts(v signature.Verifier) *cosign.CheckOpts {
+	return &cosign.CheckOpts{
+		RegistryClientOpts: []ociremote.Option{ociremote.WithRemoteOptions(p.Remote...)},
+		SigVerifier:        v,
+		RootCerts:          p.Roots,
+		IntermediateCerts:  p.Intermediates,
+		RekorPubKeys:       p.RekorKeys,
+		CTLogPubKeys:       p.CTLogKeys,
+		IgnoreTlog:         p.IgnoreTlog,
+		IgnoreSCT:          p.IgnoreSCT,
+		Offline:            true,
+		ClaimVerifier:      cosign.SimpleClaimVerifier,
+	}
+}
+
+func verifySignatures(ctx context.Context, ref name.Digest, co *cosign.CheckOpts) error {
+	co.ClaimVerifier = cosign.SimpleClaimVerifier
+	_, _, err := cosign.VerifyImageSignatures(ctx, ref, co)
+	if err == nil {
+		return nil
+	}
+	var none *cosign.ErrNoSignaturesFound
+	if errors.As(err, &none) {
+		return &VerifyError{Image: ref.String(), Reason: ErrUnsigned, Err: err}
+	}
+	var verr *cosign.VerificationFailure
+	var nomatch *cosign.ErrNoMatchingSignatures
+	if errors.As(err, &verr) || errors.As(err, &nomatch) {
+		return &VerifyError{Image: ref.String(), Reason: ErrSignatureMismatch, Err: err}
+	}
+	return fmt.Errorf("verifying %q: %w", ref, err)
+}
+
+func verifyAttestations(ctx context.Context, ref name.Digest, co *cosign.CheckOpts, want []string) error {
+	if len(want) == 0 {
+		return nil
+	}
+	co.ClaimVerifier = cosign.IntotoSubjectClaimVerifier
+	atts, _, err := cosign.VerifyImageAttestations(ctx, ref, co)
+	if err != nil {
+		var none *cosign.ErrNoSignaturesFound
+		var nomatch *cosign.ErrNoMatchingAttestations
+		if errors.As(err, &none) || errors.As(err, &nomatch) {
+			return &VerifyError{Image: ref.String(), Reason: ErrAttestationMissing, Err: err}
+		}
+		var verr *cosign.VerificationFailure
+		if errors.As(err, &verr) {
+			return &VerifyError{Image: ref.String(), Reason: ErrAttestationMissing, Err: err}
+		}
+		return fmt.Errorf("verifying attestations of %q: %w", ref, err)
+	}
+	var have []string
+	for _, att := range atts {
+		pt, err := predicateType(att.Payload)
+		if err == nil {
+			have = append(have, pt)
+		}
+	}
+	for _, w := range want {
+		pt, _ := PredicateTypeOf(w)
+		if !slices.Contains(have, pt) {
+			return &VerifyError{Image: ref.String(), Reason: ErrAttestationMissing, Err: fmt.Errorf("no verified %s attestation (found %v)", pt, have)}
+		}
+	}
+	return nil
+}
+
+// predicateType reads the predicate type of a verified DSSE envelope.
+func predicateType(payload func() ([]byte, error)) (string, error) {
+	raw, err := payload()
+	if err != nil {
+		return "", err
+	}
+	var env struct{ Payload string }
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return "", err
+	}
+	body, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil {
+		return "", err
+	}
+	var st struct {
+		PredicateType string `json:"predicateType"`
+	}
+	if err := json.Unmarshal(body, &st); err != nil {
+		return "", err
+	}
+	return st.PredicateType, nil
+}
