@@ -206,6 +206,9 @@ func run(ctx context.Context, a *action.Action) error {
 			return fmt.Errorf("recording the GitHub deployment (nothing was changed): %w", err)
 		}
 	}
+	if dep != nil {
+		cfg.OnEvent = progress(ctx, a, dep)
+	}
 	a.Infof("Promoting %s to %s/%s (%s, router %s)", in.Image, in.Namespace, in.Service, in.Strategy, cfg.Router.Name())
 	res, perr := rollout.Promote(ctx, cfg)
 	if res != nil {
@@ -279,6 +282,31 @@ func config(in Inputs, a *action.Action) (rollout.Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// progressor is a GitHub Deployment that can record an in_progress status
+// with a description ("25 % traffic on green").
+type progressor interface {
+	Progress(ctx context.Context, description string) error
+}
+
+// progress logs each rollout event and, when the GitHub Deployment can
+// record in_progress descriptions, records traffic moves on it.
+func progress(ctx context.Context, a *action.Action, dep *github.Deployment) func(rollout.Event) {
+	p, ok := any(dep).(progressor)
+	return func(e rollout.Event) {
+		a.Infof("%s", e.Message)
+		if !ok || (e.Phase != "step" && e.Phase != "abort") {
+			return
+		}
+		desc := e.Message
+		if e.Phase == "step" {
+			desc = fmt.Sprintf("%d %% traffic", e.Weight)
+		}
+		if err := p.Progress(ctx, desc); err != nil {
+			a.Warningf("GitHub deployment", "recording %q: %v", desc, err)
+		}
+	}
 }
 
 // finish sets the GitHub Deployment's final status; failing to record it

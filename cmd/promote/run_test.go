@@ -2,8 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -110,4 +115,49 @@ func TestPromoteBlueGreen(t *testing.T) {
 			t.Fatalf("exit %d, outputs %v", code, r.Outputs())
 		}
 	})
+}
+
+// TestGitHubDeployment records the promotion as a production GitHub
+// Deployment: in_progress, then success with the live colour.
+func TestGitHubDeployment(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		if r.Method == "POST" {
+			got = append(got, fmt.Sprintf("%s %v %v", r.URL.Path, body["state"], body["description"]))
+		}
+		mu.Unlock()
+		switch {
+		case r.Method == "POST" && r.URL.Path == "/repos/acme/fx/deployments":
+			w.WriteHeader(http.StatusCreated)
+			fmt.Fprint(w, `{"id": 100}`)
+		case r.Method == "GET":
+			fmt.Fprint(w, `[]`)
+		default:
+			w.WriteHeader(http.StatusCreated)
+			fmt.Fprint(w, `{"id": 1}`)
+		}
+	}))
+	defer api.Close()
+	c := rollouttest.NewCluster(t)
+	rollouttest.BlueApp(t, c.Client, c.Namespace, 2, imageV1)
+	r := actiontest.New(t, map[string]string{"namespace": c.Namespace, "service": rollouttest.Service, "deployment": rollouttest.Deployment,
+		"image": imageV2, "scale-down-delay": "0s", "kubeconfig": c.Kubeconfig, "github-token": "ghs_test", "environment-url": "https://fx.example.com"})
+	r.Env["GITHUB_REPOSITORY"], r.Env["GITHUB_SHA"], r.Env["GITHUB_API_URL"] = "acme/fx", "abc123", api.URL
+	if code := r.Run(context.Background(), spec, run); code != 0 {
+		t.Fatalf("exit %d: %s", code, r.Log.String())
+	}
+	want := []string{
+		"/repos/acme/fx/deployments <nil> blue-green " + imageV2 + " to fx-platform-service",
+		"/repos/acme/fx/deployments/100/statuses in_progress Deploying",
+		"/repos/acme/fx/deployments/100/statuses success 100 % traffic on green (promoted)",
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("GitHub calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
