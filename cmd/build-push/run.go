@@ -193,6 +193,9 @@ func run(ctx context.Context, a *action.Action) error {
 		image.WithKeychain(image.NewKeychain(in.Credentials, authn.DefaultKeychain)),
 		image.WithInsecureRegistries(in.Insecure...),
 		image.WithCacheDir(image.DefaultCacheDir(a.Getenv)),
+		// Layers are compressed to files before upload; the runner's temp
+		// directory is cleaned after the job ("" means os.TempDir).
+		image.WithTempDir(a.Getenv("RUNNER_TEMP")),
 		image.WithReporter(reporter(a)),
 	)
 	if err != nil {
