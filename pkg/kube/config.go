@@ -236,7 +236,17 @@ func (c *Config) Getter() genericclioptions.RESTClientGetter { return getter{c} 
 
 type getter struct{ c *Config }
 
-func (g getter) ToRESTConfig() (*rest.Config, error) { return g.c.REST(), nil }
+// ToRESTConfig raises client-go's default rate limits (5 requests per
+// second, bursts of 10), which throttle an upgrade's apply, discovery and
+// status reads into seconds of idle waiting; the helm CLI raises the burst
+// to 100 for the same reason.
+func (g getter) ToRESTConfig() (*rest.Config, error) {
+	cfg := g.c.REST()
+	if cfg.QPS == 0 && cfg.Burst == 0 {
+		cfg.QPS, cfg.Burst = 50, 100
+	}
+	return cfg, nil
+}
 
 func (g getter) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error) {
 	g.c.initDiscovery()
