@@ -11,6 +11,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
 	cremote "github.com/sigstore/cosign/v2/pkg/cosign/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci"
+	"github.com/sigstore/cosign/v2/pkg/oci/empty"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
@@ -144,7 +146,7 @@ func Attest(ctx context.Context, ref name.Digest, s Signer, statements []Stateme
 		if err != nil {
 			return nil, err
 		}
-		if se, err = mutate.AttachAttestationToEntity(se, att, mutate.WithReplaceOp(cremote.NewReplaceOp(st.PredicateType))); err != nil {
+		if se, err = mutate.AttachAttestationToEntity(se, att, mutate.WithReplaceOp(replacer(st.PredicateType))); err != nil {
 			return nil, err
 		}
 		res.PredicateTypes = append(res.PredicateTypes, st.PredicateType)
@@ -170,4 +172,25 @@ func (s Signer) logIdentity(ctx context.Context) ([]byte, error) {
 		return s.Cert, nil
 	}
 	return PublicKeyPEM(ctx, s)
+}
+
+// replacer drops an earlier attestation of the same predicate type, as
+// cosign attest --replace does, so a re-run does not pile them up. (cosign's
+// own ReplaceOp prints to stderr; library code here stays quiet.)
+type replacer string
+
+// Replace implements mutate.ReplaceOp.
+func (r replacer) Replace(sigs oci.Signatures, att oci.Signature) (oci.Signatures, error) {
+	list, err := sigs.Get()
+	if err != nil {
+		return nil, err
+	}
+	keep := make([]oci.Signature, 0, len(list)+1)
+	for _, old := range list {
+		if ann, err := old.Annotations(); err == nil && ann["predicateType"] == string(r) {
+			continue
+		}
+		keep = append(keep, old)
+	}
+	return mutate.AppendSignatures(empty.Signatures(), false, append(keep, att)...)
 }

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+
+	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
+	"github.com/fxplatform/deploy-actions/pkg/scan/scantest"
+	"github.com/fxplatform/deploy-actions/pkg/sign"
+)
+
+// runnerEnv is what a GitHub runner sets for the provenance.
+var runnerEnv = map[string]string{
+	"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "fxplatform/fx-platform",
+	"GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567", "GITHUB_REF": "refs/tags/v1.2.3",
+	"GITHUB_WORKFLOW_REF": "fxplatform/fx-platform/.github/workflows/release.yml@refs/tags/v1.2.3",
+	"GITHUB_RUN_ID":       "4242", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_EVENT_NAME": "push",
+}
+
+func keyPair(t *testing.T, password string) (priv, pub []byte) {
+	t.Helper()
+	kb, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return []byte(password), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kb.PrivateBytes, kb.PublicBytes
+}
+
+func TestRunSignsAndAttests(t *testing.T) {
+	host := scantest.StartRegistry(t)
+	ref := scantest.PushImage(t, host)
+	dir := t.TempDir()
+	priv, pub := keyPair(t, "pw")
+	keyFile := filepath.Join(dir, "cosign.key")
+	if err := os.WriteFile(keyFile, priv, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sbom := filepath.Join(dir, "sbom.json")
+	os.WriteFile(sbom, []byte(`{"bomFormat":"CycloneDX","specVersion":"1.6","components":[]}`), 0o644)
+	scanJSON := filepath.Join(dir, "scan.json")
+	os.WriteFile(scanJSON, []byte(`{"image":"x","findings":[]}`), 0o644)
+
+	for _, tc := range []struct {
+		name      string
+		inputs    map[string]string
+		wantTypes string
+	}{
+		{"key file, provenance only", map[string]string{"key": keyFile}, sign.PredicateSLSAProvenance1},
+		{"key content, provenance, sbom and scan", map[string]string{"key": string(priv), "attest-sbom": sbom, "attest-scan": scanJSON},
+			strings.Join([]string{sign.PredicateSLSAProvenance1, sign.PredicateCycloneDX, sign.PredicateVuln}, "\n")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inputs := map[string]string{"image": ref.String(), "key-password": "pw", "tlog-upload": "false", "insecure-registries": host}
+			maps.Copy(inputs, tc.inputs)
+			r := actiontest.New(t, inputs)
+			maps.Copy(r.Env, runnerEnv)
+			if code := r.Run(context.Background(), spec, run); code != 0 {
+				t.Fatalf("exit %d\n%s", code, r.Log.String())
+			}
+			out := r.Outputs()
+			wantSig := ref.Context().String() + ":" + strings.Replace(ref.DigestStr(), ":", "-", 1) + ".sig"
+			if out["signature-ref"] != wantSig {
+				t.Errorf("signature-ref = %q, want %q", out["signature-ref"], wantSig)
+			}
+			if out["attestations"] != tc.wantTypes {
+				t.Errorf("attestations = %q, want %q", out["attestations"], tc.wantTypes)
+			}
+			if log := withoutMaskCommands(r.Log.String()); strings.Contains(log, "pw") || strings.Contains(log, "PRIVATE KEY") {
+				t.Errorf("a secret reached the log:\n%s", r.Log.String())
+			}
+			types := strings.Split(tc.wantTypes, "\n")
+			if err := sign.Verify(context.Background(), ref, sign.Policy{Key: string(pub), IgnoreTlog: true, Attestations: types, Remote: []remote.Option{}}); err != nil {
+				t.Errorf("the gate refuses what sign wrote: %v", err)
+			}
+		})
+	}
+}
+
+func TestRunRejectsBadInputBeforeAnyRequest(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
+		http.NotFound(w, nil)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	digest := host + "/fx/app@sha256:" + strings.Repeat("a", 64)
+	priv, _ := keyPair(t, "")
+	for _, tc := range []struct {
+		name, input string
+		inputs      map[string]string
+		env         map[string]string
+	}{
+		{"tag instead of digest", "image", map[string]string{"image": host + "/fx/app:v1", "key": string(priv)}, runnerEnv},
+		{"neither key nor keyless", "key", map[string]string{"image": digest}, runnerEnv},
+		{"key and keyless", "keyless", map[string]string{"image": digest, "key": string(priv), "keyless": "true"}, runnerEnv},
+		{"key file missing", "key", map[string]string{"image": digest, "key": "/nonexistent/cosign.key"}, runnerEnv},
+		{"unknown KMS", "key", map[string]string{"image": digest, "key": "vaultx://k"}, runnerEnv},
+		{"keyless without an OIDC token", "keyless", map[string]string{"image": digest, "keyless": "true"}, runnerEnv},
+		{"keyless without the log", "tlog-upload", map[string]string{"image": digest, "keyless": "true", "tlog-upload": "false"},
+			map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": srv.URL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "t", "GITHUB_RUN_ID": "1"}},
+		{"provenance outside a runner", "attest-provenance", map[string]string{"image": digest, "key": string(priv)}, nil},
+		{"sbom file missing", "attest-sbom", map[string]string{"image": digest, "key": string(priv), "attest-sbom": "/nonexistent.json"}, runnerEnv},
+		{"bad rekor url", "rekor-url", map[string]string{"image": digest, "key": string(priv), "rekor-url": "rekor"}, runnerEnv},
+		{"wrong key password", "key", map[string]string{"image": digest, "key": string(mustEncrypted(t)), "key-password": "wrong", "tlog-upload": "false"}, runnerEnv},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inputs := map[string]string{"insecure-registries": host}
+			maps.Copy(inputs, tc.inputs)
+			r := actiontest.New(t, inputs)
+			maps.Copy(r.Env, tc.env)
+			if code := r.Run(context.Background(), spec, run); code != 1 {
+				t.Fatalf("exit %d, want 1\n%s", code, r.Log.String())
+			}
+			errs := r.Annotations("error")
+			if len(errs) != 1 || !strings.Contains(errs[0], `"`+tc.input+`"`) {
+				t.Errorf("error annotations %q, want one naming %q", errs, tc.input)
+			}
+		})
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("%d requests were sent", n)
+	}
+}
+
+func mustEncrypted(t *testing.T) []byte {
+	priv, _ := keyPair(t, "right")
+	return priv
+}
+
+// withoutMaskCommands drops the ::add-mask:: lines, which name the secrets
+// so that the runner hides them.
+func withoutMaskCommands(log string) string {
+	var keep []string
+	for _, l := range strings.Split(log, "\n") {
+		if !strings.HasPrefix(l, "::add-mask::") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}

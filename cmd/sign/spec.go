@@ -1,0 +1,27 @@
+package main
+
+import "github.com/fxplatform/deploy-actions/pkg/action"
+
+var spec = &action.Spec{
+	Name:        "sign",
+	Description: "Sign an image digest with cosign (key or keyless through GitHub OIDC, Fulcio and Rekor) and attach SLSA provenance, SBOM and scan attestations.",
+	Inputs: []action.Input{
+		{Name: "image", Required: true, Kind: action.KindImage, Description: "Image to sign, repo@sha256:... (a tag is refused)."},
+		{Name: "key", Sensitive: true, Description: "cosign private key: PEM content, a path, or a KMS URI (awskms://, gcpkms://, azurekms://, hashivault://)."},
+		{Name: "key-password", Sensitive: true, Description: "Password of an encrypted cosign key."},
+		{Name: "keyless", Default: "false", Kind: action.KindBool, Description: "Sign with a Fulcio certificate for the workflow's GitHub OIDC identity (needs permissions: id-token: write)."},
+		{Name: "fulcio-url", Default: "https://fulcio.sigstore.dev", Description: "Fulcio for keyless signing."},
+		{Name: "rekor-url", Default: "https://rekor.sigstore.dev", Description: "Rekor transparency log."},
+		{Name: "tlog-upload", Default: "true", Kind: action.KindBool, Description: "Enter signatures and attestations in Rekor (required for keyless)."},
+		{Name: "attest-sbom", Description: "SBOM file (CycloneDX or SPDX JSON, e.g. scan's sbom-file) to attach as an attestation."},
+		{Name: "attest-scan", Description: "Scan report (scan's json-file or sarif-file) to attach as a vuln attestation."},
+		{Name: "attest-provenance", Default: "true", Kind: action.KindBool, Description: "Attach an SLSA provenance v1 statement for the digest (builder: GITHUB_WORKFLOW_REF; run, repository and commit from the runner)."},
+		{Name: "registry-username", Description: "Registry user. Default: the docker config keychain, and GITHUB_ACTOR for ghcr.io."},
+		{Name: "registry-password", Sensitive: true, Description: "Registry password or token. Default: the docker config keychain, and GITHUB_TOKEN for ghcr.io."},
+		{Name: "insecure-registries", Kind: action.KindList, Description: "Registry hosts reached over plain HTTP (local registries)."},
+	},
+	Outputs: []action.Output{
+		{Name: "signature-ref", Description: "Where the signature is: <repo>:sha256-<hex>.sig."},
+		{Name: "attestations", Description: "Newline list of the predicate types attached."},
+	},
+}
