@@ -203,6 +203,9 @@ func (b buildSpec) build(ctx context.Context, outDir, logPath string) error {
 	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("gave up: %w (a cold build takes %s; the machine may be busy)", ctx.Err(), b.estimate)
+		}
 		return &ComponentError{Component: "building " + b.name, Err: err, LogPath: logPath, LogTail: logTail(logPath, 20)}
 	}
 	return nil

@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	fs.StringVar(&cfg.RegistryUser, "registry-user", "", "turn on registry basic auth with this user")
 	fs.StringVar(&cfg.RegistryPassword, "registry-password", "", "password of --registry-user")
 	fs.IntVar(&cfg.Nodes, "nodes", 3, "number of fake nodes")
-	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long (includes a first build)")
+	timeout := fs.Duration("timeout", 45*time.Minute, "give up after this long (includes a first build)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2, nil
 	}
