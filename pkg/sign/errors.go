@@ -18,6 +18,11 @@ var (
 	ErrAttestationMissing = errors.New("required attestation missing or not verified")
 )
 
+// ErrNoTrustRoot: a keyless policy without Fulcio roots (and Rekor keys)
+// to check certificates against. Verification never falls back to
+// accepting what it cannot check.
+var ErrNoTrustRoot = errors.New("keyless verification needs Fulcio roots and Rekor keys (none configured)")
+
 // VerifyError says why an image was refused.
 type VerifyError struct {
 	Image  string

@@ -3,7 +3,6 @@ package sign
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 
@@ -73,8 +72,7 @@ func Sign(ctx context.Context, ref name.Digest, s Signer, o Options) (*Result, e
 		if err != nil {
 			return nil, err
 		}
-		sum := sha256.Sum256(payload)
-		entry, err := o.Log.UploadHashedRekord(ctx, sig, sum[:], pem)
+		entry, err := o.Log.UploadHashedRekord(ctx, sig, payload, pem)
 		if err != nil {
 			return nil, err
 		}

@@ -64,6 +64,9 @@ func (p Policy) Validate() error {
 			return fmt.Errorf("verify-key: %w", err)
 		}
 	}
+	if p.Identity != "" && p.Roots == nil {
+		return ErrNoTrustRoot
+	}
 	for _, a := range p.Attestations {
 		if _, err := PredicateTypeOf(a); err != nil {
 			return fmt.Errorf("verify-attestations: %w", err)
