@@ -8,11 +8,12 @@ import (
 	"github.com/fxplatform/deploy-actions/pkg/analysis"
 )
 
-// measure runs the analysis every interval for window (at least once) on
-// colour, and judges the phase: more failed measurements than the failure
-// limit, or more inconclusive ones than the inconclusive limit, abort; a
-// phase in which nothing passed does not pass either (no data is not
-// success). Without analysis it just waits for window.
+// measure runs the analysis on colour every interval for window, and
+// judges the phase: more failed measurements than the failure limit, or
+// more inconclusive ones than the inconclusive limit, abort. A phase needs
+// at least one passing measurement (no data is not success), so it keeps
+// measuring past its window until one passes or a limit is exceeded.
+// Without analysis it just waits for window.
 func (c *Config) measure(ctx context.Context, ph *Phase, colour string, window time.Duration) error {
 	if c.Analysis == nil {
 		ph.Status = "done"
@@ -43,7 +44,7 @@ func (c *Config) measure(ctx context.Context, ph *Phase, colour string, window t
 			ph.Status = "inconclusive"
 			return fmt.Errorf("%w: %s: %d inconclusive measurement(s) (limit %d): %w", ErrAborted, ph.Name, inconclusive, c.InconclusiveLimit, analysis.Verdict(results))
 		}
-		if !time.Now().Add(c.AnalysisInterval).Before(end) {
+		if passed > 0 && !time.Now().Add(c.AnalysisInterval).Before(end) {
 			break
 		}
 		if err := sleep(ctx, c.AnalysisInterval); err != nil {
@@ -52,10 +53,6 @@ func (c *Config) measure(ctx context.Context, ph *Phase, colour string, window t
 	}
 	if err := sleep(ctx, time.Until(end)); err != nil {
 		return err
-	}
-	if passed == 0 {
-		ph.Status = "inconclusive"
-		return fmt.Errorf("%w: %s: no measurement passed", ErrAborted, ph.Name)
 	}
 	ph.Status = "pass"
 	return nil

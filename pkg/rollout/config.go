@@ -77,8 +77,9 @@ type Config struct {
 	// Pauses are the waits after each step but the last: one for all, or
 	// one per step.
 	Pauses []time.Duration
-	// Analysis, when set, runs before traffic moves, during every pause
-	// and over the post-promotion window, every AnalysisInterval.
+	// Analysis, when set, runs during every pause and over the
+	// post-promotion window, every AnalysisInterval, and before traffic
+	// moves when a Preview exercised the idle colour.
 	Analysis          *analysis.Analysis
 	AnalysisInterval  time.Duration
 	FailureLimit      int

@@ -163,7 +163,9 @@ func (p *promotion) prepare(ctx context.Context, liveDep *appsv1.Deployment) err
 			return fmt.Errorf("%w: pre-promotion health of %s: %w", ErrAborted, p.cand, err)
 		}
 	}
-	if c.Analysis != nil && !c.Router.ScalesReplicas() {
+	// The idle colour has traffic to measure only when the preview was
+	// exercised; without it the analysis waits for the first step.
+	if c.Analysis != nil && c.Preview != nil && !c.Router.ScalesReplicas() {
 		if err := c.measure(ctx, ph, p.cand, 0); err != nil {
 			p.end(ph, ph.Status)
 			return err
