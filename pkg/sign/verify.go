@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+	"github.com/sigstore/sigstore/pkg/fulcioroots"
 	"github.com/sigstore/sigstore/pkg/signature"
 )
 
@@ -40,6 +41,9 @@ type Policy struct {
 	IgnoreTlog bool
 	// IgnoreSCT accepts certificates without a CT log proof.
 	IgnoreSCT bool
+	// PublicGood, with no Roots given, takes the keyless trust from the
+	// Sigstore public-good instance's TUF repository at verification time.
+	PublicGood bool
 
 	// Remote are the registry options (auth, transport).
 	Remote []remote.Option
@@ -64,7 +68,7 @@ func (p Policy) Validate() error {
 			return fmt.Errorf("verify-key: %w", err)
 		}
 	}
-	if p.Identity != "" && p.Roots == nil {
+	if p.Identity != "" && p.Roots == nil && !p.PublicGood {
 		return ErrNoTrustRoot
 	}
 	for _, a := range p.Attestations {
@@ -82,6 +86,10 @@ func (p Policy) Validate() error {
 // never consulted, so re-pointing one changes nothing.
 func Verify(ctx context.Context, ref name.Digest, p Policy) error {
 	if err := p.Validate(); err != nil {
+		return err
+	}
+	p, err := p.withPublicGoodTrust(ctx)
+	if err != nil {
 		return err
 	}
 	var checks []*cosign.CheckOpts
@@ -201,4 +209,27 @@ func predicateType(payload func() ([]byte, error)) (string, error) {
 		return "", err
 	}
 	return st.PredicateType, nil
+}
+
+// withPublicGoodTrust fills the keyless trust from the Sigstore public-good
+// instance's TUF repository (Fulcio roots, Rekor and CT log keys), when the
+// policy asks for it and brings none of its own.
+func (p Policy) withPublicGoodTrust(ctx context.Context) (Policy, error) {
+	if p.Identity == "" || p.Roots != nil || !p.PublicGood {
+		return p, nil
+	}
+	var err error
+	if p.Roots, err = fulcioroots.Get(); err != nil {
+		return p, fmt.Errorf("%w: Fulcio roots from TUF: %v", ErrNoTrustRoot, err)
+	}
+	if p.Intermediates, err = fulcioroots.GetIntermediates(); err != nil {
+		return p, fmt.Errorf("%w: Fulcio intermediates from TUF: %v", ErrNoTrustRoot, err)
+	}
+	if p.RekorKeys, err = cosign.GetRekorPubs(ctx); err != nil {
+		return p, fmt.Errorf("%w: Rekor keys from TUF: %v", ErrNoTrustRoot, err)
+	}
+	if p.CTLogKeys, err = cosign.GetCTLogPubs(ctx); err != nil {
+		return p, fmt.Errorf("%w: CT log keys from TUF: %v", ErrNoTrustRoot, err)
+	}
+	return p, nil
 }

@@ -1,0 +1,70 @@
+package sign
+
+import (
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/fxplatform/deploy-actions/pkg/action"
+	"github.com/fxplatform/deploy-actions/pkg/image"
+)
+
+// GateInputs are the inputs of the signature gate, declared the same way by
+// every action that deploys (deploy, promote): append them to the spec's
+// Inputs and read them with ParseGate.
+var GateInputs = []action.Input{
+	{Name: "verify-key", Description: "Refuse the image unless it is signed by this cosign public key (PEM content, path or KMS URI)."},
+	{Name: "verify-certificate-identity", Description: "Refuse the image unless it is signed keyless by this identity (the signing workflow's URL, matched whole, e.g. https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1.2.3)."},
+	{Name: "verify-certificate-oidc-issuer", Description: "OIDC issuer of the keyless identity, e.g. https://token.actions.githubusercontent.com."},
+	{Name: "verify-attestations", Kind: action.KindList, Description: "Attestations that must be attached and verified: slsaprovenance1, vuln, cyclonedx, spdxjson or predicate type URIs."},
+}
+
+// ParseGate reads the gate inputs for image (the action's digest input)
+// and checks them without a network call. The registry is read with the
+// docker keychain and, for ghcr.io, GITHUB_ACTOR and GITHUB_TOKEN.
+func ParseGate(a *action.Action, in *action.Inputs, img name.Digest) Policy {
+	p := Policy{
+		Key:          in.String("verify-key"),
+		Identity:     in.String("verify-certificate-identity"),
+		Issuer:       in.String("verify-certificate-oidc-issuer"),
+		Attestations: in.List("verify-attestations"),
+	}
+	if !p.Enabled() {
+		return p
+	}
+	// Keyless signatures from GitHub Actions are checked against the
+	// Sigstore public-good instance, whose trust root comes from its TUF
+	// repository when the gate runs.
+	p.PublicGood = true
+	if err := p.Validate(); err != nil {
+		in.Fail(gateInputOf(p), "%v", err)
+	}
+	if p.Key != "" {
+		// Key-made signatures from sign with tlog-upload false carry no log
+		// entry; the key itself is the trust anchor.
+		p.IgnoreTlog = true
+	}
+	kc := image.NewKeychain(image.Credentials{
+		Registry:    img.RegistryStr(),
+		GitHubActor: a.Getenv("GITHUB_ACTOR"),
+		GitHubToken: a.Getenv("GITHUB_TOKEN"),
+	}, authn.DefaultKeychain)
+	p.Remote = []remote.Option{remote.WithAuthFromKeychain(kc)}
+	return p
+}
+
+// gateInputOf names the input a policy problem comes from.
+func gateInputOf(p Policy) string {
+	switch {
+	case p.Key != "":
+		if _, err := ClassifyKey(p.Key); err != nil {
+			return "verify-key"
+		}
+	case p.Identity != "" || p.Issuer != "":
+		if p.Identity == "" {
+			return "verify-certificate-identity"
+		}
+		return "verify-certificate-oidc-issuer"
+	}
+	return "verify-attestations"
+}
