@@ -86,6 +86,13 @@ func buildGoBinary(t *testing.T) string {
 // a Go binary at /usr/local/bin/server) and pushes it by digest.
 func PushImage(t *testing.T, host string) name.Digest {
 	t.Helper()
+	return PushImageWithLabel(t, host, "", "")
+}
+
+// PushImageWithLabel is PushImage with one config label (when key is set),
+// which gives an image of the same content another digest.
+func PushImageWithLabel(t *testing.T, host, key, value string) name.Digest {
+	t.Helper()
 	ctxDir := t.TempDir()
 	if err := os.CopyFS(filepath.Join(ctxDir, "rootfs"), os.DirFS(filepath.Join(Testdata, "rootfs"))); err != nil {
 		t.Fatal(err)
@@ -108,6 +115,7 @@ func PushImage(t *testing.T, host string) name.Digest {
 		Context: ctxDir,
 		Files:   []image.Mapping{{Src: "rootfs", Dest: "/"}, {Src: "bin", Dest: "/usr/local/bin"}},
 		Created: Now,
+		Labels:  labels(key, value),
 	})
 	if err != nil {
 		t.Fatalf("Build: %v", err)
@@ -183,4 +191,11 @@ func ZipDBWithout(t *testing.T, eco string) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+func labels(key, value string) map[string]string {
+	if key == "" {
+		return nil
+	}
+	return map[string]string{key: value}
 }
