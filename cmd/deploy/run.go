@@ -19,6 +19,7 @@ import (
 	"github.com/fxplatform/deploy-actions/pkg/github"
 	"github.com/fxplatform/deploy-actions/pkg/helm"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
+	"github.com/fxplatform/deploy-actions/pkg/sign"
 )
 
 // Inputs are deploy's inputs, parsed and checked.
@@ -42,6 +43,9 @@ type Inputs struct {
 	// Commit and LogURL come from the runner's context variables.
 	Commit string
 	LogURL string
+	// Gate is the signature policy the image must pass (off when no
+	// verify-* input is set).
+	Gate sign.Policy
 
 	chart *chart.Chart // loaded already for a local chart
 }
@@ -90,6 +94,13 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		}
 	} else if in.String("image-tag-key") != "" {
 		in.Fail("image-tag-key", "is set but image is not")
+	}
+	var img name.Digest
+	if p.Image != nil {
+		img = *p.Image
+	}
+	if p.Gate = sign.ParseGate(a, in, img); p.Gate.Enabled() && in.String("image") == "" {
+		in.Fail("image", "is required when a verify-* input is set: the gate checks the image's signature")
 	}
 	if v, err := values.Merge(); err != nil {
 		var ve *helm.ValuesError
@@ -174,6 +185,12 @@ func run(ctx context.Context, a *action.Action) error {
 	}
 	for _, s := range in.Kube.Secrets() {
 		a.Mask(s)
+	}
+	if in.Gate.Enabled() {
+		a.Infof("Verifying the signature of %s", in.Image)
+		if err := sign.Verify(ctx, *in.Image, in.Gate); err != nil {
+			return fmt.Errorf("refusing to deploy %s (nothing was changed): %w", in.Image, err)
+		}
 	}
 	if err := a.SetOutput("release", in.Release); err != nil {
 		return err

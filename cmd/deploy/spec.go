@@ -1,11 +1,14 @@
 package main
 
-import "github.com/fxplatform/deploy-actions/pkg/action"
+import (
+	"github.com/fxplatform/deploy-actions/pkg/action"
+	"github.com/fxplatform/deploy-actions/pkg/sign"
+)
 
 var spec = &action.Spec{
 	Name:        "deploy",
 	Description: "Install or upgrade a Helm release (Helm v4 SDK) with the image pinned by digest, wait until it is ready, roll back on failure, and record a GitHub Deployment.",
-	Inputs: []action.Input{
+	Inputs: append([]action.Input{
 		{Name: "chart", Required: true, Description: "Local chart directory, packaged .tgz, or oci:// chart reference."},
 		{Name: "chart-version", Description: "Chart version, for oci:// charts (default: the highest semver tag)."},
 		{Name: "release", Required: true, Description: "Helm release name."},
@@ -28,7 +31,7 @@ var spec = &action.Spec{
 		{Name: "environment", Default: "staging", Description: "GitHub Deployment environment."},
 		{Name: "environment-url", Description: "URL shown on the GitHub Deployment."},
 		{Name: "github-token", Sensitive: true, Description: "When set, a GitHub Deployment is recorded for the commit (GITHUB_SHA) with statuses in_progress, then success or failure; earlier ones in the environment become inactive. Needs deployments: write."},
-	},
+	}, sign.GateInputs...),
 	Outputs: []action.Output{
 		{Name: "revision", Description: "The Helm revision this run created (after a failure: the failed one; the rollback's is in the summary)."},
 		{Name: "status", Description: "Its Helm status: deployed, failed, or pending-* for a dry run."},

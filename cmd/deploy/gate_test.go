@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+
+	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
+	"github.com/fxplatform/deploy-actions/pkg/scan/scantest"
+	"github.com/fxplatform/deploy-actions/pkg/sign"
+)
+
+// TestSignatureGate: with verify-key set, an image that does not verify is
+// refused with exit 1 and the reason before any request reaches the
+// cluster; a signed one passes the gate and deploy goes on to the cluster.
+func TestSignatureGate(t *testing.T) {
+	ctx := context.Background()
+	var requests atomic.Int32
+	cluster := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.Error(w, "no", http.StatusTeapot)
+	}))
+	defer cluster.Close()
+
+	host := scantest.StartRegistry(t)
+	signed := scantest.PushImage(t, host)
+	key := newKey(t)
+	other := newKey(t)
+	sv, err := sign.LoadSigner(ctx, string(key.PrivateBytes), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sign.Sign(ctx, signed, sign.Signer{SignerVerifier: sv}, sign.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	unsigned := pushOther(t, host)
+
+	for _, tc := range []struct {
+		name        string
+		image       string
+		inputs      map[string]string
+		wantRefusal string // "" when the gate must pass
+	}{
+		{"signed digest passes the gate", signed.String(), map[string]string{"verify-key": string(key.PublicBytes)}, ""},
+		{"unsigned digest is refused", unsigned, map[string]string{"verify-key": string(key.PublicBytes)}, "image is not signed"},
+		{"digest signed by another key is refused", signed.String(), map[string]string{"verify-key": string(other.PublicBytes)}, "no signature matches the policy"},
+		{"missing attestation is refused", signed.String(), map[string]string{"verify-key": string(key.PublicBytes), "verify-attestations": "slsaprovenance1"}, "required attestation missing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := requests.Load()
+			inputs := map[string]string{"chart": testChart, "release": "fx-platform-staging", "image": tc.image, "kubeconfig": kubeconfigFor(cluster), "wait": "false"}
+			for k, v := range tc.inputs {
+				inputs[k] = v
+			}
+			r := actiontest.New(t, inputs)
+			code := r.Run(ctx, spec, run)
+			errs := r.Annotations("error")
+			reached := requests.Load() - before
+			if tc.wantRefusal == "" {
+				if reached == 0 {
+					t.Errorf("the gate stopped a signed image: %q", errs)
+				}
+				return
+			}
+			if code != 1 || len(errs) != 1 || !strings.Contains(errs[0], tc.wantRefusal) || !strings.Contains(errs[0], "nothing was changed") {
+				t.Errorf("exit %d, errors %q; want exit 1 and one error with %q", code, errs, tc.wantRefusal)
+			}
+			if reached != 0 {
+				t.Errorf("%d requests reached the cluster after a refusal", reached)
+			}
+		})
+	}
+}
+
+func newKey(t *testing.T) *cosign.KeysBytes {
+	t.Helper()
+	kb, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return nil, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kb
+}
+
+// pushOther pushes a second, unsigned image (the fixture with another
+// tag would share the digest, so its config differs by a label).
+func pushOther(t *testing.T, host string) string {
+	t.Helper()
+	return scantest.PushImageWithLabel(t, host, "variant", "unsigned").String()
+}
