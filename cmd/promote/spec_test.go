@@ -7,3 +7,5 @@ import (
 )
 
 func TestActionYAML(t *testing.T) { actiontest.CheckActionYAML(t, spec) }
+
+func TestReadme(t *testing.T) { actiontest.CheckReadme(t, spec) }

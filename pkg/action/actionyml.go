@@ -62,3 +62,30 @@ func quote(s string) string {
 	js, _ := json.Marshal(s)
 	return string(js)
 }
+
+// MarkdownReference renders the README's reference for spec: a table of its
+// inputs with their defaults, and one of its outputs, from the same
+// declaration as the binary and its action.yml.
+func MarkdownReference(spec *Spec) string {
+	var b strings.Builder
+	b.WriteString("| input | default | meaning |\n|---|---|---|\n")
+	for _, in := range spec.Inputs {
+		def := ""
+		switch {
+		case in.Required:
+			def = "(required)"
+		case in.Default != "":
+			def = "`" + in.Default + "`"
+		}
+		desc := in.Description
+		if in.Sensitive {
+			desc += " (masked)"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", in.Name, def, strings.ReplaceAll(desc, "|", `\|`))
+	}
+	b.WriteString("\n| output | meaning |\n|---|---|\n")
+	for _, out := range spec.Outputs {
+		fmt.Fprintf(&b, "| `%s` | %s |\n", out.Name, strings.ReplaceAll(out.Description, "|", `\|`))
+	}
+	return b.String()
+}

@@ -12,6 +12,37 @@ import (
 
 var update = flag.Bool("update", false, "rewrite generated files (actions/<name>/action.yml) instead of comparing them")
 
+// CheckReadme fails the test when the README's reference of the action,
+// between the lines <!-- reference:NAME --> and <!-- /reference:NAME -->,
+// differs from what spec generates. `go test ./cmd/<name> -update`
+// rewrites that part of the README.
+func CheckReadme(t *testing.T, spec *action.Spec) {
+	t.Helper()
+	path := filepath.Join("..", "..", "README.md")
+	readme, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	begin := []byte("<!-- reference:" + spec.Name + " -->\n")
+	end := []byte("<!-- /reference:" + spec.Name + " -->")
+	i, j := bytes.Index(readme, begin), bytes.Index(readme, end)
+	if i < 0 || j < i {
+		t.Fatalf("README.md has no %q ... %q block for %s", begin, end, spec.Name)
+	}
+	want := []byte(action.MarkdownReference(spec))
+	got := readme[i+len(begin) : j]
+	if bytes.Equal(got, want) {
+		return
+	}
+	if !*update {
+		t.Fatalf("README.md's reference of %s is out of date with cmd/%s/spec.go; regenerate it with: go test ./cmd/%s -run TestReadme -update", spec.Name, spec.Name, spec.Name)
+	}
+	out := append(append(append([]byte{}, readme[:i+len(begin)]...), want...), readme[j:]...)
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // CheckActionYAML fails the test when actions/<name>/action.yml (found from
 // the cmd/<name> test's directory) differs from what spec generates, so the
 // composite action's inputs, defaults and outputs can never drift from the
