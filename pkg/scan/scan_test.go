@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/fxplatform/deploy-actions/pkg/scan"
@@ -35,6 +36,7 @@ func TestScanFindsFixtureVulnerabilities(t *testing.T) {
 			}
 			want := []string{
 				"GHSA-xvch-5gv4-984h minimist@1.2.5 app/package-lock.json critical fixed=[1.2.6]",
+				"GO-2099-0002 golang.org/x/text@" + strings.TrimPrefix(scantest.ModuleVersion(t, "golang.org/x/text"), "v") + " usr/local/bin/server high fixed=[0.99.0]",
 				"GHSA-35jh-r3h4-6jhm lodash@4.17.15 app/package-lock.json high fixed=[4.17.21]",
 				"GHSA-p6mc-m468-83gw lodash@4.17.15 app/package-lock.json high fixed=[4.17.19]",
 				"GHSA-fx00-test-0001 express@4.21.2 app/package-lock.json medium fixed=[]",

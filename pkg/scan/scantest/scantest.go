@@ -53,8 +53,9 @@ var (
 	goBinaryErr  error
 )
 
-// buildGoBinary builds a small Go program once per test binary: its build
-// info names the Go release it was built with (the "stdlib" package).
+// buildGoBinary builds testdata/scan/gobin once per test binary: its build
+// info names the Go release it was built with (the "stdlib" package) and
+// golang.org/x/text at this module's version.
 func buildGoBinary(t *testing.T) string {
 	t.Helper()
 	goBinaryOnce.Do(func() {
@@ -63,13 +64,9 @@ func buildGoBinary(t *testing.T) string {
 			goBinaryErr = err
 			return
 		}
-		src := filepath.Join(dir, "main.go")
-		if err := os.WriteFile(src, []byte("package main\n\nimport \"net/http\"\n\nfunc main() { _ = http.ListenAndServe(\":8080\", nil) }\n"), 0o644); err != nil {
-			goBinaryErr = err
-			return
-		}
 		goBinary = filepath.Join(dir, "server")
-		cmd := exec.Command("go", "build", "-o", goBinary, src)
+		cmd := exec.Command("go", "build", "-o", goBinary, ".")
+		cmd.Dir = filepath.Join(Testdata, "gobin")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			goBinaryErr = err
@@ -198,4 +195,17 @@ func labels(key, value string) map[string]string {
 		return nil
 	}
 	return map[string]string{key: value}
+}
+
+// ModuleVersion is the version of a module this repository requires, as
+// a Go binary built here records it.
+func ModuleVersion(t *testing.T, module string) string {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Version}}", module)
+	cmd.Dir = Testdata
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -m %s: %v", module, err)
+	}
+	return strings.TrimSpace(string(out))
 }
