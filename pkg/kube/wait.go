@@ -41,7 +41,10 @@ func Available(d *appsv1.Deployment) bool {
 }
 
 // WaitAvailable polls the Deployment every interval until it is Available
-// (see [Available]) or timeout passes, and returns the last observation.
+// (see [Available]) and as many of its pods as it wants are Ready and not
+// terminating, or timeout passes; it returns the last observation. The pod
+// count matters: right after a scale-down and up, the status can still
+// count pods that are going away.
 func WaitAvailable(ctx context.Context, client kubernetes.Interface, namespace, name string, timeout, interval time.Duration) (*appsv1.Deployment, error) {
 	if interval <= 0 {
 		interval = 200 * time.Millisecond
@@ -55,7 +58,15 @@ func WaitAvailable(ctx context.Context, client kubernetes.Interface, namespace, 
 			return false, nil
 		}
 		last = d
-		return Available(d), nil
+		if !Available(d) {
+			return false, nil
+		}
+		n, err := ReadyPods(ctx, client, d)
+		if err != nil {
+			apiErr = err
+			return false, nil
+		}
+		return n >= replicasOf(d), nil
 	})
 	if err == nil {
 		return last, nil
@@ -106,4 +117,29 @@ func WaitScaled(ctx context.Context, client kubernetes.Interface, namespace, nam
 		return fmt.Errorf("waiting for %s/%s to settle at its replicas: %w", namespace, name, err)
 	}
 	return nil
+}
+
+// ReadyPods counts the Deployment's pods that are Ready and not
+// terminating: the ones a Service selecting them routes to.
+func ReadyPods(ctx context.Context, client kubernetes.Interface, d *appsv1.Deployment) (int32, error) {
+	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil {
+		return 0, fmt.Errorf("deployment %s/%s: %w", d.Namespace, d.Name, err)
+	}
+	pods, err := client.CoreV1().Pods(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return 0, fmt.Errorf("listing the pods of %s/%s: %w", d.Namespace, d.Name, err)
+	}
+	var n int32
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				n++
+			}
+		}
+	}
+	return n, nil
 }

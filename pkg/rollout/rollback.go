@@ -107,6 +107,10 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 	}
 	replicas := max(st.Replicas, replicasOf(activeDep.Spec.Replicas), 1)
 	res.Warm = image == "" && kube.Available(dep) && replicasOf(dep.Spec.Replicas) >= replicas
+	if res.Warm {
+		n, err := kube.ReadyPods(ctx, c.Client, dep)
+		res.Warm = err == nil && n >= replicas
+	}
 	if !res.Warm {
 		c.emit("scale", 0, "bringing %s up (%d replicas, image %s)", dep.Name, replicas, image)
 		if err := prepareTarget(ctx, c, dep.Name, cfg.Container, image, replicas); err != nil {

@@ -119,6 +119,14 @@ func (c Config) requireAvailable(ctx context.Context, colour string) error {
 		return fmt.Errorf("%w: deployment %s/%s has %d/%d available replicas (generation %d, observed %d)",
 			ErrNotAvailable, c.Namespace, d.Name, d.Status.AvailableReplicas, replicas(d.Spec.Replicas), d.Generation, d.Status.ObservedGeneration)
 	}
+	// The status can lag behind pods that are going away; count them.
+	n, err := kube.ReadyPods(ctx, c.Client, d)
+	if err != nil {
+		return err
+	}
+	if n < replicas(d.Spec.Replicas) {
+		return fmt.Errorf("%w: deployment %s/%s has %d ready pods of %d", ErrNotAvailable, c.Namespace, d.Name, n, replicas(d.Spec.Replicas))
+	}
 	return nil
 }
 
