@@ -1,0 +1,99 @@
+package scan_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"slices"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/fxplatform/deploy-actions/pkg/scan"
+	"github.com/fxplatform/deploy-actions/pkg/scan/scantest"
+)
+
+// entry is one tar entry of a test layer: a file with content, or a
+// whiteout when content is nil.
+type entry struct {
+	name    string
+	content []byte
+}
+
+func layer(t *testing.T, entries ...entry) v1.Layer {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range entries {
+		if err := tw.WriteHeader(&tar.Header{Name: e.name, Mode: 0o644, Size: int64(len(e.content)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(e.content)
+	}
+	tw.Close()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestLayersAreSquashed(t *testing.T) {
+	lock, err := os.ReadFile(scantest.Testdata + "/rootfs/app/package-lock.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, err := os.ReadFile(scantest.Testdata + "/rootfs/var/lib/dpkg/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	osRelease, _ := os.ReadFile(scantest.Testdata + "/rootfs/etc/os-release")
+	zlibOnly := []byte("Package: zlib1g\nStatus: install ok installed\nSource: zlib\nVersion: 1:1.2.13.dfsg-1\nArchitecture: amd64\nDescription: compression library - runtime\n\n")
+	base := layer(t, entry{"etc/os-release", osRelease}, entry{"var/lib/dpkg/status", status}, entry{"app/package-lock.json", lock}, entry{"srv/package-lock.json", lock})
+	for _, tc := range []struct {
+		name  string
+		upper []v1.Layer
+		want  []string
+	}{
+		{"one layer", nil, []string{"app:express", "app:lodash", "app:minimist", "dpkg:libssl3", "dpkg:zlib1g", "srv:express", "srv:lodash", "srv:minimist"}},
+		{"a whiteout deletes a lower file", []v1.Layer{layer(t, entry{"app/.wh.package-lock.json", []byte{}})},
+			[]string{"dpkg:libssl3", "dpkg:zlib1g", "srv:express", "srv:lodash", "srv:minimist"}},
+		{"a whited-out directory takes its files along", []v1.Layer{layer(t, entry{".wh.srv", []byte{}})},
+			[]string{"app:express", "app:lodash", "app:minimist", "dpkg:libssl3", "dpkg:zlib1g"}},
+		{"an opaque directory hides the lower files, keeps its own", []v1.Layer{layer(t, entry{"var/lib/dpkg/.wh..wh..opq", []byte{}}, entry{"var/lib/dpkg/status", zlibOnly})},
+			[]string{"app:express", "app:lodash", "app:minimist", "dpkg:zlib1g", "srv:express", "srv:lodash", "srv:minimist"}},
+		{"an upper file replaces a lower one", []v1.Layer{layer(t, entry{"var/lib/dpkg/status", zlibOnly})},
+			[]string{"app:express", "app:lodash", "app:minimist", "dpkg:zlib1g", "srv:express", "srv:lodash", "srv:minimist"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img, err := mutate.AppendLayers(empty.Image, append([]v1.Layer{base}, tc.upper...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inv, err := scan.ReadInventory(context.Background(), img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range inv.Packages() {
+				where := "dpkg"
+				switch p.Location.PathOrEmpty() {
+				case "app/package-lock.json":
+					where = "app"
+				case "srv/package-lock.json":
+					where = "srv"
+				}
+				got = append(got, where+":"+p.Name)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("packages %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
