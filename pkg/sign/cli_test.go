@@ -17,18 +17,23 @@ import (
 	"github.com/fxplatform/deploy-actions/pkg/sign"
 )
 
-// cosignVersion is the pinned cosign CLI the signatures are checked with.
-const cosignVersion = "v2.6.5"
+// cli is a pinned cosign CLI the signatures are checked with.
+type cli struct{ version, pkg string }
+
+var clis = []cli{
+	{"v2.6.5", "github.com/sigstore/cosign/v2/cmd/cosign"},
+	{"v3.1.3", "github.com/sigstore/cosign/v3/cmd/cosign"},
+}
 
 // cosignCLI returns the pinned cosign CLI, building it once with go install
 // into ~/.cache/deploy-actions/tools (about two minutes the first time).
-func cosignCLI(t *testing.T) string {
+func cosignCLI(t *testing.T, c cli) string {
 	t.Helper()
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(cache, "deploy-actions", "tools", "cosign-"+cosignVersion)
+	dir := filepath.Join(cache, "deploy-actions", "tools", "cosign-"+c.version)
 	bin := filepath.Join(dir, "cosign")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -44,8 +49,8 @@ func cosignCLI(t *testing.T) string {
 	if _, err := os.Stat(bin); err == nil {
 		return bin
 	}
-	t.Logf("building cosign %s into %s", cosignVersion, dir)
-	cmd := exec.Command("go", "install", "github.com/sigstore/cosign/v2/cmd/cosign@"+cosignVersion)
+	t.Logf("building cosign %s into %s", c.version, dir)
+	cmd := exec.Command("go", "install", c.pkg+"@"+c.version)
 	cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=-buildvcs=false", "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go install cosign: %v\n%s", err, out)
@@ -54,9 +59,9 @@ func cosignCLI(t *testing.T) string {
 }
 
 // runCosign runs the CLI offline against the local registry.
-func runCosign(t *testing.T, args ...string) (string, error) {
+func runCosign(t *testing.T, c cli, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command(cosignCLI(t), args...)
+	cmd := exec.Command(cosignCLI(t, c), args...)
 	home := t.TempDir()
 	cmd.Env = append(os.Environ(), "HOME="+home, "TUF_ROOT="+filepath.Join(home, "tuf"), "SIGSTORE_NO_CACHE=true")
 	var out, errOut bytes.Buffer
@@ -104,38 +109,42 @@ func TestCosignCLIVerifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	common := []string{"--trusted-root", trustedRoot, "--key", pubFile, "--insecure-ignore-tlog=true", "--allow-http-registry=true", "--allow-insecure-registry=true"}
-	t.Run("verify accepts the signature", func(t *testing.T) {
-		out, err := runCosign(t, append([]string{"verify"}, append(common, ref.String())...)...)
-		if err != nil {
-			t.Fatalf("cosign verify: %v", err)
-		}
-		var got []struct {
-			Critical struct {
-				Image struct {
-					Digest string `json:"docker-manifest-digest"`
+	for _, c := range clis {
+		t.Run("cosign "+c.version, func(t *testing.T) {
+			t.Run("verify accepts the signature", func(t *testing.T) {
+				out, err := runCosign(t, c, append([]string{"verify"}, append(common, ref.String())...)...)
+				if err != nil {
+					t.Fatalf("cosign verify: %v", err)
 				}
+				var got []struct {
+					Critical struct {
+						Image struct {
+							Digest string `json:"docker-manifest-digest"`
+						}
+					}
+				}
+				if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != 1 || got[0].Critical.Image.Digest != ref.DigestStr() {
+					t.Errorf("verify output %s (%v)", out, err)
+				}
+			})
+			t.Run("verify refuses an unsigned digest", func(t *testing.T) {
+				if _, err := runCosign(t, c, append([]string{"verify"}, append(common, other.String())...)...); err == nil {
+					t.Error("cosign verify accepted an unsigned digest")
+				}
+			})
+			for _, tc := range []struct{ typ, predicateType string }{
+				{"slsaprovenance1", sign.PredicateSLSAProvenance1},
+				{"cyclonedx", sign.PredicateCycloneDX},
+				{"vuln", sign.PredicateVuln},
+			} {
+				t.Run("verify-attestation --type "+tc.typ, func(t *testing.T) {
+					out, err := runCosign(t, c, append([]string{"verify-attestation", "--type", tc.typ}, append(common, ref.String())...)...)
+					if err != nil {
+						t.Fatalf("cosign verify-attestation: %v", err)
+					}
+					checkSubjects(t, out, ref, tc.predicateType)
+				})
 			}
-		}
-		if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != 1 || got[0].Critical.Image.Digest != ref.DigestStr() {
-			t.Errorf("verify output %s (%v)", out, err)
-		}
-	})
-	t.Run("verify refuses an unsigned digest", func(t *testing.T) {
-		if _, err := runCosign(t, append([]string{"verify"}, append(common, other.String())...)...); err == nil {
-			t.Error("cosign verify accepted an unsigned digest")
-		}
-	})
-	for _, tc := range []struct{ typ, predicateType string }{
-		{"slsaprovenance1", sign.PredicateSLSAProvenance1},
-		{"cyclonedx", sign.PredicateCycloneDX},
-		{"vuln", sign.PredicateVuln},
-	} {
-		t.Run("verify-attestation --type "+tc.typ, func(t *testing.T) {
-			out, err := runCosign(t, append([]string{"verify-attestation", "--type", tc.typ}, append(common, ref.String())...)...)
-			if err != nil {
-				t.Fatalf("cosign verify-attestation: %v", err)
-			}
-			checkSubjects(t, out, ref, tc.predicateType)
 		})
 	}
 }
