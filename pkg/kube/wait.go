@@ -47,7 +47,7 @@ func Available(d *appsv1.Deployment) bool {
 // count pods that are going away.
 func WaitAvailable(ctx context.Context, client kubernetes.Interface, namespace, name string, timeout, interval time.Duration) (*appsv1.Deployment, error) {
 	if interval <= 0 {
-		interval = 200 * time.Millisecond
+		interval = 100 * time.Millisecond
 	}
 	var last *appsv1.Deployment
 	var apiErr error

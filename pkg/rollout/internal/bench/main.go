@@ -89,9 +89,9 @@ func (b *bench) actions(ctx context.Context, ns, img string) [3]time.Duration {
 	idle := other(live)
 	args := []string{"--namespace", ns, "--service", service, "--deployment", base}
 	var d [3]time.Duration
-	d[0] = b.timed(ctx, ns, idle, func() { b.run(b.promote, append(args, "--image", img, "--scale-down-delay", "0s")...) })
-	d[1] = b.timed(ctx, ns, live, func() { b.run(b.rollback, append(args, "--to", "previous")...) })
-	d[2] = b.timed(ctx, ns, idle, func() { b.run(b.rollback, append(args, "--to", "previous")...) })
+	d[0] = b.timed(ctx, ns, idle, img, func() { b.run(b.promote, append(args, "--image", img, "--scale-down-delay", "0s")...) })
+	d[1] = b.timed(ctx, ns, live, "", func() { b.run(b.rollback, append(args, "--to", "previous")...) })
+	d[2] = b.timed(ctx, ns, idle, "", func() { b.run(b.rollback, append(args, "--to", "previous")...) })
 	return d
 }
 
@@ -103,18 +103,18 @@ func (b *bench) kubectl(ctx context.Context, ns, img string) [3]time.Duration {
 	live := b.live(ctx, ns)
 	idle := other(live)
 	var d [3]time.Duration
-	d[0] = b.timed(ctx, ns, idle, func() {
+	d[0] = b.timed(ctx, ns, idle, img, func() {
 		b.applyColour(ctx, ns, idle, img)
 		b.waitCondition(ctx, ns, base+"-"+idle)
 		b.patchSelector(ctx, ns, idle)
 		b.scale(ctx, ns, base+"-"+live, 0)
 	})
-	d[1] = b.timed(ctx, ns, live, func() {
+	d[1] = b.timed(ctx, ns, live, "", func() {
 		b.scale(ctx, ns, base+"-"+live, replicas)
 		b.rolloutStatus(ctx, ns, base+"-"+live)
 		b.patchSelector(ctx, ns, live)
 	})
-	d[2] = b.timed(ctx, ns, idle, func() { b.patchSelector(ctx, ns, idle) })
+	d[2] = b.timed(ctx, ns, idle, "", func() { b.patchSelector(ctx, ns, idle) })
 	return d
 }
 
@@ -129,18 +129,21 @@ func (b *bench) run(bin string, args ...string) {
 
 // timed runs step and returns the time until the live Service's ready
 // endpoints are exactly the colour's ready pods.
-func (b *bench) timed(ctx context.Context, ns, colour string, step func()) time.Duration {
+func (b *bench) timed(ctx context.Context, ns, colour, img string, step func()) time.Duration {
 	start := time.Now()
 	step()
 	for {
-		if b.endpointsAre(ctx, ns, colour) {
+		if b.endpointsAre(ctx, ns, colour, img) {
 			return time.Since(start)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 }
 
-func (b *bench) endpointsAre(ctx context.Context, ns, colour string) bool {
+// endpointsAre: the live Service's ready endpoints are exactly the
+// colour's live pods, all running img when img is set (a promote is done
+// only when the new image serves).
+func (b *bench) endpointsAre(ctx context.Context, ns, colour, img string) bool {
 	pods, err := b.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=fx-platform,version=" + colour})
 	if err != nil {
 		return false
@@ -148,6 +151,9 @@ func (b *bench) endpointsAre(ctx context.Context, ns, colour string) bool {
 	var want []string
 	for _, p := range pods.Items {
 		if p.Status.PodIP != "" && p.DeletionTimestamp == nil {
+			if img != "" && p.Spec.Containers[0].Image != img {
+				return false
+			}
 			want = append(want, p.Status.PodIP)
 		}
 	}
@@ -188,7 +194,7 @@ func (b *bench) namespace(ctx context.Context) string {
 	}, metav1.CreateOptions{})
 	check(err)
 	b.waitCondition(ctx, ns, base+"-blue")
-	for !b.endpointsAre(ctx, ns, "blue") {
+	for !b.endpointsAre(ctx, ns, "blue", "") {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return ns
