@@ -161,3 +161,38 @@ func TestGitHubDeployment(t *testing.T) {
 		t.Errorf("GitHub calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestCanaryAborted: a canary whose analysis has no usable data is aborted
+// at the first step: exit 1, result aborted, blue still live, and the
+// summary shows the failing measurement and how to roll back.
+func TestCanaryAborted(t *testing.T) {
+	c := rollouttest.NewCluster(t)
+	ctx := context.Background()
+	rollouttest.BlueApp(t, c.Client, c.Namespace, 3, imageV1)
+	r := actiontest.New(t, map[string]string{"namespace": c.Namespace, "service": rollouttest.Service, "deployment": rollouttest.Deployment,
+		"image": imageV2, "strategy": "canary", "step-pause": "0s", "scale-down-delay": "0s", "kubeconfig": c.Kubeconfig,
+		"prometheus-url": c.PrometheusURL, "analysis-interval": "1s",
+		"analysis-checks": "- name: error-rate\n  query: sum(http_requests_total{namespace=\"{{.Namespace}}\",version=\"{{.Color}}\",code=~\"5..\"}) / sum(http_requests_total{namespace=\"{{.Namespace}}\",version=\"{{.Color}}\"})\n  max: 0.1%\n  unit: ratio\n"})
+	if code := r.Run(ctx, spec, run); code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, r.Log.String())
+	}
+	out := r.Outputs()
+	for k, v := range map[string]string{"result": "aborted", "active-color": "blue", "image": imageV1, "steps-completed": "0"} {
+		if out[k] != v {
+			t.Errorf("output %s = %q, want %q", k, out[k], v)
+		}
+	}
+	if errs := r.Annotations("error"); len(errs) != 1 || !strings.Contains(errs[0], "rollout aborted") {
+		t.Errorf("error annotations %q", errs)
+	}
+	sum := r.Summary()
+	for _, part := range []string{"### promote: aborted", "#### Analysis: 10 %", "| 1 | error-rate | inconclusive |", ":crit,", "--to previous"} {
+		if !strings.Contains(sum, part) {
+			t.Errorf("summary lacks %q:\n%s", part, sum)
+		}
+	}
+	svc, err := c.Client.CoreV1().Services(c.Namespace).Get(ctx, rollouttest.Service, metav1.GetOptions{})
+	if err != nil || svc.Spec.Selector["version"] != "blue" {
+		t.Fatalf("service after the abort: %v, %v", svc.Spec.Selector, err)
+	}
+}

@@ -71,6 +71,8 @@ type Cluster struct {
 	Client     kubernetes.Interface
 	Kubeconfig string // path
 	Namespace  string // unique to the test, deleted when it ends
+	// PrometheusURL is the sandbox's Prometheus.
+	PrometheusURL string
 }
 
 // NewCluster returns the sandbox's cluster with a namespace of the test's own.
@@ -81,5 +83,5 @@ func NewCluster(t testing.TB) Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Cluster{Client: client, Kubeconfig: s.Kubeconfig, Namespace: s.Namespace(t)}
+	return Cluster{Client: client, Kubeconfig: s.Kubeconfig, Namespace: s.Namespace(t), PrometheusURL: s.PrometheusURL}
 }
