@@ -18,6 +18,11 @@ import (
 // packages belong to (Debian:12, Alpine:v3.20): kept whatever the filter says.
 var osReleaseFiles = map[string]bool{"etc/os-release": true, "usr/lib/os-release": true, "etc/alpine-release": true}
 
+// maxFileSize bounds a file kept for the extractors (the largest are Go
+// binaries), so a forged tar header cannot make the scanner allocate
+// without limit.
+const maxFileSize = 1 << 30
+
 // wanted says whether a file of the image is needed by an extractor.
 type wanted func(p string, fi fs.FileInfo) bool
 
@@ -89,8 +94,13 @@ func (s *squashed) apply(l v1.Layer, id v1.Hash, want wanted) error {
 			if !osReleaseFiles[p] && !want(p, hdr.FileInfo()) {
 				continue
 			}
-			data, err := io.ReadAll(tr)
-			if err != nil {
+			// Sized from the header: io.ReadAll's doubling would hold up
+			// to twice a large binary in memory.
+			if hdr.Size > maxFileSize {
+				return fmt.Errorf("%q is %d bytes, more than the %d a scanned file may have", p, hdr.Size, maxFileSize)
+			}
+			data := make([]byte, hdr.Size)
+			if _, err := io.ReadFull(tr, data); err != nil {
 				return fmt.Errorf("reading %q: %w", p, err)
 			}
 			s.fs[p] = &fstest.MapFile{Data: data, Mode: hdr.FileInfo().Mode(), ModTime: hdr.ModTime}
