@@ -17,6 +17,7 @@ import (
 	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
 	"github.com/fxplatform/deploy-actions/pkg/scan/scantest"
 	"github.com/fxplatform/deploy-actions/pkg/sign"
+	"github.com/fxplatform/deploy-actions/pkg/sign/sigstoretest"
 )
 
 // runnerEnv is what a GitHub runner sets for the provenance.
@@ -148,4 +149,29 @@ func withoutMaskCommands(log string) string {
 		}
 	}
 	return strings.Join(keep, "\n")
+}
+
+func TestRunKeyless(t *testing.T) {
+	identity := "https://github.com/fxplatform/fx-platform/.github/workflows/release.yml@refs/tags/v1.2.3"
+	ss := sigstoretest.Start(t, identity)
+	host := scantest.StartRegistry(t)
+	ref := scantest.PushImage(t, host)
+	r := actiontest.New(t, map[string]string{
+		"image": ref.String(), "keyless": "true", "fulcio-url": ss.FulcioURL, "rekor-url": ss.RekorURL,
+		"insecure-registries": host,
+	})
+	maps.Copy(r.Env, runnerEnv)
+	r.Env["ACTIONS_ID_TOKEN_REQUEST_URL"] = ss.OIDCURL
+	r.Env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = "request-token"
+	if code := r.Run(context.Background(), spec, run); code != 0 {
+		t.Fatalf("exit %d\n%s", code, r.Log.String())
+	}
+	if !strings.Contains(r.Summary(), "keyless") || !strings.Contains(r.Summary(), "Rekor entry") {
+		t.Errorf("summary:\n%s", r.Summary())
+	}
+	policy := sign.Policy{Identity: identity, Issuer: sigstoretest.Issuer, Attestations: []string{"slsaprovenance1"},
+		Roots: ss.Roots(), RekorKeys: ss.RekorKeys(t), IgnoreSCT: true}
+	if err := sign.Verify(context.Background(), ref, policy); err != nil {
+		t.Errorf("the gate refuses what keyless sign wrote: %v", err)
+	}
 }
