@@ -2,9 +2,12 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/fxplatform/deploy-actions/pkg/kube"
+	"github.com/fxplatform/deploy-actions/pkg/traffic"
 )
 
 // lockAndWatch takes the Service's Lease and returns a context cancelled
@@ -34,4 +37,23 @@ func (t *Target) lockAndWatch(ctx context.Context) (context.Context, func(), *ku
 		_ = lock.Release(context.WithoutCancel(ctx))
 	}
 	return ctx, release, lock, nil
+}
+
+// switchWhenAvailable points the live Service at colour once its
+// Deployment is available, waiting again if the check at the switch finds
+// it is not (pods of a just-reverted scale-down can still be going away).
+func (t *Target) switchWhenAvailable(ctx context.Context, colour string) error {
+	for {
+		if _, err := kube.WaitAvailable(ctx, t.Client, t.Namespace, t.deploymentName(colour), t.Timeout, 0); err != nil {
+			return err
+		}
+		err := traffic.SwitchSelector(ctx, t.routerConfig(), colour)
+		if !errors.Is(err, traffic.ErrNotAvailable) {
+			return err
+		}
+		t.emit("wait", -1, "%s: %v; waiting again", t.deploymentName(colour), err)
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
+	}
 }

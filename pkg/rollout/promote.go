@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fxplatform/deploy-actions/pkg/kube"
-	"github.com/fxplatform/deploy-actions/pkg/traffic"
 )
 
 // promotion is one run of Promote.
@@ -212,7 +211,7 @@ func (p *promotion) step(ctx context.Context, i int) error {
 // post-promotion window, then scales the old colour down after the delay.
 func (p *promotion) finish(ctx context.Context) error {
 	c := p.cfg
-	if err := traffic.SwitchSelector(ctx, c.routerConfig(), p.cand); err != nil {
+	if err := c.switchWhenAvailable(ctx, p.cand); err != nil {
 		return p.abort(ctx, err)
 	}
 	if c.Router.Name() != "service" {
@@ -267,6 +266,10 @@ func (p *promotion) scaleDown(ctx context.Context) {
 	}
 	if err == nil {
 		err = kube.Scale(ctx, c.Client, c.Namespace, c.deploymentName(p.stable), 0)
+	}
+	if err == nil {
+		// Return once its pods are gone, so a rollback starts from a settled colour.
+		err = kube.WaitScaled(ctx, c.Client, c.Namespace, c.deploymentName(p.stable), c.Timeout)
 	}
 	if err != nil {
 		p.end(ph, "skipped")
@@ -324,7 +327,7 @@ func (p *promotion) returnToStable(ctx context.Context, reason string, delay tim
 	if err := c.Router.Route(ctx, p.stable, cand, 0); err != nil {
 		return fmt.Errorf("returning traffic to %s: %w", p.stable, err)
 	}
-	if err := traffic.SwitchSelector(ctx, c.routerConfig(), p.stable); err != nil {
+	if err := c.switchWhenAvailable(ctx, p.stable); err != nil {
 		return fmt.Errorf("returning traffic to %s: %w", p.stable, err)
 	}
 	p.st.Phase, p.st.Weight, p.st.Reason = PhaseAborted, 0, reason

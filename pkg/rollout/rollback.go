@@ -116,18 +116,15 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 		if err := prepareTarget(ctx, c, dep.Name, cfg.Container, image, replicas); err != nil {
 			return err
 		}
-		if _, err := kube.WaitAvailable(ctx, c.Client, c.Namespace, dep.Name, c.Timeout, 0); err != nil {
-			return err
-		}
-		if dep, err = deps.Get(ctx, dep.Name, metav1.GetOptions{}); err != nil {
-			return err
-		}
+	}
+	if err := c.switchWhenAvailable(ctx, target); err != nil {
+		return err
+	}
+	if dep, err = deps.Get(ctx, dep.Name, metav1.GetOptions{}); err != nil {
+		return err
 	}
 	targetImage, _ := imageOf(dep, cfg.Container)
 	rc := c.routerConfig()
-	if err := traffic.SwitchSelector(ctx, rc, target); err != nil {
-		return err
-	}
 	res.Switched = time.Now()
 	if r, err := routerFor(st, rc); err != nil {
 		return err
