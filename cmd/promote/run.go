@@ -284,27 +284,16 @@ func config(in Inputs, a *action.Action) (rollout.Config, error) {
 	return cfg, nil
 }
 
-// progressor is a GitHub Deployment that can record an in_progress status
-// with a description ("25 % traffic on green").
-type progressor interface {
-	Progress(ctx context.Context, description string) error
-}
-
-// progress logs each rollout event and, when the GitHub Deployment can
-// record in_progress descriptions, records traffic moves on it.
+// progress logs each rollout event and records traffic moves and aborts
+// on the GitHub Deployment as in_progress statuses ("25 % traffic on green").
 func progress(ctx context.Context, a *action.Action, dep *github.Deployment) func(rollout.Event) {
-	p, ok := any(dep).(progressor)
 	return func(e rollout.Event) {
 		a.Infof("%s", e.Message)
-		if !ok || (e.Phase != "step" && e.Phase != "abort") {
+		if e.Phase != "step" && e.Phase != "abort" {
 			return
 		}
-		desc := e.Message
-		if e.Phase == "step" {
-			desc = fmt.Sprintf("%d %% traffic", e.Weight)
-		}
-		if err := p.Progress(ctx, desc); err != nil {
-			a.Warningf("GitHub deployment", "recording %q: %v", desc, err)
+		if err := dep.Progress(ctx, e.Message); err != nil {
+			a.Warningf("GitHub deployment", "recording %q: %v", e.Message, err)
 		}
 	}
 }

@@ -153,6 +153,7 @@ func TestGitHubDeployment(t *testing.T) {
 	want := []string{
 		"/repos/acme/fx/deployments <nil> blue-green " + imageV2 + " to fx-platform-service",
 		"/repos/acme/fx/deployments/100/statuses in_progress Deploying",
+		"/repos/acme/fx/deployments/100/statuses in_progress 100 % traffic on green",
 		"/repos/acme/fx/deployments/100/statuses success 100 % traffic on green (promoted)",
 	}
 	mu.Lock()

@@ -112,6 +112,12 @@ func (d *Deployment) Succeed(ctx context.Context, description, environmentURL st
 	return d.inactivateEarlier(ctx)
 }
 
+// Progress posts another in_progress status, such as "25 % traffic on
+// green", so the environment's page follows a rollout step by step.
+func (d *Deployment) Progress(ctx context.Context, description string) error {
+	return d.status(ctx, "in_progress", description, "")
+}
+
 // Fail marks the deployment failed.
 func (d *Deployment) Fail(ctx context.Context, description string) error {
 	return d.status(ctx, "failure", description, "")

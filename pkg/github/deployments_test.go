@@ -66,10 +66,11 @@ func TestDeploymentSequence(t *testing.T) {
 		inProgress = `POST /repos/acme/fx/deployments/100/statuses {"auto_inactive":false,"description":"Deploying","environment":"staging","log_url":"https://github.com/acme/fx/actions/runs/1","state":"in_progress"}`
 	)
 	tests := []struct {
-		name    string
-		apiPath string // the path GITHUB_API_URL carries (GitHub Enterprise: /api/v3)
-		succeed bool
-		want    []string
+		name     string
+		apiPath  string // the path GITHUB_API_URL carries (GitHub Enterprise: /api/v3)
+		succeed  bool
+		progress []string // in_progress statuses posted before the end
+		want     []string
 	}{
 		{name: "success", succeed: true, want: []string{
 			create, inProgress,
@@ -79,6 +80,12 @@ func TestDeploymentSequence(t *testing.T) {
 			`GET /repos/acme/fx/deployments/8/statuses?per_page=1`,
 			`GET /repos/acme/fx/deployments/7/statuses?per_page=1`,
 			`POST /repos/acme/fx/deployments/7/statuses {"description":"Superseded by deployment 100","environment":"staging","state":"inactive"}`,
+		}},
+		{name: "progress then failure", progress: []string{"10 % traffic on green", "25 % traffic on green"}, want: []string{
+			create, inProgress,
+			`POST /repos/acme/fx/deployments/100/statuses {"auto_inactive":false,"description":"10 % traffic on green","environment":"staging","log_url":"https://github.com/acme/fx/actions/runs/1","state":"in_progress"}`,
+			`POST /repos/acme/fx/deployments/100/statuses {"auto_inactive":false,"description":"25 % traffic on green","environment":"staging","log_url":"https://github.com/acme/fx/actions/runs/1","state":"in_progress"}`,
+			`POST /repos/acme/fx/deployments/100/statuses {"auto_inactive":false,"description":"Rolled back to revision 1","environment":"staging","log_url":"https://github.com/acme/fx/actions/runs/1","state":"failure"}`,
 		}},
 		{name: "failure", want: []string{
 			create, inProgress,
@@ -107,6 +114,11 @@ func TestDeploymentSequence(t *testing.T) {
 			}
 			if d.ID != 100 {
 				t.Errorf("deployment id = %d, want 100", d.ID)
+			}
+			for _, p := range tc.progress {
+				if err := d.Progress(ctx, p); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if tc.succeed {
 				err = d.Succeed(ctx, "Revision 2 deployed", "https://staging.example.com")
