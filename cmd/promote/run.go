@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/dynamic"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/fxplatform/deploy-actions/pkg/github"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
+	"github.com/fxplatform/deploy-actions/pkg/sign"
 	"github.com/fxplatform/deploy-actions/pkg/traffic"
 	"github.com/fxplatform/deploy-actions/pkg/verify"
 )
@@ -25,22 +27,26 @@ import (
 type Inputs struct {
 	Namespace, Service, Deployment, ColorLabel, Container string
 	Image                                                 string
-	Strategy                                              string
-	Steps                                                 []int
-	StepPause                                             []time.Duration
-	TrafficRouter, HTTPRoute, Ingress                     string
-	PreviewURL                                            *url.URL
-	HealthPaths                                           []string
-	PrometheusURL                                         string
-	AnalysisChecks                                        []analysis.Check
-	AnalysisInterval                                      time.Duration
-	FailureLimit, InconclusiveLimit, MinSamples           int
-	PostPromotionWindow, ScaleDownDelay                   time.Duration
-	LockTimeout, Timeout                                  time.Duration
-	Kube                                                  *kube.Config
-	Environment, EnvironmentURL                           string
-	GitHub                                                *github.Client
-	Commit, LogURL, Owner                                 string
+	Digest                                                name.Digest
+	// Gate is the signature policy the image must pass before anything
+	// changes (off when no verify-* input is set).
+	Gate                                        sign.Policy
+	Strategy                                    string
+	Steps                                       []int
+	StepPause                                   []time.Duration
+	TrafficRouter, HTTPRoute, Ingress           string
+	PreviewURL                                  *url.URL
+	HealthPaths                                 []string
+	PrometheusURL                               string
+	AnalysisChecks                              []analysis.Check
+	AnalysisInterval                            time.Duration
+	FailureLimit, InconclusiveLimit, MinSamples int
+	PostPromotionWindow, ScaleDownDelay         time.Duration
+	LockTimeout, Timeout                        time.Duration
+	Kube                                        *kube.Config
+	Environment, EnvironmentURL                 string
+	GitHub                                      *github.Client
+	Commit, LogURL, Owner                       string
 }
 
 // parseInputs reads and checks every input without a network call.
@@ -55,9 +61,12 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		in.Fail("color-label", "%q is not a label key: %s", p.ColorLabel, strings.Join(errs, "; "))
 	}
 	p.Container = in.String("container")
-	if d := in.Digest("image"); d.DigestStr() != "" {
-		p.Image = d.String()
+	digest := in.Digest("image")
+	if digest.DigestStr() != "" {
+		p.Image = digest.String()
 	}
+	p.Digest = digest
+	p.Gate = sign.ParseGate(a, in, digest)
 	p.Strategy = in.Enum("strategy")
 	if p.Strategy == rollout.Canary {
 		p.Steps = in.Steps("steps")
@@ -192,6 +201,12 @@ func run(ctx context.Context, a *action.Action) error {
 	}
 	for _, s := range in.Kube.Secrets() {
 		a.Mask(s)
+	}
+	if in.Gate.Enabled() {
+		a.Infof("Verifying the signature of %s", in.Image)
+		if err := sign.Verify(ctx, in.Digest, in.Gate); err != nil {
+			return fmt.Errorf("refusing to promote %s (nothing was changed): %w", in.Image, err)
+		}
 	}
 	cfg, err := config(in, a)
 	if err != nil {

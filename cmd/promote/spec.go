@@ -1,11 +1,14 @@
 package main
 
-import "github.com/fxplatform/deploy-actions/pkg/action"
+import (
+	"github.com/fxplatform/deploy-actions/pkg/action"
+	"github.com/fxplatform/deploy-actions/pkg/sign"
+)
 
 var spec = &action.Spec{
 	Name:        "promote",
 	Description: "Promote an image (by digest) to production: blue-green switch or 10/25/50/100 % steps with Prometheus analysis, automatic abort to the stable colour, state recorded on the live Service, one run at a time (Lease).",
-	Inputs: []action.Input{
+	Inputs: append([]action.Input{
 		{Name: "namespace", Default: "default", Description: "Namespace of the Service and Deployments."},
 		{Name: "service", Required: true, Description: "The live Service; its selector's colour label names the live colour."},
 		{Name: "deployment", Required: true, Description: "Deployment base name: the colours are <deployment>-blue and <deployment>-green."},
@@ -35,7 +38,7 @@ var spec = &action.Spec{
 		{Name: "environment", Default: "production", Description: "GitHub Deployment environment."},
 		{Name: "environment-url", Description: "URL shown on the GitHub Deployment."},
 		{Name: "github-token", Sensitive: true, Description: "When set, a GitHub Deployment is recorded with in_progress, then success or failure. Needs deployments: write."},
-	},
+	}, sign.GateInputs...),
 	Outputs: []action.Output{
 		{Name: "result", Description: "promoted, aborted or unchanged."},
 		{Name: "active-color", Description: "The colour live at the end."},
