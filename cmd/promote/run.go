@@ -142,7 +142,11 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.Environment = in.String("environment")
 	p.EnvironmentURL = in.String("environment-url")
 	if token := in.String("github-token"); token != "" {
-		p.GitHub, p.Commit, p.LogURL = parseGitHub(a, in, token, p.Environment)
+		run, err := github.ForRun(a.Getenv, token)
+		if err != nil {
+			in.Fail("github-token", "%v", err)
+		}
+		p.GitHub, p.Commit, p.LogURL = run.Client, run.Commit, run.LogURL
 	}
 	p.Owner = owner(a)
 	if err := in.Err(); err != nil {
@@ -160,28 +164,6 @@ func dnsLabel(in *action.Inputs, name string) string {
 		in.Fail(name, "%q is not a valid name: %s", v, strings.Join(errs, "; "))
 	}
 	return v
-}
-
-// parseGitHub makes the Deployments client from the runner's context.
-func parseGitHub(a *action.Action, in *action.Inputs, token, environment string) (*github.Client, string, string) {
-	repo, sha := a.Getenv("GITHUB_REPOSITORY"), a.Getenv("GITHUB_SHA")
-	if repo == "" || sha == "" {
-		in.Fail("github-token", "recording a deployment needs GITHUB_REPOSITORY and GITHUB_SHA (set by the runner)")
-		return nil, "", ""
-	}
-	if environment == "" {
-		in.Fail("environment", "is required when github-token is set")
-	}
-	c, err := github.New(repo, token, a.Getenv("GITHUB_API_URL"), nil)
-	if err != nil {
-		in.Fail("github-token", "%v", err)
-		return nil, "", ""
-	}
-	logURL := ""
-	if server, runID := a.Getenv("GITHUB_SERVER_URL"), a.Getenv("GITHUB_RUN_ID"); server != "" && runID != "" {
-		logURL = strings.TrimSuffix(server, "/") + "/" + repo + "/actions/runs/" + runID
-	}
-	return c, sha, logURL
 }
 
 // owner names this run: the workflow run (a re-run of it is the same
