@@ -7,7 +7,7 @@ var spec = &action.Spec{
 	Description: "Sign an image digest with cosign (key or keyless through GitHub OIDC, Fulcio and Rekor) and attach SLSA provenance, SBOM and scan attestations.",
 	Inputs: []action.Input{
 		{Name: "image", Required: true, Kind: action.KindImage, Description: "Image to sign, repo@sha256:... (a tag is refused)."},
-		{Name: "key", Sensitive: true, Description: "cosign private key: PEM content, a path, or a KMS URI (awskms://, gcpkms://, azurekms://, hashivault://, served by the sigstore-kms-<scheme> plugin on PATH: no cloud SDK is linked in)."},
+		{Name: "key", Sensitive: true, Description: "Private key: a cosign key (encrypted PEM) or an unencrypted PKCS#8/EC PEM key as openssl writes it, as content or a path; or a KMS URI (awskms://, gcpkms://, azurekms://, hashivault://, served by the sigstore-kms-<scheme> plugin on PATH: no cloud SDK is linked in)."},
 		{Name: "key-password", Sensitive: true, Description: "Password of an encrypted cosign key."},
 		{Name: "keyless", Default: "false", Kind: action.KindBool, Description: "Sign with a Fulcio certificate for the workflow's GitHub OIDC identity (needs permissions: id-token: write)."},
 		{Name: "fulcio-url", Default: "https://fulcio.sigstore.dev", Description: "Fulcio for keyless signing."},

@@ -3,6 +3,7 @@ package sign
 import (
 	"context"
 	"crypto"
+	encpem "encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -70,9 +71,30 @@ func LoadSigner(ctx context.Context, ref string, password []byte) (signature.Sig
 			return nil, err
 		}
 	}
+	if block, _ := encpem.Decode(pem); block != nil && plainKeyTypes[block.Type] {
+		return loadPlainKey(pem)
+	}
 	sv, err := cosign.LoadPrivateKey(pem, password, nil)
 	if err != nil {
 		return nil, fmt.Errorf("loading private key (wrong key-password?): %w", err)
+	}
+	return sv, nil
+}
+
+// plainKeyTypes are the PEM types of unencrypted keys as openssl and most
+// key stores write them; cosign's own format is encrypted.
+var plainKeyTypes = map[string]bool{"PRIVATE KEY": true, "EC PRIVATE KEY": true, "RSA PRIVATE KEY": true}
+
+// loadPlainKey reads an unencrypted PKCS#8, SEC 1 or PKCS#1 private key, as
+// `cosign import-key-pair` would before encrypting it.
+func loadPlainKey(pem []byte) (signature.SignerVerifier, error) {
+	key, err := cryptoutils.UnmarshalPEMToPrivateKey(pem, cryptoutils.SkipPassword)
+	if err != nil {
+		return nil, fmt.Errorf("loading private key: %w", err)
+	}
+	sv, err := signature.LoadSignerVerifier(key, crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("loading private key: %w", err)
 	}
 	return sv, nil
 }

@@ -1,8 +1,14 @@
 package sign_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io"
 	"log"
@@ -18,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/fxplatform/deploy-actions/pkg/image"
 	"github.com/fxplatform/deploy-actions/pkg/sign"
@@ -173,6 +180,50 @@ func TestLoadSignerRejectsWrongPassword(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := sign.LoadSigner(context.Background(), string(k.Private), []byte(tc.password)); err == nil {
 				t.Error("no error")
+			}
+		})
+	}
+}
+
+// TestLoadSignerPlainKeys signs with unencrypted keys as openssl writes them
+// and verifies with the matching public key.
+func TestLoadSignerPlainKeys(t *testing.T) {
+	ctx := context.Background()
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(ecKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec1, err := x509.MarshalECPrivateKey(ecKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := cryptoutils.MarshalPublicKeyToPEM(ecKey.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, pem string }{
+		{"PKCS#8", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}))},
+		{"SEC 1", string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: sec1}))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sv, err := sign.LoadSigner(ctx, tc.pem, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sig, err := sv.SignMessage(strings.NewReader("payload"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := sign.LoadVerifier(ctx, string(pub))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := v.VerifySignature(bytes.NewReader(sig), strings.NewReader("payload")); err != nil {
+				t.Errorf("signature does not verify with the public key: %v", err)
 			}
 		})
 	}
