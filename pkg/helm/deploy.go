@@ -180,7 +180,7 @@ func (c *Client) undo(ctx context.Context, req Request, res *Result) error {
 		res.Uninstalled = true
 		return nil
 	}
-	rev, err := c.rollback(ctx, req.Release, good.Version, opts, "Rollback to %d: the deploy failed")
+	rev, err := c.rollback(ctx, req.Release, good.Version, opts, fmt.Sprintf("Rollback to %d: the deploy failed", good.Version))
 	if err != nil {
 		return err
 	}
@@ -192,9 +192,12 @@ func (req Request) undoOptions() UndoOptions {
 	return UndoOptions{Wait: req.Wait, Timeout: req.Timeout, MaxHistory: req.MaxHistory}
 }
 
-func (c *Client) waitSettings(ctx context.Context, req Request) (hkube.WaitStrategy, []hkube.WaitOption) {
+// waitSettings are the wait of every install, upgrade and rollback: with
+// wait, Helm's kstatus watcher (timed by the recorder) until ctx ends;
+// without, hooks only.
+func waitSettings(ctx context.Context, wait bool) (hkube.WaitStrategy, []hkube.WaitOption) {
 	opts := []hkube.WaitOption{hkube.WithWaitContext(ctx), hkube.WithStatusComputeWorkers(8)}
-	if req.Wait {
+	if wait {
 		return hkube.StatusWatcherStrategy, opts
 	}
 	return hkube.HookOnlyStrategy, opts
@@ -210,7 +213,7 @@ func (c *Client) install(ctx context.Context, req Request, replace bool) (*relea
 	in.CreateNamespace = req.CreateNamespace
 	in.Replace = replace
 	in.Timeout = req.Timeout
-	in.WaitStrategy, in.WaitOptions = c.waitSettings(ctx, req)
+	in.WaitStrategy, in.WaitOptions = waitSettings(ctx, req.Wait)
 	if req.DryRun {
 		in.DryRunStrategy = action.DryRunServer
 	}
@@ -225,7 +228,7 @@ func (c *Client) upgrade(ctx context.Context, req Request) (*release.Release, er
 	up.Install = true
 	up.Timeout = req.Timeout
 	up.MaxHistory = req.MaxHistory
-	up.WaitStrategy, up.WaitOptions = c.waitSettings(ctx, req)
+	up.WaitStrategy, up.WaitOptions = waitSettings(ctx, req.Wait)
 	if req.DryRun {
 		up.DryRunStrategy = action.DryRunServer
 	}

@@ -45,9 +45,8 @@ func (c *Client) Recover(ctx context.Context, name string, opts UndoOptions) (*R
 		return nil, err
 	}
 	rec := &Recovery{StuckRevision: last.Version, StuckStatus: last.Info.Status.String()}
-	last.SetStatus(rcommon.StatusFailed, fmt.Sprintf("Interrupted while %s; recovered by deploy", last.Info.Status))
-	if err := c.cfg.Releases.Update(last); err != nil {
-		return nil, fmt.Errorf("marking stuck revision %d failed: %w", last.Version, err)
+	if err := c.markFailed(last, "recovered by deploy"); err != nil {
+		return nil, err
 	}
 	good, err := c.lastGood(name)
 	if err != nil {
@@ -64,12 +63,21 @@ func (c *Client) Recover(ctx context.Context, name string, opts UndoOptions) (*R
 		rec.Uninstalled = true
 		return rec, nil
 	}
-	rev, err := c.rollback(ctx, name, good.Version, opts, "Rollback to %d: recovering from an interrupted deploy")
+	rev, err := c.rollback(ctx, name, good.Version, opts, fmt.Sprintf("Rollback to %d: recovering from an interrupted deploy", good.Version))
 	if err != nil {
 		return nil, err
 	}
 	rec.RolledBackTo, rec.NewRevision = good.Version, rev
 	return rec, nil
+}
+
+// markFailed records a revision left pending by a killed run as failed.
+func (c *Client) markFailed(stuck *release.Release, by string) error {
+	stuck.SetStatus(rcommon.StatusFailed, fmt.Sprintf("Interrupted while %s; %s", stuck.Info.Status, by))
+	if err := c.cfg.Releases.Update(stuck); err != nil {
+		return fmt.Errorf("marking stuck revision %d failed: %w", stuck.Version, err)
+	}
+	return nil
 }
 
 // UndoOptions say how a recovery or a rollback after a failure waits.
@@ -79,18 +87,18 @@ type UndoOptions struct {
 	MaxHistory int
 }
 
-// rollback restores revision to and returns the revision it created.
+// rollback restores revision to and returns the revision it created. The
+// description is recorded on that revision (cut to Helm's limit).
 func (c *Client) rollback(ctx context.Context, name string, to int, opts UndoOptions, description string) (int, error) {
 	rb := action.NewRollback(c.cfg)
 	rb.Version = to
 	rb.Timeout = opts.Timeout
 	rb.MaxHistory = opts.MaxHistory
-	rb.WaitStrategy = hkube.HookOnlyStrategy
-	if opts.Wait {
-		rb.WaitStrategy = hkube.StatusWatcherStrategy
+	rb.WaitStrategy, rb.WaitOptions = waitSettings(ctx, opts.Wait)
+	if r := []rune(description); len(r) > action.MaxDescriptionLength {
+		description = string(r[:action.MaxDescriptionLength-1]) + "…"
 	}
-	rb.WaitOptions = []hkube.WaitOption{hkube.WithWaitContext(ctx)}
-	rb.Description = fmt.Sprintf(description, to)
+	rb.Description = description
 	if err := rb.Run(name); err != nil {
 		return 0, fmt.Errorf("rolling %q back to revision %d: %w", name, to, err)
 	}
