@@ -126,7 +126,7 @@ func parseFlags(spec *Spec, args []string, stderr io.Writer) (map[string]string,
 	for _, in := range spec.Inputs {
 		fs.Var(&flagValue{name: in.Name, set: set, isBool: in.Kind == KindBool}, in.Name, in.Description)
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(joinBoolValues(spec, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
@@ -136,6 +136,28 @@ func parseFlags(spec *Spec, args []string, stderr io.Writer) (map[string]string,
 		return nil, &UsageError{Err: fmt.Errorf("unexpected argument %q (inputs are given as --name value)", fs.Arg(0))}
 	}
 	return set, nil
+}
+
+// joinBoolValues turns "--push false" into "--push=false" for bool inputs,
+// so every input takes "--name value" alike; the flag package would read
+// "false" as a stray argument.
+func joinBoolValues(spec *Spec, args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			return append(out, args[i:]...)
+		}
+		name := strings.TrimLeft(arg, "-")
+		if in, ok := spec.Input(name); ok && in.Kind == KindBool && name != arg && i+1 < len(args) {
+			if _, err := ParseBool(args[i+1]); err == nil {
+				arg += "=" + args[i+1]
+				i++
+			}
+		}
+		out = append(out, arg)
+	}
+	return out
 }
 
 type flagValue struct {

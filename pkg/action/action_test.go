@@ -214,6 +214,9 @@ func TestCLIErrorsAndHelp(t *testing.T) {
 		{name: "help", args: []string{"--help"}, code: 0, stdout: []string{"--image image (required)", `--timeout duration (default "5m")`, "--strategy blue-green|canary", "--registry-password string (secret)", "digest\n"}},
 		{name: "unknown flag", args: []string{"--nope"}, code: 1, stderrIn: "error: invalid command line: usage: flag provided but not defined: -nope"},
 		{name: "positional", args: []string{"--image", "ghcr.io/a/b", "extra"}, code: 1, stderrIn: `unexpected argument "extra"`},
+		{name: "bool with separate value", args: []string{"--push", "false", "--image", "ghcr.io/a/b"}, code: 0},
+		{name: "bool with a non-bool next", args: []string{"--push", "--image", "ghcr.io/a/b"}, code: 0},
+		{name: "bool with a stray value", args: []string{"--image", "ghcr.io/a/b", "--push", "no"}, code: 1, stderrIn: `unexpected argument "no"`},
 		{name: "bad input", args: []string{"--image", "Bad Name"}, code: 1, stderrIn: `error: invalid input: input "image": "Bad Name" is not an image repository`},
 	}
 	for _, tc := range tests {
