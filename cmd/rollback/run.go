@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"time"
 
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/dynamic"
 
@@ -27,6 +29,11 @@ type Inputs struct {
 	Environment, EnvironmentURL                           string
 	GitHub                                                *github.Client
 	Commit, LogURL, Owner                                 string
+
+	// Release, when set, is the Helm release rolled back to Revision
+	// (0: the previous one) instead of a colour switch.
+	Release  string
+	Revision int
 }
 
 func parseInputs(a *action.Action) (Inputs, error) {
@@ -35,13 +42,16 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.Namespace = dnsLabel(in, "namespace")
 	p.Service = dnsLabel(in, "service")
 	p.Deployment = dnsLabel(in, "deployment")
+	parseRelease(in, &p)
 	p.ColorLabel = in.String("color-label")
 	if errs := validation.IsQualifiedName(p.ColorLabel); len(errs) > 0 {
 		in.Fail("color-label", "%q is not a label key: %s", p.ColorLabel, strings.Join(errs, "; "))
 	}
 	p.Container = in.String("container")
-	switch p.To = in.String("to"); p.To {
-	case "previous", "blue", "green":
+	switch p.To = in.String("to"); {
+	case p.Release != "" && p.To != "previous":
+		in.Fail("to", "%q cannot be combined with release: a Helm release is rolled back to a revision (input revision)", p.To)
+	case p.Release != "", p.To == "previous", p.To == "blue", p.To == "green":
 	default:
 		if d := in.Digest("to"); d.DigestStr() != "" {
 			p.To = d.String()
@@ -83,6 +93,31 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	return p, nil
 }
 
+// parseRelease reads release and revision, and requires service and
+// deployment when no release is given.
+func parseRelease(in *action.Inputs, p *Inputs) {
+	p.Release = in.String("release")
+	if p.Release != "" {
+		if err := chartutil.ValidateReleaseName(p.Release); err != nil {
+			in.Fail("release", "%q is not a valid release name (lower-case letters, digits and '-', at most 53 characters)", p.Release)
+		}
+	}
+	if in.String("revision") != "" {
+		p.Revision = in.Int("revision", 0, math.MaxInt32)
+		if p.Release == "" {
+			in.Fail("revision", "is set but release is not")
+		}
+	}
+	if p.Release != "" {
+		return
+	}
+	for _, name := range []string{"service", "deployment"} {
+		if in.String(name) == "" {
+			in.Fail(name, "is required unless release is set")
+		}
+	}
+}
+
 func dnsLabel(in *action.Inputs, name string) string {
 	v := in.String(name)
 	if v == "" {
@@ -110,6 +145,9 @@ func run(ctx context.Context, a *action.Action) error {
 	for _, s := range in.Kube.Secrets() {
 		a.Mask(s)
 	}
+	if in.Release != "" {
+		return rollbackRelease(ctx, a, in)
+	}
 	client, err := in.Kube.Clientset()
 	if err != nil {
 		return err
@@ -118,14 +156,11 @@ func run(ctx context.Context, a *action.Action) error {
 	if err != nil {
 		return err
 	}
-	var dep *github.Deployment
-	if in.GitHub != nil {
-		dep, err = in.GitHub.Start(ctx, github.Request{Ref: in.Commit, Environment: in.Environment, LogURL: in.LogURL, Production: true,
-			Description: fmt.Sprintf("Rollback of %s to %s: %s", in.Service, in.To, in.Reason),
-			Payload:     map[string]any{"rollback": in.To, "service": in.Service, "namespace": in.Namespace, "reason": in.Reason}})
-		if err != nil {
-			return fmt.Errorf("recording the GitHub deployment (nothing was changed): %w", err)
-		}
+	dep, err := startDeployment(ctx, in, github.Request{Production: true,
+		Description: fmt.Sprintf("Rollback of %s to %s: %s", in.Service, in.To, in.Reason),
+		Payload:     map[string]any{"rollback": in.To, "service": in.Service, "namespace": in.Namespace, "reason": in.Reason}})
+	if err != nil {
+		return err
 	}
 	a.Infof("Rolling %s/%s back to %s", in.Namespace, in.Service, in.To)
 	res, rerr := rollout.Rollback(ctx, rollout.RollbackConfig{
@@ -143,18 +178,10 @@ func run(ctx context.Context, a *action.Action) error {
 			return err
 		}
 	}
-	if dep != nil {
-		gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		var err error
-		if rerr == nil {
-			err = dep.Succeed(gctx, fmt.Sprintf("Rolled back: 100 %% traffic on %s", res.ActiveColor), in.EnvironmentURL)
-		} else {
-			err = dep.Fail(gctx, "Rollback failed")
-		}
-		if err != nil {
-			a.Warningf("GitHub deployment", "the rollback status was not recorded: %v", err)
-		}
+	if rerr == nil {
+		finishDeployment(ctx, a, in, dep, fmt.Sprintf("Rolled back: 100 %% traffic on %s", res.ActiveColor), nil)
+	} else {
+		finishDeployment(ctx, a, in, dep, "", rerr)
 	}
 	if rerr != nil {
 		return fmt.Errorf("rolling back %s: %w", in.Service, rerr)
@@ -163,6 +190,41 @@ func run(ctx context.Context, a *action.Action) error {
 		a.Noticef("unchanged", "%s is already live on %s", res.Image, res.ActiveColor)
 	}
 	return nil
+}
+
+// startDeployment records the rollback as a GitHub Deployment when
+// github-token is set (nil otherwise); req needs only its description,
+// payload and production flag.
+func startDeployment(ctx context.Context, in Inputs, req github.Request) (*github.Deployment, error) {
+	if in.GitHub == nil {
+		return nil, nil
+	}
+	req.Ref, req.Environment, req.LogURL = in.Commit, in.Environment, in.LogURL
+	dep, err := in.GitHub.Start(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("recording the GitHub deployment (nothing was changed): %w", err)
+	}
+	return dep, nil
+}
+
+// finishDeployment sets the final status: success with description when
+// rerr is nil, failure otherwise. A status that cannot be recorded is a
+// warning: the cluster is already in its final state.
+func finishDeployment(ctx context.Context, a *action.Action, in Inputs, dep *github.Deployment, description string, rerr error) {
+	if dep == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	var err error
+	if rerr == nil {
+		err = dep.Succeed(ctx, description, in.EnvironmentURL)
+	} else {
+		err = dep.Fail(ctx, "Rollback failed")
+	}
+	if err != nil {
+		a.Warningf("GitHub deployment", "the rollback status was not recorded: %v", err)
+	}
 }
 
 func summary(in Inputs, res *rollout.RollbackResult) string {

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -108,6 +111,63 @@ func TestRollback(t *testing.T) {
 			}
 			if !strings.Contains(r.Summary(), "### rollback") {
 				t.Errorf("summary: %s", r.Summary())
+			}
+		})
+	}
+}
+
+// TestReleaseInput checks the inputs of a Helm release rollback: each bad
+// one is named in one error, and no request reaches the cluster.
+func TestReleaseInput(t *testing.T) {
+	var requests atomic.Int32
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.Error(w, "no cluster here", http.StatusServiceUnavailable)
+	}))
+	defer api.Close()
+	kubeconfig := strings.Replace(unreachable, "https://127.0.0.1:1", api.URL, 1)
+	tests := []struct {
+		name  string
+		set   map[string]string
+		input string // "" when the inputs are good (the cluster call then fails)
+	}{
+		{"negative revision", map[string]string{"release": "fx", "revision": "-1"}, "revision"},
+		{"revision not a number", map[string]string{"release": "fx", "revision": "abc"}, "revision"},
+		{"revision without release", map[string]string{"service": "fx-platform-service", "deployment": "fx-platform", "revision": "1"}, "revision"},
+		{"to a colour with release", map[string]string{"release": "fx", "to": "green"}, "to"},
+		{"to a digest with release", map[string]string{"release": "fx", "to": imageV1}, "to"},
+		{"bad release name", map[string]string{"release": "FX_staging"}, "release"},
+		{"no release and no service", map[string]string{"deployment": "fx-platform"}, "service"},
+		{"no release and no deployment", map[string]string{"service": "fx-platform-service"}, "deployment"},
+		{"release needs no service or deployment", map[string]string{"release": "fx", "revision": "2"}, ""},
+		{"release with to left at previous", map[string]string{"release": "fx", "to": "previous", "revision": "0"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			requests.Store(0)
+			inputs := map[string]string{"kubeconfig": kubeconfig}
+			for k, v := range tc.set {
+				inputs[k] = v
+			}
+			r := actiontest.New(t, inputs)
+			if code := r.Run(context.Background(), spec, run); code != 1 {
+				t.Fatalf("exit %d, want 1", code)
+			}
+			errs := r.Annotations("error")
+			if len(errs) != 1 {
+				t.Fatalf("got errors %q, want one", errs)
+			}
+			if tc.input == "" {
+				if strings.Contains(errs[0], "input ") || requests.Load() == 0 {
+					t.Errorf("got %q after %d requests, want the cluster call to fail", errs[0], requests.Load())
+				}
+				return
+			}
+			if !strings.Contains(errs[0], `"`+tc.input+`"`) {
+				t.Errorf("got %q, want an error naming %q", errs[0], tc.input)
+			}
+			if n := requests.Load(); n != 0 {
+				t.Errorf("%d requests reached the cluster, want none", n)
 			}
 		})
 	}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/fxplatform/deploy-actions/pkg/action"
+	"github.com/fxplatform/deploy-actions/pkg/github"
+	"github.com/fxplatform/deploy-actions/pkg/helm"
+	"github.com/fxplatform/deploy-actions/pkg/report"
+)
+
+// rollbackRelease rolls a Helm release back to a revision and waits until
+// its workloads are ready: the staging counterpart of a colour switch.
+func rollbackRelease(ctx context.Context, a *action.Action, in Inputs) error {
+	started := time.Now()
+	client, err := helm.New(in.Kube.Getter(), in.Namespace, helm.WithLogger(slog.NewTextHandler(debugWriter{a}, nil)))
+	if err != nil {
+		return err
+	}
+	dep, err := startDeployment(ctx, in, github.Request{Production: in.Environment == "production",
+		Description: fmt.Sprintf("Rollback of %s to %s: %s", in.Release, revisionName(in.Revision), in.Reason),
+		Payload:     map[string]any{"rollback": in.Revision, "release": in.Release, "namespace": in.Namespace, "reason": in.Reason}})
+	if err != nil {
+		return err
+	}
+	a.Infof("Rolling release %q in namespace %q back to %s on %s (%s)", in.Release, in.Namespace, revisionName(in.Revision), in.Kube.Host(), in.Kube.Origin())
+	res, rerr := client.Rollback(ctx, helm.RollbackRequest{Release: in.Release, Revision: in.Revision, Wait: true, Timeout: in.Timeout, Reason: in.Reason})
+	took := time.Since(started)
+	if res.StuckRevision > 0 {
+		a.Warningf("stuck release", "revision %d was left pending by a killed run: marked it failed", res.StuckRevision)
+	}
+	for _, w := range res.Waited {
+		if w.Ready {
+			a.Infof("ready after %s: %s/%s", w.After.Round(time.Millisecond), w.Kind, w.Name)
+		} else {
+			a.Infof("not ready: %s/%s (%s: %s)", w.Kind, w.Name, w.Status, w.Message)
+		}
+	}
+	if res.Revision > 0 {
+		if err := errors.Join(a.SetOutput("revision", fmt.Sprint(res.Revision)), a.SetOutput("image", res.Image),
+			a.SetOutput("duration", took.Round(time.Millisecond).String())); err != nil {
+			return errors.Join(rerr, err)
+		}
+		if err := a.AddSummary(releaseSummary(in, res, took)); err != nil {
+			return errors.Join(rerr, err)
+		}
+	}
+	finishDeployment(ctx, a, in, dep, fmt.Sprintf("Rolled back: revision %d of %s restores revision %d", res.Revision, in.Release, res.To), rerr)
+	if rerr != nil {
+		return fmt.Errorf("rolling back release %q: %w", in.Release, rerr)
+	}
+	a.Infof("release %q revision %d (restores revision %d): %s", in.Release, res.Revision, res.To, res.Status)
+	return nil
+}
+
+func revisionName(revision int) string {
+	if revision == 0 {
+		return "the previous revision"
+	}
+	return fmt.Sprintf("revision %d", revision)
+}
+
+func releaseSummary(in Inputs, res *helm.RollbackResult, took time.Duration) string {
+	status := "✅ " + res.Status
+	if res.Status != "deployed" {
+		status = "❌ " + res.Status
+	}
+	rows := [][]string{
+		{"release", report.Code(in.Namespace + "/" + in.Release)}, {"from revision", fmt.Sprint(res.From)},
+		{"to revision", fmt.Sprintf("%d (restored as revision %d)", res.To, res.Revision)}, {"status", status},
+	}
+	if res.Image != "" {
+		rows = append(rows, []string{"image", report.Code(res.Image)})
+	}
+	rows = append(rows, []string{"duration", took.Round(time.Millisecond).String()}, []string{"reason", in.Reason})
+	return "### rollback\n\n" + report.Table([]string{"", ""}, rows) + "\n"
+}
+
+// debugWriter sends Helm's own log lines to the debug log.
+type debugWriter struct{ a *action.Action }
+
+func (w debugWriter) Write(p []byte) (int, error) {
+	w.a.Debugf("helm: %s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
