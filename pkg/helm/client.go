@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"helm.sh/helm/v4/pkg/action"
@@ -101,7 +102,18 @@ func NewWithConfiguration(cfg *action.Configuration, namespace string, opts ...O
 	return newClient(cfg, namespace, o), nil
 }
 
+// FieldManager is the server-side apply field manager of every change a
+// Client makes. Helm names it after the running binary, so deploy and
+// rollback would own the same fields under two names and a rollback of a
+// deployed release would fail with a conflict; "helm" is also the helm
+// CLI's name, so `helm rollback` works on what deploy applied.
+const FieldManager = "helm"
+
+var fieldManagerOnce sync.Once
+
 func newClient(cfg *action.Configuration, namespace string, o *options) *Client {
+	// Helm reads its field manager from a package variable only.
+	fieldManagerOnce.Do(func() { hkube.ManagedFieldsManager = FieldManager })
 	rec := newRecorder(o.now, o.mapper)
 	cfg.KubeClient = &timedKube{Interface: cfg.KubeClient, rec: rec}
 	return &Client{cfg: cfg, namespace: namespace, rec: rec, now: o.now}
