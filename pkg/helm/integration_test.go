@@ -74,11 +74,18 @@ func (c *cluster) inputs(digest string, extra map[string]string) map[string]stri
 // commands on stdout.
 func (c *cluster) deploy(t *testing.T, digest string, extra map[string]string, env map[string]string) (*actiontest.Runner, int) {
 	t.Helper()
-	r := actiontest.New(t, c.inputs(digest, extra))
+	return runAction(t, "deploy", c.inputs(digest, extra), env)
+}
+
+// runAction runs the binary of cmd/<name> as a runner would, with inputs
+// and the extra environment env.
+func runAction(t *testing.T, name string, inputs, env map[string]string) (*actiontest.Runner, int) {
+	t.Helper()
+	r := actiontest.New(t, inputs)
 	for k, v := range env {
 		r.Env[k] = v
 	}
-	cmd := exec.Command(binary(t))
+	cmd := exec.Command(binary(t, name))
 	cmd.Env = environ(r.Env)
 	cmd.Stdout = &r.Log
 	var stderr bytes.Buffer
@@ -309,31 +316,44 @@ func TestIntegrationSIGTERMRollsBack(t *testing.T) {
 	}
 }
 
+// build is one binary built by binary.
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
+
 var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
+	buildsMu sync.Mutex
+	builds   = map[string]*build{}
 )
 
-// binary builds cmd/deploy once per test binary.
-func binary(t *testing.T) string {
+// binary builds cmd/<name> once per test binary.
+func binary(t *testing.T, name string) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "deploy-bin-")
+	buildsMu.Lock()
+	b := builds[name]
+	if b == nil {
+		b = &build{}
+		builds[name] = b
+	}
+	buildsMu.Unlock()
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", name+"-bin-")
 		if err != nil {
-			buildErr = err
+			b.err = err
 			return
 		}
-		binPath = filepath.Join(dir, "deploy")
-		out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binPath, "../../cmd/deploy").CombinedOutput()
+		b.path = filepath.Join(dir, name)
+		out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", b.path, "../../cmd/"+name).CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			b.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return binPath
+	return b.path
 }
 
 type syncBuffer struct {
@@ -366,7 +386,7 @@ func (c *cluster) startBinary(t *testing.T, digest, set string) *proc {
 	t.Helper()
 	args := []string{"--chart", testChart, "--release", release, "--namespace", c.namespace, "--image", c.image(digest),
 		"--kubeconfig", c.sb.Kubeconfig, "--timeout", "5m", "--set", "progressDeadlineSeconds=600\n" + set}
-	p := &proc{cmd: exec.Command(binary(t), args...), stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{cmd: exec.Command(binary(t, "deploy"), args...), stderr: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd.Env = environ(nil)
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
