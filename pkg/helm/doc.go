@@ -4,5 +4,6 @@
 // the wait ends with the caller's context (SIGINT/SIGTERM) and times each
 // object, a failed or interrupted revision is rolled back within the
 // runner's grace period, and the rendered manifest is diffed against the
-// previous revision.
+// previous revision. Client.Rollback is `helm rollback --wait` with the
+// same timed wait, and a "previous revision" that is never a failed one.
 package helm
