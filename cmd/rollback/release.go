@@ -22,9 +22,12 @@ func rollbackRelease(ctx context.Context, a *action.Action, in Inputs) error {
 	if err != nil {
 		return err
 	}
-	dep, err := startDeployment(ctx, in, github.Request{Production: in.Environment == "production",
-		Description: fmt.Sprintf("Rollback of %s to %s: %s", in.Release, revisionName(in.Revision), in.Reason),
-		Payload:     map[string]any{"rollback": in.Revision, "release": in.Release, "namespace": in.Namespace, "reason": in.Reason}})
+	description := fmt.Sprintf("Rollback of %s to %s", in.Release, revisionName(in.Revision))
+	if in.Reason != "" {
+		description += ": " + in.Reason
+	}
+	dep, err := startDeployment(ctx, in, github.Request{Production: in.Environment == "production", Description: description,
+		Payload: map[string]any{"rollback": in.Revision, "release": in.Release, "namespace": in.Namespace, "reason": in.Reason}})
 	if err != nil {
 		return err
 	}
