@@ -74,17 +74,11 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.Environment = in.String("environment")
 	p.EnvironmentURL = in.String("environment-url")
 	if token := in.String("github-token"); token != "" {
-		repo, sha := a.Getenv("GITHUB_REPOSITORY"), a.Getenv("GITHUB_SHA")
-		if repo == "" || sha == "" {
-			in.Fail("github-token", "recording a deployment needs GITHUB_REPOSITORY and GITHUB_SHA (set by the runner)")
-		} else if c, err := github.New(repo, token, a.Getenv("GITHUB_API_URL"), nil); err != nil {
+		run, err := github.ForRun(a.Getenv, token)
+		if err != nil {
 			in.Fail("github-token", "%v", err)
-		} else {
-			p.GitHub, p.Commit = c, sha
-			if server, id := a.Getenv("GITHUB_SERVER_URL"), a.Getenv("GITHUB_RUN_ID"); server != "" && id != "" {
-				p.LogURL = strings.TrimSuffix(server, "/") + "/" + repo + "/actions/runs/" + id
-			}
 		}
+		p.GitHub, p.Commit, p.LogURL = run.Client, run.Commit, run.LogURL
 	}
 	p.Owner = owner(a)
 	if err := in.Err(); err != nil {
