@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,12 +32,8 @@ type Inputs struct {
 func parseInputs(a *action.Action) (Inputs, error) {
 	in := a.Inputs()
 	var i Inputs
-	i.Insecure = in.List("insecure-registries")
 	var nameOpts []name.Option
-	repoText := in.String("image")
-	if host, _, _ := strings.Cut(repoText, "/"); slices.Contains(i.Insecure, host) {
-		nameOpts = append(nameOpts, name.Insecure)
-	}
+	i.Insecure, nameOpts = in.Insecure("insecure-registries", "image")
 	i.Image = in.Repository("image", nameOpts...)
 	i.Push = in.Bool("push")
 	i.OCILayoutPath = in.String("oci-layout-path")

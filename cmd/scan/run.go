@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -43,11 +42,8 @@ type Inputs struct {
 func parseInputs(a *action.Action) (Inputs, error) {
 	in := a.Inputs()
 	var i Inputs
-	i.Insecure = in.List("insecure-registries")
 	var opts []name.Option
-	if host, _, _ := strings.Cut(in.String("image"), "/"); slices.Contains(i.Insecure, host) {
-		opts = append(opts, name.Insecure)
-	}
+	i.Insecure, opts = in.Insecure("insecure-registries", "image")
 	i.Image = in.Digest("image", opts...)
 	i.OCILayoutPath = in.String("oci-layout-path")
 	i.ImageTarball = in.String("image-tarball")

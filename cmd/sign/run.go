@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -41,11 +40,8 @@ type Inputs struct {
 func parseInputs(a *action.Action) (Inputs, error) {
 	in := a.Inputs()
 	var i Inputs
-	i.Insecure = in.List("insecure-registries")
 	var opts []name.Option
-	if host, _, _ := strings.Cut(in.String("image"), "/"); slices.Contains(i.Insecure, host) {
-		opts = append(opts, name.Insecure)
-	}
+	i.Insecure, opts = in.Insecure("insecure-registries", "image")
 	i.Image = in.Digest("image", opts...)
 	i.Key = in.String("key")
 	i.KeyPassword = in.String("key-password")

@@ -349,3 +349,27 @@ func TestActionYAML(t *testing.T) {
 		t.Errorf("the run line interpolates an expression:\n%s", got)
 	}
 }
+
+func TestInsecure(t *testing.T) {
+	tests := []struct {
+		name, image, list string
+		insecure          bool
+	}{
+		{name: "listed host", image: "127.0.0.1:5000/app", list: "127.0.0.1:5000", insecure: true},
+		{name: "one of several", image: "registry.local/app", list: "a.local\nregistry.local", insecure: true},
+		{name: "not listed", image: "ghcr.io/acme/app", list: "127.0.0.1:5000"},
+		{name: "no list", image: "127.0.0.1:5000/app"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := actiontest.New(t, map[string]string{"image": tc.image, "value": tc.list})
+			r.Run(context.Background(), testSpec, func(ctx context.Context, a *action.Action) error {
+				_, opts := a.Inputs().Insecure("value", "image")
+				if got := len(opts) == 1; got != tc.insecure {
+					t.Errorf("insecure = %v, want %v", got, tc.insecure)
+				}
+				return nil
+			})
+		})
+	}
+}

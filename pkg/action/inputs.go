@@ -228,3 +228,15 @@ func ParseDigest(s string, opts ...name.Option) (name.Digest, error) {
 	}
 	return d, nil
 }
+
+// Insecure reads the list input naming registry hosts reached over plain
+// HTTP, and returns it with the name options for the image input: with
+// name.Insecure when that image's registry is in the list.
+func (in *Inputs) Insecure(listInput, imageInput string) ([]string, []name.Option) {
+	hosts := in.List(listInput)
+	host, _, _ := strings.Cut(in.String(imageInput), "/")
+	if slices.Contains(hosts, host) {
+		return hosts, []name.Option{name.Insecure}
+	}
+	return hosts, nil
+}
