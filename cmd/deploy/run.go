@@ -113,14 +113,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		p.Values = v
 	}
 
-	kc, err := kube.Load(kube.Source{Kubeconfig: in.String("kubeconfig"), EnvKubeconfig: a.Getenv("KUBECONFIG"), Context: in.String("context")})
-	switch {
-	case errors.Is(err, kube.ErrContextNotFound):
-		in.Fail("context", "%v", err)
-	case err != nil:
-		in.Fail("kubeconfig", "%v", err)
-	}
-	p.Kube = kc
+	p.Kube = kube.FromInputs(a, in)
 
 	p.Wait = in.Bool("wait")
 	p.Timeout = in.Duration("timeout")

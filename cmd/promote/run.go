@@ -131,14 +131,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	if p.Timeout <= 0 {
 		in.Fail("timeout", "must be above 0")
 	}
-	kc, err := kube.Load(kube.Source{Kubeconfig: in.String("kubeconfig"), EnvKubeconfig: a.Getenv("KUBECONFIG"), Context: in.String("context")})
-	switch {
-	case errors.Is(err, kube.ErrContextNotFound):
-		in.Fail("context", "%v", err)
-	case err != nil:
-		in.Fail("kubeconfig", "%v", err)
-	}
-	p.Kube = kc
+	p.Kube = kube.FromInputs(a, in)
 	p.Environment = in.String("environment")
 	p.EnvironmentURL = in.String("environment-url")
 	if token := in.String("github-token"); token != "" {
