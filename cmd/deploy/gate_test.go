@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/crane"
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 
 	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
@@ -39,6 +41,16 @@ func TestSignatureGate(t *testing.T) {
 		t.Fatal(err)
 	}
 	unsigned := pushOther(t, host)
+	// The tag v1 named the signed image when it was signed, and was then
+	// re-pointed to the unsigned one: the gate must follow the digest.
+	if err := crane.Tag(signed.String(), "v1", crane.Insecure); err != nil {
+		t.Fatal(err)
+	}
+	if err := crane.Tag(unsigned, "v1", crane.Insecure); err != nil {
+		t.Fatal(err)
+	}
+	repointed := host + "/fx/app:v1@" + digestOf(t, unsigned)
+	signedUnderTag := host + "/fx/app:v1@" + signed.DigestStr()
 
 	for _, tc := range []struct {
 		name        string
@@ -49,6 +61,8 @@ func TestSignatureGate(t *testing.T) {
 		{"signed digest passes the gate", signed.String(), map[string]string{"verify-key": string(key.PublicBytes)}, ""},
 		{"unsigned digest is refused", unsigned, map[string]string{"verify-key": string(key.PublicBytes)}, "image is not signed"},
 		{"digest signed by another key is refused", signed.String(), map[string]string{"verify-key": string(other.PublicBytes)}, "no signature matches the policy"},
+		{"re-pointed tag is refused (its new digest is unsigned)", repointed, map[string]string{"verify-key": string(key.PublicBytes)}, "image is not signed"},
+		{"signed digest passes under a tag that moved on", signedUnderTag, map[string]string{"verify-key": string(key.PublicBytes)}, ""},
 		{"missing attestation is refused", signed.String(), map[string]string{"verify-key": string(key.PublicBytes), "verify-attestations": "slsaprovenance1"}, "required attestation missing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,6 +89,15 @@ func TestSignatureGate(t *testing.T) {
 			}
 		})
 	}
+}
+
+func digestOf(t *testing.T, ref string) string {
+	t.Helper()
+	d, err := name.NewDigest(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.DigestStr()
 }
 
 func newKey(t *testing.T) *cosign.KeysBytes {
