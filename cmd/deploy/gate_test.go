@@ -15,6 +15,7 @@ import (
 	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
 	"github.com/fxplatform/deploy-actions/pkg/scan/scantest"
 	"github.com/fxplatform/deploy-actions/pkg/sign"
+	"github.com/fxplatform/deploy-actions/pkg/sign/sigstoretest"
 )
 
 // TestSignatureGate: with verify-key set, an image that does not verify is
@@ -114,4 +115,65 @@ func newKey(t *testing.T) *cosign.KeysBytes {
 func pushOther(t *testing.T, host string) string {
 	t.Helper()
 	return scantest.PushImageWithLabel(t, host, "variant", "unsigned").String()
+}
+
+// TestKeylessGate: with a private Sigstore's roots and Rekor key, a digest
+// signed keyless by the release workflow of fxplatform/fx-platform passes;
+// the same signature checked against another repository's identity, or a
+// prefix of it, is refused before any request reaches the cluster.
+func TestKeylessGate(t *testing.T) {
+	ctx := context.Background()
+	const identity = "https://github.com/fxplatform/fx-platform/.github/workflows/release.yml@refs/tags/v1.2.3"
+	var requests atomic.Int32
+	cluster := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.Error(w, "no", http.StatusTeapot)
+	}))
+	defer cluster.Close()
+
+	ss := sigstoretest.Start(t, identity)
+	host := scantest.StartRegistry(t)
+	signed := scantest.PushImage(t, host)
+	token, err := sign.GitHubOIDC{RequestURL: ss.OIDCURL, RequestToken: "request-token"}.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := sign.Keyless(ctx, ss.FulcioURL, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sign.Sign(ctx, signed, signer, sign.Options{Log: &sign.Rekor{URL: ss.RekorURL}}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name, identity, wantRefusal string
+	}{
+		{"the signing workflow's identity passes", identity, ""},
+		{"another repository's identity is refused", "https://github.com/fxplatform/fx-platform-evil/.github/workflows/release.yml@refs/tags/v1.2.3", "no signature matches the policy"},
+		{"a prefix of the identity is refused", "https://github.com/fxplatform/fx-platform", "no signature matches the policy"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := requests.Load()
+			r := actiontest.New(t, map[string]string{"chart": testChart, "release": "fx-platform-staging", "image": signed.String(),
+				"kubeconfig": kubeconfigFor(cluster), "wait": "false",
+				"verify-certificate-identity": tc.identity, "verify-certificate-oidc-issuer": sigstoretest.Issuer,
+				"verify-fulcio-roots": ss.RootPEM(), "verify-rekor-public-key": ss.RekorKeyPEM(t)})
+			code := r.Run(ctx, spec, run)
+			errs := r.Annotations("error")
+			reached := requests.Load() - before
+			if tc.wantRefusal == "" {
+				if reached == 0 {
+					t.Errorf("the gate stopped a signed image: %q", errs)
+				}
+				return
+			}
+			if code != 1 || len(errs) != 1 || !strings.Contains(errs[0], tc.wantRefusal) || !strings.Contains(errs[0], "nothing was changed") {
+				t.Errorf("exit %d, errors %q; want exit 1 and one error with %q", code, errs, tc.wantRefusal)
+			}
+			if reached != 0 {
+				t.Errorf("%d requests reached the cluster after a refusal", reached)
+			}
+		})
+	}
 }

@@ -66,6 +66,8 @@ func TestBadInput(t *testing.T) {
 		{name: "release name invalid", inputs: map[string]string{"release": "FX_Platform"}, input: "release"},
 		{name: "namespace invalid", inputs: map[string]string{"namespace": "Staging!"}, input: "namespace"},
 		{name: "set syntax invalid", inputs: map[string]string{"set": "replicaCount=3\nimage[x]=1"}, input: "set"},
+		{name: "fulcio roots without rekor key", inputs: map[string]string{"verify-certificate-identity": "https://github.com/a/b/.github/workflows/r.yml@refs/tags/v1", "verify-certificate-oidc-issuer": "https://token.actions.githubusercontent.com", "verify-fulcio-roots": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}, input: "verify-rekor-public-key"},
+		{name: "fulcio roots not a certificate", inputs: map[string]string{"verify-certificate-identity": "https://github.com/a/b/.github/workflows/r.yml@refs/tags/v1", "verify-certificate-oidc-issuer": "https://token.actions.githubusercontent.com", "verify-fulcio-roots": "/does/not/exist.pem", "verify-rekor-public-key": "/does/not/exist.pub"}, input: "verify-fulcio-roots"},
 		{name: "set with no value", inputs: map[string]string{"set": "justakey"}, input: "set"},
 		{name: "set-string syntax invalid", inputs: map[string]string{"set-string": "a[-1]=x"}, input: "set-string"},
 		{name: "values file missing", inputs: map[string]string{"values-files": "testdata/none.yaml"}, input: "values-files"},

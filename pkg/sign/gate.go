@@ -1,9 +1,16 @@
 package sign
 
 import (
+	"crypto/x509"
+	"errors"
+	"os"
+	"strings"
+
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/sigstore/sigstore/pkg/tuf"
 
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/image"
@@ -17,6 +24,8 @@ var GateInputs = []action.Input{
 	{Name: "verify-certificate-identity", Description: "Refuse the image unless it is signed keyless by this identity (the signing workflow's URL, matched whole, e.g. https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1.2.3)."},
 	{Name: "verify-certificate-oidc-issuer", Description: "OIDC issuer of the keyless identity, e.g. https://token.actions.githubusercontent.com."},
 	{Name: "verify-attestations", Kind: action.KindList, Description: "Attestations that must be attached and verified: slsaprovenance1, vuln, cyclonedx, spdxjson or predicate type URIs."},
+	{Name: "verify-fulcio-roots", Description: "For a private Sigstore: PEM certificates (content or path) of the Fulcio CA that keyless certificates must chain to, instead of the public-good instance's trust root (fetched with TUF). Its certificates are then trusted without a CT log proof."},
+	{Name: "verify-rekor-public-key", Description: "For a private Sigstore, with verify-fulcio-roots: PEM public key (content or path) of the Rekor log keyless signatures must be entered in."},
 }
 
 // ParseGate reads the gate inputs for image (the action's digest input)
@@ -32,10 +41,11 @@ func ParseGate(a *action.Action, in *action.Inputs, img name.Digest) Policy {
 	if !p.Enabled() {
 		return p
 	}
-	// Keyless signatures from GitHub Actions are checked against the
-	// Sigstore public-good instance, whose trust root comes from its TUF
-	// repository when the gate runs.
-	p.PublicGood = true
+	// Keyless signatures are checked against a private Sigstore's roots
+	// when given, else against the public-good instance, whose trust root
+	// comes from its TUF repository when the gate runs.
+	parsePrivateSigstore(&p, in)
+	p.PublicGood = p.Roots == nil
 	if err := p.Validate(); err != nil {
 		in.Fail(gateInputOf(p), "%v", err)
 	}
@@ -67,4 +77,51 @@ func gateInputOf(p Policy) string {
 		return "verify-certificate-oidc-issuer"
 	}
 	return "verify-attestations"
+}
+
+// parsePrivateSigstore reads verify-fulcio-roots and verify-rekor-public-key
+// into the policy's trust.
+func parsePrivateSigstore(p *Policy, in *action.Inputs) {
+	roots, rekorKey := in.String("verify-fulcio-roots"), in.String("verify-rekor-public-key")
+	if roots == "" {
+		if rekorKey != "" {
+			in.Fail("verify-rekor-public-key", "goes with verify-fulcio-roots")
+		}
+		return
+	}
+	if rekorKey == "" {
+		in.Fail("verify-rekor-public-key", "is required with verify-fulcio-roots: keyless signatures must be in a log the gate trusts")
+		return
+	}
+	pemBytes, err := readPEM(roots)
+	if err == nil {
+		p.Roots = x509.NewCertPool()
+		if !p.Roots.AppendCertsFromPEM(pemBytes) {
+			err = errors.New("no PEM certificate in it")
+		}
+	}
+	if err != nil {
+		p.Roots = nil
+		in.Fail("verify-fulcio-roots", "%v", err)
+		return
+	}
+	keyBytes, err := readPEM(rekorKey)
+	if err == nil {
+		keys := cosign.NewTrustedTransparencyLogPubKeys()
+		if err = keys.AddTransparencyLogPubKey(keyBytes, tuf.Active); err == nil {
+			p.RekorKeys = &keys
+		}
+	}
+	if err != nil {
+		in.Fail("verify-rekor-public-key", "%v", err)
+	}
+	p.IgnoreSCT = true
+}
+
+// readPEM takes PEM content as it is, or reads the file it names.
+func readPEM(s string) ([]byte, error) {
+	if strings.Contains(s, "-----BEGIN ") {
+		return []byte(s), nil
+	}
+	return os.ReadFile(s)
 }

@@ -110,6 +110,23 @@ func (s *Sigstore) Roots() *x509.CertPool {
 	return p
 }
 
+// RootPEM is the stand-in Fulcio's root certificate in PEM, as the gate's
+// verify-fulcio-roots input takes it.
+func (s *Sigstore) RootPEM() string {
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.root.Raw}))
+}
+
+// RekorKeyPEM is the stand-in Rekor's public key in PEM, as the gate's
+// verify-rekor-public-key input takes it.
+func (s *Sigstore) RekorKeyPEM(t *testing.T) string {
+	t.Helper()
+	b, err := cryptoutils.MarshalPublicKeyToPEM(&s.rekorKey.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // RekorKeys are the stand-in Rekor's public keys as cosign takes them.
 func (s *Sigstore) RekorKeys(t *testing.T) *cosign.TrustedTransparencyLogPubKeys {
 	t.Helper()
