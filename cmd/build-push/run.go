@@ -102,16 +102,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	}
 	s.Created = created
 
-	i.Credentials = image.Credentials{
-		Registry:    i.Image.RegistryStr(),
-		Username:    in.String("registry-username"),
-		Password:    in.String("registry-password"),
-		GitHubActor: a.Getenv("GITHUB_ACTOR"),
-		GitHubToken: a.Getenv("GITHUB_TOKEN"),
-	}
-	if (i.Credentials.Username == "") != (i.Credentials.Password == "") {
-		in.Fail("registry-password", "registry-username and registry-password go together")
-	}
+	i.Credentials = image.CredentialsFromInputs(a, in, i.Image.RegistryStr())
 	if err := in.Err(); err != nil {
 		return i, err
 	}

@@ -1,11 +1,14 @@
 package main
 
-import "github.com/fxplatform/deploy-actions/pkg/action"
+import (
+	"github.com/fxplatform/deploy-actions/pkg/action"
+	"github.com/fxplatform/deploy-actions/pkg/image"
+)
 
 var spec = &action.Spec{
 	Name:        "build-push",
 	Description: "Build a container image without a Docker engine (base image plus layers made from files) and push it by digest.",
-	Inputs: []action.Input{
+	Inputs: append([]action.Input{
 		{Name: "image", Required: true, Kind: action.KindImage, Description: "Repository to push to, e.g. ghcr.io/acme/fx-platform (no tag)."},
 		{Name: "context", Default: ".", Description: "Directory to package."},
 		{Name: "files", Kind: action.KindLines, Description: "Newline list of SRC:DEST (SRC relative to context). Default: the whole context at /app."},
@@ -23,10 +26,7 @@ var spec = &action.Spec{
 		{Name: "push", Default: "true", Kind: action.KindBool, Description: "Push to the registry; false writes an OCI layout to oci-layout-path instead."},
 		{Name: "oci-layout-path", Description: "Where to write the image as an OCI layout when push is false."},
 		{Name: "dockerfile", Description: "Optional Dockerfile: build it with docker buildx or buildah into an OCI layout, then push that."},
-		{Name: "registry-username", Description: "Registry user. Default: the docker config keychain, and GITHUB_ACTOR for ghcr.io."},
-		{Name: "registry-password", Sensitive: true, Description: "Registry password or token. Default: the docker config keychain, and GITHUB_TOKEN for ghcr.io."},
-		{Name: "insecure-registries", Kind: action.KindList, Description: "Registry hosts reached over plain HTTP (local registries)."},
-	},
+	}, image.RegistryInputs...),
 	Outputs: []action.Output{
 		{Name: "digest", Description: "sha256:... digest of the pushed manifest or index."},
 		{Name: "image-ref", Description: "<image>@<digest>: the reference every later stage takes."},

@@ -96,16 +96,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 			in.Fail(input, "the directory of %q does not exist", p)
 		}
 	}
-	i.Credentials = image.Credentials{
-		Registry:    i.Image.RegistryStr(),
-		Username:    in.String("registry-username"),
-		Password:    in.String("registry-password"),
-		GitHubActor: a.Getenv("GITHUB_ACTOR"),
-		GitHubToken: a.Getenv("GITHUB_TOKEN"),
-	}
-	if (i.Credentials.Username == "") != (i.Credentials.Password == "") {
-		in.Fail("registry-password", "registry-username and registry-password go together")
-	}
+	i.Credentials = image.CredentialsFromInputs(a, in, i.Image.RegistryStr())
 	return i, in.Err()
 }
 

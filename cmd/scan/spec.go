@@ -1,11 +1,14 @@
 package main
 
-import "github.com/fxplatform/deploy-actions/pkg/action"
+import (
+	"github.com/fxplatform/deploy-actions/pkg/action"
+	"github.com/fxplatform/deploy-actions/pkg/image"
+)
 
 var spec = &action.Spec{
 	Name:        "scan",
 	Description: "Scan an image pinned by digest for known vulnerabilities (OSV), fail at a severity threshold, write SARIF, JSON and an SBOM.",
-	Inputs: []action.Input{
+	Inputs: append([]action.Input{
 		{Name: "image", Required: true, Kind: action.KindImage, Description: "Image to scan, repo@sha256:... (a tag is refused). With oci-layout-path, the digest picks the manifest in the layout."},
 		{Name: "oci-layout-path", Description: "Read the image from this OCI layout directory instead of the registry."},
 		{Name: "image-tarball", Description: "Read the image from this tarball (docker save / crane pull) instead of the registry; image then only names it."},
@@ -19,10 +22,7 @@ var spec = &action.Spec{
 		{Name: "json-file", Description: "Where to write the JSON report; empty for none."},
 		{Name: "sbom-file", Description: "Where to write the SBOM; empty for none."},
 		{Name: "sbom-format", Default: "cyclonedx", Kind: action.KindEnum, Allowed: []string{"cyclonedx", "spdx"}, Description: "SBOM format: CycloneDX 1.6 JSON or SPDX 2.3 JSON."},
-		{Name: "registry-username", Description: "Registry user. Default: the docker config keychain, and GITHUB_ACTOR for ghcr.io."},
-		{Name: "registry-password", Sensitive: true, Description: "Registry password or token. Default: the docker config keychain, and GITHUB_TOKEN for ghcr.io."},
-		{Name: "insecure-registries", Kind: action.KindList, Description: "Registry hosts reached over plain HTTP (local registries)."},
-	},
+	}, image.RegistryInputs...),
 	Outputs: []action.Output{
 		{Name: "passed", Description: "true when no counted finding is at or above the threshold."},
 		{Name: "critical", Description: "Critical findings (not ignored)."},

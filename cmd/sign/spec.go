@@ -1,11 +1,14 @@
 package main
 
-import "github.com/fxplatform/deploy-actions/pkg/action"
+import (
+	"github.com/fxplatform/deploy-actions/pkg/action"
+	"github.com/fxplatform/deploy-actions/pkg/image"
+)
 
 var spec = &action.Spec{
 	Name:        "sign",
 	Description: "Sign an image digest with cosign (key or keyless through GitHub OIDC, Fulcio and Rekor) and attach SLSA provenance, SBOM and scan attestations.",
-	Inputs: []action.Input{
+	Inputs: append([]action.Input{
 		{Name: "image", Required: true, Kind: action.KindImage, Description: "Image to sign, repo@sha256:... (a tag is refused)."},
 		{Name: "key", Sensitive: true, Description: "Private key: a cosign key (encrypted PEM) or an unencrypted PKCS#8/EC PEM key as openssl writes it, as content or a path; or a KMS URI (awskms://, gcpkms://, azurekms://, hashivault://, served by the sigstore-kms-<scheme> plugin on PATH: no cloud SDK is linked in)."},
 		{Name: "key-password", Sensitive: true, Description: "Password of an encrypted cosign key."},
@@ -16,10 +19,7 @@ var spec = &action.Spec{
 		{Name: "attest-sbom", Description: "SBOM file (CycloneDX or SPDX JSON, e.g. scan's sbom-file) to attach as an attestation."},
 		{Name: "attest-scan", Description: "Scan report (scan's json-file or sarif-file) to attach as a vuln attestation."},
 		{Name: "attest-provenance", Default: "true", Kind: action.KindBool, Description: "Attach an SLSA provenance v1 statement for the digest (builder: GITHUB_WORKFLOW_REF; run, repository and commit from the runner)."},
-		{Name: "registry-username", Description: "Registry user. Default: the docker config keychain, and GITHUB_ACTOR for ghcr.io."},
-		{Name: "registry-password", Sensitive: true, Description: "Registry password or token. Default: the docker config keychain, and GITHUB_TOKEN for ghcr.io."},
-		{Name: "insecure-registries", Kind: action.KindList, Description: "Registry hosts reached over plain HTTP (local registries)."},
-	},
+	}, image.RegistryInputs...),
 	Outputs: []action.Output{
 		{Name: "signature-ref", Description: "Where the signature is: <repo>:sha256-<hex>.sig."},
 		{Name: "attestations", Description: "Newline list of the predicate types attached."},
