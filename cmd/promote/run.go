@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -141,7 +140,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		}
 		p.GitHub, p.Commit, p.LogURL = run.Client, run.Commit, run.LogURL
 	}
-	p.Owner = owner(a)
+	p.Owner = kube.Holder(a.Getenv, "")
 	if err := in.Err(); err != nil {
 		return Inputs{}, err
 	}
@@ -157,16 +156,6 @@ func dnsLabel(in *action.Inputs, name string) string {
 		in.Fail(name, "%q is not a valid name: %s", v, strings.Join(errs, "; "))
 	}
 	return v
-}
-
-// owner names this run: the workflow run (a re-run of it is the same
-// owner and takes its Lease at once), else the host and process.
-func owner(a *action.Action) string {
-	if repo, id := a.Getenv("GITHUB_REPOSITORY"), a.Getenv("GITHUB_RUN_ID"); repo != "" && id != "" {
-		return repo + "/runs/" + id
-	}
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s/pid-%d", host, os.Getpid())
 }
 
 func run(ctx context.Context, a *action.Action) error {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 	"time"
 
@@ -73,7 +72,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		}
 		p.GitHub, p.Commit, p.LogURL = run.Client, run.Commit, run.LogURL
 	}
-	p.Owner = owner(a)
+	p.Owner = kube.Holder(a.Getenv, "rollback")
 	if err := in.Err(); err != nil {
 		return Inputs{}, err
 	}
@@ -114,14 +113,6 @@ func dnsLabel(in *action.Inputs, name string) string {
 		in.Fail(name, "%q is not a valid name: %s", v, strings.Join(errs, "; "))
 	}
 	return v
-}
-
-func owner(a *action.Action) string {
-	if repo, id := a.Getenv("GITHUB_REPOSITORY"), a.Getenv("GITHUB_RUN_ID"); repo != "" && id != "" {
-		return repo + "/runs/" + id + "/rollback"
-	}
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s/pid-%d/rollback", host, os.Getpid())
 }
 
 func run(ctx context.Context, a *action.Action) error {

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -126,4 +127,25 @@ func FuzzLoadInline(f *testing.F) {
 		// Any input either loads or errors; it never panics.
 		_, _ = Load(Source{Kubeconfig: s, InCluster: notInCluster})
 	})
+}
+
+func TestHolder(t *testing.T) {
+	run := map[string]string{"GITHUB_REPOSITORY": "acme/fx", "GITHUB_RUN_ID": "42"}
+	tests := []struct {
+		name, role string
+		env        map[string]string
+		want       string
+	}{
+		{name: "workflow run", env: run, want: "acme/fx/runs/42"},
+		{name: "workflow run, rollback", env: run, role: "rollback", want: "acme/fx/runs/42/rollback"},
+		{name: "outside a runner", env: map[string]string{}, want: fmt.Sprintf("/pid-%d", os.Getpid())},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Holder(func(k string) string { return tc.env[k] }, tc.role)
+			if !strings.HasSuffix(got, tc.want) {
+				t.Errorf("Holder = %q, want it to end in %q", got, tc.want)
+			}
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -214,4 +215,22 @@ func (l *Lock) Release(ctx context.Context) error {
 		return fmt.Errorf("releasing lease %s/%s: %w", l.namespace, l.name, err)
 	}
 	return nil
+}
+
+// Holder names a run as a Lease holder: the workflow run
+// (GITHUB_REPOSITORY/runs/GITHUB_RUN_ID, so a re-run of it takes its Lease
+// back at once), else the host and process; role, when set, tells apart the
+// actions of one run (promote and rollback).
+func Holder(getenv func(string) string, role string) string {
+	name := ""
+	if repo, id := getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_ID"); repo != "" && id != "" {
+		name = repo + "/runs/" + id
+	} else {
+		host, _ := os.Hostname()
+		name = fmt.Sprintf("%s/pid-%d", host, os.Getpid())
+	}
+	if role != "" {
+		name += "/" + role
+	}
+	return name
 }
