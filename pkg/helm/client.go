@@ -119,9 +119,6 @@ func newClient(cfg *action.Configuration, namespace string, o *options) *Client 
 	return &Client{cfg: cfg, namespace: namespace, rec: rec, now: o.now}
 }
 
-// Namespace is the namespace the client deploys to.
-func (c *Client) Namespace() string { return c.namespace }
-
 // History returns every stored revision of a release, oldest first.
 func (c *Client) History(name string) ([]*release.Release, error) {
 	hs, err := c.cfg.Releases.History(name)

@@ -45,9 +45,6 @@ type Image struct {
 	cleanup   func() error
 }
 
-// Platforms returns the platforms the image is built for.
-func (img *Image) Platforms() []v1.Platform { return append([]v1.Platform(nil), img.platforms...) }
-
 // Close removes temporary files of a Dockerfile build; it is a no-op
 // otherwise.
 func (img *Image) Close() error {
