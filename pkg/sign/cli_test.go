@@ -11,10 +11,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/fxplatform/deploy-actions/pkg/sign"
+	"github.com/fxplatform/deploy-actions/pkg/sign/sigstoretest"
 )
 
 // cli is a pinned cosign CLI the signatures are checked with.
@@ -182,5 +184,61 @@ func checkSubjects(t *testing.T, out string, ref name.Digest, predicateType stri
 	}
 	if found == 0 {
 		t.Errorf("no %s statement in the output:\n%s", predicateType, out)
+	}
+}
+
+func TestCosignCLIVerifiesBlobBundles(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	key := newKeyPair(t, "pw")
+	pubFile := write("cosign.pub", key.Public)
+	emptyRoot := write("empty_root.json", []byte(emptyTrustedRoot))
+	ss := sigstoretest.Start(t, identity)
+	standIns := write("trusted_root.json", ss.TrustedRootJSON(t))
+	token, err := sign.GitHubOIDC{RequestURL: ss.OIDCURL, RequestToken: "request-token"}.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyless, err := sign.Keyless(ctx, ss.FulcioURL, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &sign.Rekor{URL: ss.RekorURL, Backoff: 10 * time.Millisecond}
+	blob := write("checksums.txt", []byte("0a1b  fx-platform_1.2.3_linux_amd64.tar.gz\n"))
+	tampered := write("tampered.txt", []byte("0a1c  fx-platform_1.2.3_linux_amd64.tar.gz\n"))
+	for _, tc := range []struct {
+		name   string
+		signer sign.Signer
+		log    *sign.Rekor
+		args   []string
+	}{
+		{"key, log off", key.signer(t), nil, []string{"--key", pubFile, "--insecure-ignore-tlog=true", "--trusted-root", emptyRoot}},
+		{"key, in Rekor", key.signer(t), log, []string{"--key", pubFile, "--trusted-root", standIns}},
+		{"keyless", keyless, log, []string{"--certificate-identity", identity, "--certificate-oidc-issuer", sigstoretest.Issuer,
+			"--insecure-ignore-sct=true", "--trusted-root", standIns}},
+	} {
+		res, err := sign.SignBlob(ctx, blob, tc.signer, sign.Options{Log: tc.log})
+		if err != nil {
+			t.Fatalf("%s: SignBlob: %v", tc.name, err)
+		}
+		bundle := write(strings.ReplaceAll(tc.name, " ", "_")+sign.BundleSuffix, res.Bundle)
+		for _, c := range clis {
+			t.Run(tc.name+"/cosign "+c.version, func(t *testing.T) {
+				args := append([]string{"verify-blob", "--bundle", bundle, "--new-bundle-format"}, tc.args...)
+				if _, err := runCosign(t, c, append(args, blob)...); err != nil {
+					t.Errorf("cosign verify-blob refuses the bundle: %v", err)
+				}
+				if _, err := runCosign(t, c, append(args, tampered)...); err == nil {
+					t.Error("cosign verify-blob accepts the bundle for another file")
+				}
+			})
+		}
 	}
 }

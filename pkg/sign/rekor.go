@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"net"
 	"time"
 
@@ -48,9 +49,15 @@ func (r *Rekor) rekorClient() (*client.Rekor, error) {
 
 // UploadHashedRekord enters a signature over payload.
 func (r *Rekor) UploadHashedRekord(ctx context.Context, sig, payload, pem []byte) (*models.LogEntryAnon, error) {
+	h := sha256.New()
+	h.Write(payload)
+	return r.uploadHashedRekord(ctx, sig, h, pem)
+}
+
+// uploadHashedRekord enters a signature over what h (a SHA-256) has
+// hashed; h is only read (Sum), so every attempt sends the same digest.
+func (r *Rekor) uploadHashedRekord(ctx context.Context, sig []byte, h hash.Hash, pem []byte) (*models.LogEntryAnon, error) {
 	return r.retry(ctx, func(ctx context.Context, c *client.Rekor) (*models.LogEntryAnon, error) {
-		h := sha256.New()
-		h.Write(payload)
 		return cosign.TLogUpload(ctx, c, sig, h, pem)
 	})
 }

@@ -8,6 +8,7 @@
 package sigstoretest
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -32,8 +33,14 @@ import (
 
 	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
+	"github.com/sigstore/rekor/pkg/util"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/tuf"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Issuer is the OIDC issuer GitHub Actions tokens carry.
@@ -306,14 +313,58 @@ func (s *Sigstore) entry(canon []byte, index int64) (string, json.RawMessage, er
 	if err != nil {
 		return "", nil, err
 	}
+	// The checkpoint is a signed note, as Rekor v1 signs its tree heads,
+	// so that Sigstore bundle verification (which checks it) accepts it.
+	noteSigner, err := signature.LoadECDSASigner(s.rekorKey, crypto.SHA256)
+	if err != nil {
+		return "", nil, err
+	}
+	checkpoint, err := util.CreateAndSignCheckpoint(context.Background(), "sigstoretest", 1, 1, leaf[:], noteSigner)
+	if err != nil {
+		return "", nil, err
+	}
 	e, err := json.Marshal(map[string]any{
 		"body": body, "integratedTime": now, "logID": s.logID(), "logIndex": index,
 		"verification": map[string]any{
 			"signedEntryTimestamp": set,
-			"inclusionProof":       map[string]any{"logIndex": 0, "treeSize": 1, "rootHash": uuid, "hashes": []string{}, "checkpoint": "sigstoretest - 1\n1\n" + base64.StdEncoding.EncodeToString(leaf[:]) + "\n"},
+			"inclusionProof":       map[string]any{"logIndex": 0, "treeSize": 1, "rootHash": uuid, "hashes": []string{}, "checkpoint": string(checkpoint)},
 		},
 	})
 	return uuid, e, err
+}
+
+// TrustedRootJSON is a Sigstore trusted root (trusted_root.json) with the
+// stand-in Fulcio's root and Rekor's key, as `cosign verify-blob
+// --trusted-root` and sigstore-go's root.NewTrustedRootFromJSON take it.
+// It has no CT log: verify with SCTs ignored.
+func (s *Sigstore) TrustedRootJSON(t *testing.T) []byte {
+	t.Helper()
+	der, err := x509.MarshalPKIXPublicKey(&s.rekorKey.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logID := sha256.Sum256(der)
+	from := &protocommon.TimeRange{Start: timestamppb.New(s.root.NotBefore)}
+	tr := &prototrustroot.TrustedRoot{
+		MediaType: "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+		Tlogs: []*prototrustroot.TransparencyLogInstance{{
+			BaseUrl:       s.RekorURL,
+			HashAlgorithm: protocommon.HashAlgorithm_SHA2_256,
+			PublicKey:     &protocommon.PublicKey{RawBytes: der, KeyDetails: protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256, ValidFor: from},
+			LogId:         &protocommon.LogId{KeyId: logID[:]},
+		}},
+		CertificateAuthorities: []*prototrustroot.CertificateAuthority{{
+			Subject:   &protocommon.DistinguishedName{Organization: "sigstoretest", CommonName: s.root.Subject.CommonName},
+			Uri:       s.FulcioURL,
+			CertChain: &protocommon.X509CertificateChain{Certificates: []*protocommon.X509Certificate{{RawBytes: s.root.Raw}}},
+			ValidFor:  from,
+		}},
+	}
+	b, err := protojson.Marshal(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 var _ crypto.Signer = (*ecdsa.PrivateKey)(nil)
