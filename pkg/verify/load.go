@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,7 +15,8 @@ import (
 // Load is a load probe: a bounded number of GET requests to one URL, either
 // closed-loop (Concurrency requests in flight, each sent as soon as the
 // previous one returns) or at a fixed Rate with at most Concurrency in
-// flight. It runs on vegeta's attacker.
+// flight. It runs on vegeta's attacker, over an HTTP/1.1 client built on
+// fasthttp (see probeTransport for why).
 type Load struct {
 	URL         *url.URL
 	Requests    int // how many to send; must be above 0
@@ -30,8 +30,6 @@ type Load struct {
 	// probe that reaches it stops, cancels requests in flight and reports
 	// Truncated.
 	Deadline time.Duration
-	// Transport sends the requests; default NewTransport(Concurrency).
-	Transport http.RoundTripper
 }
 
 // LatencyBuckets are the histogram's lower bounds, chosen around the
@@ -105,9 +103,6 @@ func (l *Load) validate() error {
 	if l.Deadline <= 0 {
 		l.Deadline = l.DefaultDeadline()
 	}
-	if l.Transport == nil {
-		l.Transport = NewTransport(l.Concurrency)
-	}
 	return nil
 }
 
@@ -120,11 +115,17 @@ func (l Load) Run(ctx context.Context) (*LoadResult, error) {
 	}
 	probeCtx, cancel := context.WithTimeout(ctx, l.Deadline)
 	defer cancel()
-	client := &http.Client{Transport: contextTransport{probeCtx, l.Transport}, CheckRedirect: noRedirect}
+	tr, err := newProbeTransport(probeCtx, l.URL, l.Concurrency, l.requestTimeout())
+	if err != nil {
+		return nil, err
+	}
+	defer tr.Close()
 	workers := uint64(l.Concurrency)
 	atk := vegeta.NewAttacker(
-		vegeta.Client(client), // before Timeout: Client replaces the whole client
-		vegeta.Timeout(l.requestTimeout()),
+		// The transport bounds each request (its timeout, and the probe's
+		// context closes its connections), so the client has no Timeout
+		// of its own: net/http would add a timer and context per request.
+		vegeta.Client(&http.Client{Transport: tr, CheckRedirect: noRedirect}),
 		vegeta.Workers(workers),
 		vegeta.MaxWorkers(workers),
 		// Bodies are read to the end (so connections are reused) but not
@@ -140,7 +141,7 @@ func (l Load) Run(ctx context.Context) (*LoadResult, error) {
 	var m vegeta.Metrics
 	m.Histogram = hist
 	errCounts := map[string]int{}
-	for res := range atk.Attack(target, pacer, l.Deadline, "verify") {
+	for res := range atk.Attack(target, pacer, l.Deadline, "") {
 		if probeCtx.Err() != nil && res.Code == 0 {
 			continue // cut off by the deadline, not answered by the service
 		}
@@ -212,37 +213,3 @@ func (p countPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, boo
 }
 
 func (p countPacer) Rate(elapsed time.Duration) float64 { return p.inner.Rate(elapsed) }
-
-// contextTransport ties every request to the probe's context as well as
-// its own (which carries the per-request timeout), so the overall deadline
-// cancels requests in flight: vegeta builds its requests without a context.
-type contextTransport struct {
-	ctx context.Context
-	rt  http.RoundTripper
-}
-
-func (t contextTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx, cancel := context.WithCancel(req.Context())
-	stop := context.AfterFunc(t.ctx, cancel)
-	done := func() { stop(); cancel() }
-	resp, err := t.rt.RoundTrip(req.WithContext(ctx))
-	if err != nil {
-		done()
-		return nil, err
-	}
-	resp.Body = &releasingBody{ReadCloser: resp.Body, release: done}
-	return resp, nil
-}
-
-// releasingBody releases the request's context once the body is closed,
-// not before: the body is read after RoundTrip returns.
-type releasingBody struct {
-	io.ReadCloser
-	release func()
-}
-
-func (b *releasingBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.release()
-	return err
-}

@@ -3,6 +3,9 @@ package verify
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -111,5 +114,107 @@ func TestLoadValidate(t *testing.T) {
 				t.Error("Run() accepted it")
 			}
 		})
+	}
+}
+
+func TestLoadRequestTimeout(t *testing.T) {
+	base := serve(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	res, err := Load{URL: base, Requests: 4, Concurrency: 2, RequestTimeout: 20 * time.Millisecond}.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Truncated || res.Requests != 4 || res.Errors != 4 {
+		t.Fatalf("result = %+v, want 4 requests, all errors", res)
+	}
+	if len(res.TopErrors) != 1 || !strings.Contains(res.TopErrors[0], "no answer within 20ms") {
+		t.Errorf("top errors = %q, want one naming the timeout", res.TopErrors)
+	}
+}
+
+func TestLoadConnectionDroppedIsAnError(t *testing.T) {
+	var calls atomic.Int32
+	base := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close() // no answer at all
+		}
+	})
+	res, err := Load{URL: base, Requests: 6, Concurrency: 2}.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests != 6 || res.Errors != 6 || res.Throughput != 0 {
+		t.Errorf("result = %+v, want 6 requests, all errors", res)
+	}
+	// One retry each, as net/http retries a kept-alive connection the
+	// server closed; not more.
+	if got := calls.Load(); got != 12 {
+		t.Errorf("server saw %d requests, want 12 (6 and one retry each)", got)
+	}
+}
+
+func TestLoadRequest(t *testing.T) {
+	var mu sync.Mutex
+	var seen []*http.Request
+	base := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Clone(context.Background()))
+		mu.Unlock()
+		w.Header().Set("Location", "/elsewhere")
+		w.WriteHeader(http.StatusFound)
+	})
+	target, _ := JoinURL(base, "/api/quote%2Fusd?pair=EUR/USD")
+	res, err := Load{URL: target, Requests: 3, Concurrency: 1}.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Errors != 0 || res.StatusCodes["302"] != 3 {
+		t.Errorf("result = %+v, want 3 answers 302 (redirects not followed), no errors", res)
+	}
+	if len(seen) != 3 {
+		t.Fatalf("server saw %d requests, want 3", len(seen))
+	}
+	r := seen[0]
+	if r.Method != http.MethodGet || r.URL.RequestURI() != target.RequestURI() || r.Host != target.Host ||
+		r.Header.Get("User-Agent") != "deploy-actions-verify" || r.Header.Get("Accept-Encoding") != "" || r.ProtoMajor != 1 {
+		t.Errorf("request = %s %s (host %s, %s), headers %v", r.Method, r.URL.RequestURI(), r.Host, r.Proto, r.Header)
+	}
+}
+
+func TestLoadHTTPS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	// The test server's certificate is not one the system trusts: every
+	// request fails its handshake, and says so.
+	res, err := Load{URL: u, Requests: 2, Concurrency: 1}.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Errors != 2 || len(res.TopErrors) != 1 || !strings.Contains(res.TopErrors[0], "certificate") {
+		t.Errorf("result = %+v, want 2 certificate errors", res)
+	}
+}
+
+func TestLoadBadScheme(t *testing.T) {
+	u, _ := url.Parse("ftp://127.0.0.1/x")
+	if _, err := (Load{URL: u, Requests: 1}).Run(context.Background()); err == nil || !strings.Contains(err.Error(), "ftp") {
+		t.Errorf("Run() error = %v, want one naming the scheme", err)
+	}
+}
+
+func TestLoadCancelledInFlight(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var once sync.Once
+	base := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		once.Do(cancel)      // the run is cancelled while requests are in flight
+		<-r.Context().Done() // and they end only when the probe drops them
+	})
+	// Neither a request's timeout nor the probe's deadline would end it
+	// within the test's lifetime: only the cancellation does.
+	_, err := Load{URL: base, Requests: 10, Concurrency: 2, RequestTimeout: time.Hour, Deadline: time.Hour}.Run(ctx)
+	if err != context.Canceled {
+		t.Fatalf("Run() error = %v, want context.Canceled", err)
 	}
 }
