@@ -350,6 +350,23 @@ func TestActionYAML(t *testing.T) {
 	}
 }
 
+// TestInsecureMissingImage: a missing required image is reported once, by
+// its own getter, not again by Insecure.
+func TestInsecureMissingImage(t *testing.T) {
+	r := actiontest.New(t, map[string]string{"value": "127.0.0.1:5000"})
+	var err error
+	r.Run(context.Background(), testSpec, func(ctx context.Context, a *action.Action) error {
+		in := a.Inputs()
+		_, opts := in.Insecure("value", "image")
+		in.Repository("image", opts...)
+		err = in.Err()
+		return nil
+	})
+	if err == nil || strings.Count(err.Error(), `input "image"`) != 1 {
+		t.Errorf("errors = %v, want image reported once", err)
+	}
+}
+
 func TestInsecure(t *testing.T) {
 	tests := []struct {
 		name, image, list string

@@ -234,7 +234,9 @@ func ParseDigest(s string, opts ...name.Option) (name.Digest, error) {
 // name.Insecure when that image's registry is in the list.
 func (in *Inputs) Insecure(listInput, imageInput string) ([]string, []name.Option) {
 	hosts := in.List(listInput)
-	host, _, _ := strings.Cut(in.String(imageInput), "/")
+	// The image input's own getter reports it missing; reading it here
+	// must not report it a second time.
+	host, _, _ := strings.Cut(in.a.raw(imageInput), "/")
 	if slices.Contains(hosts, host) {
 		return hosts, []name.Option{name.Insecure}
 	}
