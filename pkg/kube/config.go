@@ -15,7 +15,6 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/kubernetes"
@@ -229,10 +228,20 @@ func (c *Config) Clientset() (kubernetes.Interface, error) {
 	return kubernetes.NewForConfig(c.REST())
 }
 
-// Getter returns the configuration as the RESTClientGetter Helm and
-// kubectl's libraries take. Discovery is cached in memory for the life of
-// the Config.
-func (c *Config) Getter() genericclioptions.RESTClientGetter { return getter{c} }
+// RESTClientGetter has the methods of cli-runtime's
+// genericclioptions.RESTClientGetter, which Helm and kubectl's libraries
+// take. It is declared here so that the actions that do not link Helm
+// (verify, promote) do not link cli-runtime and kustomize for one type.
+type RESTClientGetter interface {
+	ToRESTConfig() (*rest.Config, error)
+	ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error)
+	ToRESTMapper() (meta.RESTMapper, error)
+	ToRawKubeConfigLoader() clientcmd.ClientConfig
+}
+
+// Getter returns the configuration as a RESTClientGetter. Discovery is
+// cached in memory for the life of the Config.
+func (c *Config) Getter() RESTClientGetter { return getter{c} }
 
 type getter struct{ c *Config }
 
