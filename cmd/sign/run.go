@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -21,7 +22,8 @@ import (
 
 // Inputs are sign's inputs, parsed and checked.
 type Inputs struct {
-	Image            name.Digest
+	Image            name.Digest // zero when only blobs are signed
+	Blobs            []string
 	Key              string
 	KeyPassword      string
 	Keyless          bool
@@ -43,6 +45,10 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	var opts []name.Option
 	i.Insecure, opts = in.Insecure("insecure-registries", "image")
 	i.Image = in.Digest("image", opts...)
+	i.Blobs = checkBlobs(in)
+	if in.String("image") == "" && len(i.Blobs) == 0 {
+		in.Fail("image", "give image, blobs or both: there is nothing to sign")
+	}
 	i.Key = in.String("key")
 	i.KeyPassword = in.String("key-password")
 	i.Keyless = in.Bool("keyless")
@@ -71,6 +77,15 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	i.AttestSBOM = readFile(in, "attest-sbom")
 	i.AttestScan = readFile(in, "attest-scan")
 	i.AttestProvenance = in.Bool("attest-provenance")
+	if in.String("image") == "" {
+		// Attestations are about an image; a file's bundle has none.
+		for _, input := range []string{"attest-sbom", "attest-scan"} {
+			if in.String(input) != "" {
+				in.Fail(input, "attestations are attached to an image: give image, or drop %s", input)
+			}
+		}
+		i.AttestProvenance = false
+	}
 	i.Build = sign.BuildContext{
 		ServerURL: a.Getenv("GITHUB_SERVER_URL"), Repository: a.Getenv("GITHUB_REPOSITORY"),
 		SHA: a.Getenv("GITHUB_SHA"), Ref: a.Getenv("GITHUB_REF"), WorkflowRef: a.Getenv("GITHUB_WORKFLOW_REF"),
@@ -81,8 +96,41 @@ func parseInputs(a *action.Action) (Inputs, error) {
 			in.Fail("attest-provenance", "%v (set by the GitHub runner; set attest-provenance: false outside it)", err)
 		}
 	}
-	i.Credentials = image.CredentialsFromInputs(a, in, i.Image.RegistryStr())
+	registry := ""
+	if i.signsImage() {
+		registry = i.Image.RegistryStr()
+	}
+	i.Credentials = image.CredentialsFromInputs(a, in, registry)
 	return i, in.Err()
+}
+
+func (i Inputs) signsImage() bool { return i.Image.DigestStr() != "" }
+
+// checkBlobs reads the blobs input: every path must be a regular file,
+// named once. All the problems go in one error.
+func checkBlobs(in *action.Inputs) []string {
+	paths := in.Lines("blobs")
+	var problems []string
+	seen := map[string]bool{}
+	for _, p := range paths {
+		clean := filepath.Clean(p)
+		if seen[clean] {
+			problems = append(problems, fmt.Sprintf("%q is listed twice", p))
+			continue
+		}
+		seen[clean] = true
+		fi, err := os.Stat(p)
+		switch {
+		case err != nil:
+			problems = append(problems, err.Error())
+		case !fi.Mode().IsRegular():
+			problems = append(problems, fmt.Sprintf("%q is not a file", p))
+		}
+	}
+	if len(problems) > 0 {
+		in.Fail("blobs", "%s", strings.Join(problems, "; "))
+	}
+	return paths
 }
 
 func checkURL(in *action.Inputs, input string, needed bool) string {
@@ -161,22 +209,56 @@ func run(ctx context.Context, a *action.Action) error {
 	if in.TlogUpload {
 		opts.Log = &sign.Rekor{URL: in.RekorURL}
 	}
-	res, err := sign.Sign(ctx, in.Image, signer, opts)
+	res, att := &sign.Result{}, &sign.Result{}
+	if in.signsImage() {
+		if res, err = sign.Sign(ctx, in.Image, signer, opts); err != nil {
+			return err
+		}
+		a.Infof("Signed %s: %s", in.Image, res.SignatureRef)
+		if att, err = sign.Attest(ctx, in.Image, signer, statements, opts); err != nil {
+			return err
+		}
+	}
+	blobs, err := signBlobs(ctx, a, in.Blobs, signer, opts)
 	if err != nil {
 		return err
 	}
-	a.Infof("Signed %s: %s", in.Image, res.SignatureRef)
-	att, err := sign.Attest(ctx, in.Image, signer, statements, opts)
-	if err != nil {
-		return err
+	var bundles []string
+	for _, b := range blobs {
+		bundles = append(bundles, b.bundle)
 	}
 	if err := errors.Join(
 		a.SetOutput("signature-ref", res.SignatureRef),
 		a.SetOutput("attestations", strings.Join(att.PredicateTypes, "\n")),
+		a.SetOutput("bundles", strings.Join(bundles, "\n")),
 	); err != nil {
 		return err
 	}
-	return a.AddSummary(summary(in, res, att))
+	return a.AddSummary(summary(in, res, att, blobs))
+}
+
+// signedBlob is a file signed and where its bundle went.
+type signedBlob struct {
+	path, bundle string
+	res          *sign.BlobResult
+}
+
+// signBlobs signs each file and writes its bundle beside it.
+func signBlobs(ctx context.Context, a *action.Action, paths []string, signer sign.Signer, opts sign.Options) ([]signedBlob, error) {
+	var out []signedBlob
+	for _, p := range paths {
+		res, err := sign.SignBlob(ctx, p, signer, opts)
+		if err != nil {
+			return nil, err
+		}
+		bundle := p + sign.BundleSuffix
+		if err := os.WriteFile(bundle, res.Bundle, 0o644); err != nil {
+			return nil, fmt.Errorf("writing the bundle of %s: %w", p, err)
+		}
+		a.Infof("Signed %s (sha256:%x): %s", p, res.Digest, bundle)
+		out = append(out, signedBlob{path: p, bundle: bundle, res: res})
+	}
+	return out, nil
 }
 
 func (i Inputs) signer(ctx context.Context, a *action.Action) (sign.Signer, error) {
@@ -195,15 +277,14 @@ func (i Inputs) signer(ctx context.Context, a *action.Action) (sign.Signer, erro
 	return sign.Keyless(ctx, i.FulcioURL, token)
 }
 
-func summary(i Inputs, res, att *sign.Result) string {
+func summary(i Inputs, res, att *sign.Result, blobs []signedBlob) string {
 	mode := "key"
 	if i.Keyless {
 		mode = "keyless (Fulcio certificate)"
 	}
-	rows := [][]string{
-		{"image", report.Code(i.Image.String())},
-		{"signed with", mode},
-		{"signature", report.Code(res.SignatureRef)},
+	rows := [][]string{{"signed with", mode}}
+	if i.signsImage() {
+		rows = append(rows, []string{"image", report.Code(i.Image.String())}, []string{"signature", report.Code(res.SignatureRef)})
 	}
 	if att.AttestationRef != "" {
 		rows = append(rows, []string{"attestations", report.Code(att.AttestationRef)})
@@ -213,6 +294,12 @@ func summary(i Inputs, res, att *sign.Result) string {
 	}
 	for _, idx := range append(res.LogIndexes, att.LogIndexes...) {
 		rows = append(rows, []string{"Rekor entry", fmt.Sprint(idx)})
+	}
+	for _, b := range blobs {
+		rows = append(rows, []string{"file", report.Code(b.path)}, []string{"bundle", report.Code(b.bundle)})
+		for _, idx := range b.res.LogIndexes {
+			rows = append(rows, []string{"Rekor entry", fmt.Sprint(idx)})
+		}
 	}
 	return "### sign\n\n" + report.Table([]string{"", ""}, rows)
 }

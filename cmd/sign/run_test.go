@@ -7,12 +7,16 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
 	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
 	"github.com/fxplatform/deploy-actions/pkg/scan/scantest"
@@ -97,6 +101,11 @@ func TestRunRejectsBadInputBeforeAnyRequest(t *testing.T) {
 	host := strings.TrimPrefix(srv.URL, "http://")
 	digest := host + "/fx/app@sha256:" + strings.Repeat("a", 64)
 	priv, _ := keyPair(t, "")
+	// Relative blob paths are read from the working directory.
+	t.Chdir(t.TempDir())
+	if err := os.WriteFile("checksums.txt", []byte("0a1b  app.tar.gz\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name, input string
 		inputs      map[string]string
@@ -113,6 +122,12 @@ func TestRunRejectsBadInputBeforeAnyRequest(t *testing.T) {
 		{"provenance outside a runner", "attest-provenance", map[string]string{"image": digest, "key": string(priv)}, nil},
 		{"sbom file missing", "attest-sbom", map[string]string{"image": digest, "key": string(priv), "attest-sbom": "/nonexistent.json"}, runnerEnv},
 		{"bad rekor url", "rekor-url", map[string]string{"image": digest, "key": string(priv), "rekor-url": "rekor"}, runnerEnv},
+		{"neither image nor blobs", "image", map[string]string{"key": string(priv)}, runnerEnv},
+		{"blob missing", "blobs", map[string]string{"blobs": "checksums.txt\n/nonexistent/checksums.txt", "key": string(priv)}, runnerEnv},
+		{"blob is a directory", "blobs", map[string]string{"blobs": os.TempDir(), "key": string(priv)}, runnerEnv},
+		{"blob listed twice", "blobs", map[string]string{"blobs": "checksums.txt\n./checksums.txt", "key": string(priv)}, runnerEnv},
+		{"sbom attestation without image", "attest-sbom", map[string]string{"blobs": "checksums.txt", "key": string(priv), "attest-sbom": "checksums.txt"}, runnerEnv},
+		{"scan attestation without image", "attest-scan", map[string]string{"blobs": "checksums.txt", "key": string(priv), "attest-scan": "checksums.txt"}, runnerEnv},
 		{"wrong key password", "key", map[string]string{"image": digest, "key": string(mustEncrypted(t)), "key-password": "wrong", "tlog-upload": "false"}, runnerEnv},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -126,6 +141,9 @@ func TestRunRejectsBadInputBeforeAnyRequest(t *testing.T) {
 			errs := r.Annotations("error")
 			if len(errs) != 1 || !strings.Contains(errs[0], `"`+tc.input+`"`) {
 				t.Errorf("error annotations %q, want one naming %q", errs, tc.input)
+			}
+			if _, err := os.Stat("checksums.txt" + sign.BundleSuffix); err == nil {
+				t.Errorf("a bundle was written")
 			}
 		})
 	}
@@ -173,5 +191,156 @@ func TestRunKeyless(t *testing.T) {
 		Roots: ss.Roots(), RekorKeys: ss.RekorKeys(t), IgnoreSCT: true}
 	if err := sign.Verify(context.Background(), ref, policy); err != nil {
 		t.Errorf("the gate refuses what keyless sign wrote: %v", err)
+	}
+}
+
+// verifyBundle checks a bundle sign wrote against its file, through
+// cosign's library, as cosign verify-blob --bundle does.
+func verifyBundle(t *testing.T, blob, bundle string, co *cosign.CheckOpts) error {
+	t.Helper()
+	b, err := sgbundle.LoadJSONFromPath(bundle)
+	if err != nil {
+		t.Fatalf("reading the bundle: %v", err)
+	}
+	f, err := os.Open(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = cosign.VerifyNewBundle(context.Background(), co, sgverify.WithArtifact(f), b)
+	return err
+}
+
+func trustedRoot(t *testing.T, data string) root.TrustedMaterial {
+	t.Helper()
+	tr, err := root.NewTrustedRootFromJSON([]byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// writeBlobs writes release files into a fresh directory.
+func writeBlobs(t *testing.T) []string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "dist"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for name, body := range map[string]string{"checksums.txt": "0a1b  app_linux_amd64.tar.gz\n", "dist/app.spdx.json": `{"spdxVersion":"SPDX-2.3"}`} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	return paths
+}
+
+func TestRunSignsBlobs(t *testing.T) {
+	dir := t.TempDir()
+	priv, pub := keyPair(t, "pw")
+	keyFile := filepath.Join(dir, "cosign.key")
+	if err := os.WriteFile(keyFile, priv, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := sign.LoadVerifier(context.Background(), string(pub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := scantest.StartRegistry(t)
+	ref := scantest.PushImage(t, host)
+	for _, tc := range []struct {
+		name   string
+		inputs map[string]string
+		env    map[string]string
+	}{
+		// No runner variables: attest-provenance (default true) is about
+		// an image and is not asked for without one.
+		{"key content, blobs only", map[string]string{"key": string(priv)}, nil},
+		{"key file, blobs only", map[string]string{"key": keyFile}, nil},
+		{"key file, image and blobs", map[string]string{"key": keyFile, "image": ref.String(), "insecure-registries": host}, runnerEnv},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			blobs := writeBlobs(t)
+			inputs := map[string]string{"blobs": strings.Join(blobs, "\n"), "key-password": "pw", "tlog-upload": "false"}
+			maps.Copy(inputs, tc.inputs)
+			r := actiontest.New(t, inputs)
+			maps.Copy(r.Env, tc.env)
+			if code := r.Run(context.Background(), spec, run); code != 0 {
+				t.Fatalf("exit %d\n%s", code, r.Log.String())
+			}
+			out := r.Outputs()
+			var want []string
+			for _, b := range blobs {
+				want = append(want, b+".sigstore.json")
+			}
+			if out["bundles"] != strings.Join(want, "\n") {
+				t.Errorf("bundles = %q, want %q", out["bundles"], want)
+			}
+			if _, withImage := tc.inputs["image"]; withImage != (out["signature-ref"] != "") {
+				t.Errorf("signature-ref = %q", out["signature-ref"])
+			}
+			if !strings.Contains(r.Summary(), "checksums.txt.sigstore.json") {
+				t.Errorf("summary:\n%s", r.Summary())
+			}
+			co := &cosign.CheckOpts{SigVerifier: verifier, IgnoreTlog: true,
+				TrustedMaterial: trustedRoot(t, `{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`)}
+			for i, blob := range blobs {
+				if err := verifyBundle(t, blob, want[i], co); err != nil {
+					t.Errorf("%s: the bundle does not verify: %v", blob, err)
+				}
+			}
+			// The first file's bundle does not vouch for the second file.
+			if err := verifyBundle(t, blobs[1], want[0], co); err == nil {
+				t.Error("a bundle verified another file")
+			}
+			if err := os.WriteFile(blobs[0], []byte("0a1b  evil.tar.gz\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := verifyBundle(t, blobs[0], want[0], co); err == nil {
+				t.Error("a tampered file verified")
+			}
+		})
+	}
+}
+
+func TestRunKeylessBlobs(t *testing.T) {
+	identity := "https://github.com/fxplatform/fx-platform/.github/workflows/release.yml@refs/tags/v1.2.3"
+	ss := sigstoretest.Start(t, identity)
+	blobs := writeBlobs(t)
+	r := actiontest.New(t, map[string]string{
+		"blobs": strings.Join(blobs, "\n"), "keyless": "true", "fulcio-url": ss.FulcioURL, "rekor-url": ss.RekorURL,
+	})
+	r.Env["ACTIONS_ID_TOKEN_REQUEST_URL"] = ss.OIDCURL
+	r.Env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = "request-token"
+	if code := r.Run(context.Background(), spec, run); code != 0 {
+		t.Fatalf("exit %d\n%s", code, r.Log.String())
+	}
+	if !strings.Contains(r.Summary(), "Rekor entry") {
+		t.Errorf("summary:\n%s", r.Summary())
+	}
+	bundles := strings.Split(r.Outputs()["bundles"], "\n")
+	if len(bundles) != len(blobs) {
+		t.Fatalf("bundles %q", bundles)
+	}
+	for _, tc := range []struct {
+		name, identity string
+		ok             bool
+	}{
+		{"the workflow's identity", identity, true},
+		{"another workflow's identity", strings.Replace(identity, "release.yml", "other.yml", 1), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			co := &cosign.CheckOpts{TrustedMaterial: trustedRoot(t, string(ss.TrustedRootJSON(t))), IgnoreSCT: true,
+				Identities: []cosign.Identity{{Subject: tc.identity, Issuer: sigstoretest.Issuer}}}
+			for i, blob := range blobs {
+				if err := verifyBundle(t, blob, bundles[i], co); (err == nil) != tc.ok {
+					t.Errorf("%s: verify = %v, want ok %v", blob, err, tc.ok)
+				}
+			}
+		})
 	}
 }
