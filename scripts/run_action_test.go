@@ -146,3 +146,38 @@ func TestInputsStayData(t *testing.T) {
 		t.Errorf("GITHUB_OUTPUT written: %q", b)
 	}
 }
+
+// TestReleaseBinariesServeRunAction: what scripts/release-binaries makes is
+// what run-action downloads, checks and runs. A release of build-push for
+// this machine is served as GitHub serves release assets; the real binary
+// runs from it (it refuses the missing image input with its own ::error),
+// and a second run finds it in the tool cache with the server gone.
+func TestReleaseBinariesServeRunAction(t *testing.T) {
+	goos, goarch := goEnv(t, "GOOS"), goEnv(t, "GOARCH")
+	dist := t.TempDir()
+	build := exec.Command("bash", "release-binaries", dist, goos+"/"+goarch)
+	build.Env = append(os.Environ(), "RELEASE_BINARIES=build-push")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("release-binaries: %v\n%s", err, out)
+	}
+	srv := httptest.NewServer(http.StripPrefix("/fxplatform/deploy-actions/releases/download/v9.9.9/", http.FileServer(http.Dir(dist))))
+	cache := t.TempDir()
+	env := map[string]string{
+		"DEPLOY_ACTIONS_BINARY": "build-push", "DEPLOY_ACTIONS_REF": "v9.9.9", "DEPLOY_ACTIONS_REPOSITORY": "fxplatform/deploy-actions",
+		"GITHUB_SERVER_URL": srv.URL, "RUNNER_TOOL_CACHE": cache, "GITHUB_ACTIONS": "true",
+	}
+	want := `::error title=invalid input::input "image": is required`
+	for _, round := range []string{"from the release", "from the tool cache"} {
+		out, err := runAction(t, env)
+		if err == nil || !strings.Contains(out, want) {
+			t.Fatalf("%s: err %v, output:\n%s\nwant %q", round, err, out, want)
+		}
+		if _, err := os.Stat(filepath.Join(cache, "deploy-actions", "source")); err == nil {
+			t.Fatalf("%s: built from source instead of running the release", round)
+		}
+		srv.Close()
+	}
+	if _, err := os.Stat(filepath.Join(cache, "deploy-actions", "release", "v9.9.9", goos+"-"+goarch, "build-push")); err != nil {
+		t.Errorf("the release binary is not in the tool cache: %v", err)
+	}
+}
