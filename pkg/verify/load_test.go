@@ -177,7 +177,8 @@ func TestLoadRequest(t *testing.T) {
 	}
 	r := seen[0]
 	if r.Method != http.MethodGet || r.URL.RequestURI() != target.RequestURI() || r.Host != target.Host ||
-		r.Header.Get("User-Agent") != "deploy-actions-verify" || r.Header.Get("Accept-Encoding") != "" || r.ProtoMajor != 1 {
+		r.Header.Get("User-Agent") != "deploy-actions-verify" || r.Header.Get("Accept-Encoding") != "" || r.ProtoMajor != 1 ||
+		r.Header.Get("X-Vegeta-Seq") != "" {
 		t.Errorf("request = %s %s (host %s, %s), headers %v", r.Method, r.URL.RequestURI(), r.Host, r.Proto, r.Header)
 	}
 }
