@@ -47,6 +47,12 @@ type probeTransport struct {
 	ctx     context.Context
 	stop    func() bool
 
+	// url and get are the probe's target and a GET of it, copied for
+	// every request rather than formatted and parsed again (vegeta makes
+	// a new http.Request, URL included, for each).
+	url url.URL
+	get fasthttp.Request
+
 	mu    sync.Mutex
 	conns map[*probeConn]struct{}
 }
@@ -55,7 +61,10 @@ type probeTransport struct {
 // each request gets at most timeout. When ctx ends, every connection is
 // closed and no new one is dialled.
 func newProbeTransport(ctx context.Context, u *url.URL, conns int, timeout time.Duration) (*probeTransport, error) {
-	t := &probeTransport{timeout: timeout, ctx: ctx, conns: map[*probeConn]struct{}{}}
+	t := &probeTransport{timeout: timeout, ctx: ctx, url: *u, conns: map[*probeConn]struct{}{}}
+	t.get.Header.SetMethod(http.MethodGet)
+	t.get.SetRequestURI(u.String())
+	t.get.URI() // parsed now, once
 	addr := u.Host
 	tlsOn := false
 	switch u.Scheme {
@@ -112,8 +121,12 @@ func (t *probeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	freq := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(freq)
-	freq.Header.SetMethod(req.Method)
-	freq.SetRequestURI(req.URL.String())
+	if req.Method == http.MethodGet && *req.URL == t.url {
+		t.get.CopyTo(freq) // the probe's own request, its URI parsed once
+	} else {
+		freq.Header.SetMethod(req.Method)
+		freq.SetRequestURI(req.URL.String())
+	}
 	for k, vs := range req.Header {
 		// vegeta numbers every request in an X-Vegeta-Seq header, for its
 		// own bookkeeping: it means nothing to the service, and parsing
