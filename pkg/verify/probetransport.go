@@ -22,25 +22,25 @@ import (
 // probeTransport is the load probe's http.RoundTripper: HTTP/1.1 over
 // fasthttp's HostClient, under vegeta's attacker.
 //
-// Why not net/http's Transport: the probe shares the runner's CPU with
-// nothing but, in the benchmark (scripts/bench verify), with the service
-// itself, and every microsecond the client spends is one the server lacks.
-// CPU profiles of the probe against the sample app showed net/http's
-// client at about 26 µs of CPU per request (16 µs user), of which the
-// kernel's write and read are 10: the rest is a read and a write goroutine
-// per connection with channel hand-offs on every request, a context and
-// timer per request for the timeout, and the allocations of both. Over
-// HostClient the request is written and the answer read on the caller's
-// goroutine, with pooled buffers: about 19 µs (8.5 µs user), which took the
-// probe from 0.4-0.5x to about 0.8x of wrk's throughput at the same
-// concurrency on 2 cores.
+// Why not net/http's Transport: in the benchmark (scripts/bench verify) the
+// probe shares 2 cores with the service, so every microsecond the client
+// spends is one the server lacks. CPU profiles of the probe against the
+// sample app put net/http's client at about 26 µs of CPU per request (16 µs
+// user), of which the kernel's write and read are 10: the rest is a read
+// and a write goroutine per connection with channel hand-offs on every
+// request, a context and a timer per request for the timeout, and their
+// allocations. Over HostClient the request is written and the answer read
+// on the worker's own goroutine, with pooled buffers: about 18 µs (8 µs
+// user; wrk needs 11, 1 user). That took the probe from 0.35-0.5x to
+// 0.72-0.82x of wrk's throughput at the same concurrency.
 //
 // What the probe keeps from net/http: keep-alive connections (up to one
 // per worker), a bounded dial, one deadline per request (its timeout, or
 // the request's context deadline if sooner), no proxy, no redirects
 // followed, no compression asked for. What it adds: the probe's context
 // closes every connection when it ends, so the overall deadline and a
-// cancelled run stop requests in flight at once.
+// cancelled run stop requests in flight at once. What it drops: HTTP/2
+// (the probe speaks HTTP/1.1 to https URLs too, as wrk does).
 type probeTransport struct {
 	hc      *fasthttp.HostClient
 	timeout time.Duration
