@@ -181,3 +181,35 @@ func TestReleaseBinariesServeRunAction(t *testing.T) {
 		t.Errorf("the release binary is not in the tool cache: %v", err)
 	}
 }
+
+// TestSetupPutsBinariesOnPath: the root action (DEPLOY_ACTIONS_BINARY=setup)
+// unpacks the verified release and adds its directory to $GITHUB_PATH, where
+// a later run: step finds the binaries; it runs none of them.
+func TestSetupPutsBinariesOnPath(t *testing.T) {
+	if out, _ := exec.Command("uname", "-m").Output(); strings.TrimSpace(string(out)) != "x86_64" {
+		t.Fatalf("this test serves a linux/amd64 release asset; machine is %s", out)
+	}
+	srv := release(t, true)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "github_path")
+	out, err := runAction(t, map[string]string{
+		"DEPLOY_ACTIONS_BINARY": "setup", "DEPLOY_ACTIONS_REF": "v9.9.9", "DEPLOY_ACTIONS_REPOSITORY": "fxplatform/deploy-actions",
+		"GITHUB_SERVER_URL": srv.URL, "RUNNER_TOOL_CACHE": filepath.Join(dir, "cache"), "GITHUB_PATH": path,
+	})
+	if err != nil {
+		t.Fatalf("setup: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "released build-push ran") {
+		t.Errorf("setup ran a binary:\n%s", out)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := strings.TrimSpace(string(b))
+	for _, name := range []string{"build-push", "rollback"} {
+		if _, err := os.Stat(filepath.Join(bin, name)); err != nil {
+			t.Errorf("%s is not in the directory added to PATH (%q): %v", name, bin, err)
+		}
+	}
+}
