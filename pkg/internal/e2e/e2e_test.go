@@ -165,7 +165,7 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 type world struct {
 	root       string // this repository
 	repo       string // the caller's repository
-	run        func(t *testing.T, event, payload, workflow string) actRun
+	act        string // the act binary
 	s          *sandbox.Sandbox
 	repository string // the image repository
 	staging    string // namespaces
@@ -194,10 +194,7 @@ func newWorld(t *testing.T, s *sandbox.Sandbox) *world {
 	w.productionURL = w.app(t, 0)
 	w.keyFile, w.pubFile = signingKey(t)
 	w.makeRepo(t)
-	act := actBinary(t)
-	w.run = func(t *testing.T, event, payload, workflow string) actRun {
-		return w.runAct(t, act, event, payload, workflow)
-	}
+	w.act = actBinary(t)
 	return w
 }
 
@@ -314,9 +311,9 @@ func (r actRun) tail() string {
 // ownAction matches a step that uses one of our actions.
 var ownAction = regexp.MustCompile(`^fxplatform/deploy-actions/actions/([a-z-]+)@`)
 
-// runAct runs one workflow of the caller's repository for an event. Our
-// repository, at every commit the workflows pin, is this working tree.
-func (w *world) runAct(t *testing.T, act, event, payload, workflow string) actRun {
+// run runs one workflow of the caller's repository for an event with act.
+// Our repository, at every commit the workflows pin, is this working tree.
+func (w *world) run(t *testing.T, event, payload, workflow string) actRun {
 	t.Helper()
 	dir := t.TempDir()
 	eventFile := filepath.Join(dir, "event.json")
@@ -349,7 +346,7 @@ func (w *world) runAct(t *testing.T, act, event, payload, workflow string) actRu
 	for _, sha := range w.pins(t) {
 		args = append(args, "--local-repository", "fxplatform/deploy-actions@"+sha+"="+w.root)
 	}
-	cmd := exec.Command(act, args...)
+	cmd := exec.Command(w.act, args...)
 	cmd.Dir = w.repo
 	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(goBinary(t))+string(os.PathListSeparator)+os.Getenv("PATH"))
 	var stderr bytes.Buffer
