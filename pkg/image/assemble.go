@@ -32,7 +32,7 @@ type assembled struct {
 func (img *Image) assemble() (*assembled, error) {
 	out := &assembled{}
 	for i, base := range img.bases {
-		one, err := img.assembleOne(base, img.platforms[i])
+		one, err := img.assembleOne(i, base)
 		if err != nil {
 			return nil, fmt.Errorf("assembling %s image: %w", platformString(img.platforms[i]), err)
 		}
@@ -58,10 +58,11 @@ func (img *Image) assemble() (*assembled, error) {
 	return out, nil
 }
 
-func (img *Image) assembleOne(base v1.Image, p v1.Platform) (v1.Image, error) {
-	spec := img.spec
-	adds := make([]mutate.Addendum, 0, len(img.layers))
-	for _, l := range img.layers {
+func (img *Image) assembleOne(i int, base v1.Image) (v1.Image, error) {
+	spec, p := img.spec, img.platforms[i]
+	adds := make([]mutate.Addendum, 0, len(img.platformLayers[i]))
+	for _, at := range img.platformLayers[i] {
+		l := img.layers[at]
 		adds = append(adds, mutate.Addendum{
 			Layer:     l,
 			MediaType: l.mediaType,

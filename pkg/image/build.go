@@ -39,10 +39,12 @@ type Image struct {
 	bases     []v1.Image // one per platform
 	baseName  string     // "" for scratch
 	baseHash  v1.Hash
-	layers    []*fileLayer
-	fileBytes int64
-	buildTime time.Duration
-	cleanup   func() error
+	layers    []*fileLayer // every layer made from the context, once
+	// platformLayers are the indexes in layers of each platform's layers.
+	platformLayers [][]int
+	fileBytes      int64
+	buildTime      time.Duration
+	cleanup        func() error
 }
 
 // Close removes temporary files of a Dockerfile build; it is a no-op
@@ -64,13 +66,15 @@ func (b *Builder) Build(ctx context.Context, spec Spec) (*Image, error) {
 	if spec.Dockerfile != "" {
 		return b.buildDockerfile(ctx, spec, start)
 	}
-	entries, err := scan(spec.contextDir(), spec.Files)
+	sets, err := spec.scanFiles()
 	if err != nil {
 		return nil, specErr("files", err)
 	}
 	img := &Image{spec: spec}
-	for _, e := range entries {
-		img.fileBytes += e.size
+	for _, entries := range sets {
+		for _, e := range entries {
+			img.fileBytes += e.size
+		}
 	}
 	b.o.reporter.Report(Event{Kind: EventFilesScanned, Message: spec.contextDir(), Bytes: img.fileBytes})
 	if err := b.resolveBase(ctx, img); err != nil {
@@ -86,8 +90,30 @@ func (b *Builder) Build(ctx context.Context, spec Spec) (*Image, error) {
 	if !spec.FileTime.IsZero() {
 		modTime = spec.FileTime.UTC()
 	}
-	for _, es := range splitLayers(entries, layerCount(spec.Layers, img.fileBytes)) {
-		img.layers = append(img.layers, newFileLayer(es, modTime, b.o.level, mt))
+	// Every platform gets the same layers, unless its files are its own;
+	// a layer two platforms share (the same files) is made once.
+	byKey := map[string]int{}
+	img.platformLayers = make([][]int, len(img.platforms))
+	for i := range img.platforms {
+		if len(sets) == 1 && i > 0 {
+			img.platformLayers[i] = img.platformLayers[0]
+			continue
+		}
+		entries := sets[min(i, len(sets)-1)]
+		var size int64
+		for _, e := range entries {
+			size += e.size
+		}
+		for _, es := range splitLayers(entries, layerCount(spec.Layers, size)) {
+			l := newFileLayer(es, modTime, b.o.level, mt)
+			at, ok := byKey[l.key]
+			if !ok {
+				at = len(img.layers)
+				byKey[l.key] = at
+				img.layers = append(img.layers, l)
+			}
+			img.platformLayers[i] = append(img.platformLayers[i], at)
+		}
 	}
 	img.buildTime = b.o.now().Sub(start)
 	return img, nil

@@ -326,6 +326,8 @@ func TestValidate(t *testing.T) {
 		{"bad platform", Spec{Context: dir, Platforms: []v1.Platform{{OS: "linux", Architecture: "x86"}}}, "platforms"},
 		{"dockerfile with files", Spec{Context: dir, Dockerfile: filepath.Join(dir, "a"), Files: []Mapping{{"a", "/a"}}}, "dockerfile"},
 		{"missing dockerfile", Spec{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile")}, "dockerfile"},
+		{"platform in a source, no platforms", Spec{Context: dir, Files: []Mapping{{"dist/{arch}", "/app"}}}, "files"},
+		{"one platform's source missing", Spec{Context: dir, Files: []Mapping{{"{arch}", "/app"}}, Platforms: []v1.Platform{{OS: "linux", Architecture: "amd64"}}}, "files"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -372,5 +374,70 @@ func TestDockerfile(t *testing.T) {
 	}
 	if !slices.Equal(cfg.Config.Cmd, []string{"/hello"}) {
 		t.Errorf("cmd = %q, want the Dockerfile's", cfg.Config.Cmd)
+	}
+}
+
+// TestPerPlatformFiles: a source naming {os} and {arch} gives each image of
+// the index its own build; a source they share is one layer, pushed once.
+func TestPerPlatformFiles(t *testing.T) {
+	host := inProcessRegistry(t)
+	baseRef := pushBaseIndex(t, host)
+	dir := writeTree(t, map[string]string{
+		"dist/linux_amd64/app*": "amd64 build",
+		"dist/linux_arm64/app*": "arm64 build",
+		"config.yaml":           "shared",
+	})
+	b := newTestBuilder(t)
+	ctx := context.Background()
+	img, err := b.Build(ctx, Spec{
+		Context:   dir,
+		Base:      baseRef,
+		Platforms: []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}},
+		Files:     []Mapping{{"dist/{os}_{arch}/app", "/usr/local/bin/app"}},
+		Created:   created,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.Push(ctx, img, host+"/acme/app", []string{"t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.MediaType.IsIndex() || len(res.Images) != 2 {
+		t.Fatalf("got %s with %d images, want an index of 2", res.MediaType, len(res.Images))
+	}
+	ref, _ := name.ParseReference(res.ImageRef)
+	idx, err := remote.Index(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, _ := idx.IndexManifest()
+	for _, d := range im.Manifests {
+		one, err := idx.Image(d.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := d.Platform.Architecture + " build"
+		if got := filesOf(t, one)["/usr/local/bin/app"]; got != want {
+			t.Errorf("%s: /usr/local/bin/app = %q, want %q", d.Platform.Architecture, got, want)
+		}
+	}
+
+	// Per-platform sources that come out the same for both platforms (no
+	// variant): the two images share one layer, made and pushed once.
+	img, err = b.Build(ctx, Spec{
+		Context:   dir,
+		Platforms: []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}},
+		Files:     []Mapping{{"config{variant}.yaml", "/etc/app.yaml"}},
+		Created:   created,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err = b.Push(ctx, img, host+"/acme/config", []string{"t"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Layers) != 1 {
+		t.Errorf("%d own layers, want the one both platforms share", len(res.Layers))
 	}
 }

@@ -51,6 +51,7 @@ func (b *Builder) buildDockerfile(ctx context.Context, spec Spec, start time.Tim
 	}
 	img.platforms = []v1.Platform{{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}}
 	img.bases = []v1.Image{built}
+	img.platformLayers = [][]int{nil} // the build's own layers are in built
 	img.buildTime = b.o.now().Sub(start)
 	return img, nil
 }

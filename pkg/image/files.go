@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // Mapping places a source from the context at a destination in the image.
@@ -23,6 +25,35 @@ type Mapping struct {
 // DefaultMapping is the files mapping when none is given: the whole context
 // at /app (without the context's .git directory).
 var DefaultMapping = []Mapping{{Src: ".", Dest: "/app"}}
+
+// A mapping's source may name the platform being built, so that each
+// platform of an index gets its own build of a compiled program, as
+// GoReleaser, cargo or make leave them: "dist/{os}_{arch}/app:/app/" takes
+// dist/linux_amd64/app for linux/amd64 and dist/linux_arm64/app for
+// linux/arm64. {variant} is the platform's variant, or empty.
+var platformPlaceholders = []string{"{os}", "{arch}", "{variant}"}
+
+// perPlatform reports whether any mapping's source names the platform.
+func perPlatform(files []Mapping) bool {
+	for _, m := range files {
+		for _, ph := range platformPlaceholders {
+			if strings.Contains(m.Src, ph) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// forPlatform returns the mappings with the platform's names filled in.
+func forPlatform(files []Mapping, p v1.Platform) []Mapping {
+	r := strings.NewReplacer("{os}", p.OS, "{arch}", p.Architecture, "{variant}", p.Variant)
+	out := make([]Mapping, len(files))
+	for i, m := range files {
+		out[i] = Mapping{Src: filepath.Clean(r.Replace(m.Src)), Dest: m.Dest}
+	}
+	return out
+}
 
 // String returns the SRC:DEST form ParseMapping reads.
 func (m Mapping) String() string { return m.Src + ":" + m.Dest }

@@ -16,7 +16,9 @@ import (
 type Spec struct {
 	// Context is the directory files come from; default ".".
 	Context string
-	// Files maps context paths into the image; default DefaultMapping.
+	// Files maps context paths into the image; default DefaultMapping. A
+	// source may name the platform ({os}, {arch}, {variant}); Platforms
+	// must then be given.
 	Files []Mapping
 	// Base is the base image reference; "" or "scratch" is an empty image.
 	Base string
@@ -123,15 +125,40 @@ func (s *Spec) Validate() error {
 			errs = append(errs, specErr("dockerfile", fmt.Errorf("%q is not a file", s.Dockerfile)))
 		}
 	}
+	if perPlatform(s.Files) && len(s.Platforms) == 0 {
+		errs = append(errs, specErr("files", errors.New("a source names {os}, {arch} or {variant}: give platforms, so that every platform's files are checked before anything is fetched")))
+	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
 	if s.Dockerfile == "" {
-		if _, err := scan(s.contextDir(), s.Files); err != nil {
+		if _, err := s.scanFiles(); err != nil {
 			return specErr("files", err)
 		}
 	}
 	return nil
+}
+
+// scanFiles resolves the files mappings against the context: one entry
+// list for every platform, or, when the mappings name the platform, one
+// for each platform of s.Platforms, in order.
+func (s *Spec) scanFiles() ([][]entry, error) {
+	if !perPlatform(s.Files) {
+		entries, err := scan(s.contextDir(), s.Files)
+		if err != nil {
+			return nil, err
+		}
+		return [][]entry{entries}, nil
+	}
+	sets := make([][]entry, 0, len(s.Platforms))
+	for _, p := range s.Platforms {
+		entries, err := scan(s.contextDir(), forPlatform(s.Files, p))
+		if err != nil {
+			return nil, fmt.Errorf("for %s: %w", platformString(p), err)
+		}
+		sets = append(sets, entries)
+	}
+	return sets, nil
 }
 
 func (s *Spec) contextDir() string {
