@@ -75,6 +75,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{name: "image with tag", inputs: map[string]string{"image": "REG/app:v1"}, input: "image"},
 		{name: "files outside context", inputs: map[string]string{"files": "../../etc/passwd:/etc/passwd"}, input: "files"},
 		{name: "files missing source", inputs: map[string]string{"files": "nope.js:/app/nope.js"}, input: "files"},
+		{name: "files naming the platform, no platforms", inputs: map[string]string{"files": "dist/{arch}/server:/app/server"}, input: "files"},
 		{name: "unknown platform", inputs: map[string]string{"platforms": "linux/amd64,plan10/vax"}, input: "platforms"},
 		{name: "illegal tag", inputs: map[string]string{"tags": "v1\nbad tag!"}, input: "tags"},
 		{name: "bad port", inputs: map[string]string{"ports": "70000/tcp"}, input: "ports"},

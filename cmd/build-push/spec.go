@@ -11,7 +11,7 @@ var spec = &action.Spec{
 	Inputs: append([]action.Input{
 		{Name: "image", Required: true, Kind: action.KindImage, Description: "Repository to push to, e.g. ghcr.io/acme/fx-platform (no tag)."},
 		{Name: "context", Default: ".", Description: "Directory to package."},
-		{Name: "files", Kind: action.KindLines, Description: "Newline list of SRC:DEST (SRC relative to context). Default: the whole context at /app."},
+		{Name: "files", Kind: action.KindLines, Description: "Newline list of SRC:DEST (SRC relative to context). SRC may name the platform, e.g. dist/{os}_{arch}/app:/app/, so that each platform gets its own build ({variant} too; platforms must then be given). Default: the whole context at /app."},
 		{Name: "base", Default: "scratch", Description: "Base image reference; scratch is an empty image."},
 		{Name: "platforms", Kind: action.KindList, Description: "Platforms, e.g. linux/amd64,linux/arm64. Default: every platform of the base (linux/amd64 for scratch)."},
 		{Name: "entrypoint", Kind: action.KindList, Description: "Image entrypoint, newline or comma separated words."},
