@@ -39,10 +39,7 @@ type Inputs struct {
 	Environment       string
 	EnvironmentURL    string
 	// GitHub is set when github-token is (and this is not a dry run).
-	GitHub *github.Client
-	// Commit and LogURL come from the runner's context variables.
-	Commit string
-	LogURL string
+	GitHub *github.Run
 	// Gate is the signature policy the image must pass (off when no
 	// verify-* input is set).
 	Gate sign.Policy
@@ -130,12 +127,8 @@ func parseInputs(a *action.Action) (Inputs, error) {
 			in.Fail("environment-url", "%q is not an http(s) URL", p.EnvironmentURL)
 		}
 	}
-	if token := in.String("github-token"); token != "" && !p.DryRun {
-		run, err := github.ForRun(a.Getenv, token)
-		if err != nil {
-			in.Fail("github-token", "%v", err)
-		}
-		p.GitHub, p.Commit, p.LogURL = run.Client, run.Commit, run.LogURL
+	if !p.DryRun {
+		p.GitHub = github.FromInputs(a, in)
 	}
 	if err := in.Err(); err != nil {
 		return Inputs{}, err
@@ -185,7 +178,7 @@ func run(ctx context.Context, a *action.Action) error {
 	var dep *github.Deployment
 	if in.GitHub != nil {
 		dep, err = in.GitHub.Start(ctx, github.Request{
-			Ref: in.Commit, Environment: in.Environment, LogURL: in.LogURL,
+			Environment: in.Environment,
 			Description: fmt.Sprintf("%s to %s", in.Release, in.Namespace),
 			Payload:     payload(in),
 		})

@@ -44,8 +44,8 @@ type Inputs struct {
 	LockTimeout, Timeout                        time.Duration
 	Kube                                        *kube.Config
 	Environment, EnvironmentURL                 string
-	GitHub                                      *github.Client
-	Commit, LogURL, Owner                       string
+	GitHub                                      *github.Run // nil without github-token
+	Owner                                       string
 }
 
 // parseInputs reads and checks every input without a network call.
@@ -133,13 +133,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.Kube = kube.FromInputs(a, in)
 	p.Environment = in.String("environment")
 	p.EnvironmentURL = in.String("environment-url")
-	if token := in.String("github-token"); token != "" {
-		run, err := github.ForRun(a.Getenv, token)
-		if err != nil {
-			in.Fail("github-token", "%v", err)
-		}
-		p.GitHub, p.Commit, p.LogURL = run.Client, run.Commit, run.LogURL
-	}
+	p.GitHub = github.FromInputs(a, in)
 	p.Owner = kube.Holder(a.Getenv, "")
 	if err := in.Err(); err != nil {
 		return Inputs{}, err
@@ -178,7 +172,7 @@ func run(ctx context.Context, a *action.Action) error {
 	}
 	var dep *github.Deployment
 	if in.GitHub != nil {
-		dep, err = in.GitHub.Start(ctx, github.Request{Ref: in.Commit, Environment: in.Environment, LogURL: in.LogURL, Production: true,
+		dep, err = in.GitHub.Start(ctx, github.Request{Environment: in.Environment, Production: true,
 			Description: fmt.Sprintf("%s %s to %s", in.Strategy, in.Image, in.Service),
 			Payload:     map[string]any{"image": in.Image, "service": in.Service, "namespace": in.Namespace, "strategy": in.Strategy}})
 		if err != nil {

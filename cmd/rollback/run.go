@@ -26,8 +26,8 @@ type Inputs struct {
 	LockTimeout, Timeout                                  time.Duration
 	Kube                                                  *kube.Config
 	Environment, EnvironmentURL                           string
-	GitHub                                                *github.Client
-	Commit, LogURL, Owner                                 string
+	GitHub                                                *github.Run // nil without github-token
+	Owner                                                 string
 
 	// Release, when set, is the Helm release rolled back to Revision
 	// (0: the previous one) instead of a colour switch.
@@ -65,13 +65,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.Kube = kube.FromInputs(a, in)
 	p.Environment = in.String("environment")
 	p.EnvironmentURL = in.String("environment-url")
-	if token := in.String("github-token"); token != "" {
-		run, err := github.ForRun(a.Getenv, token)
-		if err != nil {
-			in.Fail("github-token", "%v", err)
-		}
-		p.GitHub, p.Commit, p.LogURL = run.Client, run.Commit, run.LogURL
-	}
+	p.GitHub = github.FromInputs(a, in)
 	p.Owner = kube.Holder(a.Getenv, "rollback")
 	if err := in.Err(); err != nil {
 		return Inputs{}, err
@@ -177,7 +171,7 @@ func startDeployment(ctx context.Context, in Inputs, req github.Request) (*githu
 	if in.GitHub == nil {
 		return nil, nil
 	}
-	req.Ref, req.Environment, req.LogURL = in.Commit, in.Environment, in.LogURL
+	req.Environment = in.Environment
 	dep, err := in.GitHub.Start(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("recording the GitHub deployment (nothing was changed): %w", err)

@@ -1,8 +1,11 @@
 package github
 
 import (
+	"context"
 	"errors"
 	"strings"
+
+	"github.com/fxplatform/deploy-actions/pkg/action"
 )
 
 // Run is the workflow run a deployment is recorded for.
@@ -30,4 +33,27 @@ func ForRun(getenv func(string) string, token string) (Run, error) {
 		r.LogURL = strings.TrimSuffix(server, "/") + "/" + repo + "/actions/runs/" + id
 	}
 	return r, nil
+}
+
+// FromInputs reads the github-token input of deploy, promote and rollback:
+// nil when it is empty (no deployment is recorded), else the run to record
+// deployments for. A runner context that cannot make one fails the input.
+func FromInputs(a *action.Action, in *action.Inputs) *Run {
+	token := in.String("github-token")
+	if token == "" {
+		return nil
+	}
+	r, err := ForRun(a.Getenv, token)
+	if err != nil {
+		in.Fail("github-token", "%v", err)
+		return nil
+	}
+	return &r
+}
+
+// Start records a deployment of the run's commit, its statuses linked to
+// the run's page; req needs no Ref or LogURL.
+func (r *Run) Start(ctx context.Context, req Request) (*Deployment, error) {
+	req.Ref, req.LogURL = r.Commit, r.LogURL
+	return r.Client.Start(ctx, req)
 }
