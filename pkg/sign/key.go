@@ -54,22 +54,9 @@ func ClassifyKey(ref string) (KeyKind, error) {
 // LoadSigner reads a cosign private key (PEM content or path, encrypted
 // keys decrypted with password) or opens a KMS key.
 func LoadSigner(ctx context.Context, ref string, password []byte) (signature.SignerVerifier, error) {
-	kind, err := ClassifyKey(ref)
-	if err != nil {
-		return nil, err
-	}
-	if kind == KeyKMS {
-		sv, err := kms.Get(ctx, ref, crypto.SHA256)
-		if err != nil {
-			return nil, fmt.Errorf("opening KMS key: %w", err)
-		}
-		return sv, nil
-	}
-	pem := []byte(ref)
-	if kind == KeyFile {
-		if pem, err = os.ReadFile(ref); err != nil {
-			return nil, err
-		}
+	kmsKey, pem, err := openKey(ctx, ref)
+	if err != nil || kmsKey != nil {
+		return kmsKey, err
 	}
 	if block, _ := encpem.Decode(pem); block != nil && plainKeyTypes[block.Type] {
 		return loadPlainKey(pem)
@@ -79,6 +66,27 @@ func LoadSigner(ctx context.Context, ref string, password []byte) (signature.Sig
 		return nil, fmt.Errorf("loading private key (wrong key-password?): %w", err)
 	}
 	return sv, nil
+}
+
+// openKey opens a KMS key, or returns the PEM a key reference holds: its
+// content, or the file it names.
+func openKey(ctx context.Context, ref string) (signature.SignerVerifier, []byte, error) {
+	kind, err := ClassifyKey(ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch kind {
+	case KeyKMS:
+		sv, err := kms.Get(ctx, ref, crypto.SHA256)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening KMS key: %w", err)
+		}
+		return sv, nil, nil
+	case KeyFile:
+		pem, err := os.ReadFile(ref)
+		return nil, pem, err
+	}
+	return nil, []byte(ref), nil
 }
 
 // plainKeyTypes are the PEM types of unencrypted keys as openssl and most
@@ -101,22 +109,9 @@ func loadPlainKey(pem []byte) (signature.SignerVerifier, error) {
 
 // LoadVerifier reads a public key (PEM content or path) or opens a KMS key.
 func LoadVerifier(ctx context.Context, ref string) (signature.Verifier, error) {
-	kind, err := ClassifyKey(ref)
-	if err != nil {
-		return nil, err
-	}
-	if kind == KeyKMS {
-		sv, err := kms.Get(ctx, ref, crypto.SHA256)
-		if err != nil {
-			return nil, fmt.Errorf("opening KMS key: %w", err)
-		}
-		return sv, nil
-	}
-	pem := []byte(ref)
-	if kind == KeyFile {
-		if pem, err = os.ReadFile(ref); err != nil {
-			return nil, err
-		}
+	kmsKey, pem, err := openKey(ctx, ref)
+	if err != nil || kmsKey != nil {
+		return kmsKey, err
 	}
 	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pem)
 	if err != nil {
