@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -162,14 +161,6 @@ func run(ctx context.Context, a *action.Action) error {
 	cfg, err := in.config(a)
 	if err != nil {
 		return err
-	}
-	if cfg.Load != nil {
-		// The probe allocates about 2.5 KB per request over a live heap
-		// of about 4 MB, so at the default GOGC the collector ran every
-		// 800 or so requests and took about a tenth of the probe's CPU
-		// (profiled on the sample app). Four times the heap growth makes
-		// it run a seventh as often, for about 5 MB more memory.
-		debug.SetGCPercent(400)
 	}
 	a.Group("verify")
 	rep, err := verify.Run(ctx, cfg)

@@ -1,22 +1,30 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
-	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"fortio.org/fortio/periodic"
+	fortiolog "fortio.org/log"
 )
 
 // Load is a load probe: a bounded number of GET requests to one URL, either
 // closed-loop (Concurrency requests in flight, each sent as soon as the
 // previous one returns) or at a fixed Rate with at most Concurrency in
-// flight. It runs on vegeta's attacker, over an HTTP/1.1 client built on
-// fasthttp (see probeTransport for why).
+// flight. It runs on fortio's periodic runner (the load loop of the fortio
+// load tester: a goroutine per worker, an exact request count or a paced
+// rate), over an HTTP/1.1 client built on fasthttp (see probeClient for
+// why), with latencies in an HDR histogram as wrk keeps them.
 type Load struct {
 	URL         *url.URL
 	Requests    int // how many to send; must be above 0
@@ -115,62 +123,93 @@ func (l Load) Run(ctx context.Context) (*LoadResult, error) {
 	}
 	probeCtx, cancel := context.WithTimeout(ctx, l.Deadline)
 	defer cancel()
-	tr, err := newProbeTransport(probeCtx, l.URL, l.Concurrency, l.requestTimeout())
+	c, err := newProbeClient(probeCtx, l.URL, l.Concurrency, l.requestTimeout())
 	if err != nil {
 		return nil, err
 	}
-	defer tr.Close()
-	workers := uint64(l.Concurrency)
-	atk := vegeta.NewAttacker(
-		// The transport bounds each request (its timeout, and the probe's
-		// context closes its connections), so the client has no Timeout
-		// of its own: net/http would add a timer and context per request.
-		vegeta.Client(&http.Client{Transport: tr, CheckRedirect: noRedirect}),
-		vegeta.Workers(workers),
-		vegeta.MaxWorkers(workers),
-		// Bodies are read to the end (so connections are reused) but not
-		// kept: only status and latency are measured.
-		vegeta.MaxBody(0),
-	)
-	stop := context.AfterFunc(probeCtx, func() { atk.Stop() })
-	defer stop()
+	defer c.Close()
 
-	target := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: l.URL.String()})
-	pacer := countPacer{inner: vegeta.ConstantPacer{Freq: l.Rate, Per: time.Second}, n: uint64(l.Requests)}
-	hist := &vegeta.Histogram{Buckets: LatencyBuckets}
-	var m vegeta.Metrics
-	m.Histogram = hist
-	errCounts := map[string]int{}
-	for res := range atk.Attack(target, pacer, l.Deadline, "") {
-		if probeCtx.Err() != nil && res.Code == 0 {
-			continue // cut off by the deadline, not answered by the service
-		}
-		m.Add(res)
-		if res.Error != "" {
-			errCounts[res.Error]++
-		}
+	quietFortio()
+	opts := &periodic.RunnerOptions{
+		RunType: "deploy-actions verify",
+		// Closed loop: each worker sends its next request as soon as its
+		// previous one returns. fortio splits Exactly between the workers,
+		// and one given none would still send one, so there are never more
+		// workers than requests.
+		QPS:        -1,
+		NumThreads: min(l.Concurrency, l.Requests),
+		Exactly:    int64(l.Requests),
+		Duration:   l.Deadline, // unused with Exactly; ours bounds the probe
+		Out:        io.Discard,
+		Stop:       periodic.NewAborter(),
 	}
-	m.Close()
+	if l.Rate > 0 {
+		// Each worker paces itself at Rate/Concurrency, the workers'
+		// starts staggered evenly (fortio's uniform mode), so requests go
+		// out at an even Rate; fortio lowers the workers to half the
+		// requests if there are fewer.
+		opts.QPS = float64(l.Rate)
+		opts.NumThreads = l.Concurrency
+		opts.Uniform = true
+	}
+	aborter := opts.Stop
+	runner := periodic.NewPeriodicRunner(opts) // moves opts into runner
+	lat := newLatencies(2 * l.requestTimeout())
+	workers := make([]*probeWorker, len(runner.Options().Runners))
+	for i := range workers {
+		workers[i] = newProbeWorker(c, lat)
+		runner.Options().Runners[i] = workers[i]
+	}
+	// At the deadline or on cancellation, no worker starts another request
+	// and the client's connections close under those in flight.
+	stop := context.AfterFunc(probeCtx, func() { aborter.Abort(false) })
+	defer stop()
+	start := time.Now()
+	runner.Run()
+	elapsed := time.Since(start)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return l.result(&m, hist, errCounts), nil
+	return l.result(workers, lat, elapsed), nil
 }
 
-func (l Load) result(m *vegeta.Metrics, hist *vegeta.Histogram, errCounts map[string]int) *LoadResult {
+// quietFortio keeps fortio's logger to errors: its runner logs each run's
+// progress at info level on stderr, which is not the action's to print.
+var quietFortio = sync.OnceFunc(func() { fortiolog.SetLogLevelQuiet(fortiolog.Error) })
+
+func (l Load) result(workers []*probeWorker, lat *latencies, elapsed time.Duration) *LoadResult {
+	codes := map[int]int{}
+	errCounts := map[string]int{}
+	for _, w := range workers {
+		w.flush()
+		for code, n := range w.codes {
+			codes[code] += n
+		}
+		for e, n := range w.errs {
+			errCounts[e] += n
+		}
+	}
 	r := &LoadResult{
 		URL:         l.URL.String(),
 		Planned:     l.Requests,
-		Requests:    int(m.Requests),
-		P50:         m.Latencies.P50,
-		P95:         m.Latencies.P95,
-		P99:         m.Latencies.P99,
-		Max:         m.Latencies.Max,
-		Mean:        m.Latencies.Mean,
-		Throughput:  m.Throughput,
-		Duration:    m.Duration + m.Wait,
-		StatusCodes: m.StatusCodes,
-		Truncated:   int(m.Requests) < l.Requests,
+		Requests:    lat.n,
+		Duration:    elapsed,
+		StatusCodes: map[string]int{},
+		Truncated:   lat.n < l.Requests,
+	}
+	if lat.n > 0 {
+		r.P50, r.P95, r.P99 = lat.percentile(50), lat.percentile(95), lat.percentile(99)
+		r.Max, r.Mean = lat.max, lat.sum/time.Duration(lat.n)
+	}
+	ok := 0
+	for code, n := range codes {
+		r.StatusCodes[strconv.Itoa(code)] = n
+		switch {
+		case answered(code):
+			ok += n
+		case code != 0: // no answer at all is counted by its reason
+			errCounts[strconv.Itoa(code)+" "+http.StatusText(code)] += n
+		}
 	}
 	for _, n := range errCounts {
 		r.Errors += n
@@ -178,13 +217,13 @@ func (l Load) result(m *vegeta.Metrics, hist *vegeta.Histogram, errCounts map[st
 	if r.Requests > 0 {
 		r.ErrorRate = float64(r.Errors) / float64(r.Requests)
 	}
-	for i, low := range hist.Buckets {
-		b := Bucket{Low: low}
-		if i+1 < len(hist.Buckets) {
-			b.High = hist.Buckets[i+1]
-		}
-		if i < len(hist.Counts) {
-			b.Count = int(hist.Counts[i])
+	if elapsed > 0 {
+		r.Throughput = float64(ok) / elapsed.Seconds()
+	}
+	for i, low := range LatencyBuckets {
+		b := Bucket{Low: low, Count: lat.buckets[i]}
+		if i+1 < len(LatencyBuckets) {
+			b.High = LatencyBuckets[i+1]
 		}
 		r.Histogram = append(r.Histogram, b)
 	}
@@ -192,24 +231,11 @@ func (l Load) result(m *vegeta.Metrics, hist *vegeta.Histogram, errCounts map[st
 	for e := range errCounts {
 		texts = append(texts, e)
 	}
-	slices.SortFunc(texts, func(a, b string) int { return errCounts[b] - errCounts[a] })
+	slices.SortFunc(texts, func(a, b string) int {
+		return cmp.Or(errCounts[b]-errCounts[a], strings.Compare(a, b))
+	})
 	for _, e := range texts[:min(5, len(texts))] {
 		r.TopErrors = append(r.TopErrors, fmt.Sprintf("%s (%d)", e, errCounts[e]))
 	}
 	return r
 }
-
-// countPacer stops an attack after n hits.
-type countPacer struct {
-	inner vegeta.Pacer
-	n     uint64
-}
-
-func (p countPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
-	if hits >= p.n {
-		return 0, true
-	}
-	return p.inner.Pace(elapsed, hits)
-}
-
-func (p countPacer) Rate(elapsed time.Duration) float64 { return p.inner.Rate(elapsed) }

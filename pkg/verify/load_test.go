@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,12 @@ func TestLoadRun(t *testing.T) {
 		{name: "closed loop, 2% errors", requests: 500, concurrency: 4, errorEvery: 50, wantErrors: 10},
 		{name: "fixed rate", requests: 20, concurrency: 2, rate: 200},
 		{name: "one worker", requests: 10, concurrency: 1, errorEvery: 1, wantErrors: 10},
+		// In the closed loop, fortio's runner would send one request per
+		// worker beyond the count: the probe never asks it to. At a fixed
+		// rate, it runs fewer workers for fewer than two requests each.
+		{name: "fewer requests than workers", requests: 3, concurrency: 8},
+		{name: "fixed rate, fewer requests than twice the workers", requests: 5, concurrency: 4, rate: 500},
+		{name: "fixed rate, one request", requests: 1, concurrency: 4, rate: 50},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -217,5 +224,39 @@ func TestLoadCancelledInFlight(t *testing.T) {
 	_, err := Load{URL: base, Requests: 10, Concurrency: 2, RequestTimeout: time.Hour, Deadline: time.Hour}.Run(ctx)
 	if err != context.Canceled {
 		t.Fatalf("Run() error = %v, want context.Canceled", err)
+	}
+}
+
+func TestLatencies(t *testing.T) {
+	l := newLatencies(20 * time.Second)
+	// 1 ms to 1000 ms, in two batches as two workers hand them over.
+	var a, b []time.Duration
+	for i := 1; i <= 1000; i++ {
+		d := time.Duration(i) * time.Millisecond
+		if i%2 == 0 {
+			a = append(a, d)
+		} else {
+			b = append(b, d)
+		}
+	}
+	l.add(a)
+	l.add(b)
+	for q, want := range map[float64]time.Duration{50: 500 * time.Millisecond, 95: 950 * time.Millisecond, 99: 990 * time.Millisecond} {
+		got := l.percentile(q)
+		if diff := got - want; diff < 0 || diff > want/1000 {
+			t.Errorf("p%v = %s, want %s to 0.1%%", q, got, want)
+		}
+	}
+	l.add([]time.Duration{time.Minute}) // beyond the histogram's range
+	if l.n != 1001 || l.max != time.Minute || l.sum != 500500*time.Millisecond+time.Minute {
+		t.Errorf("n %d, max %s, sum %s", l.n, l.max, l.sum)
+	}
+	if got := l.percentile(100); got < 20*time.Second || got > 20*time.Second+20*time.Millisecond {
+		t.Errorf("p100 = %s, want the histogram's highest value, 20s", got)
+	}
+	// Buckets are [Low, High): 1 ms is in the second one, 2 ms in the third.
+	want := []int{0, 1, 3, 5, 15, 25, 50, 150, 250, 500, 1, 0, 1}
+	if !slices.Equal(l.buckets, want) {
+		t.Errorf("buckets = %v, want %v", l.buckets, want)
 	}
 }
