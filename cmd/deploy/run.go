@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
 
@@ -121,12 +120,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.MaxHistory = in.Int("max-history", 0, 1000)
 	p.DryRun = in.Bool("dry-run")
 	p.Environment = in.String("environment")
-	p.EnvironmentURL = in.String("environment-url")
-	if p.EnvironmentURL != "" {
-		if u, err := url.Parse(p.EnvironmentURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			in.Fail("environment-url", "%q is not an http(s) URL", p.EnvironmentURL)
-		}
-	}
+	p.EnvironmentURL = in.HTTPURL("environment-url")
 	if !p.DryRun {
 		p.GitHub = github.FromInputs(a, in)
 	}

@@ -132,7 +132,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	}
 	p.Kube = kube.FromInputs(a, in)
 	p.Environment = in.String("environment")
-	p.EnvironmentURL = in.String("environment-url")
+	p.EnvironmentURL = in.HTTPURL("environment-url")
 	p.GitHub = github.FromInputs(a, in)
 	p.Owner = kube.Holder(a.Getenv, "")
 	if err := in.Err(); err != nil {

@@ -56,6 +56,7 @@ func TestBadInput(t *testing.T) {
 		{"bad checks", map[string]string{"analysis-checks": "- {name: e}", "prometheus-url": "http://127.0.0.1:9"}, "analysis-checks"},
 		{"bad namespace", map[string]string{"namespace": "Prod_1"}, "namespace"},
 		{"negative limit", map[string]string{"failure-limit": "-1"}, "failure-limit"},
+		{"environment-url not a URL", map[string]string{"environment-url": "fx.example.com"}, "environment-url"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

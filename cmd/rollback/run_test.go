@@ -45,6 +45,7 @@ func TestBadInput(t *testing.T) {
 		{"deployment missing", map[string]string{"deployment": ""}, "deployment"},
 		{"zero timeout", map[string]string{"timeout": "0s"}, "timeout"},
 		{"bad colour label", map[string]string{"color-label": "a b"}, "color-label"},
+		{"environment-url not a URL", map[string]string{"environment-url": "fx.example.com"}, "environment-url"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,12 +133,12 @@ func checkBlobs(in *action.Inputs) []string {
 }
 
 func checkURL(in *action.Inputs, input string, needed bool) string {
-	v := in.String(input)
 	if !needed {
-		return v
+		return in.String(input)
 	}
-	if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		in.Fail(input, "%q is not an http(s) URL", v)
+	v := in.HTTPURL(input)
+	if v == "" {
+		in.Fail(input, `"" is not an http(s) URL`)
 	}
 	return v
 }

@@ -25,6 +25,7 @@ var testSpec = &action.Spec{
 		{Name: "labels", Kind: action.KindMap, Description: "labels"},
 		{Name: "registry-password", Sensitive: true, Description: "password"},
 		{Name: "value", Description: "echoed to the output"},
+		{Name: "environment-url", Description: "a URL"},
 	},
 	Outputs: []action.Output{{Name: "echo", Description: "the value input"}, {Name: "digest", Description: "a digest"}},
 }
@@ -38,6 +39,7 @@ type parsed struct {
 	steps    []int
 	strategy string
 	labels   []action.KeyValue
+	url      string
 }
 
 func parse(a *action.Action) (parsed, error) {
@@ -51,6 +53,7 @@ func parse(a *action.Action) (parsed, error) {
 		steps:    in.Steps("steps"),
 		strategy: in.Enum("strategy"),
 		labels:   in.KeyValues("labels"),
+		url:      in.HTTPURL("environment-url"),
 	}
 	return p, in.Err()
 }
@@ -70,6 +73,8 @@ func TestInputsErrors(t *testing.T) {
 		{name: "steps", inputs: map[string]string{"image": "ghcr.io/a/b", "steps": "10,110"}, want: `input "steps": 110 is above 100`},
 		{name: "enum", inputs: map[string]string{"image": "ghcr.io/a/b", "strategy": "linear"}, want: `input "strategy": "linear" is not allowed (allowed: blue-green, canary)`},
 		{name: "map", inputs: map[string]string{"image": "ghcr.io/a/b", "labels": "novalue"}, want: `input "labels": line 1: "novalue" is not KEY=VALUE`},
+		{name: "url without a scheme", inputs: map[string]string{"image": "ghcr.io/a/b", "environment-url": "fx.example.com"}, want: `input "environment-url": "fx.example.com" is not an http(s) URL`},
+		{name: "url of another scheme", inputs: map[string]string{"image": "ghcr.io/a/b", "environment-url": "ftp://fx.example.com"}, want: `input "environment-url": "ftp://fx.example.com" is not an http(s) URL`},
 		{name: "two at once", inputs: map[string]string{"image": "ghcr.io/a/b", "push": "1", "timeout": "x"}, want: `input "push": "1" is not a boolean (allowed: true, false); input "timeout": "x" is not a duration`},
 	}
 	for _, tc := range tests {

@@ -3,6 +3,7 @@ package action
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -108,6 +109,19 @@ func (in *Inputs) Duration(name string) time.Duration {
 		in.fail(name, err)
 	}
 	return d
+}
+
+// HTTPURL returns an http or https URL with a host, or "" when the input is
+// not set (a required one is then a problem).
+func (in *Inputs) HTTPURL(name string) string {
+	v, ok := in.text(name)
+	if !ok {
+		return ""
+	}
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		in.fail(name, fmt.Errorf("%q is not an http(s) URL", v))
+	}
+	return v
 }
 
 // Percent returns a percentage ("0.1%") as a fraction (0.001).
