@@ -12,7 +12,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
-	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/github"
@@ -69,9 +68,8 @@ func parseInputs(a *action.Action) (Inputs, error) {
 			in.Fail("release", "%q is not a valid release name (lower-case letters, digits and '-', at most 53 characters)", p.Release)
 		}
 	}
-	p.Namespace = in.String("namespace")
-	if errs := validation.IsDNS1123Label(p.Namespace); len(errs) > 0 {
-		in.Fail("namespace", "%q is not a valid namespace: %s", p.Namespace, strings.Join(errs, "; "))
+	if p.Namespace = kube.NameInput(in, "namespace", kube.NamespaceName, ""); p.Namespace == "" {
+		in.Fail("namespace", "is required")
 	}
 	p.CreateNamespace = in.Bool("create-namespace")
 

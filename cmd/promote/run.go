@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/fxplatform/deploy-actions/pkg/action"
@@ -52,13 +50,11 @@ type Inputs struct {
 func parseInputs(a *action.Action) (Inputs, error) {
 	in := a.Inputs()
 	var p Inputs
-	p.Namespace = dnsLabel(in, "namespace")
-	p.Service = dnsLabel(in, "service")
-	p.Deployment = dnsLabel(in, "deployment")
-	p.ColorLabel = in.String("color-label")
-	if errs := validation.IsQualifiedName(p.ColorLabel); len(errs) > 0 {
-		in.Fail("color-label", "%q is not a label key: %s", p.ColorLabel, strings.Join(errs, "; "))
-	}
+	p.Namespace = kube.NameInput(in, "namespace", kube.NamespaceName, "")
+	p.Service = kube.NameInput(in, "service", kube.ServiceName, "")
+	// The colours' Deployments are <deployment>-blue and <deployment>-green.
+	p.Deployment = kube.NameInput(in, "deployment", kube.DeploymentName, "-green")
+	p.ColorLabel = kube.NameInput(in, "color-label", kube.LabelKey, "")
 	p.Container = in.String("container")
 	digest := in.Digest("image")
 	if digest.DigestStr() != "" {
@@ -139,17 +135,6 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		return Inputs{}, err
 	}
 	return p, nil
-}
-
-func dnsLabel(in *action.Inputs, name string) string {
-	v := in.String(name)
-	if v == "" {
-		return v
-	}
-	if errs := validation.IsDNS1123Label(v); len(errs) > 0 {
-		in.Fail(name, "%q is not a valid name: %s", v, strings.Join(errs, "; "))
-	}
-	return v
 }
 
 func run(ctx context.Context, a *action.Action) error {

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/fxplatform/deploy-actions/pkg/action"
@@ -38,14 +36,12 @@ type Inputs struct {
 func parseInputs(a *action.Action) (Inputs, error) {
 	in := a.Inputs()
 	var p Inputs
-	p.Namespace = dnsLabel(in, "namespace")
-	p.Service = dnsLabel(in, "service")
-	p.Deployment = dnsLabel(in, "deployment")
+	p.Namespace = kube.NameInput(in, "namespace", kube.NamespaceName, "")
+	p.Service = kube.NameInput(in, "service", kube.ServiceName, "")
+	// The colours' Deployments are <deployment>-blue and <deployment>-green.
+	p.Deployment = kube.NameInput(in, "deployment", kube.DeploymentName, "-green")
 	parseRelease(in, &p)
-	p.ColorLabel = in.String("color-label")
-	if errs := validation.IsQualifiedName(p.ColorLabel); len(errs) > 0 {
-		in.Fail("color-label", "%q is not a label key: %s", p.ColorLabel, strings.Join(errs, "; "))
-	}
+	p.ColorLabel = kube.NameInput(in, "color-label", kube.LabelKey, "")
 	p.Container = in.String("container")
 	switch p.To = in.String("to"); {
 	case p.Release != "" && p.To != "previous":
@@ -96,17 +92,6 @@ func parseRelease(in *action.Inputs, p *Inputs) {
 			in.Fail(name, "is required unless release is set")
 		}
 	}
-}
-
-func dnsLabel(in *action.Inputs, name string) string {
-	v := in.String(name)
-	if v == "" {
-		return v
-	}
-	if errs := validation.IsDNS1123Label(v); len(errs) > 0 {
-		in.Fail(name, "%q is not a valid name: %s", v, strings.Join(errs, "; "))
-	}
-	return v
 }
 
 func run(ctx context.Context, a *action.Action) error {

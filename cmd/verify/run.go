@@ -98,8 +98,8 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	}
 	v.MinSamples = in.Int("min-samples", 0, math.MaxInt32)
 
-	v.Namespace = in.String("namespace")
-	v.Deployment = in.String("deployment")
+	v.Namespace = kube.NameInput(in, "namespace", kube.NamespaceName, "")
+	v.Deployment = kube.NameInput(in, "deployment", kube.DeploymentName, "")
 	kubeconfig := in.String("kubeconfig")
 	if v.Deployment != "" {
 		cfg, err := kube.Load(kube.Source{Kubeconfig: kubeconfig, EnvKubeconfig: a.Getenv("KUBECONFIG")})

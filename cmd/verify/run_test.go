@@ -49,6 +49,8 @@ func TestBadInputSendsNothing(t *testing.T) {
 		{name: "zero concurrency", inputs: map[string]string{"url": url, "load-concurrency": "0"}, input: "load-concurrency"},
 		{name: "throughput with no period", inputs: map[string]string{"url": url, "min-throughput": "fast"}, input: "min-throughput"},
 		{name: "nothing to verify", inputs: map[string]string{}, input: "url"},
+		{name: "bad namespace", inputs: map[string]string{"url": url, "namespace": "Prod_1"}, input: "namespace"},
+		{name: "bad deployment name", inputs: map[string]string{"url": url, "deployment": "fx_platform"}, input: "deployment"},
 		{name: "unreadable kubeconfig", inputs: map[string]string{"url": url, "deployment": "app", "kubeconfig": "/nonexistent/kubeconfig"}, input: "kubeconfig"},
 		{name: "report in a missing directory", inputs: map[string]string{"url": url, "report-file": "/nonexistent/dir/r.json"}, input: "report-file"},
 	}
