@@ -139,7 +139,7 @@ func (l Load) Run(ctx context.Context) (*LoadResult, error) {
 		QPS:        -1,
 		NumThreads: min(l.Concurrency, l.Requests),
 		Exactly:    int64(l.Requests),
-		Duration:   l.Deadline, // unused with Exactly; ours bounds the probe
+		Duration:   l.Deadline, // with Exactly, it does not end the run: the deadline below does
 		Out:        io.Discard,
 		Stop:       periodic.NewAborter(),
 	}
@@ -167,6 +167,9 @@ func (l Load) Run(ctx context.Context) (*LoadResult, error) {
 	start := time.Now()
 	runner.Run()
 	elapsed := time.Since(start)
+	for _, w := range workers {
+		w.flush()
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -181,7 +184,6 @@ func (l Load) result(workers []*probeWorker, lat *latencies, elapsed time.Durati
 	codes := map[int]int{}
 	errCounts := map[string]int{}
 	for _, w := range workers {
-		w.flush()
 		for code, n := range w.codes {
 			codes[code] += n
 		}
