@@ -67,28 +67,37 @@ func TestSignatureGate(t *testing.T) {
 		{"missing attestation is refused", signed.String(), map[string]string{"verify-key": string(key.PublicBytes), "verify-attestations": "slsaprovenance1"}, "required attestation missing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := requests.Load()
 			inputs := map[string]string{"chart": testChart, "release": "fx-platform-staging", "image": tc.image, "kubeconfig": kubeconfigFor(cluster), "wait": "false"}
 			for k, v := range tc.inputs {
 				inputs[k] = v
 			}
-			r := actiontest.New(t, inputs)
-			code := r.Run(ctx, spec, run)
-			errs := r.Annotations("error")
-			reached := requests.Load() - before
-			if tc.wantRefusal == "" {
-				if reached == 0 {
-					t.Errorf("the gate stopped a signed image: %q", errs)
-				}
-				return
-			}
-			if code != 1 || len(errs) != 1 || !strings.Contains(errs[0], tc.wantRefusal) || !strings.Contains(errs[0], "nothing was changed") {
-				t.Errorf("exit %d, errors %q; want exit 1 and one error with %q", code, errs, tc.wantRefusal)
-			}
-			if reached != 0 {
-				t.Errorf("%d requests reached the cluster after a refusal", reached)
-			}
+			runGate(t, ctx, inputs, &requests, tc.wantRefusal)
 		})
+	}
+}
+
+// runGate runs deploy with inputs against a cluster that counts the
+// requests it gets. With wantRefusal "", the gate must let the run reach
+// the cluster; otherwise the run must end with one error containing
+// wantRefusal, and no request may reach the cluster.
+func runGate(t *testing.T, ctx context.Context, inputs map[string]string, requests *atomic.Int32, wantRefusal string) {
+	t.Helper()
+	before := requests.Load()
+	r := actiontest.New(t, inputs)
+	code := r.Run(ctx, spec, run)
+	errs := r.Annotations("error")
+	reached := requests.Load() - before
+	if wantRefusal == "" {
+		if reached == 0 {
+			t.Errorf("the gate stopped a signed image: %q", errs)
+		}
+		return
+	}
+	if code != 1 || len(errs) != 1 || !strings.Contains(errs[0], wantRefusal) || !strings.Contains(errs[0], "nothing was changed") {
+		t.Errorf("exit %d, errors %q; want exit 1 and one error with %q", code, errs, wantRefusal)
+	}
+	if reached != 0 {
+		t.Errorf("%d requests reached the cluster after a refusal", reached)
 	}
 }
 
@@ -154,26 +163,10 @@ func TestKeylessGate(t *testing.T) {
 		{"a prefix of the identity is refused", "https://github.com/fxplatform/fx-platform", "no signature matches the policy"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := requests.Load()
-			r := actiontest.New(t, map[string]string{"chart": testChart, "release": "fx-platform-staging", "image": signed.String(),
+			runGate(t, ctx, map[string]string{"chart": testChart, "release": "fx-platform-staging", "image": signed.String(),
 				"kubeconfig": kubeconfigFor(cluster), "wait": "false",
 				"verify-certificate-identity": tc.identity, "verify-certificate-oidc-issuer": sigstoretest.Issuer,
-				"verify-fulcio-roots": ss.RootPEM(), "verify-rekor-public-key": ss.RekorKeyPEM(t)})
-			code := r.Run(ctx, spec, run)
-			errs := r.Annotations("error")
-			reached := requests.Load() - before
-			if tc.wantRefusal == "" {
-				if reached == 0 {
-					t.Errorf("the gate stopped a signed image: %q", errs)
-				}
-				return
-			}
-			if code != 1 || len(errs) != 1 || !strings.Contains(errs[0], tc.wantRefusal) || !strings.Contains(errs[0], "nothing was changed") {
-				t.Errorf("exit %d, errors %q; want exit 1 and one error with %q", code, errs, tc.wantRefusal)
-			}
-			if reached != 0 {
-				t.Errorf("%d requests reached the cluster after a refusal", reached)
-			}
+				"verify-fulcio-roots": ss.RootPEM(), "verify-rekor-public-key": ss.RekorKeyPEM(t)}, &requests, tc.wantRefusal)
 		})
 	}
 }
