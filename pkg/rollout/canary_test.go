@@ -38,17 +38,24 @@ func TestCanaryReplicasWeights(t *testing.T) {
 	}
 	a.waitEndpoints(t, "green", n)
 	w.check(t)
+	checkWeights(t, res, "10=10,25=25,50=50,100=100")
+	if res.Outcome != rollout.Promoted || a.service(t).Spec.Selector["version"] != "green" {
+		t.Errorf("outcome %s, selector %v", res.Outcome, a.service(t).Spec.Selector)
+	}
+}
+
+// checkWeights checks each traffic step's requested and observed weight,
+// as "requested=observed" pairs joined by commas.
+func checkWeights(t *testing.T, res *rollout.Result, want string) {
+	t.Helper()
 	var got []string
 	for _, ph := range res.Phases {
 		if ph.Weight >= 0 {
 			got = append(got, fmt.Sprintf("%d=%d", ph.Weight, ph.Observed))
 		}
 	}
-	if want := "10=10,25=25,50=50,100=100"; strings.Join(got, ",") != want {
+	if strings.Join(got, ",") != want {
 		t.Errorf("requested=observed weights %s, want %s", strings.Join(got, ","), want)
-	}
-	if res.Outcome != rollout.Promoted || a.service(t).Spec.Selector["version"] != "green" {
-		t.Errorf("outcome %s, selector %v", res.Outcome, a.service(t).Spec.Selector)
 	}
 }
 

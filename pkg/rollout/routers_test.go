@@ -138,15 +138,7 @@ func TestCanaryWeightedRouters(t *testing.T) {
 			}
 			a.waitEndpoints(t, "green", n)
 			w.check(t)
-			var got []string
-			for _, ph := range res.Phases {
-				if ph.Weight >= 0 {
-					got = append(got, fmt.Sprintf("%d=%d", ph.Weight, ph.Observed))
-				}
-			}
-			if want := "10=10,25=25,50=50,100=100"; strings.Join(got, ",") != want {
-				t.Errorf("requested=observed weights %s, want %s", strings.Join(got, ","), want)
-			}
+			checkWeights(t, res, "10=10,25=25,50=50,100=100")
 			if got := tc.final(t, a); got != tc.want {
 				t.Errorf("%s at the end: %s, want %s", tc.router, got, tc.want)
 			}
