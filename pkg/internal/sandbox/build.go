@@ -38,6 +38,10 @@ type buildSpec struct {
 	packages  []string
 	binaries  []string
 	estimate  string // cold build time, told to the user
+	// ldflags are added to the linker flags (-X version stamps); env to the
+	// build's environment (CGO_ENABLED=0 for a static binary).
+	ldflags []string
+	env     []string
 }
 
 func controlPlaneBuilds(repoRoot string) []buildSpec {
@@ -50,6 +54,24 @@ func controlPlaneBuilds(repoRoot string) []buildSpec {
 			binaries: []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler"}, estimate: "about 6 min on 2 cores"},
 		{name: "kwok", version: KwokVersion, packages: []string{"sigs.k8s.io/kwok/cmd/kwok@" + KwokVersion},
 			binaries: []string{"kwok"}, estimate: "about 1 min"},
+	}
+}
+
+// nodeBuilds are the real node's binaries: kubelet and kube-proxy from the
+// control plane's Kubernetes source (stamped with its version, or the node
+// reports v0.0.0-master), and the static pause program of its pod sandboxes.
+func nodeBuilds(repoRoot string) []buildSpec {
+	const k = "k8s.io/kubernetes/cmd/"
+	const v = "k8s.io/component-base/version."
+	major, minor, _ := strings.Cut(strings.TrimPrefix(KubernetesVersion, "v"), ".")
+	minor, _, _ = strings.Cut(minor, ".")
+	return []buildSpec{
+		{name: "node", version: KubernetesVersion, moduleDir: filepath.Join(repoRoot, "scripts/sandbox-build/node"),
+			packages: []string{k + "kubelet", k + "kube-proxy"}, binaries: []string{"kubelet", "kube-proxy"},
+			ldflags:  []string{"-X " + v + "gitVersion=" + KubernetesVersion, "-X " + v + "gitMajor=" + major, "-X " + v + "gitMinor=" + minor, "-X " + v + "gitTreeState=clean"},
+			estimate: "about 3 min on 2 cores"},
+		{name: "pause", version: "v1", moduleDir: filepath.Join(repoRoot, "scripts/sandbox-build/pause"),
+			packages: []string{"."}, binaries: []string{"pause"}, env: []string{"CGO_ENABLED=0"}, estimate: "a few seconds"},
 	}
 }
 
@@ -82,7 +104,13 @@ const stampFile = "COMPLETE.json"
 // build (go.mod and go.sum of the build module, packages, flags).
 func (b buildSpec) key() (string, error) {
 	h := sha256.New()
-	fmt.Fprintln(h, b.version, strings.Join(b.packages, " "), strings.Join(buildFlags, " "))
+	// Specs without an environment of their own hash as they always did, so
+	// existing caches stay valid.
+	if len(b.env) == 0 {
+		fmt.Fprintln(h, b.version, strings.Join(b.packages, " "), strings.Join(b.flags(), " "))
+	} else {
+		fmt.Fprintln(h, b.version, strings.Join(b.packages, " "), strings.Join(b.flags(), " "), strings.Join(b.env, " "))
+	}
 	if b.moduleDir != "" {
 		for _, f := range []string{"go.mod", "go.sum"} {
 			data, err := os.ReadFile(filepath.Join(b.moduleDir, f))
@@ -96,6 +124,14 @@ func (b buildSpec) key() (string, error) {
 }
 
 var buildFlags = []string{"-trimpath", "-ldflags=-s -w"}
+
+// flags are buildFlags with b's own linker flags added.
+func (b buildSpec) flags() []string {
+	if len(b.ldflags) == 0 {
+		return buildFlags
+	}
+	return []string{"-trimpath", "-ldflags=-s -w " + strings.Join(b.ldflags, " ")}
+}
 
 // checkComplete returns nil if dir holds every binary with the stamp's size.
 func (b buildSpec) checkComplete(dir string) error {
@@ -189,7 +225,7 @@ func (b buildSpec) build(ctx context.Context, outDir, logPath string) error {
 	defer cancel()
 	var cmd *exec.Cmd
 	if b.moduleDir == "" {
-		cmd = exec.CommandContext(ctx, "go", append(append([]string{"install"}, buildFlags...), b.packages...)...)
+		cmd = exec.CommandContext(ctx, "go", append(append([]string{"install"}, b.flags()...), b.packages...)...)
 		cmd.Dir = os.TempDir()
 		cmd.Env = append(os.Environ(), "GOBIN="+outDir, "GO111MODULE=on", "GOFLAGS=-buildvcs=false")
 	} else {
@@ -197,10 +233,11 @@ func (b buildSpec) build(ctx context.Context, outDir, logPath string) error {
 		if len(b.binaries) == 1 {
 			out = filepath.Join(outDir, b.binaries[0])
 		}
-		cmd = exec.CommandContext(ctx, "go", append(append([]string{"build"}, buildFlags...), append([]string{"-o", out}, b.packages...)...)...)
+		cmd = exec.CommandContext(ctx, "go", append(append([]string{"build"}, b.flags()...), append([]string{"-o", out}, b.packages...)...)...)
 		cmd.Dir = b.moduleDir
 		cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false", "GOWORK=off")
 	}
+	cmd.Env = append(cmd.Env, b.env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {

@@ -140,7 +140,7 @@ func apiserverArgs(f *controlPlaneFiles, port, etcdPort int) []string {
 		"--token-auth-file=" + f.tokenFile, "--authorization-mode=RBAC",
 		"--service-account-key-file=" + f.saPub, "--service-account-signing-key-file=" + f.saKey,
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-cluster-ip-range=10.96.0.0/16",
+		"--service-cluster-ip-range=" + serviceCIDR,
 		"--allow-privileged=true", "--profiling=false",
 	}
 }

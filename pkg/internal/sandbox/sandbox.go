@@ -31,6 +31,10 @@ type Config struct {
 	RegistryPassword string
 	// Nodes is the number of fake kwok nodes; default 3.
 	Nodes int
+	// NoRealNode leaves out the real node (containerd, kubelet,
+	// kube-proxy), which otherwise runs next to the kwok nodes. One real
+	// node runs on a machine at a time.
+	NoRealNode bool
 	// Progress receives one line per step; default io.Discard.
 	Progress io.Writer
 	// LookPath and Install replace exec.LookPath and AptInstaller (tests).
@@ -91,6 +95,8 @@ type Sandbox struct {
 	PrometheusURL    string      `json:"prometheusURL"`
 	Started          time.Time   `json:"started"`
 	Components       []Component `json:"components"`
+	// Node is the real node, nil without one.
+	Node *Node `json:"node,omitempty"`
 	// Owned is true when this process started the servers without Detach;
 	// they die with it.
 	Owned bool `json:"-"`
@@ -228,24 +234,41 @@ func Down(ctx context.Context, dir string) error {
 		return err
 	}
 	// Processes of an Up that failed before writing state.json are found
-	// by the pid files each start leaves.
+	// by the pid files each start leaves, and its real node by node.json.
 	if err := stopPidFiles(dir); err != nil {
 		return err
+	}
+	if n, err := loadNodeRecord(dir); err == nil {
+		if err := cleanNodeHost(dir, n.Sysctls); err != nil {
+			return err
+		}
 	}
 	return os.RemoveAll(dir)
 }
 
-// stopAll stops the sandbox's processes, newest first (kwok and the
-// controllers before the API server, the API server before etcd).
+// stopAll stops the sandbox's processes, newest first (the real node, then
+// kwok and the controllers, the API server before etcd). After the real
+// node's processes it removes what they left on the host.
 func stopAll(s *Sandbox) error {
 	var errs []error
+	node := s.Node
+	if node == nil {
+		node, _ = loadNodeRecord(s.Dir)
+	}
 	for i := len(s.Components) - 1; i >= 0; i-- {
 		c := s.Components[i]
+		if node != nil && !isNodeComponent(c.Name) {
+			errs = append(errs, cleanNodeHost(s.Dir, node.Sysctls))
+			node = nil
+		}
 		if !pidAlive(c.PID, s.Dir) {
 			continue
 		}
 		p := &process{name: c.Name, pid: c.PID, logPath: c.Log}
 		errs = append(errs, p.stop(15*time.Second))
+	}
+	if node != nil {
+		errs = append(errs, cleanNodeHost(s.Dir, node.Sysctls))
 	}
 	return errors.Join(errs...)
 }

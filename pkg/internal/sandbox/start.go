@@ -17,13 +17,17 @@ import (
 
 // start builds what is missing and starts every server of a fresh sandbox.
 // On failure it stops what it started and keeps the logs in cfg.Dir.
-func start(ctx context.Context, cfg Config) (s *Sandbox, err error) {
+func start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	say := func(format string, args ...any) { fmt.Fprintf(cfg.Progress, "sandbox: "+format+"\n", args...) }
 	tools, err := findTools(ctx, cfg.LookPath, cfg.Install, toolRegistry, toolPrometheus)
 	if err != nil {
 		return nil, err
 	}
-	bins, err := ensureAllBuilt(ctx, cfg.CacheDir, controlPlaneBuilds(cfg.RepoRoot), &lockedWriter{w: cfg.Progress})
+	builds := controlPlaneBuilds(cfg.RepoRoot)
+	if !cfg.NoRealNode {
+		builds = append(builds, nodeBuilds(cfg.RepoRoot)...)
+	}
+	bins, err := ensureAllBuilt(ctx, cfg.CacheDir, builds, &lockedWriter{w: cfg.Progress})
 	if err != nil {
 		return nil, err
 	}
@@ -41,6 +45,9 @@ func start(ctx context.Context, cfg Config) (s *Sandbox, err error) {
 	}
 
 	names := []string{"etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "prometheus"}
+	if !cfg.NoRealNode {
+		names = append(names, nodePortNames...)
+	}
 	ports, err := reservePorts(names, map[string]int{"kube-apiserver": cfg.APIServerPort, "prometheus": cfg.PrometheusPort})
 	if err != nil {
 		return nil, err
@@ -55,7 +62,7 @@ func start(ctx context.Context, cfg Config) (s *Sandbox, err error) {
 		return nil, err
 	}
 
-	s = &Sandbox{Dir: cfg.Dir, Kubeconfig: files.kubeconfig, RegistryUser: cfg.RegistryUser, RegistryPassword: cfg.RegistryPassword, Owned: !cfg.Detach}
+	s := &Sandbox{Dir: cfg.Dir, Kubeconfig: files.kubeconfig, RegistryUser: cfg.RegistryUser, RegistryPassword: cfg.RegistryPassword, Owned: !cfg.Detach}
 	defer func() {
 		if err != nil {
 			if stopErr := stopAll(s); stopErr != nil {
@@ -144,6 +151,12 @@ func start(ctx context.Context, cfg Config) (s *Sandbox, err error) {
 	say("creating %d fake nodes and the Gateway API CRDs", cfg.Nodes)
 	if err := setUpCluster(ctx, s, cfg.Nodes, gatewayDir, map[string]*process{"kwok": kwok, "kube-controller-manager": kcm}); err != nil {
 		return nil, err
+	}
+	if !cfg.NoRealNode {
+		say("starting the real node (containerd, kubelet, kube-proxy)")
+		if err := startNode(ctx, s, cfg, bins, ports, run); err != nil {
+			return nil, err
+		}
 	}
 	s.Started = time.Now().UTC()
 	if err := s.save(); err != nil {

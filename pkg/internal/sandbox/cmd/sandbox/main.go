@@ -58,6 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	fs.StringVar(&cfg.RegistryUser, "registry-user", "", "turn on registry basic auth with this user")
 	fs.StringVar(&cfg.RegistryPassword, "registry-password", "", "password of --registry-user")
 	fs.IntVar(&cfg.Nodes, "nodes", 3, "number of fake nodes")
+	fs.BoolVar(&cfg.NoRealNode, "no-real-node", false, "leave out the real node (containerd, kubelet, kube-proxy)")
 	timeout := fs.Duration("timeout", 45*time.Minute, "give up after this long (includes a first build)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2, nil
