@@ -19,6 +19,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// Headers on every answer, so a probe knows which release answered.
+const (
+	HeaderVersion = "X-App-Version"
+	HeaderColour  = "X-App-Colour"
+)
+
 // Paths the app serves.
 const (
 	PathHealth         = "/api/health"
@@ -130,7 +136,13 @@ func NewHandler(cfg Config, reg *prometheus.Registry) (http.Handler, error) {
 	mux.Handle("GET "+PathStrategy, a.instrument(PathStrategy, http.HandlerFunc(a.strategy)))
 	mux.Handle("GET "+PathMetrics, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", a.instrument("other", http.NotFoundHandler()))
-	return mux, nil
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(HeaderVersion, cfg.Version)
+		if cfg.Colour != "" {
+			w.Header().Set(HeaderColour, cfg.Colour)
+		}
+		mux.ServeHTTP(w, r)
+	}), nil
 }
 
 // instrument injects latency and errors, then counts and times the answer.

@@ -171,3 +171,22 @@ func TestBinary(t *testing.T) {
 		})
 	}
 }
+
+// Every answer names the release that gave it, errors and 404s included,
+// so a probe through a Service can count answers by version.
+func TestVersionHeader(t *testing.T) {
+	h, err := NewHandler(Config{Version: "v2.0.0", Colour: "green", ErrorRate: 1}, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{PathHealth, PathStrategy, "/nope", PathMetrics} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if got := rec.Header().Get(HeaderVersion); got != "v2.0.0" {
+			t.Errorf("%s (%d): %s = %q, want v2.0.0", path, rec.Code, HeaderVersion, got)
+		}
+		if got := rec.Header().Get(HeaderColour); got != "green" {
+			t.Errorf("%s: %s = %q, want green", path, HeaderColour, got)
+		}
+	}
+}

@@ -1,8 +1,13 @@
 // Command sample-app is the service the sandbox, the tests and the demo
-// deploy (see pkg/sampleapp). Flags inject faults:
+// deploy (see pkg/sampleapp). Flags, or the environment variables named in
+// their help (which is how the chart sets them), inject faults:
 //
 //	sample-app -listen 127.0.0.1:8080 -version v1.2.3 -colour green \
 //	  -latency 50ms -error-rate 0.02 -fail-health /api/health/database -ready-after 5s
+//
+// On SIGTERM it stops accepting connections, finishes the requests in
+// flight (for up to -shutdown-timeout), and exits 0. The chart's preStop
+// sleep keeps it serving while its endpoint is taken out of the Services.
 package main
 
 import (
@@ -14,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -34,16 +40,35 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("sample-app", flag.ContinueOnError)
-	listen := fs.String("listen", envOr("LISTEN", ":8080"), "address to listen on ($LISTEN)")
+	defListen := ":8080"
+	if p := os.Getenv("PORT"); p != "" {
+		defListen = ":" + p
+	}
+	listen := fs.String("listen", envOr("LISTEN", defListen), "address to listen on ($LISTEN, else :$PORT)")
 	var cfg sampleapp.Config
 	fs.StringVar(&cfg.Version, "version", envOr("APP_VERSION", "dev"), "version to report ($APP_VERSION)")
 	fs.StringVar(&cfg.Colour, "colour", envOr("APP_COLOUR", ""), "colour to report, blue or green ($APP_COLOUR)")
-	fs.DurationVar(&cfg.Latency, "latency", 0, "latency added to every /api request")
-	fs.Float64Var(&cfg.ErrorRate, "error-rate", 0, "fraction (0-1) of /api requests answered 500")
-	fs.StringVar(&cfg.FailHealth, "fail-health", "", "health path that always answers 503")
-	fs.DurationVar(&cfg.ReadyAfter, "ready-after", 0, "health paths answer 503 until this long after start")
+	latency := fs.String("latency", envOr("LATENCY", "0s"), "latency added to every /api request ($LATENCY)")
+	errorRate := fs.String("error-rate", envOr("ERROR_RATE", "0"), "fraction (0-1) of /api requests answered 500 ($ERROR_RATE)")
+	fs.StringVar(&cfg.FailHealth, "fail-health", envOr("FAIL_HEALTH", ""), "health path that always answers 503 ($FAIL_HEALTH)")
+	readyAfter := fs.String("ready-after", envOr("READY_AFTER", "0s"), "health paths answer 503 until this long after start ($READY_AFTER)")
+	crash := fs.Bool("crash", os.Getenv("CRASH_AT_START") == "true", "exit 1 at once, as a release that crashes at start ($CRASH_AT_START=true)")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 25*time.Second, "how long SIGTERM waits for requests in flight")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *crash {
+		return errors.New("crashing at start, as asked (-crash or CRASH_AT_START=true)")
+	}
+	var err error
+	if cfg.Latency, err = time.ParseDuration(*latency); err != nil {
+		return fmt.Errorf("latency: %w", err)
+	}
+	if cfg.ReadyAfter, err = time.ParseDuration(*readyAfter); err != nil {
+		return fmt.Errorf("ready-after: %w", err)
+	}
+	if cfg.ErrorRate, err = strconv.ParseFloat(*errorRate, 64); err != nil {
+		return fmt.Errorf("error-rate: %w", err)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -58,15 +83,21 @@ func run(ctx context.Context, args []string) error {
 	// The address goes to stdout so a test that asked for port 0 learns it.
 	fmt.Printf("listening on %s\n", ln.Addr())
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
 	go func() {
 		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		fmt.Println("SIGTERM: no new connections; finishing the requests in flight")
+		shutdown, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
 		defer cancel()
-		_ = srv.Shutdown(shutdown)
+		done <- srv.Shutdown(shutdown)
 	}()
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	if err := <-done; err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	fmt.Println("stopped")
 	return nil
 }
 
