@@ -1,26 +1,18 @@
 package sandbox
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -225,52 +217,14 @@ func pushPause(ctx context.Context, bin, registry, user, password string) (strin
 	if err != nil {
 		return "", err
 	}
-	var tarBuf bytes.Buffer
-	tw := tar.NewWriter(&tarBuf)
-	if err := tw.WriteHeader(&tar.Header{Name: "pause", Mode: 0o755, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
-		return "", err
-	}
-	if _, err := tw.Write(data); err != nil {
-		return "", err
-	}
-	if err := tw.Close(); err != nil {
-		return "", err
-	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(tarBuf.Bytes())), nil })
+	img, err := fileImage([]imageFile{{name: "pause", data: data}}, func(c *v1.Config) {
+		c.Entrypoint = []string{"/pause"}
+		c.User = "65535:65535"
+	})
 	if err != nil {
 		return "", err
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		return "", err
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return "", err
-	}
-	cf = cf.DeepCopy()
-	cf.Architecture, cf.OS = runtime.GOARCH, "linux"
-	cf.Config.Entrypoint = []string{"/pause"}
-	cf.Config.User = "65535:65535"
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		return "", err
-	}
-	ref, err := name.NewTag(registry+"/sandbox/pause:v1", name.Insecure)
-	if err != nil {
-		return "", err
-	}
-	auth := authn.Anonymous
-	if user != "" {
-		auth = &authn.Basic{Username: user, Password: password}
-	}
-	if err := remote.Write(ref, img, remote.WithContext(ctx), remote.WithAuth(auth)); err != nil {
-		return "", err
-	}
-	digest, err := img.Digest()
-	if err != nil {
-		return "", err
-	}
-	return ref.Context().Digest(digest.String()).String(), nil
+	return pushImage(ctx, img, registry+"/sandbox/pause:v1", user, password)
 }
 
 // nodeFiles are the configs the node's processes read.

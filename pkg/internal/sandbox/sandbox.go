@@ -40,6 +40,9 @@ type Config struct {
 	// LookPath and Install replace exec.LookPath and AptInstaller (tests).
 	LookPath func(string) (string, error)
 	Install  Installer
+	// Binaries replaces built binaries by name ("kubelet": "/path"), so a
+	// test can make one component fail.
+	Binaries map[string]string
 	// Detach lets the processes outlive the calling process (scripts/sandbox).
 	// Otherwise they die with it.
 	Detach bool

@@ -31,6 +31,9 @@ func start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	if err != nil {
 		return nil, err
 	}
+	for name, path := range cfg.Binaries {
+		bins[name] = path
+	}
 	kwokDir, err := moduleDir(ctx, "sigs.k8s.io/kwok", KwokVersion)
 	if err != nil {
 		return nil, err
