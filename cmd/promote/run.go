@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/fxplatform/deploy-actions/cmd/internal/availability"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/analysis"
 	"github.com/fxplatform/deploy-actions/pkg/github"
@@ -44,6 +45,7 @@ type Inputs struct {
 	Environment, EnvironmentURL                 string
 	GitHub                                      *github.Run // nil without github-token
 	Owner                                       string
+	Availability                                availability.Probe
 }
 
 // parseInputs reads and checks every input without a network call.
@@ -129,6 +131,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.Kube = kube.FromInputs(a, in)
 	p.Environment = in.String("environment")
 	p.EnvironmentURL = in.HTTPURL("environment-url")
+	p.Availability = availability.Parse(in, p.EnvironmentURL)
 	p.GitHub = github.FromInputs(a, in)
 	p.Owner = kube.Holder(a.Getenv, "")
 	if err := in.Err(); err != nil {
@@ -168,6 +171,15 @@ func run(ctx context.Context, a *action.Action) error {
 		cfg.OnEvent = progress(ctx, a, dep)
 	}
 	a.Infof("Promoting %s to %s/%s (%s, router %s)", in.Image, in.Namespace, in.Service, in.Strategy, cfg.Router.Name())
+	// The probe lives as long as the promotion may: its Lease wait, its
+	// timeout, and the scale-down after it.
+	probe, err := in.Availability.Start(ctx, in.LockTimeout+in.Timeout+in.ScaleDownDelay+time.Minute)
+	if err != nil {
+		return err
+	}
+	if probe != nil {
+		cfg.Guard = func() error { return probe.Require(in.Availability.Min) }
+	}
 	res, perr := rollout.Promote(ctx, cfg)
 	if res != nil {
 		if err := errors.Join(
@@ -181,6 +193,9 @@ func run(ctx context.Context, a *action.Action) error {
 		if err := a.AddSummary(summary(in, res, perr)); err != nil {
 			return errors.Join(perr, err)
 		}
+	}
+	if _, err := in.Availability.Report(a, probe); err != nil {
+		return errors.Join(perr, err)
 	}
 	if dep != nil {
 		finish(ctx, a, dep, in, res, perr)

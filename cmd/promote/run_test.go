@@ -57,6 +57,12 @@ func TestBadInput(t *testing.T) {
 		{"bad namespace", map[string]string{"namespace": "Prod_1"}, "namespace"},
 		{"negative limit", map[string]string{"failure-limit": "-1"}, "failure-limit"},
 		{"environment-url not a URL", map[string]string{"environment-url": "fx.example.com"}, "environment-url"},
+		{"availability-url not a URL", map[string]string{"availability-url": "file:///etc/passwd"}, "availability-url"},
+		{"availability-rate zero", map[string]string{"availability-rate": "0"}, "availability-rate"},
+		{"availability-rate not a number", map[string]string{"availability-rate": "fast"}, "availability-rate"},
+		{"availability-rate above 1000", map[string]string{"availability-rate": "5000"}, "availability-rate"},
+		{"min-availability above 100 %", map[string]string{"min-availability": "101%"}, "min-availability"},
+		{"min-availability not a percentage", map[string]string{"min-availability": "high"}, "min-availability"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/fxplatform/deploy-actions/cmd/internal/availability"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/sign"
 )
@@ -38,13 +39,13 @@ var spec = &action.Spec{
 		{Name: "environment", Default: "production", Description: "GitHub Deployment environment."},
 		{Name: "environment-url", Description: "URL shown on the GitHub Deployment."},
 		{Name: "github-token", Sensitive: true, Description: "When set, a GitHub Deployment is recorded with in_progress, then success or failure. Needs deployments: write."},
-	}, sign.GateInputs...),
-	Outputs: []action.Output{
+	}, append(availability.Inputs, sign.GateInputs...)...),
+	Outputs: append([]action.Output{
 		{Name: "result", Description: "promoted, aborted or unchanged."},
 		{Name: "active-color", Description: "The colour live at the end."},
 		{Name: "previous-color", Description: "The other colour."},
 		{Name: "image", Description: "The image live at the end."},
 		{Name: "duration", Description: "How long the promotion took."},
 		{Name: "steps-completed", Description: "Traffic steps completed."},
-	},
+	}, availability.Outputs...),
 }

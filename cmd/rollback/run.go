@@ -10,6 +10,7 @@ import (
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/fxplatform/deploy-actions/cmd/internal/availability"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/github"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
@@ -26,6 +27,7 @@ type Inputs struct {
 	Environment, EnvironmentURL                           string
 	GitHub                                                *github.Run // nil without github-token
 	Owner                                                 string
+	Availability                                          availability.Probe
 
 	// Release, when set, is the Helm release rolled back to Revision
 	// (0: the previous one) instead of a colour switch.
@@ -61,6 +63,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.Kube = kube.FromInputs(a, in)
 	p.Environment = in.String("environment")
 	p.EnvironmentURL = in.HTTPURL("environment-url")
+	p.Availability = availability.Parse(in, p.EnvironmentURL)
 	p.GitHub = github.FromInputs(a, in)
 	p.Owner = kube.Holder(a.Getenv, "rollback")
 	if err := in.Err(); err != nil {
@@ -120,6 +123,10 @@ func run(ctx context.Context, a *action.Action) error {
 		return err
 	}
 	a.Infof("Rolling %s/%s back to %s", in.Namespace, in.Service, in.To)
+	probe, err := in.Availability.Start(ctx, in.LockTimeout+in.Timeout+settleAfterSwitch+time.Minute)
+	if err != nil {
+		return err
+	}
 	res, rerr := rollout.Rollback(ctx, rollout.RollbackConfig{
 		Target: rollout.Target{Client: client, Dynamic: dyn, Namespace: in.Namespace, Service: in.Service, Deployment: in.Deployment,
 			ColorLabel: in.ColorLabel, Owner: in.Owner, LockTimeout: in.LockTimeout, Timeout: in.Timeout,
@@ -135,6 +142,15 @@ func run(ctx context.Context, a *action.Action) error {
 			return err
 		}
 	}
+	if probe != nil {
+		// The probe goes on past the switch, until the Service's new
+		// endpoints are in force, so its answers show the version rolled
+		// back to.
+		_ = sleepCtx(ctx, settleAfterSwitch)
+		if _, err := in.Availability.Report(a, probe); err != nil {
+			rerr = errors.Join(rerr, err)
+		}
+	}
 	if rerr == nil {
 		finishDeployment(ctx, a, in, dep, fmt.Sprintf("Rolled back: 100 %% traffic on %s", res.ActiveColor), nil)
 	} else {
@@ -147,6 +163,22 @@ func run(ctx context.Context, a *action.Action) error {
 		a.Noticef("unchanged", "%s is already live on %s", res.Image, res.ActiveColor)
 	}
 	return nil
+}
+
+// settleAfterSwitch is how long the availability probe goes on after the
+// switch: kube-proxy applies new endpoints about a second after they
+// change, a Gateway within a few.
+const settleAfterSwitch = 5 * time.Second
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // startDeployment records the rollback as a GitHub Deployment when

@@ -46,6 +46,9 @@ func TestBadInput(t *testing.T) {
 		{"zero timeout", map[string]string{"timeout": "0s"}, "timeout"},
 		{"bad colour label", map[string]string{"color-label": "a b"}, "color-label"},
 		{"environment-url not a URL", map[string]string{"environment-url": "fx.example.com"}, "environment-url"},
+		{"availability-url not a URL", map[string]string{"availability-url": "169.254.169.254/latest"}, "availability-url"},
+		{"availability-rate negative", map[string]string{"availability-rate": "-5"}, "availability-rate"},
+		{"min-availability above 100 %", map[string]string{"min-availability": "120"}, "min-availability"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

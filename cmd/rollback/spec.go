@@ -1,11 +1,14 @@
 package main
 
-import "github.com/fxplatform/deploy-actions/pkg/action"
+import (
+	"github.com/fxplatform/deploy-actions/cmd/internal/availability"
+	"github.com/fxplatform/deploy-actions/pkg/action"
+)
 
 var spec = &action.Spec{
 	Name:        "rollback",
 	Description: "Switch the live Service back to the previous colour (scaling it up first if it was scaled down), to a named colour, or to an image digest put into the idle colour; records the rollback on the Service. With release, roll a Helm release back to an earlier revision instead (staging).",
-	Inputs: []action.Input{
+	Inputs: append([]action.Input{
 		{Name: "namespace", Default: "default", Description: "Namespace of the Service and Deployments, or of the Helm release."},
 		{Name: "service", Description: "The live Service. Required unless release is set."},
 		{Name: "deployment", Description: "Deployment base name: the colours are <deployment>-blue and <deployment>-green. Required unless release is set."},
@@ -22,11 +25,11 @@ var spec = &action.Spec{
 		{Name: "environment", Default: "production", Description: "GitHub Deployment environment."},
 		{Name: "environment-url", Description: "URL shown on the GitHub Deployment."},
 		{Name: "github-token", Sensitive: true, Description: "When set, the rollback is recorded as a GitHub Deployment (success or failure)."},
-	},
-	Outputs: []action.Output{
+	}, availability.Inputs...),
+	Outputs: append([]action.Output{
 		{Name: "active-color", Description: "The colour live after the rollback (empty with release)."},
 		{Name: "image", Description: "Its image; with release, image.repository@image.digest of the restored values, if they carry one."},
 		{Name: "revision", Description: "With release: the revision the rollback created."},
 		{Name: "duration", Description: "From the start to the live Service switched and recorded, or the Helm revision ready."},
-	},
+	}, availability.Outputs...),
 }

@@ -3,6 +3,7 @@ package action
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"strconv"
@@ -96,6 +97,25 @@ func (in *Inputs) Int(name string, lo, hi int) int {
 		in.fail(name, fmt.Errorf("%d is above %d", n, hi))
 	}
 	return n
+}
+
+// Float returns a number within [lo, hi]; lo itself is refused when
+// openLo (a rate that must be above 0).
+func (in *Inputs) Float(name string, lo, hi float64, openLo bool) float64 {
+	v, ok := in.text(name)
+	if !ok {
+		return 0
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	switch {
+	case err != nil || math.IsNaN(f) || math.IsInf(f, 0):
+		in.fail(name, fmt.Errorf("%q is not a number", v))
+	case f < lo || (openLo && f == lo):
+		in.fail(name, fmt.Errorf("%v must be above %v", f, lo))
+	case f > hi:
+		in.fail(name, fmt.Errorf("%v is above %v", f, hi))
+	}
+	return f
 }
 
 // Duration returns a Go duration ("30s", "5m").

@@ -16,8 +16,11 @@ import (
 // Without analysis it just waits for window.
 func (c *Config) measure(ctx context.Context, ph *Phase, colour string, window time.Duration) error {
 	if c.Analysis == nil {
+		if err := c.watch(ctx, ph, window); err != nil {
+			return err
+		}
 		ph.Status = "done"
-		return sleep(ctx, window)
+		return nil
 	}
 	vars := analysis.Vars{Namespace: c.Namespace, Deployment: c.deploymentName(colour), Color: colour, Service: c.Service}
 	end := time.Now().Add(window)
@@ -47,15 +50,42 @@ func (c *Config) measure(ctx context.Context, ph *Phase, colour string, window t
 		if passed > 0 && !time.Now().Add(c.AnalysisInterval).Before(end) {
 			break
 		}
-		if err := sleep(ctx, c.AnalysisInterval); err != nil {
+		if err := c.watch(ctx, ph, c.AnalysisInterval); err != nil {
 			return err
 		}
 	}
-	if err := sleep(ctx, time.Until(end)); err != nil {
+	if err := c.watch(ctx, ph, time.Until(end)); err != nil {
 		return err
 	}
 	ph.Status = "pass"
 	return nil
+}
+
+// guardEvery is how often the guard is asked while a phase waits.
+const guardEvery = time.Second
+
+// watch waits for d, asking the guard (if any) at once and then every
+// guardEvery; the guard's error aborts the phase.
+func (c *Config) watch(ctx context.Context, ph *Phase, d time.Duration) error {
+	end := time.Now().Add(d)
+	for {
+		if c.Guard != nil {
+			if err := c.Guard(); err != nil {
+				ph.Status = "fail"
+				return fmt.Errorf("%w: %s: %w", ErrAborted, ph.Name, err)
+			}
+		}
+		left := time.Until(end)
+		if left <= 0 {
+			return ctx.Err()
+		}
+		if c.Guard != nil {
+			left = min(left, guardEvery)
+		}
+		if err := sleep(ctx, left); err != nil {
+			return err
+		}
+	}
 }
 
 // status is the worst status of a measurement: fail, then inconclusive.

@@ -89,6 +89,11 @@ type Config struct {
 	Preview             func(ctx context.Context) error
 	PostPromotionWindow time.Duration
 	ScaleDownDelay      time.Duration
+	// Guard, when set, is asked while traffic is on the candidate: as each
+	// step's pause and the post-promotion window begin and every second of
+	// them. An error aborts the rollout as a failed analysis does (promote's
+	// availability probe below min-availability).
+	Guard func() error
 }
 
 func (c *Target) setDefaults() error {

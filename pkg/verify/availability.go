@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/fxplatform/deploy-actions/pkg/report"
 )
 
 // AvailabilityOptions configure a Monitor: a continuous probe that sends
@@ -336,3 +338,57 @@ func (m *Monitor) Stop() AvailabilityReport {
 
 // Done is closed when the probe has ended (stopped, or a bound reached).
 func (m *Monitor) Done() <-chan struct{} { return m.done }
+
+// Require returns an error when the availability measured so far is below
+// min (a fraction, 0.999 for 99.9 %), naming the figures; nil before the
+// first request.
+func (m *Monitor) Require(min float64) error {
+	r := m.Report()
+	if r.Requests == 0 || r.Availability >= min {
+		return nil
+	}
+	return fmt.Errorf("availability %.3f %% is below %.3f %%: %d of %d requests to %s failed (%s)",
+		100*r.Availability, 100*min, r.Failed, r.Requests, m.opts.URL, failureList(r.Failures))
+}
+
+func failureList(f map[string]int) string {
+	var out []string
+	for _, k := range sortedKeys(f) {
+		out = append(out, fmt.Sprintf("%d %s", f[k], k))
+	}
+	return strings.Join(out, ", ")
+}
+
+// Markdown is the report as a step summary section: the strategy's KPI row
+// for availability (target min, a fraction), failed requests, the longest
+// gap, and the answers by version.
+func (r AvailabilityReport) Markdown(url string, rate, min float64) string {
+	status := "✅"
+	if r.Availability < min {
+		status = "❌"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Availability\n\nA probe sent %d requests to %s (%g per second, a new connection each) while the run lasted.\n\n",
+		r.Requests, report.Code(url), rate)
+	rows := [][]string{
+		{"Availability", fmt.Sprintf("≥ %.3g %%", 100*min), fmt.Sprintf("%.3f %%", 100*r.Availability), status},
+		{"Failed requests", "0", fmt.Sprint(r.Failed), map[bool]string{true: "✅", false: "❌"}[r.Failed == 0]},
+		{"Longest gap", "0 s", r.LongestGap.Round(time.Millisecond).String(), map[bool]string{true: "✅", false: "❌"}[r.LongestGap == 0]},
+	}
+	b.WriteString(report.Table([]string{"Metric", "Target", "Current", "Status"}, rows))
+	if len(r.Failures) > 0 {
+		fmt.Fprintf(&b, "\nFailures: %s\n", report.Escape(failureList(r.Failures)))
+	}
+	if len(r.Versions) > 0 {
+		vrows := make([][]string, 0, len(r.Versions))
+		for _, v := range sortedKeys(r.Versions) {
+			name := v
+			if name == "" {
+				name = "(no version header)"
+			}
+			vrows = append(vrows, []string{report.Code(name), fmt.Sprint(r.Versions[v]), fmt.Sprintf("%.1f %%", 100*r.Share(v))})
+		}
+		b.WriteString("\n" + report.Table([]string{"Answered by", "Requests", "Share"}, vrows))
+	}
+	return b.String()
+}

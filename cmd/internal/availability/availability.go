@@ -1,0 +1,78 @@
+// Package availability is the availability-probe input group of promote
+// and rollback: the inputs availability-url, availability-rate and
+// min-availability, the probe they start, and the outputs and step summary
+// section it reports.
+package availability
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fxplatform/deploy-actions/pkg/action"
+	"github.com/fxplatform/deploy-actions/pkg/verify"
+)
+
+// Inputs are the group's inputs, added to an action's spec.
+var Inputs = []action.Input{
+	{Name: "availability-url", Description: "URL probed continuously while the run lasts (default: environment-url; neither: no probe). Only this URL is requested, a new connection each time."},
+	{Name: "availability-rate", Default: "10", Description: "Requests per second of the availability probe (above 0, at most 1000)."},
+	{Name: "min-availability", Default: "99.9%", Description: "Availability the probe must keep (the strategy's 99.9 %); during a canary step, falling below it aborts the rollout."},
+}
+
+// Outputs are the group's outputs.
+var Outputs = []action.Output{
+	{Name: "availability", Description: "Percentage of the availability probe's requests that succeeded (empty without a probe)."},
+	{Name: "failed-requests", Description: "Requests of the availability probe that failed (empty without a probe)."},
+	{Name: "longest-gap", Description: "Longest time the availability probe got no successful answer (empty without a probe)."},
+}
+
+// Probe is the parsed group: no probe when URL is empty.
+type Probe struct {
+	URL  string
+	Rate float64
+	// Min is a fraction: 0.999 for 99.9 %.
+	Min float64
+}
+
+// Parse reads the group; defaultURL (environment-url) is probed when
+// availability-url is not set.
+func Parse(in *action.Inputs, defaultURL string) Probe {
+	p := Probe{URL: in.HTTPURL("availability-url"), Rate: in.Float("availability-rate", 0, 1000, true), Min: in.Percent("min-availability")}
+	if p.URL == "" {
+		p.URL = defaultURL
+	}
+	return p
+}
+
+// Start starts the probe, bounded by maxRun (the run's own bounds) in time
+// and in count; nil when there is no URL.
+func (p Probe) Start(ctx context.Context, maxRun time.Duration) (*verify.Monitor, error) {
+	if p.URL == "" {
+		return nil, nil
+	}
+	return verify.StartAvailability(ctx, verify.AvailabilityOptions{
+		URL: p.URL, Rate: p.Rate, MaxDuration: maxRun, MaxRequests: int(p.Rate*maxRun.Seconds()) + 1,
+	})
+}
+
+// Report stops m, writes the outputs and the step summary section, and
+// returns the report; nothing without a probe.
+func (p Probe) Report(a *action.Action, m *verify.Monitor) (*verify.AvailabilityReport, error) {
+	if m == nil {
+		return nil, nil
+	}
+	r := m.Stop()
+	a.Infof("Availability of %s: %s", p.URL, r)
+	err := errors.Join(
+		a.SetOutput("availability", fmt.Sprintf("%.3f", 100*r.Availability)),
+		a.SetOutput("failed-requests", fmt.Sprint(r.Failed)),
+		a.SetOutput("longest-gap", r.LongestGap.Round(time.Millisecond).String()),
+		a.AddSummary(r.Markdown(p.URL, p.Rate, p.Min)),
+	)
+	if r.Availability < p.Min {
+		a.Warningf("availability", "%.3f %% of %d requests to %s succeeded; the minimum is %.3f %%", 100*r.Availability, r.Requests, p.URL, 100*p.Min)
+	}
+	return &r, err
+}
