@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -202,5 +204,63 @@ func TestCanaryAborted(t *testing.T) {
 	svc, err := c.Client.CoreV1().Services(c.Namespace).Get(ctx, rollouttest.Service, metav1.GetOptions{})
 	if err != nil || svc.Spec.Selector["version"] != "blue" {
 		t.Fatalf("service after the abort: %v, %v", svc.Spec.Selector, err)
+	}
+}
+
+// TestAvailabilityAbortsABadCanary, on the real node: a release that
+// answers 5 % of its requests with 500 is promoted as a canary with
+// promote's own availability probe through the live Service. Its first step
+// (one of three pods) pushes availability below 99.9 %, so promote aborts
+// there and reports the failed requests; an independent probe of the test
+// sees failures only as 500s from the canary, never a refused or dropped
+// connection, and only from while the canary was in the Service.
+func TestAvailabilityAbortsABadCanary(t *testing.T) {
+	app := rollouttest.RealBlueApp(t, 3, rollouttest.Image(t, "v1"), "v1")
+	bad := rollouttest.Image(t, "v2", "ERROR_RATE=0.05")
+	probe := app.Probe(t)
+	r := actiontest.New(t, map[string]string{"namespace": app.Namespace, "service": rollouttest.Service, "deployment": rollouttest.Deployment,
+		"image": bad, "strategy": "canary", "steps": "34,67,100", "step-pause": "30s", "traffic-router": "replicas",
+		"scale-down-delay": "1s", "timeout": "5m", "kubeconfig": app.Kubeconfig,
+		"availability-url": app.URL, "availability-rate": "200", "min-availability": "99.9%"})
+	if code := r.Run(context.Background(), spec, run); code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, r.Log.String())
+	}
+	rollouttest.Settle(t, probe, "v1")
+	rep := probe.Stop()
+	t.Logf("test's probe: %s", rep)
+	out := r.Outputs()
+	t.Logf("promote's outputs: availability %s %%, %s failed, longest gap %s", out["availability"], out["failed-requests"], out["longest-gap"])
+	if out["result"] != "aborted" || out["steps-completed"] != "0" || out["active-color"] != "blue" {
+		t.Errorf("outputs %v; want aborted at the first step, blue live", out)
+	}
+	if avail, err := strconv.ParseFloat(out["availability"], 64); err != nil || avail >= 99.9 {
+		t.Errorf("availability output %q, want a percentage below 99.9", out["availability"])
+	}
+	if n, err := strconv.Atoi(out["failed-requests"]); err != nil || n == 0 {
+		t.Errorf("failed-requests output %q, want above 0", out["failed-requests"])
+	}
+	if errs := r.Annotations("error"); len(errs) != 1 || !strings.Contains(errs[0], "availability") {
+		t.Errorf("error annotations %q, want one naming the availability", errs)
+	}
+	if sum := r.Summary(); !strings.Contains(sum, "### Availability") || !strings.Contains(sum, "| Failed requests | 0 |") {
+		t.Errorf("summary lacks the availability KPIs:\n%s", sum)
+	}
+	// Every failure the test saw is a 500 from the canary, and there are no
+	// more of them than the canary's share of the requests while it served.
+	if rep.Failed == 0 || rep.Failures["status 500"] != rep.Failed || rep.FailedVersions["v2"] != rep.Failed {
+		t.Errorf("failures %v by version %v; want only 500s from v2", rep.Failures, rep.FailedVersions)
+	}
+	var first, last time.Time
+	for _, s := range probe.Samples() {
+		if s.Version == "v2" {
+			if first.IsZero() {
+				first = s.At
+			}
+			last = s.At
+		}
+	}
+	window := last.Sub(first) + time.Second
+	if bound := int(0.34*rollouttest.ProbeRate*window.Seconds()) + 1; rep.Failed > bound {
+		t.Errorf("%d failed requests while the canary served for %s; its 34 %% share of %d req/s bounds them at %d", rep.Failed, window, rollouttest.ProbeRate, bound)
 	}
 }

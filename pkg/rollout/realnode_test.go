@@ -3,23 +3,21 @@ package rollout_test
 import (
 	"context"
 	"errors"
-	"net/http"
+	"math"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/fxplatform/deploy-actions/pkg/analysis"
-	"github.com/fxplatform/deploy-actions/pkg/internal/sandbox"
-	"github.com/fxplatform/deploy-actions/pkg/kube"
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
+	"github.com/fxplatform/deploy-actions/pkg/rollout/rollouttest"
 	"github.com/fxplatform/deploy-actions/pkg/sampleapp"
-	"github.com/fxplatform/deploy-actions/pkg/verify"
+	"github.com/fxplatform/deploy-actions/pkg/traffic"
 )
 
 // The tests in this file run the sample app's image on the sandbox's real
@@ -28,155 +26,24 @@ import (
 // connection, so it is routed by kube-proxy's rules as they are at that
 // instant. They assert how many requests failed and which version answered.
 
-// probeRate is the continuous probe's rate, requests per second.
-const probeRate = 200
-
-// realApp is fx-platform on the real node: blue live, serving version
-// "v1", behind fx-platform-service.
+// realApp is rollouttest's fx-platform on the real node, with this
+// package's helpers for the blue and green Deployments.
 type realApp struct {
 	*app
-	url    string // the live Service's business path, by ClusterIP
+	*rollouttest.Real
 	images map[string]string
 }
 
+// newRealApp runs blue with the first of versions; images holds each
+// version's image.
 func newRealApp(t *testing.T, replicas int32, versions ...string) *realApp {
 	t.Helper()
-	s := sandbox.Get(t)
-	client, err := s.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &realApp{app: &app{client: client, ns: s.Namespace(t)}, images: map[string]string{}}
+	images := map[string]string{}
 	for _, v := range versions {
-		a.images[v] = s.SampleAppImage(t, v)
+		images[v] = rollouttest.Image(t, v)
 	}
-	ctx := context.Background()
-	labels := map[string]string{"app": "fx-platform", "version": "blue"}
-	d := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "fx-platform-blue", Labels: labels},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       realPodSpec(a.images[versions[0]]),
-			},
-		},
-	}
-	if _, err := client.AppsV1().Deployments(a.ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	svc, err := client.CoreV1().Services(a.ns).Create(ctx, &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "fx-platform-service"},
-		Spec: corev1.ServiceSpec{
-			Selector: labels,
-			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(sandbox.SampleAppPort)}},
-		},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kube.WaitAvailable(ctx, client, a.ns, d.Name, 2*time.Minute, 0); err != nil {
-		t.Fatal(err)
-	}
-	a.url = "http://" + svc.Spec.ClusterIP + sampleapp.PathStrategy
-	a.waitServing(t, versions[0])
-	return a
-}
-
-// realPodSpec is the pod of a production-like Deployment: ready when
-// /api/health answers, a preStop sleep that keeps a terminating pod serving
-// while kube-proxy takes its endpoint out, the app's own graceful shutdown
-// after it.
-func realPodSpec(image string) corev1.PodSpec {
-	grace := int64(30)
-	spec := corev1.PodSpec{
-		TerminationGracePeriodSeconds: &grace,
-		Containers: []corev1.Container{{
-			Name: "fx-platform", Image: image,
-			Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: sandbox.SampleAppPort}},
-			ReadinessProbe: &corev1.Probe{
-				ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: sampleapp.PathHealth, Port: intstr.FromString("http")}},
-				PeriodSeconds: 1,
-			},
-			Lifecycle: &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 3}}},
-			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
-				corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi"),
-			}},
-		}},
-	}
-	sandbox.OnRealNode(&spec)
-	return spec
-}
-
-// probe starts the continuous probe of the live Service; it stops by itself
-// after 5 minutes at the most.
-func (a *realApp) probe(t *testing.T) *verify.Monitor {
-	t.Helper()
-	m, err := verify.StartAvailability(context.Background(), verify.AvailabilityOptions{
-		URL: a.url, Rate: probeRate, MaxRequests: probeRate * 300, MaxDuration: 5 * time.Minute,
-		VersionHeader: sampleapp.HeaderVersion,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Stop() })
-	return m
-}
-
-// settle waits, with the probe still running, until its last second of
-// answers all came from version; kube-proxy applies a Service's new
-// endpoints about a second after they change.
-func settle(t *testing.T, m *verify.Monitor, version string) {
-	t.Helper()
-	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-		r := m.Since(time.Now().Add(-time.Second))
-		return r.Requests >= probeRate/2 && r.Versions[version] == r.Requests, nil
-	})
-	if err != nil {
-		t.Fatalf("the live Service never answered only from %s: last second %v", version, m.Since(time.Now().Add(-time.Second)))
-	}
-}
-
-// checkProbe stops m and fails t unless every request succeeded and every
-// answer came from one of versions.
-func checkProbe(t *testing.T, what string, m *verify.Monitor, versions ...string) verify.AvailabilityReport {
-	t.Helper()
-	r := m.Stop()
-	t.Logf("%s: %s", what, r)
-	if r.Requests < probeRate {
-		t.Errorf("%s: the probe sent %d requests, want at least %d", what, r.Requests, probeRate)
-	}
-	if r.Failed != 0 {
-		t.Errorf("%s: %d of %d requests failed (%v), longest gap %s; want 0", what, r.Failed, r.Requests, r.Failures, r.LongestGap)
-	}
-	allowed := map[string]bool{}
-	for _, v := range versions {
-		allowed[v] = true
-	}
-	for v, n := range r.Versions {
-		if !allowed[v] {
-			t.Errorf("%s: %d answers from %q, want only %v", what, n, v, versions)
-		}
-	}
-	return r
-}
-
-// waitServing waits until the live Service answers from version.
-func (a *realApp) waitServing(t *testing.T, version string) {
-	t.Helper()
-	client := &http.Client{Timeout: 2 * time.Second}
-	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-		resp, err := client.Get(a.url)
-		if err != nil {
-			return false, nil
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK && resp.Header.Get(sampleapp.HeaderVersion) == version, nil
-	})
-	if err != nil {
-		t.Fatalf("%s never answered from %s", a.url, version)
-	}
+	r := rollouttest.RealBlueApp(t, replicas, images[versions[0]], versions[0])
+	return &realApp{app: &app{client: r.Client, ns: r.Namespace}, Real: r, images: images}
 }
 
 // Blue-green on the real node: promote, cold rollback, promote again and a
@@ -189,14 +56,14 @@ func TestRealNodeBlueGreenAndRollbacks(t *testing.T) {
 	rb := target
 	rb.Owner, rb.LockTimeout = "test/rollback", time.Minute
 
-	m := a.probe(t)
+	m := a.Probe(t)
 	res, err := rollout.Promote(context.Background(), rollout.Config{Target: target, Image: a.images["v2"], ScaleDownDelay: 2 * time.Second})
 	if err != nil || res.Outcome != rollout.Promoted {
 		t.Fatalf("promote: %+v, %v", res, err)
 	}
-	settle(t, m, "v2")
+	rollouttest.Settle(t, m, "v2")
 	before := m.Since(time.Time{}).Versions["v1"]
-	r := checkProbe(t, "blue-green promote to v2", m, "v1", "v2")
+	r := rollouttest.CheckProbe(t, "blue-green promote to v2", m, "v1", "v2")
 	if before == 0 || r.Versions["v2"] == 0 {
 		t.Errorf("answers %v: want v1 before the switch and v2 after it", r.Versions)
 	}
@@ -204,13 +71,13 @@ func TestRealNodeBlueGreenAndRollbacks(t *testing.T) {
 		t.Fatalf("blue has %d replicas after the scale-down delay, want 0 (the next rollback is to be cold)", got)
 	}
 
-	m = a.probe(t)
+	m = a.Probe(t)
 	cold, err := rollout.Rollback(context.Background(), rollout.RollbackConfig{Target: rb, To: "previous", Reason: "test"})
 	if err != nil || cold.Warm || cold.ActiveColor != "blue" {
 		t.Fatalf("cold rollback: %+v, %v; want a cold rollback to blue", cold, err)
 	}
-	settle(t, m, "v1")
-	checkProbe(t, "cold rollback to v1", m, "v1", "v2")
+	rollouttest.Settle(t, m, "v1")
+	rollouttest.CheckProbe(t, "cold rollback to v1", m, "v1", "v2")
 
 	// Promote v3 to green; blue (v1) stays warm for the rollback.
 	pctx, cancel := context.WithCancel(context.Background())
@@ -221,15 +88,15 @@ func TestRealNodeBlueGreenAndRollbacks(t *testing.T) {
 		promoted <- err
 	}()
 	waitPhase(t, a.app, rollout.PhasePromoted)
-	a.waitServing(t, "v3")
-	m = a.probe(t)
-	settle(t, m, "v3")
+	a.WaitServing(t, "v3")
+	m = a.Probe(t)
+	rollouttest.Settle(t, m, "v3")
 	warm, err := rollout.Rollback(context.Background(), rollout.RollbackConfig{Target: rb, To: "previous", Reason: "test"})
 	if err != nil || !warm.Warm || warm.ActiveColor != "blue" {
 		t.Fatalf("warm rollback: %+v, %v; want a warm rollback to blue", warm, err)
 	}
-	settle(t, m, "v1")
-	checkProbe(t, "warm rollback to v1", m, "v1", "v3")
+	rollouttest.Settle(t, m, "v1")
+	rollouttest.CheckProbe(t, "warm rollback to v1", m, "v1", "v3")
 	t.Logf("rollback took %s warm, %s cold; promote took %s", warm.Duration, cold.Duration, res.Duration)
 	cancel()
 	if err := <-promoted; err != nil {
@@ -243,7 +110,7 @@ func TestRealNodeBlueGreenAndRollbacks(t *testing.T) {
 func TestRealNodeCanaryAbort(t *testing.T) {
 	a := newRealApp(t, replicas, "v1", "v2")
 	prov := &scripted{values: []float64{0, 0.05}}
-	m := a.probe(t)
+	m := a.Probe(t)
 	cfg := rollout.Config{Target: a.target(t, "replicas"), Image: a.images["v2"], Strategy: rollout.Canary,
 		Steps: []int{34, 67, 100}, Pauses: []time.Duration{2 * time.Second}, ScaleDownDelay: time.Second,
 		Analysis: &analysis.Analysis{Provider: prov, Checks: errorRateCheck(t)}, AnalysisInterval: time.Second}
@@ -251,12 +118,132 @@ func TestRealNodeCanaryAbort(t *testing.T) {
 	if !errors.Is(err, rollout.ErrAborted) || res.Outcome != rollout.Aborted {
 		t.Fatalf("promote: %+v, %v; want aborted", res, err)
 	}
-	settle(t, m, "v1")
-	r := checkProbe(t, "canary aborted at its first step", m, "v1", "v2")
+	rollouttest.Settle(t, m, "v1")
+	r := rollouttest.CheckProbe(t, "canary aborted at its first step", m, "v1", "v2")
 	if r.Versions["v2"] == 0 {
 		t.Errorf("no answer came from the canary (v2): %v; the abort proved nothing", r.Versions)
 	}
 	if got := *a.deployment(t, "green").Spec.Replicas; got != 0 {
 		t.Errorf("green has %d replicas after the abort, want 0", got)
+	}
+}
+
+// A release that never becomes ready: promote gives up before any traffic
+// moves, with 0 failed requests, only the old version answering, and the
+// old colour untouched (same generation, same pods).
+func TestRealNodeNeverReadyReleaseMovesNoTraffic(t *testing.T) {
+	a := newRealApp(t, replicas, "v1")
+	bad := rollouttest.Image(t, "v2", "FAIL_HEALTH="+sampleapp.PathHealth)
+	blue := a.deployment(t, "blue")
+	pods := a.podNames(t, "blue")
+	m := a.Probe(t)
+	target := a.target(t, "service")
+	target.Timeout = 20 * time.Second
+	res, err := rollout.Promote(context.Background(), rollout.Config{Target: target, Image: bad, ScaleDownDelay: time.Second})
+	if !errors.Is(err, rollout.ErrAborted) || res.Outcome != rollout.Aborted || res.StepsCompleted != 0 {
+		t.Fatalf("promote: %+v, %v; want aborted before the first step", res, err)
+	}
+	r := rollouttest.CheckProbe(t, "a release that never becomes ready", m, "v1")
+	if r.Versions["v1"] != r.Requests {
+		t.Errorf("answers %v, want all from v1", r.Versions)
+	}
+	after := a.deployment(t, "blue")
+	if after.Generation != blue.Generation || *after.Spec.Replicas != replicas {
+		t.Errorf("blue changed: generation %d -> %d, replicas %d", blue.Generation, after.Generation, *after.Spec.Replicas)
+	}
+	if got := a.podNames(t, "blue"); strings.Join(got, ",") != strings.Join(pods, ",") {
+		t.Errorf("blue's pods changed: %v -> %v", pods, got)
+	}
+	if sel := a.service(t).Spec.Selector["version"]; sel != "blue" {
+		t.Errorf("the live Service selects %q, want blue", sel)
+	}
+}
+
+// The replicas router on the real node: at each weight the share of the
+// probe's answers that come from green is the share of ready pods that are
+// green's, within a binomial margin.
+func TestRealNodeReplicasRouterShare(t *testing.T) {
+	const total = 3
+	a := newRealApp(t, total, "v1", "v2")
+	ctx := context.Background()
+	// green exists with no replicas, as promote leaves it for this router.
+	green := a.deployment(t, "blue").DeepCopy()
+	green.ObjectMeta = metav1.ObjectMeta{Name: "fx-platform-green", Labels: map[string]string{"app": "fx-platform", "version": "green"}}
+	zero := int32(0)
+	green.Spec.Replicas = &zero
+	green.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "fx-platform", "version": "green"}}
+	green.Spec.Template.Labels = green.Spec.Selector.MatchLabels
+	green.Spec.Template.Spec.Containers[0].Image = a.images["v2"]
+	if _, err := a.client.AppsV1().Deployments(a.ns).Create(ctx, green, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	router, err := traffic.NewRouter("replicas", traffic.Config{Client: a.client, Namespace: a.ns, Service: rollouttest.Service,
+		Deployment: rollouttest.Deployment, Timeout: 2 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := a.Probe(t)
+	for _, w := range []int{34, 67} {
+		if err := router.Route(ctx, "blue", "green", w); err != nil {
+			t.Fatalf("route %d %%: %v", w, err)
+		}
+		wantGreen, _ := traffic.Split(total, w)
+		a.waitEndpointsSplit(t, int(wantGreen), total-int(wantGreen))
+		time.Sleep(2 * time.Second) // kube-proxy applies the endpoints about a second after they change
+		start := time.Now()
+		for m.Since(start).Requests < 1000 {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if g, b := len(a.podNames(t, "green")), len(a.podNames(t, "blue")); g != int(wantGreen) || b != total-int(wantGreen) {
+			t.Fatalf("at %d %%: %d green and %d blue pods during the window, want %d and %d", w, g, b, wantGreen, total-int(wantGreen))
+		}
+		r := m.Since(start)
+		share := r.Share("v2")
+		want := float64(wantGreen) / total
+		// Five standard deviations of a binomial share over r's answers.
+		margin := 5 * math.Sqrt(want*(1-want)/float64(r.Requests-r.Failed))
+		t.Logf("weight %d %%: %d of %d pods green, green answered %.1f %% of %d (margin %.1f points)", w, wantGreen, total, 100*share, r.Requests, 100*margin)
+		if math.Abs(share-want) > margin || r.Failed != 0 {
+			t.Errorf("weight %d %%: green answered %.1f %% (%v), want %.1f %% ± %.1f, 0 failed", w, 100*share, r.Versions, 100*want, 100*margin)
+		}
+	}
+	rollouttest.CheckProbe(t, "replicas router at 34 % and 67 %", m, "v1", "v2")
+}
+
+// podNames lists the running, ready pods of colour, sorted.
+func (a *realApp) podNames(t *testing.T, colour string) []string {
+	t.Helper()
+	pods, err := a.client.CoreV1().Pods(a.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=fx-platform,version=" + colour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				out = append(out, p.Name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// waitEndpointsSplit waits until the live Service's ready endpoints are
+// green and blue pods in the given numbers, and no other.
+func (a *realApp) waitEndpointsSplit(t *testing.T, green, blue int) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		got, err := readyAddresses(ctx, a.client, a.ns, rollouttest.Service)
+		if err != nil || len(got) != green+blue {
+			return false, nil
+		}
+		return len(a.podNames(t, "green")) == green && len(a.podNames(t, "blue")) == blue, nil
+	})
+	if err != nil {
+		t.Fatalf("the live Service's endpoints never became %d green and %d blue pods", green, blue)
 	}
 }

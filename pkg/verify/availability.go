@@ -50,7 +50,7 @@ type AvailabilityOptions struct {
 type Sample struct {
 	At      time.Time // when it was sent
 	Latency time.Duration
-	Version string // from the version header; "" if failed or absent
+	Version string // from the version header of the answer; "" without one
 	Status  int    // 0 when no answer came
 	Err     string // why it failed; "" when it succeeded
 }
@@ -74,6 +74,9 @@ type AvailabilityReport struct {
 	Versions map[string]int
 	// Failures counts failed requests by reason.
 	Failures map[string]int
+	// FailedVersions counts failed answers (an error status) by the
+	// release that gave them; requests that got no answer are not in it.
+	FailedVersions map[string]int
 	Start    time.Time
 	End      time.Time
 }
@@ -102,6 +105,13 @@ func (r AvailabilityReport) String() string {
 	if len(fs) > 0 {
 		s += "; failures: " + strings.Join(fs, " ")
 	}
+	var fv []string
+	for _, v := range sortedKeys(r.FailedVersions) {
+		fv = append(fv, fmt.Sprintf("%s=%d", v, r.FailedVersions[v]))
+	}
+	if len(fv) > 0 {
+		s += "; failed answers by version: " + strings.Join(fv, " ")
+	}
 	return s
 }
 
@@ -116,7 +126,7 @@ func sortedKeys(m map[string]int) []string {
 
 // Summarize reports on samples (in the order they were sent).
 func Summarize(samples []Sample) AvailabilityReport {
-	r := AvailabilityReport{Requests: len(samples), Versions: map[string]int{}, Failures: map[string]int{}, Availability: 1}
+	r := AvailabilityReport{Requests: len(samples), Versions: map[string]int{}, Failures: map[string]int{}, FailedVersions: map[string]int{}, Availability: 1}
 	if len(samples) == 0 {
 		return r
 	}
@@ -144,6 +154,9 @@ func Summarize(samples []Sample) AvailabilityReport {
 		}
 		r.Failed++
 		r.Failures[s.Err]++
+		if s.Status != 0 {
+			r.FailedVersions[s.Version]++
+		}
 		failing = true
 	}
 	if failing {
@@ -270,13 +283,12 @@ func (m *Monitor) send(ctx context.Context) Sample {
 	_, copyErr := io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	s.Status = resp.StatusCode
+	s.Version = resp.Header.Get(m.opts.VersionHeader)
 	switch {
 	case copyErr != nil:
 		s.Err = "reading answer: " + failureReason(copyErr)
 	case resp.StatusCode < 200 || resp.StatusCode >= 400:
 		s.Err = fmt.Sprintf("status %d", resp.StatusCode)
-	default:
-		s.Version = resp.Header.Get(m.opts.VersionHeader)
 	}
 	return s
 }

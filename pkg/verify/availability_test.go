@@ -102,6 +102,9 @@ func TestMonitorCountsVersionsAndFailures(t *testing.T) {
 	if r.Failed != 20 || r.Failures["status 503"] != 20 {
 		t.Errorf("failed = %d (%v), want 20 answers of status 503", r.Failed, r.Failures)
 	}
+	if r.FailedVersions["v1"]+r.FailedVersions["v2"] != 20 {
+		t.Errorf("failed answers by version = %v, want the 20 503s", r.FailedVersions)
+	}
 	if r.Versions["v1"]+r.Versions["v2"] != 180 || r.Versions["v1"] == 0 || r.Versions["v2"] == 0 {
 		t.Errorf("versions = %v, want 180 answers from v1 and v2", r.Versions)
 	}

@@ -4,12 +4,15 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,11 +40,13 @@ var (
 // SampleAppImage returns the sample app (testdata/sample-app) as an image
 // in the sandbox registry whose APP_VERSION is version, by digest. The
 // image is built like build-push builds it: the static binary at
-// /app/sample-app as the entrypoint, a non-root user, port 3000. The binary
-// is compiled once per test process and each version pushed once.
-func (s *Sandbox) SampleAppImage(t testing.TB, version string) string {
+// /app/sample-app as the entrypoint, a non-root user, port 3000. env adds
+// variables to the image, such as a fault ("ERROR_RATE=0.05") that makes it
+// a bad release. The binary is compiled once per test process and each
+// image pushed once.
+func (s *Sandbox) SampleAppImage(t testing.TB, version string, env ...string) string {
 	t.Helper()
-	key := s.Registry + " " + version
+	key := s.Registry + " " + version + " " + strings.Join(env, " ")
 	if ref, ok := sampleImages.Load(key); ok {
 		return ref.(string)
 	}
@@ -49,7 +54,7 @@ func (s *Sandbox) SampleAppImage(t testing.TB, version string) string {
 	if sampleBinErr != nil {
 		t.Fatalf("building the sample app: %v", sampleBinErr)
 	}
-	ref, err := pushSampleApp(context.Background(), sampleBin, s.Registry, version, s.RegistryUser, s.RegistryPassword)
+	ref, err := pushSampleApp(context.Background(), sampleBin, s.Registry, version, env, s.RegistryUser, s.RegistryPassword)
 	if err != nil {
 		t.Fatalf("pushing the sample app %s: %v", version, err)
 	}
@@ -79,17 +84,22 @@ func buildSampleApp() ([]byte, error) {
 	return os.ReadFile(out)
 }
 
-func pushSampleApp(ctx context.Context, bin []byte, registry, version, user, password string) (string, error) {
+func pushSampleApp(ctx context.Context, bin []byte, registry, version string, env []string, user, password string) (string, error) {
 	img, err := fileImage([]imageFile{{dir: true, name: "app/"}, {name: "app/sample-app", data: bin}}, func(c *v1.Config) {
 		c.Entrypoint = []string{"/app/sample-app"}
 		c.User = "65532:65532"
-		c.Env = []string{"APP_VERSION=" + version, fmt.Sprintf("PORT=%d", SampleAppPort)}
+		c.Env = append([]string{"APP_VERSION=" + version, fmt.Sprintf("PORT=%d", SampleAppPort)}, env...)
 		c.ExposedPorts = map[string]struct{}{fmt.Sprintf("%d/tcp", SampleAppPort): {}}
 	})
 	if err != nil {
 		return "", err
 	}
-	return pushImage(ctx, img, registry+"/sandbox/sample-app:"+version, user, password)
+	tag := version
+	if len(env) > 0 {
+		sum := sha256.Sum256([]byte(strings.Join(env, " ")))
+		tag += "-" + hex.EncodeToString(sum[:6])
+	}
+	return pushImage(ctx, img, registry+"/sandbox/sample-app:"+tag, user, password)
 }
 
 // imageFile is one entry of fileImage's layer: a directory or an

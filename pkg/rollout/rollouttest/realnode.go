@@ -1,0 +1,172 @@
+package rollouttest
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/fxplatform/deploy-actions/pkg/internal/sandbox"
+	"github.com/fxplatform/deploy-actions/pkg/kube"
+	"github.com/fxplatform/deploy-actions/pkg/sampleapp"
+	"github.com/fxplatform/deploy-actions/pkg/verify"
+)
+
+// ProbeRate is the continuous probe's rate in requests per second: every
+// rollout test on the real node keeps one going through the live Service.
+const ProbeRate = 200
+
+// Real is fx-platform on the sandbox's real node: fx-platform-blue live
+// behind fx-platform-service, running the sample app's image, which answers
+// with its version in X-App-Version.
+type Real struct {
+	Cluster
+	// URL is the live Service's business path through its ClusterIP.
+	URL string
+}
+
+// Image returns the sample app's image for version, by digest, with env
+// baked in (a fault such as "ERROR_RATE=0.05" makes it a bad release).
+func Image(t testing.TB, version string, env ...string) string {
+	t.Helper()
+	return sandbox.Get(t).SampleAppImage(t, version, env...)
+}
+
+// RealBlueApp creates fx-platform-blue (replicas of image) on the real node
+// and the live Service, waits until blue is available, and until the
+// Service answers from version.
+func RealBlueApp(t testing.TB, replicas int32, image, version string) *Real {
+	t.Helper()
+	c := NewCluster(t)
+	ctx := context.Background()
+	labels := map[string]string{"app": "fx-platform", "version": "blue"}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: Deployment + "-blue", Labels: labels},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: RealPodSpec(image)},
+		},
+	}
+	if _, err := c.Client.AppsV1().Deployments(c.Namespace).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := c.Client.CoreV1().Services(c.Namespace).Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: Service},
+		Spec: corev1.ServiceSpec{
+			Selector: labels,
+			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(sandbox.SampleAppPort)}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kube.WaitAvailable(ctx, c.Client, c.Namespace, d.Name, 2*time.Minute, 0); err != nil {
+		t.Fatal(err)
+	}
+	r := &Real{Cluster: c, URL: "http://" + svc.Spec.ClusterIP + sampleapp.PathStrategy}
+	r.WaitServing(t, version)
+	return r
+}
+
+// RealPodSpec is the pod of a production-like Deployment on the real node:
+// ready when /api/health answers, a preStop sleep that keeps a terminating
+// pod serving while kube-proxy takes its endpoint out, then the app's own
+// graceful shutdown.
+func RealPodSpec(image string) corev1.PodSpec {
+	grace := int64(30)
+	spec := corev1.PodSpec{
+		TerminationGracePeriodSeconds: &grace,
+		Containers: []corev1.Container{{
+			Name: "fx-platform", Image: image,
+			Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: sandbox.SampleAppPort}},
+			ReadinessProbe: &corev1.Probe{
+				ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: sampleapp.PathHealth, Port: intstr.FromString("http")}},
+				PeriodSeconds: 1,
+			},
+			Lifecycle: &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 3}}},
+			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+				corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi"),
+			}},
+		}},
+	}
+	sandbox.OnRealNode(&spec)
+	return spec
+}
+
+// Probe starts the continuous probe of the live Service at ProbeRate; it
+// stops by itself after 5 minutes at the most, and when t ends.
+func (r *Real) Probe(t testing.TB) *verify.Monitor {
+	t.Helper()
+	m, err := verify.StartAvailability(context.Background(), verify.AvailabilityOptions{
+		URL: r.URL, Rate: ProbeRate, MaxRequests: ProbeRate * 300, MaxDuration: 5 * time.Minute,
+		VersionHeader: sampleapp.HeaderVersion,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Stop() })
+	return m
+}
+
+// Settle waits, with the probe still running, until its last second of
+// answers all came from version: kube-proxy applies a Service's new
+// endpoints about a second after they change.
+func Settle(t testing.TB, m *verify.Monitor, version string) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		r := m.Since(time.Now().Add(-time.Second))
+		return r.Requests >= ProbeRate/2 && r.Versions[version] == r.Requests, nil
+	})
+	if err != nil {
+		t.Fatalf("the live Service never answered only from %s: last second %v", version, m.Since(time.Now().Add(-time.Second)))
+	}
+}
+
+// CheckProbe stops m and fails t unless every request succeeded and every
+// answer came from one of versions.
+func CheckProbe(t testing.TB, what string, m *verify.Monitor, versions ...string) verify.AvailabilityReport {
+	t.Helper()
+	r := m.Stop()
+	t.Logf("%s: %s", what, r)
+	if r.Requests < ProbeRate {
+		t.Errorf("%s: the probe sent %d requests, want at least %d", what, r.Requests, ProbeRate)
+	}
+	if r.Failed != 0 {
+		t.Errorf("%s: %d of %d requests failed (%v), longest gap %s; want 0", what, r.Failed, r.Requests, r.Failures, r.LongestGap)
+	}
+	allowed := map[string]bool{}
+	for _, v := range versions {
+		allowed[v] = true
+	}
+	for v, n := range r.Versions {
+		if !allowed[v] {
+			t.Errorf("%s: %d answers from %q, want only %v", what, n, v, versions)
+		}
+	}
+	return r
+}
+
+// WaitServing waits until the live Service answers from version.
+func (r *Real) WaitServing(t testing.TB, version string) {
+	t.Helper()
+	client := &http.Client{Timeout: 2 * time.Second}
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		resp, err := client.Get(r.URL)
+		if err != nil {
+			return false, nil
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK && resp.Header.Get(sampleapp.HeaderVersion) == version, nil
+	})
+	if err != nil {
+		t.Fatalf("%s never answered from %s", r.URL, version)
+	}
+}
