@@ -77,8 +77,8 @@ type AvailabilityReport struct {
 	// FailedVersions counts failed answers (an error status) by the
 	// release that gave them; requests that got no answer are not in it.
 	FailedVersions map[string]int
-	Start    time.Time
-	End      time.Time
+	Start          time.Time
+	End            time.Time
 }
 
 // Share returns the fraction of successful answers given by version.
