@@ -131,7 +131,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.Kube = kube.FromInputs(a, in)
 	p.Environment = in.String("environment")
 	p.EnvironmentURL = in.HTTPURL("environment-url")
-	p.Availability = availability.Parse(in, p.EnvironmentURL)
+	p.Availability = availability.Parse(in, p.EnvironmentURL, firstOr(p.HealthPaths, "/api/health"))
 	p.GitHub = github.FromInputs(a, in)
 	p.Owner = kube.Holder(a.Getenv, "")
 	if err := in.Err(); err != nil {
@@ -207,6 +207,13 @@ func run(ctx context.Context, a *action.Action) error {
 		a.Noticef("unchanged", "%s", res.Reason)
 	}
 	return nil
+}
+
+func firstOr(list []string, def string) string {
+	if len(list) > 0 {
+		return list[0]
+	}
+	return def
 }
 
 func activeImage(res *rollout.Result) string {

@@ -154,7 +154,8 @@ func TestGitHubDeployment(t *testing.T) {
 	c := rollouttest.NewCluster(t)
 	rollouttest.BlueApp(t, c.Client, c.Namespace, 2, imageV1)
 	r := actiontest.New(t, map[string]string{"namespace": c.Namespace, "service": rollouttest.Service, "deployment": rollouttest.Deployment,
-		"image": imageV2, "scale-down-delay": "0s", "kubeconfig": c.Kubeconfig, "github-token": "ghs_test", "environment-url": "https://fx.example.com"})
+		"image": imageV2, "scale-down-delay": "0s", "kubeconfig": c.Kubeconfig, "github-token": "ghs_test", "environment-url": "https://fx.example.com",
+		"availability-url": "none"}) // kwok's pods serve nothing, and fx.example.com is not ours to probe
 	r.Env["GITHUB_REPOSITORY"], r.Env["GITHUB_SHA"], r.Env["GITHUB_API_URL"] = "acme/fx", "abc123", api.URL
 	if code := r.Run(context.Background(), spec, run); code != 0 {
 		t.Fatalf("exit %d: %s", code, r.Log.String())

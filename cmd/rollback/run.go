@@ -63,7 +63,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.Kube = kube.FromInputs(a, in)
 	p.Environment = in.String("environment")
 	p.EnvironmentURL = in.HTTPURL("environment-url")
-	p.Availability = availability.Parse(in, p.EnvironmentURL)
+	p.Availability = availability.Parse(in, p.EnvironmentURL, "/api/health")
 	p.GitHub = github.FromInputs(a, in)
 	p.Owner = kube.Holder(a.Getenv, "rollback")
 	if err := in.Err(); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/fxplatform/deploy-actions/pkg/rollout/rollouttest"
 	"github.com/fxplatform/deploy-actions/pkg/sampleapp"
 	"github.com/fxplatform/deploy-actions/pkg/traffic"
+	"github.com/fxplatform/deploy-actions/pkg/verify"
 )
 
 // The tests in this file run the sample app's image on the sandbox's real
@@ -246,4 +247,56 @@ func (a *realApp) waitEndpointsSplit(t *testing.T, green, blue int) {
 	if err != nil {
 		t.Fatalf("the live Service's endpoints never became %d green and %d blue pods", green, blue)
 	}
+}
+
+// A 10/25/50/100 % canary through the Gateway (Traefik on the host, the
+// gateway-api router setting the HTTPRoute's weights): at each step the
+// share of the Gateway probe's answers that come from the new version is
+// within 3 points of the weight, over at least 1,000 requests; no request
+// fails, through the Gateway or through the live Service.
+func TestRealNodeGatewayCanary(t *testing.T) {
+	a := newRealApp(t, replicas, "v1", "v2")
+	a.Route(t, "v1")
+	target := a.target(t, "service")
+	rc := traffic.Config{Client: a.client, Dynamic: a.Dynamic(t), Namespace: a.ns, Service: rollouttest.Service,
+		Deployment: rollouttest.Deployment, HTTPRoute: rollouttest.HTTPRoute, Timeout: 3 * time.Minute}
+	router, err := traffic.NewRouter("gateway-api", rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target.Router, target.Dynamic, target.HTTPRoute, target.RouterName = router, rc.Dynamic, rollouttest.HTTPRoute, ""
+	// Traefik applies a changed HTTPRoute within about two seconds (its
+	// provider throttle); each step's window starts after that.
+	const pause, settle = 10 * time.Second, 3 * time.Second
+	gw, svc := a.GatewayProbe(t), a.Probe(t)
+	res, err := rollout.Promote(context.Background(), rollout.Config{Target: target, Image: a.images["v2"], Strategy: rollout.Canary,
+		Steps: []int{10, 25, 50, 100}, Pauses: []time.Duration{pause}, ScaleDownDelay: 2 * time.Second})
+	if err != nil || res.Outcome != rollout.Promoted {
+		t.Fatalf("promote: %+v, %v", res, err)
+	}
+	rollouttest.Settle(t, gw, "v2")
+	rollouttest.Settle(t, svc, "v2")
+	samples := gw.Samples()
+	for _, ph := range res.Phases {
+		if ph.Weight <= 0 || ph.Weight >= 100 {
+			continue
+		}
+		var window []verify.Sample
+		for _, s := range samples {
+			if s.At.After(ph.Start.Add(settle)) && s.At.Before(ph.End) {
+				window = append(window, s)
+			}
+		}
+		r := verify.Summarize(window)
+		share := 100 * r.Share("v2")
+		t.Logf("step %d %%: the new version answered %.1f %% of %d requests through the Gateway", ph.Weight, share, r.Requests)
+		if r.Requests < 1000 {
+			t.Errorf("step %d %%: %d requests in the window, want at least 1000", ph.Weight, r.Requests)
+		}
+		if math.Abs(share-float64(ph.Weight)) > 3 {
+			t.Errorf("step %d %%: the new version answered %.1f %% (%v), want within 3 points", ph.Weight, share, r.Versions)
+		}
+	}
+	rollouttest.CheckProbe(t, "canary through the Gateway", gw, "v1", "v2")
+	rollouttest.CheckProbe(t, "canary, the live Service", svc, "v1", "v2")
 }

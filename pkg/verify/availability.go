@@ -23,6 +23,9 @@ import (
 type AvailabilityOptions struct {
 	// URL is the only address the monitor sends requests to.
 	URL string
+	// Host, when set, is sent as the Host header instead of URL's host (a
+	// Gateway's listener reached by address, routing on a hostname).
+	Host string
 	// Rate is requests per second (open loop: a slow answer does not delay
 	// the next request, so an outage shows as failures, not as fewer
 	// requests).
@@ -80,6 +83,11 @@ type AvailabilityReport struct {
 	Start          time.Time
 	End            time.Time
 }
+
+// Meets reports whether the availability is at least min (a fraction),
+// with a tolerance for the rounding of a percentage such as 99.9 % read as
+// 0.9990000000000001.
+func (r AvailabilityReport) Meets(min float64) bool { return r.Availability+1e-9 >= min }
 
 // Share returns the fraction of successful answers given by version.
 func (r AvailabilityReport) Share(version string) float64 {
@@ -274,6 +282,9 @@ func (m *Monitor) send(ctx context.Context) Sample {
 		s.Err = err.Error()
 		return s
 	}
+	if m.opts.Host != "" {
+		req.Host = m.opts.Host
+	}
 	resp, err := m.client.Do(req)
 	s.Latency = time.Since(s.At)
 	if err != nil {
@@ -356,7 +367,7 @@ func (m *Monitor) Done() <-chan struct{} { return m.done }
 // first request.
 func (m *Monitor) Require(min float64) error {
 	r := m.Report()
-	if r.Requests == 0 || r.Availability >= min {
+	if r.Requests == 0 || r.Meets(min) {
 		return nil
 	}
 	return fmt.Errorf("availability %.3f %% is below %.3f %%: %d of %d requests to %s failed (%s)",
@@ -376,7 +387,7 @@ func failureList(f map[string]int) string {
 // gap, and the answers by version.
 func (r AvailabilityReport) Markdown(url string, rate, min float64) string {
 	status := "✅"
-	if r.Availability < min {
+	if !r.Meets(min) {
 		status = "❌"
 	}
 	var b strings.Builder

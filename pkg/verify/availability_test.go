@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -117,6 +118,31 @@ func TestMonitorCountsVersionsAndFailures(t *testing.T) {
 	}
 }
 
+func TestMonitorSendsHost(t *testing.T) {
+	var hosts sync.Map
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hosts.Store(r.Host, true) }))
+	defer srv.Close()
+	m, err := StartAvailability(context.Background(), AvailabilityOptions{URL: srv.URL, Host: "app.sandbox.test", Rate: 100, MaxRequests: 5, MaxDuration: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-m.Done()
+	if r := m.Stop(); r.Failed != 0 {
+		t.Fatalf("report %v", r)
+	}
+	n := 0
+	hosts.Range(func(k, _ any) bool {
+		n++
+		if k != "app.sandbox.test" {
+			t.Errorf("Host %q, want app.sandbox.test", k)
+		}
+		return true
+	})
+	if n != 1 {
+		t.Errorf("%d distinct Host headers, want 1", n)
+	}
+}
+
 func TestMonitorConnectionRefused(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -173,5 +199,21 @@ func TestAvailabilityOptionsRefused(t *testing.T) {
 				t.Errorf("err = %v, want it to say %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestMeetsAtTheBoundary(t *testing.T) {
+	samples := make([]Sample, 1000)
+	for i := range samples {
+		samples[i] = Sample{Status: 200}
+	}
+	samples[0] = Sample{Err: "status 500", Status: 500}
+	r := Summarize(samples) // 999 of 1000: exactly 99.9 %
+	if min := 99.9 / 100; !r.Meets(min) {
+		t.Errorf("%v does not meet %v", r.Availability, min)
+	}
+	samples[1] = samples[0]
+	if r := Summarize(samples); r.Meets(0.999) {
+		t.Errorf("998 of 1000 meets 99.9 %%")
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/fxplatform/deploy-actions/pkg/action"
@@ -16,7 +18,7 @@ import (
 
 // Inputs are the group's inputs, added to an action's spec.
 var Inputs = []action.Input{
-	{Name: "availability-url", Description: "URL probed continuously while the run lasts (default: environment-url; neither: no probe). Only this URL is requested, a new connection each time."},
+	{Name: "availability-url", Description: "URL probed continuously while the run lasts (default: environment-url, with the first health path when it has no path of its own; neither, or none: no probe). Only this URL is requested, a new connection each time."},
 	{Name: "availability-rate", Default: "10", Description: "Requests per second of the availability probe (above 0, at most 1000)."},
 	{Name: "min-availability", Default: "99.9%", Description: "Availability the probe must keep (the strategy's 99.9 %); during a canary step, falling below it aborts the rollout."},
 }
@@ -36,12 +38,24 @@ type Probe struct {
 	Min float64
 }
 
-// Parse reads the group; defaultURL (environment-url) is probed when
-// availability-url is not set.
-func Parse(in *action.Inputs, defaultURL string) Probe {
-	p := Probe{URL: in.HTTPURL("availability-url"), Rate: in.Float("availability-rate", 0, 1000, true), Min: in.Percent("min-availability")}
-	if p.URL == "" {
+// Parse reads the group. When availability-url is not set, defaultURL
+// (environment-url) is probed, at healthPath when it names no path: an
+// environment's URL is often a base whose root answers 404, and a health
+// path is defined to answer 2xx.
+func Parse(in *action.Inputs, defaultURL, healthPath string) Probe {
+	p := Probe{Rate: in.Float("availability-rate", 0, 1000, true), Min: in.Percent("min-availability")}
+	switch in.String("availability-url") {
+	case "none":
+		// An environment-url that is not the service (a login page, a
+		// status page) is not probed.
+	case "":
 		p.URL = defaultURL
+		if u, err := url.Parse(defaultURL); err == nil && defaultURL != "" && strings.Trim(u.Path, "/") == "" && u.RawQuery == "" {
+			u.Path = healthPath
+			p.URL = u.String()
+		}
+	default:
+		p.URL = in.HTTPURL("availability-url")
 	}
 	return p
 }
@@ -71,7 +85,7 @@ func (p Probe) Report(a *action.Action, m *verify.Monitor) (*verify.Availability
 		a.SetOutput("longest-gap", r.LongestGap.Round(time.Millisecond).String()),
 		a.AddSummary(r.Markdown(p.URL, p.Rate, p.Min)),
 	)
-	if r.Availability < p.Min {
+	if !r.Meets(p.Min) {
 		a.Warningf("availability", "%.3f %% of %d requests to %s succeeded; the minimum is %.3f %%", 100*r.Availability, r.Requests, p.URL, 100*p.Min)
 	}
 	return &r, err

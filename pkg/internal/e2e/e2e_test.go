@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,9 +28,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/prometheus/client_golang/prometheus"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -46,8 +43,12 @@ const actVersion = "v0.2.89"
 func TestMain(m *testing.M) { os.Exit(sandbox.Main(m)) }
 
 // TestReleasePipelineAndRollback pushes the tag v1.1.0 through the whole
-// pipeline, presses the rollback button, then pushes v1.2.0 whose production
-// verify fails, so the pipeline rolls production back by itself.
+// pipeline, presses the rollback button, then pushes v1.2.0, a release 700
+// ms slower, whose production verify fails, so the pipeline rolls
+// production back by itself. Staging and production run on the sandbox's
+// real node; verify, and promote's and rollback's availability probes,
+// send their requests through the Services' ClusterIPs, and a probe of the
+// test's own watches the live Service across each run.
 func TestReleasePipelineAndRollback(t *testing.T) {
 	s := sandbox.Get(t)
 	client, err := s.Client()
@@ -56,9 +57,13 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 	}
 	w := newWorld(t, s)
 
-	// Production as it stands: fx-platform-blue runs the previous release.
+	// Production as it stands: fx-platform-blue runs the previous release,
+	// live behind fx-platform-service.
 	v1 := w.pushPreviousRelease(t)
-	rollouttest.BlueApp(t, client, w.production, 3, v1)
+	prod := rollouttest.RealBlueAppIn(t, rollouttest.Cluster{Client: client, Kubeconfig: s.Kubeconfig, Namespace: w.production, PrometheusURL: s.PrometheusURL},
+		3, v1, "v1.0.0")
+	w.productionURL = strings.TrimSuffix(prod.URL, sampleapp.PathStrategy)
+	probe := prod.Probe(t)
 
 	// --- the tag push: build, scan, sign, staging, production -----------------
 	run := w.run(t, "push", pushEvent("v1.1.0"), "release.yml")
@@ -70,6 +75,8 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 			t.Errorf("job %s: %q, want success", job, got)
 		}
 	}
+	rollouttest.Settle(t, probe, "v1.1.0")
+	rollouttest.CheckProbe(t, "the live Service during the release of v1.1.0", probe, "v1.0.0", "v1.1.0")
 	if _, ran := run.results["rollback"]; ran {
 		t.Errorf("the rollback job ran after a good release")
 	}
@@ -116,6 +123,8 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 		{"staging", "deploy", "### deploy: fx-platform-staging"},
 		{"staging", "verify", "## ✅ verify passed"},
 		{"production", "promote", "### promote: promoted"},
+		{"production", "promote", "| Failed requests | 0 | 0 | ✅ |"},
+		{"production", "promote", "| `v1.1.0` |"},
 		{"production", "verify", "## ✅ verify passed"},
 	} {
 		got := run.summary(want.job, want.action)
@@ -125,10 +134,13 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 	}
 
 	// --- the rollback button ----------------------------------------------------
+	probe = prod.Probe(t)
 	run = w.run(t, "workflow_dispatch", `{"inputs": {"reason": "e2e: the rollback button", "to": "previous"}}`, "rollback.yml")
 	if run.err != nil {
 		t.Fatalf("the rollback workflow failed: %v\n%s", run.err, run.tail())
 	}
+	rollouttest.Settle(t, probe, "v1.0.0")
+	rollouttest.CheckProbe(t, "the live Service during the rollback button", probe, "v1.0.0", "v1.1.0")
 	if got := liveColour(t, client, w.production); got != "blue" {
 		t.Errorf("after the rollback button the live colour is %q, want blue", got)
 	}
@@ -137,9 +149,11 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 	}
 
 	// --- a release whose production verify fails ---------------------------------
-	// Production answers 2 % errors from now on: the pipeline promotes v1.2.0
-	// to green, its verify fails, and the rollback job restores blue.
-	w.productionURL = w.app(t, 0.02)
+	// v1.2.0 answers 700 ms late: no request fails, so promote's probe lets
+	// it through, but production verify's p95 (500 ms at most) fails, and
+	// the rollback job restores blue.
+	w.appFault = "LATENCY=700ms"
+	probe = prod.Probe(t)
 	run = w.run(t, "push", pushEvent("v1.2.0"), "release.yml")
 	if run.err == nil {
 		t.Fatalf("the pipeline passed although production verify must fail\n%s", run.tail())
@@ -159,6 +173,8 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 	if got := imageOf(t, client, w.production, "fx-platform-blue"); got != v1 {
 		t.Errorf("fx-platform-blue runs %s, want the previous release %s", got, v1)
 	}
+	rollouttest.Settle(t, probe, "v1.0.0")
+	rollouttest.CheckProbe(t, "the live Service during the release of v1.2.0 and its automatic rollback", probe, "v1.0.0", "v1.2.0")
 }
 
 // world is one caller repository and what its workflows are given.
@@ -170,10 +186,14 @@ type world struct {
 	repository string // the image repository
 	staging    string // namespaces
 	production string
-	// URLs verify probes: the sample app stands in for the pods' traffic
-	// (the sandbox's pods are kwok's, nothing runs in them).
+	// URLs verify probes: the staging and live production Services'
+	// ClusterIPs. Staging's is chosen before Helm makes the Service.
 	stagingURL, productionURL string
+	stagingIP                 string
 	keyFile, pubFile          string
+	// appFault is added to the image's environment by the next build (a
+	// release that ships a fault).
+	appFault string
 }
 
 func newWorld(t *testing.T, s *sandbox.Sandbox) *world {
@@ -190,8 +210,8 @@ func newWorld(t *testing.T, s *sandbox.Sandbox) *world {
 		staging:    s.Namespace(t),
 		production: s.Namespace(t),
 	}
-	w.stagingURL = w.app(t, 0)
-	w.productionURL = w.app(t, 0)
+	w.stagingIP = freeClusterIP(t, s)
+	w.stagingURL = "http://" + w.stagingIP
 	w.keyFile, w.pubFile = signingKey(t)
 	w.makeRepo(t)
 	w.act = actBinary(t)
@@ -212,6 +232,11 @@ func (w *world) makeRepo(t *testing.T) {
 		writeFile(t, filepath.Join(w.repo, ".github/workflows", name), bytes.ReplaceAll(b, []byte("DEPLOY_ACTIONS_SHA"), []byte(head)))
 	}
 	copyDir(t, filepath.Join(w.root, "testdata/charts/fx-platform"), filepath.Join(w.repo, "chart"))
+	b, err := os.ReadFile(filepath.Join(w.root, "testdata/demo/real-node-values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(w.repo, "deploy", "staging.yaml"), b)
 	copyDir(t, filepath.Join(w.root, "testdata/scan/osv"), filepath.Join(w.repo, "osv"))
 	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(w.repo, "app", "sample-app"), "./testdata/sample-app")
 	build.Dir = w.root
@@ -225,26 +250,41 @@ func (w *world) makeRepo(t *testing.T) {
 	git(t, w.repo, "remote", "add", "origin", "https://github.com/acme/fx-platform.git")
 }
 
-// pushPreviousRelease pushes an image standing for the release before this
-// one and returns it by digest.
+// pushPreviousRelease pushes the release before this one, the sample app
+// as v1.0.0, and returns it by digest.
 func (w *world) pushPreviousRelease(t *testing.T) string {
 	t.Helper()
-	img, err := random.Image(1024, 1)
+	return w.s.PushSampleApp(t, w.repository+":1.0.0", "v1.0.0")
+}
+
+// freeClusterIP returns an address of the Service CIDR that no Service has.
+func freeClusterIP(t *testing.T, s *sandbox.Sandbox) string {
+	t.Helper()
+	client, err := s.Client()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := name.NewTag(w.repository+":1.0.0", name.Insecure)
+	list, err := client.CoreV1().Services("").List(context.Background(), metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(ref, img, w.remoteOptions()...); err != nil {
-		t.Fatal(err)
+	taken := map[string]bool{}
+	for _, svc := range list.Items {
+		taken[svc.Spec.ClusterIP] = true
 	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
+	for {
+		b := make([]byte, 2)
+		if _, err := rand.Read(b); err != nil {
+			t.Fatal(err)
+		}
+		// The lowest 256 addresses of the Service CIDR are the band the API
+		// server keeps for addresses asked for by name: it allocates from
+		// there only once the rest is full (KEP-3070).
+		ip := fmt.Sprintf("10.96.0.%d", 16+int(b[0])%234)
+		if !taken[ip] {
+			return ip
+		}
 	}
-	return w.repository + "@" + d.String()
 }
 
 func (w *world) remoteOptions() []remote.Option {
@@ -278,18 +318,6 @@ func (w *world) tags(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	return tags
-}
-
-// app serves the sample app on 127.0.0.1 with the given error rate.
-func (w *world) app(t *testing.T, errorRate float64) string {
-	t.Helper()
-	h, err := sampleapp.NewHandler(sampleapp.Config{Version: "e2e", ErrorRate: errorRate}, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
 }
 
 // actRun is what one act run left: its error, each job's result, and each
@@ -338,7 +366,9 @@ func (w *world) run(t *testing.T, event, payload, workflow string) actRun {
 		"--var", "STAGING_NAMESPACE=" + w.staging,
 		"--var", "PRODUCTION_NAMESPACE=" + w.production,
 		"--var", "STAGING_URL=" + w.stagingURL,
+		"--var", "STAGING_CLUSTER_IP=" + w.stagingIP,
 		"--var", "PRODUCTION_URL=" + w.productionURL,
+		"--var", "APP_FAULT=" + w.appFault,
 		// The runner sets GITHUB_WORKFLOW_REF; act does not. sign's
 		// provenance names it.
 		"--env", "GITHUB_WORKFLOW_REF=acme/fx-platform/.github/workflows/" + workflow + "@" + refOf(payload),

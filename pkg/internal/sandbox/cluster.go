@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -171,13 +170,4 @@ func installCRDs(ctx context.Context, dyn dynamic.Interface, dir string) error {
 	return nil
 }
 
-func crdEstablished(obj *unstructured.Unstructured) bool {
-	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
-	for _, c := range conds {
-		m, _ := c.(map[string]any)
-		if m["type"] == "Established" && strings.EqualFold(fmt.Sprint(m["status"]), "True") {
-			return true
-		}
-	}
-	return false
-}
+func crdEstablished(obj *unstructured.Unstructured) bool { return conditionTrue(obj, "Established") }

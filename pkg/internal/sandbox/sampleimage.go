@@ -50,16 +50,30 @@ func (s *Sandbox) SampleAppImage(t testing.TB, version string, env ...string) st
 	if ref, ok := sampleImages.Load(key); ok {
 		return ref.(string)
 	}
+	tag := version
+	if len(env) > 0 {
+		sum := sha256.Sum256([]byte(strings.Join(env, " ")))
+		tag += "-" + hex.EncodeToString(sum[:6])
+	}
+	ref := s.PushSampleApp(t, s.Registry+"/sandbox/sample-app:"+tag, version, env...)
+	sampleImages.Store(key, ref)
+	return ref
+}
+
+// PushSampleApp pushes the sample app's image (as SampleAppImage builds it)
+// to ref, a repository and tag in the sandbox registry, and returns it by
+// digest.
+func (s *Sandbox) PushSampleApp(t testing.TB, ref, version string, env ...string) string {
+	t.Helper()
 	sampleBinOnce.Do(func() { sampleBin, sampleBinErr = buildSampleApp() })
 	if sampleBinErr != nil {
 		t.Fatalf("building the sample app: %v", sampleBinErr)
 	}
-	ref, err := pushSampleApp(context.Background(), sampleBin, s.Registry, version, env, s.RegistryUser, s.RegistryPassword)
+	digest, err := pushSampleApp(context.Background(), sampleBin, ref, version, env, s.RegistryUser, s.RegistryPassword)
 	if err != nil {
 		t.Fatalf("pushing the sample app %s: %v", version, err)
 	}
-	sampleImages.Store(key, ref)
-	return ref
+	return digest
 }
 
 func buildSampleApp() ([]byte, error) {
@@ -84,7 +98,7 @@ func buildSampleApp() ([]byte, error) {
 	return os.ReadFile(out)
 }
 
-func pushSampleApp(ctx context.Context, bin []byte, registry, version string, env []string, user, password string) (string, error) {
+func pushSampleApp(ctx context.Context, bin []byte, ref, version string, env []string, user, password string) (string, error) {
 	img, err := fileImage([]imageFile{{dir: true, name: "app/"}, {name: "app/sample-app", data: bin}}, func(c *v1.Config) {
 		c.Entrypoint = []string{"/app/sample-app"}
 		c.User = "65532:65532"
@@ -94,12 +108,7 @@ func pushSampleApp(ctx context.Context, bin []byte, registry, version string, en
 	if err != nil {
 		return "", err
 	}
-	tag := version
-	if len(env) > 0 {
-		sum := sha256.Sum256([]byte(strings.Join(env, " ")))
-		tag += "-" + hex.EncodeToString(sum[:6])
-	}
-	return pushImage(ctx, img, registry+"/sandbox/sample-app:"+tag, user, password)
+	return pushImage(ctx, img, ref, user, password)
 }
 
 // imageFile is one entry of fileImage's layer: a directory or an

@@ -100,6 +100,9 @@ type Sandbox struct {
 	Components       []Component `json:"components"`
 	// Node is the real node, nil without one.
 	Node *Node `json:"node,omitempty"`
+	// Gateway is the Gateway API data plane (Traefik), nil without the
+	// real node.
+	Gateway *Gateway `json:"gateway,omitempty"`
 	// Owned is true when this process started the servers without Detach;
 	// they die with it.
 	Owned bool `json:"-"`
@@ -109,7 +112,8 @@ const stateFile = "state.json"
 
 // Env returns the sandbox as NAME=value lines for a shell or a child
 // process: KUBECONFIG, REGISTRY, PROMETHEUS_URL and SANDBOX_DIR (plus the
-// registry credentials when set).
+// registry credentials when set, and GATEWAY_ADDR, the Gateway's listener,
+// with the real node).
 func (s *Sandbox) Env() []string {
 	env := []string{
 		"KUBECONFIG=" + s.Kubeconfig,
@@ -119,6 +123,9 @@ func (s *Sandbox) Env() []string {
 	}
 	if s.RegistryUser != "" {
 		env = append(env, "REGISTRY_USERNAME="+s.RegistryUser, "REGISTRY_PASSWORD="+s.RegistryPassword)
+	}
+	if s.Gateway != nil {
+		env = append(env, "GATEWAY_ADDR="+s.Gateway.Addr)
 	}
 	return env
 }
@@ -249,21 +256,23 @@ func Down(ctx context.Context, dir string) error {
 	return os.RemoveAll(dir)
 }
 
-// stopAll stops the sandbox's processes, newest first (the real node, then
-// kwok and the controllers, the API server before etcd). After the real
-// node's processes it removes what they left on the host.
+// stopAll stops the sandbox's processes, newest first (Traefik, the real
+// node, then kwok and the controllers, the API server before etcd). After
+// the real node's processes it removes what they left on the host.
 func stopAll(s *Sandbox) error {
 	var errs []error
 	node := s.Node
 	if node == nil {
 		node, _ = loadNodeRecord(s.Dir)
 	}
+	passedNode := false
 	for i := len(s.Components) - 1; i >= 0; i-- {
 		c := s.Components[i]
-		if node != nil && !isNodeComponent(c.Name) {
+		if node != nil && passedNode && !isNodeComponent(c.Name) {
 			errs = append(errs, cleanNodeHost(s.Dir, node.Sysctls))
 			node = nil
 		}
+		passedNode = passedNode || isNodeComponent(c.Name)
 		if !pidAlive(c.PID, s.Dir) {
 			continue
 		}

@@ -244,6 +244,7 @@ func TestUpReportsFailuresBeforeStartingAnything(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cfg.Dir = t.TempDir()
+			tc.cfg.NoRealNode = true // the machine's one real node is the shared sandbox's
 			s, err := Up(context.Background(), tc.cfg)
 			if err == nil {
 				_ = Down(context.Background(), s.Dir)
@@ -265,7 +266,9 @@ func TestUpReportsFailuresBeforeStartingAnything(t *testing.T) {
 func TestLifecycle(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	first, err := Up(ctx, Config{Dir: dir})
+	// Without the real node: the machine's one is the shared sandbox's, and
+	// package lifecycle tests a sandbox with one.
+	first, err := Up(ctx, Config{Dir: dir, NoRealNode: true})
 	if err != nil {
 		t.Fatalf("Up: %v", err)
 	}
@@ -278,7 +281,7 @@ func TestLifecycle(t *testing.T) {
 		return m
 	}
 
-	again, err := Up(ctx, Config{Dir: dir})
+	again, err := Up(ctx, Config{Dir: dir, NoRealNode: true})
 	if err != nil {
 		t.Fatalf("second Up: %v", err)
 	}
@@ -295,7 +298,7 @@ func TestLifecycle(t *testing.T) {
 	if err := first.Check(); err == nil || !strings.Contains(err.Error(), "kwok") {
 		t.Errorf("Check after killing kwok: got %v, want an error naming kwok", err)
 	}
-	restarted, err := Up(ctx, Config{Dir: dir})
+	restarted, err := Up(ctx, Config{Dir: dir, NoRealNode: true})
 	if err != nil {
 		t.Fatalf("Up of a broken sandbox: %v", err)
 	}
@@ -314,7 +317,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	orphans := restarted
-	restarted, err = Up(ctx, Config{Dir: dir})
+	restarted, err = Up(ctx, Config{Dir: dir, NoRealNode: true})
 	if err != nil {
 		t.Fatalf("Up after a killed Up: %v", err)
 	}

@@ -25,7 +25,7 @@ func start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	}
 	builds := controlPlaneBuilds(cfg.RepoRoot)
 	if !cfg.NoRealNode {
-		builds = append(builds, nodeBuilds(cfg.RepoRoot)...)
+		builds = append(append(builds, nodeBuilds(cfg.RepoRoot)...), traefikBuild(cfg.RepoRoot))
 	}
 	bins, err := ensureAllBuilt(ctx, cfg.CacheDir, builds, &lockedWriter{w: cfg.Progress})
 	if err != nil {
@@ -49,7 +49,7 @@ func start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 
 	names := []string{"etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "prometheus"}
 	if !cfg.NoRealNode {
-		names = append(names, nodePortNames...)
+		names = append(append(names, nodePortNames...), gatewayPortNames...)
 	}
 	ports, err := reservePorts(names, map[string]int{"kube-apiserver": cfg.APIServerPort, "prometheus": cfg.PrometheusPort})
 	if err != nil {
@@ -158,6 +158,10 @@ func start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	if !cfg.NoRealNode {
 		say("starting the real node (containerd, kubelet, kube-proxy)")
 		if err := startNode(ctx, s, cfg, bins, ports, run); err != nil {
+			return nil, err
+		}
+		say("starting traefik, the Gateway API data plane")
+		if err := startGateway(ctx, s, cfg, files, bins["traefik"], ports, run); err != nil {
 			return nil, err
 		}
 	}
