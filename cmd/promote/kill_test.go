@@ -63,14 +63,15 @@ func TestKilledAtEachPhaseThenRerun(t *testing.T) {
 	phases := []struct {
 		name string
 		// reached reports whether the run got to the phase to kill it in.
-		reached func(st rollout.State, greenReplicas int32) bool
+		reached  func(st rollout.State, greenReplicas int32) bool
+		promoted bool // the first run had completed the switch
 	}{
 		{"while the candidate is created", func(st rollout.State, g int32) bool {
 			return st.Phase == rollout.PhaseProgressing && g > 0 && st.Weight == 0
-		}},
-		{"at 34 %", func(st rollout.State, _ int32) bool { return st.Phase == rollout.PhaseProgressing && st.Weight == 34 }},
-		{"at 67 %", func(st rollout.State, _ int32) bool { return st.Phase == rollout.PhaseProgressing && st.Weight == 67 }},
-		{"promoted, before the scale-down", func(st rollout.State, _ int32) bool { return st.Phase == rollout.PhasePromoted }},
+		}, false},
+		{"at 34 %", func(st rollout.State, _ int32) bool { return st.Phase == rollout.PhaseProgressing && st.Weight == 34 }, false},
+		{"at 67 %", func(st rollout.State, _ int32) bool { return st.Phase == rollout.PhaseProgressing && st.Weight == 67 }, false},
+		{"promoted, before the scale-down", func(st rollout.State, _ int32) bool { return st.Phase == rollout.PhasePromoted }, true},
 	}
 	for _, ph := range phases {
 		t.Run(ph.name, func(t *testing.T) {
@@ -118,13 +119,21 @@ func TestKilledAtEachPhaseThenRerun(t *testing.T) {
 
 			rerun := exec.Command(bin, args("1s")...)
 			rerun.Env = first.Env
-			if out, err := rerun.CombinedOutput(); err != nil {
+			out, err := rerun.CombinedOutput()
+			if err != nil {
 				t.Fatalf("the rerun failed: %v\n%s", err, out)
-			} else if !strings.Contains(string(out), "result=promoted") {
-				t.Fatalf("the rerun did not promote:\n%s", out)
+			}
+			// Killed after the switch, the rollout was complete: the rerun
+			// finds v2 live and finishes the scale-down the first run left.
+			if want := map[bool]string{true: "result=unchanged", false: "result=promoted"}[ph.promoted]; !strings.Contains(string(out), want) {
+				t.Fatalf("the rerun did not end with %s:\n%s", want, out)
 			}
 			rollouttest.Settle(t, probe, "v2")
 			rollouttest.CheckProbe(t, "killed "+ph.name+", then rerun", probe, "v1", "v2")
+			blue, err := app.Client.AppsV1().Deployments(app.Namespace).Get(context.Background(), rollouttest.Deployment+"-blue", metav1.GetOptions{})
+			if err != nil || *blue.Spec.Replicas != 0 {
+				t.Errorf("after the rerun blue has %v replicas (%v), want 0", blue.Spec.Replicas, err)
+			}
 		})
 	}
 }

@@ -83,7 +83,7 @@ func (p *promotion) run(ctx context.Context) error {
 	case stableImage == c.Image:
 		p.res.Outcome, p.res.Image = Unchanged, c.Image
 		p.res.Reason = fmt.Sprintf("%s already serves %s", p.stable, c.Image)
-		return nil
+		return p.resumeScaleDown(ctx)
 	}
 	p.res.PreviousImage = stableImage
 	if !p.res.Resumed {
@@ -100,6 +100,25 @@ func (p *promotion) run(ctx context.Context) error {
 		}
 	}
 	return p.finish(ctx)
+}
+
+// resumeScaleDown finishes the scale-down of the old colour that a
+// promotion of the same image left undone (killed in its scale-down delay):
+// the rerun converges on the state a completed run leaves.
+func (p *promotion) resumeScaleDown(ctx context.Context) error {
+	c := p.cfg
+	if p.st.Phase != PhasePromoted || p.st.PreviousColor != p.cand {
+		return nil
+	}
+	old, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, c.deploymentName(p.cand), metav1.GetOptions{})
+	if err != nil || replicasOf(old.Spec.Replicas) == 0 {
+		return nil
+	}
+	p.res.Reason += fmt.Sprintf("; %s, left scaled up by an earlier run, is scaled down after the delay", p.cand)
+	// scaleDown scales p.stable, the colour a promotion leaves behind.
+	p.stable, p.cand = p.cand, p.stable
+	p.scaleDownPending = true
+	return nil
 }
 
 // activeColour is the recorded active colour, else the Service's selector.

@@ -7,10 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -285,10 +287,19 @@ func (m *Monitor) send(ctx context.Context) Sample {
 	if m.opts.Host != "" {
 		req.Host = m.opts.Host
 	}
+	// Whether the connection was made tells a dead endpoint (no connection)
+	// from a slow one (no answer).
+	var connected atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		ConnectDone: func(_, _ string, err error) { connected.Store(err == nil) },
+	}))
 	resp, err := m.client.Do(req)
 	s.Latency = time.Since(s.At)
 	if err != nil {
 		s.Err = failureReason(err)
+		if s.Err == "timeout" {
+			s.Err = map[bool]string{true: "timeout waiting for the answer", false: "timeout connecting"}[connected.Load()]
+		}
 		return s
 	}
 	_, copyErr := io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))

@@ -29,6 +29,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -61,7 +62,7 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 	// live behind fx-platform-service.
 	v1 := w.pushPreviousRelease(t)
 	prod := rollouttest.RealBlueAppIn(t, rollouttest.Cluster{Client: client, Kubeconfig: s.Kubeconfig, Namespace: w.production, PrometheusURL: s.PrometheusURL},
-		3, v1, "v1.0.0")
+		3, v1, "v1.0.0", corev1.EnvVar{Name: "APP_ENVIRONMENT", Value: "production"})
 	w.productionURL = strings.TrimSuffix(prod.URL, sampleapp.PathStrategy)
 	probe := prod.Probe(t)
 
@@ -149,10 +150,11 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 	}
 
 	// --- a release whose production verify fails ---------------------------------
-	// v1.2.0 answers 700 ms late: no request fails, so promote's probe lets
-	// it through, but production verify's p95 (500 ms at most) fails, and
-	// the rollback job restores blue.
-	w.appFault = "LATENCY=700ms"
+	// v1.2.0 answers 700 ms late under production's configuration only (a
+	// defect staging cannot show): staging passes; in production no request
+	// fails, so promote's probe lets it through, but production verify's p95
+	// (500 ms at most) fails, and the rollback job restores blue.
+	w.appFault = "LATENCY=700ms\nFAULT_ENVIRONMENT=production"
 	probe = prod.Probe(t)
 	run = w.run(t, "push", pushEvent("v1.2.0"), "release.yml")
 	if run.err == nil {

@@ -165,7 +165,7 @@ func startNode(ctx context.Context, s *Sandbox, cfg Config, bins map[string]stri
 	}); err != nil {
 		return err
 	}
-	proxy, err := run("kube-proxy", bins["kube-proxy"], []string{"--config=" + files.kubeProxy, "--v=1"})
+	proxy, err := run("kube-proxy", bins["kube-proxy"], []string{"--config=" + files.kubeProxy, "--v=2"})
 	if err != nil {
 		return fail(err)
 	}

@@ -156,7 +156,7 @@ func TestParseLeftRules(t *testing.T) {
 :OTHER - [0:0]
 -A FORWARD -j DEPLOY-ACTIONS-GUARD
 -A FORWARD -j OTHER
--A DEPLOY-ACTIONS-GUARD -s 10.245.0.0/24 ! -o da-sandbox0 -j DROP
+-A DEPLOY-ACTIONS-GUARD -s 10.245.0.0/16 ! -o da-sandbox0 -j DROP
 COMMIT
 *nat
 :OUTPUT ACCEPT [0:0]

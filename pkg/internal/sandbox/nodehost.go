@@ -27,9 +27,16 @@ const (
 	RealNodeLabelValue = "real"
 	RealNodeTaint      = "deploy-actions.dev/real-node"
 
-	nodeBridge  = "da-sandbox0" // at most 15 characters
-	nodeIP      = "10.245.0.1"
-	podCIDR     = "10.245.0.0/24"
+	nodeBridge = "da-sandbox0" // at most 15 characters
+	nodeIP     = "10.245.0.1"
+	// podCIDR is large so that host-local, which hands addresses out in
+	// turn, does not give a new pod a recent pod's address within a
+	// sandbox's life: the host's neighbour cache would still hold the old
+	// pod's MAC for it (the bridge plugin's MACs are random), and
+	// connections to the new pod would go nowhere for seconds. With a /24
+	// the sandbox's tests wrapped around in one run.
+	podCIDR     = "10.245.0.0/16"
+	podCIDRBits = "16"
 	serviceCIDR = "10.96.0.0/16"
 	// guardChain holds the rule that drops forwarded pod traffic bound for
 	// anything but the pod bridge. It lives in the mangle table, which
@@ -124,7 +131,7 @@ func releaseNode(dir string) {
 func setUpNodeNetwork(ctx context.Context) error {
 	steps := [][]string{
 		{"ip", "link", "add", nodeBridge, "type", "bridge"},
-		{"ip", "addr", "add", nodeIP + "/24", "dev", nodeBridge},
+		{"ip", "addr", "add", nodeIP + "/" + podCIDRBits, "dev", nodeBridge},
 		{"ip", "link", "set", nodeBridge, "up"},
 		{"ip", "route", "add", serviceCIDR, "dev", nodeBridge, "src", nodeIP},
 		{"iptables", "-w", "-t", "mangle", "-N", guardChain},

@@ -132,8 +132,9 @@ func RealBlueApp(t testing.TB, replicas int32, image, version string) *Real {
 	return RealBlueAppIn(t, NewCluster(t), replicas, image, version)
 }
 
-// RealBlueAppIn is RealBlueApp in c's namespace.
-func RealBlueAppIn(t testing.TB, c Cluster, replicas int32, image, version string) *Real {
+// RealBlueAppIn is RealBlueApp in c's namespace, with env added to the
+// container (the colours' configuration, which promote copies).
+func RealBlueAppIn(t testing.TB, c Cluster, replicas int32, image, version string, env ...corev1.EnvVar) *Real {
 	t.Helper()
 	ctx := context.Background()
 	labels := map[string]string{"app": "fx-platform", "version": "blue"}
@@ -145,6 +146,7 @@ func RealBlueAppIn(t testing.TB, c Cluster, replicas int32, image, version strin
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: RealPodSpec(image)},
 		},
 	}
+	d.Spec.Template.Spec.Containers[0].Env = env
 	if _, err := c.Client.AppsV1().Deployments(c.Namespace).Create(ctx, d, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -236,6 +238,11 @@ func CheckProbe(t testing.TB, what string, m *verify.Monitor, versions ...string
 	}
 	if r.Failed != 0 {
 		t.Errorf("%s: %d of %d requests failed (%v), longest gap %s; want 0", what, r.Failed, r.Requests, r.Failures, r.LongestGap)
+		for _, s := range m.Samples() {
+			if !s.OK() {
+				t.Logf("failed: sent %s, after %s: %s", s.At.UTC().Format("15:04:05.000"), s.Latency.Round(time.Millisecond), s.Err)
+			}
+		}
 	}
 	allowed := map[string]bool{}
 	for _, v := range versions {
