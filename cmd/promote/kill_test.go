@@ -52,8 +52,8 @@ type buildError struct {
 func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
 
 // TestKilledAtEachPhaseThenRerun runs the promote binary on the real node
-// (a 34/67/100 % canary on the replicas router), SIGKILLs it at one phase,
-// and runs it again: the rerun takes over the dead run's Lease once it
+// (blue-green on the service router, or a 34/67/100 % canary on the
+// replicas router), SIGKILLs it at one phase, and runs it again: the rerun takes over the dead run's Lease once it
 // expires, resumes or restarts, and promotes. A probe through the live
 // Service runs across both runs: no request fails, and at the end only the
 // new version answers.
@@ -65,22 +65,29 @@ func TestKilledAtEachPhaseThenRerun(t *testing.T) {
 		// reached reports whether the run got to the phase to kill it in.
 		reached  func(st rollout.State, greenReplicas int32) bool
 		promoted bool // the first run had completed the switch
+		// blueGreen runs a blue-green promote (the service router) instead
+		// of the canary: blue then stays up through the scale-down delay.
+		blueGreen bool
 	}{
-		{"while the candidate is created", func(st rollout.State, g int32) bool {
+		{"blue-green, while the candidate is created", func(st rollout.State, g int32) bool {
 			return st.Phase == rollout.PhaseProgressing && g > 0 && st.Weight == 0
-		}, false},
-		{"at 34 %", func(st rollout.State, _ int32) bool { return st.Phase == rollout.PhaseProgressing && st.Weight == 34 }, false},
-		{"at 67 %", func(st rollout.State, _ int32) bool { return st.Phase == rollout.PhaseProgressing && st.Weight == 67 }, false},
-		{"promoted, before the scale-down", func(st rollout.State, _ int32) bool { return st.Phase == rollout.PhasePromoted }, true},
+		}, false, true},
+		{"at 34 %", func(st rollout.State, _ int32) bool { return st.Phase == rollout.PhaseProgressing && st.Weight == 34 }, false, false},
+		{"at 67 %", func(st rollout.State, _ int32) bool { return st.Phase == rollout.PhaseProgressing && st.Weight == 67 }, false, false},
+		{"canary promoted", func(st rollout.State, _ int32) bool { return st.Phase == rollout.PhasePromoted }, true, false},
+		{"blue-green promoted, in the scale-down delay", func(st rollout.State, _ int32) bool { return st.Phase == rollout.PhasePromoted }, true, true},
 	}
 	for _, ph := range phases {
 		t.Run(ph.name, func(t *testing.T) {
 			t.Parallel()
 			app := rollouttest.RealBlueApp(t, 3, v1, "v1")
 			args := func(pause string) []string {
-				return []string{"--namespace", app.Namespace, "--service", rollouttest.Service, "--deployment", rollouttest.Deployment,
-					"--image", v2, "--strategy", "canary", "--steps", "34,67,100", "--traffic-router", "replicas",
-					"--step-pause", pause, "--scale-down-delay", pause, "--timeout", "5m"}
+				a := []string{"--namespace", app.Namespace, "--service", rollouttest.Service, "--deployment", rollouttest.Deployment,
+					"--image", v2, "--scale-down-delay", pause, "--timeout", "5m", "--availability-url", "none"}
+				if ph.blueGreen {
+					return append(a, "--strategy", "blue-green")
+				}
+				return append(a, "--strategy", "canary", "--steps", "34,67,100", "--traffic-router", "replicas", "--step-pause", pause)
 			}
 			probe := app.Probe(t)
 
@@ -124,7 +131,8 @@ func TestKilledAtEachPhaseThenRerun(t *testing.T) {
 				t.Fatalf("the rerun failed: %v\n%s", err, out)
 			}
 			// Killed after the switch, the rollout was complete: the rerun
-			// finds v2 live and finishes the scale-down the first run left.
+			// finds v2 live and finishes the scale-down the first run left
+			// (blue-green: blue was still up in its scale-down delay).
 			if want := map[bool]string{true: "result=unchanged", false: "result=promoted"}[ph.promoted]; !strings.Contains(string(out), want) {
 				t.Fatalf("the rerun did not end with %s:\n%s", want, out)
 			}

@@ -178,7 +178,7 @@ func run(ctx context.Context, a *action.Action) error {
 		return err
 	}
 	if probe != nil {
-		cfg.Guard = func() error { return probe.Require(in.Availability.Min) }
+		cfg.Guard = func(since time.Time) error { return probe.Require(in.Availability.Min, since) }
 	}
 	res, perr := rollout.Promote(ctx, cfg)
 	if res != nil {

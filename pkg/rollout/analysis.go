@@ -69,8 +69,8 @@ const guardEvery = time.Second
 func (c *Config) watch(ctx context.Context, ph *Phase, d time.Duration) error {
 	end := time.Now().Add(d)
 	for {
-		if c.Guard != nil {
-			if err := c.Guard(); err != nil {
+		if c.Guard != nil && !c.trafficSince.IsZero() {
+			if err := c.Guard(c.trafficSince); err != nil {
 				ph.Status = "fail"
 				return fmt.Errorf("%w: %s: %w", ErrAborted, ph.Name, err)
 			}

@@ -91,9 +91,13 @@ type Config struct {
 	ScaleDownDelay      time.Duration
 	// Guard, when set, is asked while traffic is on the candidate: as each
 	// step's pause and the post-promotion window begin and every second of
-	// them. An error aborts the rollout as a failed analysis does (promote's
-	// availability probe below min-availability).
-	Guard func() error
+	// them, with the time traffic first moved in this run. An error aborts
+	// the rollout as a failed analysis does (promote's availability probe
+	// below min-availability).
+	Guard func(since time.Time) error
+
+	// trafficSince is when this run first moved traffic (set by the steps).
+	trafficSince time.Time
 }
 
 func (c *Target) setDefaults() error {

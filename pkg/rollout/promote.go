@@ -202,6 +202,9 @@ func (p *promotion) step(ctx context.Context, i int) error {
 		return context.Cause(ctx)
 	}
 	c.emit("step", w, "%d %% traffic on %s", w, p.cand)
+	if c.trafficSince.IsZero() {
+		c.trafficSince = time.Now()
+	}
 	if err := c.Router.Route(ctx, p.stable, p.cand, w); err != nil {
 		p.end(ph, "fail")
 		return fmt.Errorf("moving %d %% of traffic to %s: %w", w, p.cand, err)

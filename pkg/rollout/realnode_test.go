@@ -193,7 +193,11 @@ func TestRealNodeReplicasRouterShare(t *testing.T) {
 		time.Sleep(2 * time.Second) // kube-proxy applies the endpoints about a second after they change
 		start := time.Now()
 		for m.Since(start).Requests < 1000 {
-			time.Sleep(100 * time.Millisecond)
+			select {
+			case <-m.Done():
+				t.Fatalf("at %d %%: the probe reached its bound before 1000 requests", w)
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
 		if g, b := len(a.podNames(t, "green")), len(a.podNames(t, "blue")); g != int(wantGreen) || b != total-int(wantGreen) {
 			t.Fatalf("at %d %%: %d green and %d blue pods during the window, want %d and %d", w, g, b, wantGreen, total-int(wantGreen))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -43,7 +44,8 @@ type AvailabilityOptions struct {
 	// answered; default "X-App-Version". Answers without it count under "".
 	VersionHeader string
 	// MaxInFlight bounds concurrent requests; a request due while that
-	// many are outstanding failed ("overloaded"); default 512.
+	// many are outstanding failed ("overloaded"); default twice what Rate
+	// and Timeout can hold, at least 512.
 	MaxInFlight int
 	// Transport replaces the default, which opens a new connection for
 	// every request so that each one is routed by the Service's or the
@@ -204,7 +206,9 @@ func (o *AvailabilityOptions) validate() error {
 		o.VersionHeader = "X-App-Version"
 	}
 	if o.MaxInFlight == 0 {
-		o.MaxInFlight = 512
+		// Room for every request a slow service can hold for Timeout,
+		// twice over, so the probe's own limit never shows as failures.
+		o.MaxInFlight = max(512, 2*int(math.Ceil(o.Rate*o.Timeout.Seconds())))
 	}
 	return nil
 }
@@ -373,16 +377,38 @@ func (m *Monitor) Stop() AvailabilityReport {
 // Done is closed when the probe has ended (stopped, or a bound reached).
 func (m *Monitor) Done() <-chan struct{} { return m.done }
 
-// Require returns an error when the availability measured so far is below
-// min (a fraction, 0.999 for 99.9 %), naming the figures; nil before the
-// first request.
-func (m *Monitor) Require(min float64) error {
-	r := m.Report()
-	if r.Requests == 0 || r.Meets(min) {
+// Require returns an error when the availability of the requests sent at
+// or after since is below min (a fraction, 0.999 for 99.9 %), naming the
+// figures. It judges only once there are enough requests for one failure to
+// mean something: 1/(1-min) of them (1,000 for 99.9 %, at most 1,000).
+func (m *Monitor) Require(min float64, since time.Time) error {
+	need := 1
+	if min < 1 {
+		need = int(math.Min(math.Ceil(1/(1-min)-1e-9), 1000))
+	}
+	var requests, failed int
+	reasons := map[string]int{}
+	m.mu.Lock()
+	for _, s := range m.samples {
+		if s.At.Before(since) {
+			continue
+		}
+		requests++
+		if !s.OK() {
+			failed++
+			reasons[s.Err]++
+		}
+	}
+	m.mu.Unlock()
+	if requests < need || failed == 0 {
 		return nil
 	}
-	return fmt.Errorf("availability %.3f %% is below %.3f %%: %d of %d requests to %s failed (%s)",
-		100*r.Availability, 100*min, r.Failed, r.Requests, m.opts.URL, failureList(r.Failures))
+	r := AvailabilityReport{Requests: requests, Failed: failed, Availability: float64(requests-failed) / float64(requests)}
+	if r.Meets(min) {
+		return nil
+	}
+	return fmt.Errorf("availability %.3f %% is below %.3f %%: %d of %d requests to %s failed since traffic moved (%s)",
+		100*r.Availability, 100*min, failed, requests, m.opts.URL, failureList(reasons))
 }
 
 func failureList(f map[string]int) string {

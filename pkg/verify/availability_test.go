@@ -217,3 +217,49 @@ func TestMeetsAtTheBoundary(t *testing.T) {
 		t.Errorf("998 of 1000 meets 99.9 %%")
 	}
 }
+
+func TestRequire(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	mk := func(n, failed int, from time.Time) []Sample {
+		out := make([]Sample, n)
+		for i := range out {
+			out[i] = Sample{At: from.Add(time.Duration(i) * time.Millisecond), Status: 200}
+			if i < failed {
+				out[i] = Sample{At: out[i].At, Status: 500, Err: "status 500"}
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		samples []Sample
+		min     float64
+		since   time.Time
+		wantErr bool
+	}{
+		{name: "too few requests to judge", samples: mk(999, 5, t0), min: 0.999, since: t0},
+		{name: "enough requests, below", samples: mk(1000, 2, t0), min: 0.999, since: t0, wantErr: true},
+		{name: "enough requests, exactly the minimum", samples: mk(1000, 1, t0), min: 0.999, since: t0},
+		{name: "failures before since do not count", samples: append(mk(500, 500, t0.Add(-time.Hour)), mk(1000, 0, t0)...), min: 0.999, since: t0},
+		{name: "100 % wants every request", samples: mk(1, 1, t0), min: 1, since: t0, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &Monitor{opts: AvailabilityOptions{URL: "http://127.0.0.1/"}, samples: tc.samples}
+			err := m.Require(tc.min, tc.since)
+			if (err != nil) != tc.wantErr {
+				t.Errorf("Require = %v, want error %v", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestMaxInFlightHoldsASlowService(t *testing.T) {
+	o := AvailabilityOptions{URL: "http://127.0.0.1/", Rate: 1000, MaxRequests: 1, MaxDuration: time.Second}
+	if err := o.validate(); err != nil {
+		t.Fatal(err)
+	}
+	if o.MaxInFlight < 2000 {
+		t.Errorf("MaxInFlight = %d at 1000 req/s with a 2 s timeout, want room for 2000 in flight", o.MaxInFlight)
+	}
+}

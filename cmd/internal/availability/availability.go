@@ -41,21 +41,34 @@ type Probe struct {
 // Parse reads the group. When availability-url is not set, defaultURL
 // (environment-url) is probed, at healthPath when it names no path: an
 // environment's URL is often a base whose root answers 404, and a health
-// path is defined to answer 2xx.
+// path is defined to answer 2xx. A URL with credentials is refused: the
+// probe's URL goes into logs, the summary and the abort reason recorded on
+// the Service.
 func Parse(in *action.Inputs, defaultURL, healthPath string) Probe {
 	p := Probe{Rate: in.Float("availability-rate", 0, 1000, true), Min: in.Percent("min-availability")}
-	switch in.String("availability-url") {
+	if p.Min < 0.5 && in.String("min-availability") != "" {
+		in.Fail("min-availability", "%q is %.4g %%, below 50 %%; write a percentage such as 99.9%%", in.String("min-availability"), 100*p.Min)
+	}
+	input := "availability-url"
+	switch raw := in.String("availability-url"); raw {
 	case "none":
 		// An environment-url that is not the service (a login page, a
 		// status page) is not probed.
+		return p
 	case "":
+		input = "environment-url"
 		p.URL = defaultURL
 		if u, err := url.Parse(defaultURL); err == nil && defaultURL != "" && strings.Trim(u.Path, "/") == "" && u.RawQuery == "" {
-			u.Path = healthPath
-			p.URL = u.String()
+			if j, err := verify.JoinURL(u, healthPath); err == nil {
+				p.URL = j.String()
+			}
 		}
 	default:
 		p.URL = in.HTTPURL("availability-url")
+	}
+	if u, err := url.Parse(p.URL); err == nil && u.User != nil {
+		in.Fail(input, "carries credentials; the availability probe's URL is logged and recorded, so it must not (set availability-url, or none)")
+		p.URL = ""
 	}
 	return p
 }

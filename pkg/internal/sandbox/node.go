@@ -80,41 +80,55 @@ func checkNodeKernel() error {
 	return nil
 }
 
-// startNode starts the real node: the host network (bridge, Service route,
-// guard rule), containerd, the kubelet, and kube-proxy, and waits until the
-// Node is Ready and kube-proxy has written its rules. run starts a process
-// as one of the sandbox's components.
-func startNode(ctx context.Context, s *Sandbox, cfg Config, bins map[string]string, ports map[string]int, run func(name, bin string, args []string) (*process, error)) error {
-	fail := func(err error) error {
-		if err == nil {
-			return nil
-		}
-		var ce *ComponentError
-		if errors.As(err, &ce) {
-			return err
-		}
-		return &ComponentError{Component: "real node", Err: err, LogPath: filepath.Join(cfg.Dir, "logs")}
+// nodeError names the real node as the failed component of err, unless
+// err names one already.
+func nodeError(cfg Config, err error) error {
+	if err == nil {
+		return nil
 	}
+	var ce *ComponentError
+	if errors.As(err, &ce) {
+		return err
+	}
+	return &ComponentError{Component: "real node", Err: err, LogPath: filepath.Join(cfg.Dir, "logs")}
+}
+
+// prepareNode runs before anything is built or started, so that a machine
+// that cannot run the real node is told at once: the kernel's features,
+// the Debian packages, and the claim on the machine's one real node. It
+// records the node (with the host's sysctls before it), so that a start
+// that fails or is killed from here on is undone by Down, and returns the
+// packages' binaries.
+func prepareNode(ctx context.Context, cfg Config) (map[string]string, *Node, error) {
 	if err := checkNodeKernel(); err != nil {
-		return fail(err)
+		return nil, nil, nodeError(cfg, err)
 	}
 	tools, err := findTools(ctx, cfg.LookPath, cfg.Install, nodeTools...)
 	if err != nil {
-		return fail(err)
+		return nil, nil, nodeError(cfg, err)
 	}
-	if err := claimNode(cfg.Dir); err != nil {
-		return fail(err)
+	if err := claimNode(ctx, cfg.Dir); err != nil {
+		return nil, nil, nodeError(cfg, err)
 	}
+	n := &Node{Name: NodeName, IP: nodeIP, PodCIDR: podCIDR, ServiceCIDR: serviceCIDR, Bridge: nodeBridge, Sysctls: readSysctls()}
+	if err := os.MkdirAll(filepath.Join(cfg.Dir, "node"), 0o755); err != nil {
+		return nil, nil, nodeError(cfg, err)
+	}
+	if err := saveNodeRecord(cfg.Dir, n); err != nil {
+		return nil, nil, nodeError(cfg, err)
+	}
+	return tools, n, nil
+}
+
+// startNode starts the real node that prepareNode claimed: the host network
+// (bridge, Service route, guard rule), containerd, the kubelet, and
+// kube-proxy, and waits until the Node is Ready and kube-proxy has written
+// its rules. run starts a process as one of the sandbox's components.
+func startNode(ctx context.Context, s *Sandbox, cfg Config, node *Node, tools, bins map[string]string, ports map[string]int, run func(name, bin string, args []string) (*process, error)) error {
+	fail := func(err error) error { return nodeError(cfg, err) }
+	s.Node = node
 	dir := filepath.Join(cfg.Dir, "node")
-	s.Node = &Node{Name: NodeName, IP: nodeIP, PodCIDR: podCIDR, ServiceCIDR: serviceCIDR, Bridge: nodeBridge, Sysctls: readSysctls()}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fail(err)
-	}
-	// Recorded at once: a start that fails or is killed from here on is
-	// undone by Down.
-	if err := saveNodeRecord(cfg.Dir, s.Node); err != nil {
-		return fail(err)
-	}
+	var err error
 	if err := makeCgroups(); err != nil {
 		return fail(err)
 	}

@@ -90,37 +90,98 @@ func restoreSysctls(saved map[string]string) error {
 	return errors.Join(errs...)
 }
 
-// claimNode records dir as the owner of the machine's real node. A claim by
-// another sandbox whose kubelet still runs is an error naming it; a stale
-// claim is cleaned up first (its bridge, rules, mounts and cgroups).
-func claimNode(dir string) error {
+// claimNode records dir as the owner of the machine's real node, under a
+// lock so that two Ups cannot both pass. A claim by another sandbox whose
+// kubelet or containerd still runs is an error naming it. A stale claim is
+// cleaned up first, with the sysctls its owner recorded, and its owner's
+// record removed, so that owner's Down no longer touches the host. With no
+// claim, iptables chains of a Kubernetes that is not ours refuse the node:
+// its Down would delete them.
+func claimNode(ctx context.Context, dir string) error {
 	if err := os.MkdirAll(filepath.Dir(nodeClaimPath), 0o755); err != nil {
 		return err
 	}
-	if data, err := os.ReadFile(nodeClaimPath); err == nil {
-		owner := strings.TrimSpace(string(data))
-		if owner != dir && ownerAlive(owner) {
-			return fmt.Errorf("the real node of the sandbox in %s is running (one real node per machine: its kube-proxy owns the host's iptables); stop it with `SANDBOX_DIR=%s scripts/sandbox down`", owner, owner)
+	unlock, err := lockFile(ctx, nodeClaimPath+".lock")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	owner := claimOwner()
+	switch {
+	case owner == dir:
+	case owner != "" && ownerAlive(owner):
+		return fmt.Errorf("the real node of the sandbox in %s is running (one real node per machine: its kube-proxy owns the host's iptables); stop it with `SANDBOX_DIR=%s scripts/sandbox down`", owner, owner)
+	case owner != "":
+		var saved map[string]string
+		if n, err := loadNodeRecord(owner); err == nil {
+			saved = n.Sysctls
 		}
-		if err := cleanNodeHost(owner, nil); err != nil {
+		if err := cleanNodeHostAs(owner, saved, true); err != nil {
 			return fmt.Errorf("cleaning up the stale real node of %s: %w", owner, err)
+		}
+		os.Remove(filepath.Join(owner, nodeRecord))
+	case !linkExists(nodeBridge):
+		if chains := foreignChains(ctx); len(chains) > 0 {
+			return fmt.Errorf("iptables holds chains of a Kubernetes that is not this sandbox's (%s); the real node's kube-proxy would fight it and its Down would delete them: stop that Kubernetes, or use --no-real-node", strings.Join(chains, ", "))
 		}
 	}
 	return os.WriteFile(nodeClaimPath, []byte(dir+"\n"), 0o644)
 }
 
-// ownerAlive reports whether a process of the sandbox in dir still runs.
-func ownerAlive(dir string) bool {
-	if _, err := os.Stat(dir); err != nil {
-		return false
+// claimOwner returns the state directory that claims the real node, or "".
+func claimOwner() string {
+	data, err := os.ReadFile(nodeClaimPath)
+	if err != nil {
+		return ""
 	}
-	return len(pidsWithMarker(dir)) > 0
+	return strings.TrimSpace(string(data))
+}
+
+// ownsHost reports whether the sandbox in dir may clean the host-wide
+// objects of the real node (bridge, iptables chains, cgroups, sysctls): it
+// claims the node, or nobody does.
+func ownsHost(dir string) bool {
+	owner := claimOwner()
+	return owner == dir || owner == ""
+}
+
+// ownerAlive reports whether the real node of the sandbox in dir runs: its
+// containerd, kubelet or kube-proxy (not a shim left by a killed run, not a
+// process that only names a file of dir).
+func ownerAlive(dir string) bool {
+	for _, pid := range pidsWithMarker(filepath.Join(dir, "node") + "/") {
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err != nil {
+			continue
+		}
+		switch strings.TrimSpace(string(comm)) {
+		case "containerd", "kubelet", "kube-proxy":
+			return true
+		}
+	}
+	return false
+}
+
+// foreignChains lists KUBE-* and CNI-* chains in iptables: with no bridge
+// of ours, they are another Kubernetes'.
+func foreignChains(ctx context.Context) []string {
+	var out []string
+	for _, bin := range []string{"iptables", "ip6tables"} {
+		for table, t := range leftRules(ctx, bin) {
+			for _, c := range t.owned {
+				if c != guardChain {
+					out = append(out, bin+" "+table+" "+c)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func releaseNode(dir string) {
-	if data, err := os.ReadFile(nodeClaimPath); err == nil && strings.TrimSpace(string(data)) == dir {
+	if claimOwner() == dir {
 		os.Remove(nodeClaimPath)
-		os.Remove(filepath.Dir(nodeClaimPath)) // if empty
 	}
 }
 
@@ -177,33 +238,50 @@ func nodeEnv() []string {
 // containers' processes (everything in its cgroups, and containerd's shims),
 // its cgroups, every mount below dir, the bridge with its route, the
 // iptables chains of kube-proxy, the kubelet, the CNI plugins and the guard,
-// and the claim. saved sysctls, when given, are put back. Each step runs even
-// if an earlier one failed; the errors are joined.
+// and the claim. saved sysctls, when given, are put back. The host-wide
+// steps (cgroups, bridge, chains, sysctls) run only while dir claims the
+// node, or nobody does: a sandbox whose node was taken over cleans only
+// what is below its own directory. Each step runs even if an earlier one
+// failed; the errors are joined.
 func cleanNodeHost(dir string, saved map[string]string) error {
+	return cleanNodeHostAs(dir, saved, ownsHost(dir))
+}
+
+func cleanNodeHostAs(dir string, saved map[string]string, hostWide bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	nodeDir := filepath.Join(dir, "node")
 	var errs []error
-	errs = append(errs, killNodeProcesses(nodeDir))
-	errs = append(errs, removeCgroups())
-	errs = append(errs, unmountBelow(nodeDir))
-	if linkExists(nodeBridge) {
-		errs = append(errs, runHost(ctx, "ip", "link", "delete", nodeBridge))
+	if hostWide {
+		errs = append(errs, killNodeProcesses(nodeDir, true))
+		errs = append(errs, removeCgroups())
+	} else {
+		errs = append(errs, killNodeProcesses(nodeDir, false))
 	}
-	errs = append(errs, removeRules(ctx))
-	if saved != nil {
-		errs = append(errs, restoreSysctls(saved))
+	errs = append(errs, unmountBelow(nodeDir))
+	if hostWide {
+		if linkExists(nodeBridge) {
+			errs = append(errs, runHost(ctx, "ip", "link", "delete", nodeBridge))
+		}
+		errs = append(errs, removeRules(ctx))
+		if saved != nil {
+			errs = append(errs, restoreSysctls(saved))
+		}
 	}
 	releaseNode(dir)
 	return errors.Join(errs...)
 }
 
-// killNodeProcesses SIGKILLs every process in the node's cgroups (the pods'
-// containers) and every process naming nodeDir (containerd's shims, and
-// containerd, the kubelet and kube-proxy if they still run), and waits for
-// them to go.
-func killNodeProcesses(nodeDir string) error {
+// killNodeProcesses SIGKILLs every process naming nodeDir (containerd's
+// shims, and containerd, the kubelet and kube-proxy if they still run) and,
+// with inCgroups, every process in the node's cgroups (the pods'
+// containers), and waits for them to go.
+func killNodeProcesses(nodeDir string, inCgroups bool) error {
 	marker := nodeDir + "/"
+	cgroupPids := cgroupPids
+	if !inCgroups {
+		cgroupPids = func() []int { return nil }
+	}
 	// containerd's shims listen on sockets in /run/containerd/s, a path
 	// containerd 1.6 does not let us move; a killed shim leaves its socket.
 	sockets := listeningSockets(pidsWithMarker(marker))

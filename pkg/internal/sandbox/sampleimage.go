@@ -65,15 +65,24 @@ func (s *Sandbox) SampleAppImage(t testing.TB, version string, env ...string) st
 // digest.
 func (s *Sandbox) PushSampleApp(t testing.TB, ref, version string, env ...string) string {
 	t.Helper()
-	sampleBinOnce.Do(func() { sampleBin, sampleBinErr = buildSampleApp() })
-	if sampleBinErr != nil {
-		t.Fatalf("building the sample app: %v", sampleBinErr)
-	}
-	digest, err := pushSampleApp(context.Background(), sampleBin, ref, version, env, s.RegistryUser, s.RegistryPassword)
+	digest, err := s.PushSampleAppImage(context.Background(), ref, version, env...)
 	if err != nil {
-		t.Fatalf("pushing the sample app %s: %v", version, err)
+		t.Fatal(err)
 	}
 	return digest
+}
+
+// PushSampleAppImage is PushSampleApp for a program (the benchmarks).
+func (s *Sandbox) PushSampleAppImage(ctx context.Context, ref, version string, env ...string) (string, error) {
+	sampleBinOnce.Do(func() { sampleBin, sampleBinErr = buildSampleApp() })
+	if sampleBinErr != nil {
+		return "", fmt.Errorf("building the sample app: %w", sampleBinErr)
+	}
+	digest, err := pushSampleApp(ctx, sampleBin, ref, version, env, s.RegistryUser, s.RegistryPassword)
+	if err != nil {
+		return "", fmt.Errorf("pushing the sample app %s: %w", version, err)
+	}
+	return digest, nil
 }
 
 func buildSampleApp() ([]byte, error) {

@@ -209,8 +209,18 @@ func Up(ctx context.Context, cfg Config) (*Sandbox, error) {
 			return nil, err
 		}
 	}
-	// An Up killed before it wrote state.json leaves only pid files.
+	// An Up killed before it wrote state.json leaves only pid files, and
+	// node.json when it had claimed the real node (whose containers may
+	// still run, with mounts below the directory).
 	if err := stopPidFiles(cfg.Dir); err != nil {
+		return nil, err
+	}
+	if n, err := loadNodeRecord(cfg.Dir); err == nil {
+		if err := cleanNodeHost(cfg.Dir, n.Sysctls); err != nil {
+			return nil, err
+		}
+	}
+	if err := unmountBelow(cfg.Dir); err != nil {
 		return nil, err
 	}
 	if err := clearState(cfg.Dir); err != nil {
@@ -252,6 +262,10 @@ func Down(ctx context.Context, dir string) error {
 		if err := cleanNodeHost(dir, n.Sysctls); err != nil {
 			return err
 		}
+	}
+	// Never remove files through a mount that is still there.
+	if err := unmountBelow(dir); err != nil {
+		return err
 	}
 	return os.RemoveAll(dir)
 }

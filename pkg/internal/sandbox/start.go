@@ -23,6 +23,19 @@ func start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	if err != nil {
 		return nil, err
 	}
+	var node *Node
+	var nodeTools map[string]string
+	if !cfg.NoRealNode {
+		if nodeTools, node, err = prepareNode(ctx, cfg); err != nil {
+			return nil, err
+		}
+		// Until the sandbox below exists, its stopAll cannot undo the claim.
+		defer func() {
+			if err != nil && node != nil {
+				err = errors.Join(err, cleanNodeHost(cfg.Dir, node.Sysctls))
+			}
+		}()
+	}
 	builds := controlPlaneBuilds(cfg.RepoRoot)
 	if !cfg.NoRealNode {
 		builds = append(append(builds, nodeBuilds(cfg.RepoRoot)...), traefikBuild(cfg.RepoRoot))
@@ -71,6 +84,7 @@ func start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 			if stopErr := stopAll(s); stopErr != nil {
 				err = errors.Join(err, stopErr)
 			}
+			node = nil // stopAll undid it
 		}
 	}()
 	run := func(name, bin string, args []string) (*process, error) {
@@ -157,7 +171,7 @@ func start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	}
 	if !cfg.NoRealNode {
 		say("starting the real node (containerd, kubelet, kube-proxy)")
-		if err := startNode(ctx, s, cfg, bins, ports, run); err != nil {
+		if err := startNode(ctx, s, cfg, node, nodeTools, bins, ports, run); err != nil {
 			return nil, err
 		}
 		say("starting traefik, the Gateway API data plane")

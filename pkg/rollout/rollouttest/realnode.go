@@ -2,6 +2,7 @@ package rollouttest
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -168,10 +169,15 @@ func RealBlueAppIn(t testing.TB, c Cluster, replicas int32, image, version strin
 	return r
 }
 
+// preStopSeconds is the pods' preStop sleep, the chart's 5 s. With 3 s,
+// under a loaded CI run, a pod's EndpointSlice update once came after its
+// network was gone, and a connection kube-proxy still sent there timed out.
+const preStopSeconds = 5
+
 // RealPodSpec is the pod of a production-like Deployment on the real node:
 // ready when /api/health answers, a preStop sleep that keeps a terminating
-// pod serving while kube-proxy takes its endpoint out, then the app's own
-// graceful shutdown.
+// pod serving while its endpoint is taken out, then the app's own graceful
+// shutdown.
 func RealPodSpec(image string) corev1.PodSpec {
 	grace := int64(30)
 	spec := corev1.PodSpec{
@@ -183,7 +189,7 @@ func RealPodSpec(image string) corev1.PodSpec {
 				ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: sampleapp.PathHealth, Port: intstr.FromString("http")}},
 				PeriodSeconds: 1,
 			},
-			Lifecycle: &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 3}}},
+			Lifecycle: &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: preStopSeconds}}},
 			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
 				corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi"),
 			}},
@@ -219,6 +225,11 @@ func (r *Real) probe(t testing.TB, url, host string) *verify.Monitor {
 func Settle(t testing.TB, m *verify.Monitor, version string) {
 	t.Helper()
 	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		select {
+		case <-m.Done():
+			return false, fmt.Errorf("the probe reached its bound")
+		default:
+		}
 		r := m.Since(time.Now().Add(-time.Second))
 		return r.Requests >= ProbeRate/2 && r.Versions[version] == r.Requests, nil
 	})
@@ -231,6 +242,11 @@ func Settle(t testing.TB, m *verify.Monitor, version string) {
 // answer came from one of versions.
 func CheckProbe(t testing.TB, what string, m *verify.Monitor, versions ...string) verify.AvailabilityReport {
 	t.Helper()
+	select {
+	case <-m.Done():
+		t.Errorf("%s: the probe reached its bound (5 min, %d requests) before the operation ended; what came after went unwatched", what, ProbeRate*300)
+	default:
+	}
 	r := m.Stop()
 	t.Logf("%s: %s", what, r)
 	if r.Requests < ProbeRate {

@@ -1,9 +1,12 @@
-// Command bench times promote and rollback against the sandbox and, in the
-// same run, the strategy document's kubectl procedure done with the same
-// API calls kubectl makes (apply, wait --for=condition=available, patch the
-// Service selector, scale, rollout status). Each time runs from the start of
-// the step to the moment the live Service's ready endpoints are exactly the
-// target colour's pods. Used by scripts/bench.d/promote.sh.
+// Command bench times promote and rollback on the sandbox's real node and,
+// in the same run, the strategy document's kubectl procedure done with the
+// same API calls kubectl makes (apply, wait --for=condition=available,
+// patch the Service selector, scale, rollout status). A probe of 200
+// requests a second goes through the live Service's ClusterIP the whole
+// time; each step is timed from its start until every answer of the probe
+// comes from the target version (the first of a full second of such
+// answers), and its failed requests are counted. Used by
+// scripts/bench.d/promote.sh.
 package main
 
 import (
@@ -12,21 +15,23 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/fxplatform/deploy-actions/pkg/internal/sandbox"
+	"github.com/fxplatform/deploy-actions/pkg/rollout/rollouttest"
+	"github.com/fxplatform/deploy-actions/pkg/sampleapp"
+	"github.com/fxplatform/deploy-actions/pkg/verify"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 const (
@@ -40,20 +45,35 @@ type bench struct {
 	kubeconfig string
 	promote    string
 	rollback   string
+	sb         *sandbox.Sandbox
+	images     map[int]string // round -> image, its APP_VERSION "r<round>"
+	urls       map[string]string
+	failed     [2][3]int
 }
 
+// probeRate is the probe's rate, requests per second.
+const probeRate = 200
+
 func main() {
-	kubeconfig := flag.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig path")
+	dir := flag.String("sandbox", os.Getenv("SANDBOX_DIR"), "state directory of the running sandbox")
 	rounds := flag.Int("rounds", 3, "rounds")
 	promote := flag.String("promote", "", "promote binary")
 	rollback := flag.String("rollback", "", "rollback binary")
 	flag.Parse()
-	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
+	sb, err := sandbox.Load(*dir)
 	check(err)
-	client, err := kubernetes.NewForConfig(cfg)
+	check(sb.Check())
+	if sb.Node == nil {
+		check(fmt.Errorf("the sandbox in %s has no real node", *dir))
+	}
+	client, err := sb.Client()
 	check(err)
-	b := &bench{client: client, kubeconfig: *kubeconfig, promote: *promote, rollback: *rollback}
+	b := &bench{client: client, kubeconfig: sb.Kubeconfig, promote: *promote, rollback: *rollback, sb: sb, images: map[int]string{}, urls: map[string]string{}}
 	ctx := context.Background()
+	for r := 1; r <= *rounds+1; r++ {
+		b.images[r], err = sb.PushSampleAppImage(ctx, fmt.Sprintf("%s/bench/sample-app:r%d", sb.Registry, r), fmt.Sprintf("r%d", r))
+		check(err)
+	}
 	ours, theirs := b.namespace(ctx), b.namespace(ctx)
 	defer func() {
 		for _, ns := range []string{ours, theirs} {
@@ -64,13 +84,16 @@ func main() {
 	fmt.Println("|---|---|---|---|---|")
 	var all [2][3][]time.Duration
 	for r := 1; r <= *rounds; r++ {
-		img := image(r + 1)
+		img := b.images[r+1]
 		for i, p := range []struct {
 			name string
 			ns   string
-			run  func(context.Context, string, string) [3]time.Duration
+			run  func(context.Context, string, string) ([3]time.Duration, [3]int)
 		}{{"promote + rollback actions", ours, b.actions}, {"strategy's kubectl steps (same API calls)", theirs, b.kubectl}} {
-			d := p.run(ctx, p.ns, img)
+			d, failed := p.run(ctx, p.ns, img)
+			for k := range failed {
+				b.failed[i][k] += failed[k]
+			}
 			for k := range d {
 				all[i][k] = append(all[i][k], d[k])
 			}
@@ -80,42 +103,66 @@ func main() {
 	for i, name := range []string{"promote + rollback actions", "strategy's kubectl steps (same API calls)"} {
 		fmt.Printf("| median | %s | %.2f | %.2f | %.2f |\n", name, median(all[i][0]), median(all[i][1]), median(all[i][2]))
 	}
+	for i, name := range []string{"promote + rollback actions", "strategy's kubectl steps (same API calls)"} {
+		fmt.Printf("| failed requests, all rounds | %s | %d | %d | %d |\n", name, b.failed[i][0], b.failed[i][1], b.failed[i][2])
+	}
 }
 
 // actions: promote (blue-green, no pauses, no analysis, no scale-down
 // delay), rollback to previous (cold: scaled down), rollback again (warm).
-func (b *bench) actions(ctx context.Context, ns, img string) [3]time.Duration {
+func (b *bench) actions(ctx context.Context, ns, img string) ([3]time.Duration, [3]int) {
 	live := b.live(ctx, ns)
-	idle := other(live)
-	args := []string{"--namespace", ns, "--service", service, "--deployment", base}
+	from, to := b.versionOf(ctx, ns, live), versionOf(img, b.images)
+	args := []string{"--namespace", ns, "--service", service, "--deployment", base, "--availability-url", "none"}
 	var d [3]time.Duration
-	d[0] = b.timed(ctx, ns, idle, img, func() { b.run(b.promote, append(args, "--image", img, "--scale-down-delay", "0s")...) })
-	d[1] = b.timed(ctx, ns, live, "", func() { b.run(b.rollback, append(args, "--to", "previous")...) })
-	d[2] = b.timed(ctx, ns, idle, "", func() { b.run(b.rollback, append(args, "--to", "previous")...) })
-	return d
+	var f [3]int
+	d[0], f[0] = b.timed(ctx, ns, to, func() { b.run(b.promote, append(args, "--image", img, "--scale-down-delay", "0s")...) })
+	d[1], f[1] = b.timed(ctx, ns, from, func() { b.run(b.rollback, append(args, "--to", "previous")...) })
+	d[2], f[2] = b.timed(ctx, ns, to, func() { b.run(b.rollback, append(args, "--to", "previous")...) })
+	return d, f
 }
 
 // kubectl: the strategy's procedure. Promote: apply the idle colour's
 // Deployment, wait for condition=available, patch the selector, delete
 // (here: scale to 0) the old colour. Rollback cold: scale up, rollout
 // status, patch. Rollback warm: patch.
-func (b *bench) kubectl(ctx context.Context, ns, img string) [3]time.Duration {
+func (b *bench) kubectl(ctx context.Context, ns, img string) ([3]time.Duration, [3]int) {
 	live := b.live(ctx, ns)
 	idle := other(live)
+	from, to := b.versionOf(ctx, ns, live), versionOf(img, b.images)
 	var d [3]time.Duration
-	d[0] = b.timed(ctx, ns, idle, img, func() {
+	var f [3]int
+	d[0], f[0] = b.timed(ctx, ns, to, func() {
 		b.applyColour(ctx, ns, idle, img)
 		b.waitCondition(ctx, ns, base+"-"+idle)
 		b.patchSelector(ctx, ns, idle)
 		b.scale(ctx, ns, base+"-"+live, 0)
 	})
-	d[1] = b.timed(ctx, ns, live, "", func() {
+	d[1], f[1] = b.timed(ctx, ns, from, func() {
 		b.scale(ctx, ns, base+"-"+live, replicas)
 		b.rolloutStatus(ctx, ns, base+"-"+live)
 		b.patchSelector(ctx, ns, live)
 	})
-	d[2] = b.timed(ctx, ns, idle, "", func() { b.patchSelector(ctx, ns, idle) })
-	return d
+	d[2], f[2] = b.timed(ctx, ns, to, func() { b.patchSelector(ctx, ns, idle) })
+	return d, f
+}
+
+// versionOf is the version an image of the bench answers with.
+func versionOf(img string, images map[int]string) string {
+	for r, i := range images {
+		if i == img {
+			return fmt.Sprintf("r%d", r)
+		}
+	}
+	check(fmt.Errorf("no version for %s", img))
+	return ""
+}
+
+// versionOf returns the version colour's Deployment runs.
+func (b *bench) versionOf(ctx context.Context, ns, colour string) string {
+	d, err := b.client.AppsV1().Deployments(ns).Get(ctx, base+"-"+colour, metav1.GetOptions{})
+	check(err)
+	return versionOf(d.Spec.Template.Spec.Containers[0].Image, b.images)
 }
 
 func (b *bench) run(bin string, args ...string) {
@@ -127,51 +174,40 @@ func (b *bench) run(bin string, args ...string) {
 	}
 }
 
-// timed runs step and returns the time until the live Service's ready
-// endpoints are exactly the colour's ready pods.
-func (b *bench) timed(ctx context.Context, ns, colour, img string, step func()) time.Duration {
+// timed runs step under a probe of the live Service and returns the time
+// from the start until every answer comes from version (the first of a
+// full second of only such answers), and the probe's failed requests.
+func (b *bench) timed(ctx context.Context, ns, version string, step func()) (time.Duration, int) {
+	m, err := verify.StartAvailability(ctx, verify.AvailabilityOptions{URL: b.urls[ns], Rate: probeRate,
+		MaxRequests: probeRate * 600, MaxDuration: 10 * time.Minute, VersionHeader: sampleapp.HeaderVersion})
+	check(err)
 	start := time.Now()
 	step()
 	for {
-		if b.endpointsAre(ctx, ns, colour, img) {
-			return time.Since(start)
+		r := m.Since(time.Now().Add(-time.Second))
+		if r.Requests >= probeRate/2 && r.Versions[version] == r.Requests {
+			break
 		}
-		time.Sleep(10 * time.Millisecond)
+		if time.Since(start) > 5*time.Minute {
+			check(fmt.Errorf("%s never answered only from %s: %v", ns, version, r))
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// endpointsAre: the live Service's ready endpoints are exactly the
-// colour's live pods, all running img when img is set (a promote is done
-// only when the new image serves).
-func (b *bench) endpointsAre(ctx context.Context, ns, colour, img string) bool {
-	pods, err := b.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=fx-platform,version=" + colour})
-	if err != nil {
-		return false
-	}
-	var want []string
-	for _, p := range pods.Items {
-		if p.Status.PodIP != "" && p.DeletionTimestamp == nil {
-			if img != "" && p.Spec.Containers[0].Image != img {
-				return false
+	rep := m.Stop()
+	samples := m.Samples()
+	at := start
+	for i := len(samples) - 1; i >= 0; i-- {
+		if !samples[i].OK() || samples[i].Version != version {
+			if i+1 < len(samples) {
+				at = samples[i+1].At
 			}
-			want = append(want, p.Status.PodIP)
+			break
 		}
 	}
-	list, err := b.client.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + service})
-	if err != nil {
-		return false
+	if at.Before(start) {
+		at = start
 	}
-	var got []string
-	for _, sl := range list.Items {
-		for _, ep := range sl.Endpoints {
-			if ep.Conditions.Ready != nil && *ep.Conditions.Ready {
-				got = append(got, ep.Addresses...)
-			}
-		}
-	}
-	slices.Sort(want)
-	slices.Sort(got)
-	return len(got) == replicas && slices.Equal(got, want)
+	return at.Sub(start), rep.Failed
 }
 
 func (b *bench) live(ctx context.Context, ns string) string {
@@ -186,29 +222,38 @@ func (b *bench) namespace(ctx context.Context) string {
 	ns := "bench-" + hex.EncodeToString(suffix)
 	_, err := b.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 	check(err)
-	b.applyColour(ctx, ns, "blue", image(1))
+	b.applyColour(ctx, ns, "blue", b.images[1])
 	_, err = b.client.CoreV1().Services(ns).Create(ctx, &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: service},
 		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "fx-platform", "version": "blue"},
-			Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(3000)}}},
+			Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(sandbox.SampleAppPort)}}},
 	}, metav1.CreateOptions{})
 	check(err)
 	b.waitCondition(ctx, ns, base+"-blue")
-	for !b.endpointsAre(ctx, ns, "blue", "") {
-		time.Sleep(50 * time.Millisecond)
+	svc, err := b.client.CoreV1().Services(ns).Get(ctx, service, metav1.GetOptions{})
+	check(err)
+	b.urls[ns] = "http://" + svc.Spec.ClusterIP + sampleapp.PathHealth
+	for {
+		resp, err := http.Get(b.urls[ns])
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return ns
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return ns
 }
 
-// applyColour is `kubectl apply -f <colour>-deployment.yaml`.
+// applyColour is `kubectl apply -f <colour>-deployment.yaml`: a pod on
+// the real node, ready when /api/health answers, with a preStop sleep.
 func (b *bench) applyColour(ctx context.Context, ns, colour, img string) {
 	labels := map[string]string{"app": "fx-platform", "version": colour}
 	n := int32(replicas)
 	d := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: base + "-" + colour, Labels: labels},
 		Spec: appsv1.DeploymentSpec{Replicas: &n, Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "fx-platform", Image: img}}}}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: rollouttest.RealPodSpec(img)}},
 	}
 	deps := b.client.AppsV1().Deployments(ns)
 	cur, err := deps.Get(ctx, d.Name, metav1.GetOptions{})
@@ -271,10 +316,6 @@ func other(c string) string {
 		return "green"
 	}
 	return "blue"
-}
-
-func image(i int) string {
-	return fmt.Sprintf("127.0.0.1:5000/fx-platform@sha256:%s", strings.Repeat(fmt.Sprintf("%x", i%16), 64))
 }
 
 func median(ds []time.Duration) float64 {
