@@ -145,8 +145,10 @@ func run(ctx context.Context, a *action.Action) error {
 	if probe != nil {
 		// The probe goes on past the switch, until the Service's new
 		// endpoints are in force, so its answers show the version rolled
-		// back to.
-		_ = sleepCtx(ctx, settleAfterSwitch)
+		// back to; a rollback that failed reports at once.
+		if rerr == nil {
+			_ = sleepCtx(ctx, settleAfterSwitch)
+		}
 		if _, err := in.Availability.Report(a, probe); err != nil {
 			rerr = errors.Join(rerr, err)
 		}

@@ -143,6 +143,11 @@ func TestDownLeavesNothing(t *testing.T) {
 			t.Errorf("%s did not change while the node ran; the check would prove nothing", k)
 		}
 	}
+	// The bridge plugin turns forwarding on for the pod; its restore is
+	// proven only where it was off.
+	if k := "sysctl net/ipv4/ip_forward"; before[k] == "0" && during[k] != "1" {
+		t.Errorf("%s stayed %s while a pod ran; the check of its restore would prove nothing", k, during[k])
+	}
 	if err := sandbox.Down(ctx, dir); err != nil {
 		t.Fatalf("down: %v", err)
 	}
