@@ -27,6 +27,12 @@ import (
 // rollout test on the real node keeps one going through the live Service.
 const ProbeRate = 200
 
+// probeTimeout bounds each probe request. A request to a pod that is gone
+// never connects and fails at this timeout whatever it is; it is 5 s, not
+// 2 s, because a loaded CI run starved a release answering 700 ms late
+// (the e2e's slow release, pods requesting 10m of CPU) past 2 s.
+const probeTimeout = 5 * time.Second
+
 // Real is fx-platform on the sandbox's real node: fx-platform-blue live
 // behind fx-platform-service, running the sample app's image, which answers
 // with its version in X-App-Version.
@@ -210,7 +216,7 @@ func (r *Real) probe(t testing.TB, url, host string) *verify.Monitor {
 	t.Helper()
 	m, err := verify.StartAvailability(context.Background(), verify.AvailabilityOptions{
 		URL: url, Host: host, Rate: ProbeRate, MaxRequests: ProbeRate * 300, MaxDuration: 5 * time.Minute,
-		VersionHeader: sampleapp.HeaderVersion,
+		VersionHeader: sampleapp.HeaderVersion, Timeout: probeTimeout,
 	})
 	if err != nil {
 		t.Fatal(err)
