@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -181,6 +182,14 @@ func run(ctx context.Context, a *action.Action) error {
 		cfg.Guard = func(since time.Time) error { return probe.Require(in.Availability.Min, since) }
 	}
 	res, perr := rollout.Promote(ctx, cfg)
+	if probe != nil && res != nil {
+		// The probe goes on until the data plane has applied the last
+		// traffic move (kube-proxy within about a second, a Gateway within
+		// a few), so its answers show the version that ends up live.
+		if t := lastMove(res); !t.IsZero() {
+			_ = sleepUntil(ctx, t.Add(settleAfterMove))
+		}
+	}
 	if res != nil {
 		if err := errors.Join(
 			a.SetOutput("result", res.Outcome), a.SetOutput("active-color", res.ActiveColor),
@@ -207,6 +216,39 @@ func run(ctx context.Context, a *action.Action) error {
 		a.Noticef("unchanged", "%s", res.Reason)
 	}
 	return nil
+}
+
+// settleAfterMove is how long promote's availability probe goes on after
+// the last traffic move.
+const settleAfterMove = 5 * time.Second
+
+// lastMove is when the last phase that moved traffic ended: a step, the
+// switch, or an abort's return to the stable colour.
+func lastMove(res *rollout.Result) time.Time {
+	var t time.Time
+	for _, ph := range res.Phases {
+		if ph.Weight >= 0 || strings.HasPrefix(ph.Name, "abort") {
+			if ph.End.After(t) {
+				t = ph.End
+			}
+		}
+	}
+	return t
+}
+
+func sleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
 }
 
 func firstOr(list []string, def string) string {
