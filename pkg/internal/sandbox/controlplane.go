@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
@@ -84,7 +85,7 @@ func writeControlPlaneFiles(dir string, apiserverPort int, kwokStages []byte) (*
 		return nil, err
 	}
 	f.kubeconfig = filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(f.kubeconfig, []byte(kubeconfigYAML(f.apiserverAt, f.caCert, f.token)), 0o600); err != nil {
+	if err := os.WriteFile(f.kubeconfig, []byte(kubeconfigYAML(f.apiserverAt, ca.certPEM, f.token)), 0o600); err != nil {
 		return nil, err
 	}
 	f.kwokConfig = filepath.Join(dir, "kwok.yaml")
@@ -94,14 +95,17 @@ func writeControlPlaneFiles(dir string, apiserverPort int, kwokStages []byte) (*
 	return f, nil
 }
 
-func kubeconfigYAML(server, caFile, token string) string {
+// kubeconfigYAML holds the CA itself, not its path: client-go caches TLS
+// transports by their config, a CA file by its path, so a process that
+// restarted a sandbox in the same directory kept trusting the old CA.
+func kubeconfigYAML(server string, caPEM []byte, token string) string {
 	return fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters:
 - name: sandbox
   cluster:
     server: %s
-    certificate-authority: %s
+    certificate-authority-data: %s
 users:
 - name: sandbox-admin
   user:
@@ -113,7 +117,7 @@ contexts:
     user: sandbox-admin
     namespace: default
 current-context: sandbox
-`, server, caFile, token)
+`, server, base64.StdEncoding.EncodeToString(caPEM), token)
 }
 
 func etcdArgs(dataDir string, clientPort, peerPort int) []string {
