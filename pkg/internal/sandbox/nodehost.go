@@ -222,8 +222,17 @@ func runHost(ctx context.Context, args ...string) error {
 // nodeEnv is the environment of the node's processes and of the commands
 // the sandbox runs for it: the caller's, with the system directories where
 // Debian puts ip, iptables, runc and mount on PATH.
+//
+// KUBECONFIG is left out: every component is given this sandbox's cluster
+// explicitly, and Traefik prefers $KUBECONFIG to its own configuration, so a
+// caller's (another sandbox's, or a real cluster's) would be watched instead.
 func nodeEnv() []string {
-	env := os.Environ()
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "KUBECONFIG=") && !strings.HasPrefix(kv, "PATH=") {
+			env = append(env, kv)
+		}
+	}
 	path := os.Getenv("PATH")
 	for _, d := range []string{"/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"} {
 		if !strings.Contains(":"+path+":", ":"+d+":") {
