@@ -182,12 +182,10 @@ func run(ctx context.Context, a *action.Action) error {
 		cfg.Guard = func(since time.Time) error { return probe.Require(in.Availability.Min, since) }
 	}
 	res, perr := rollout.Promote(ctx, cfg)
-	if probe != nil && res != nil {
-		// The probe goes on until the data plane has applied the last
-		// traffic move (kube-proxy within about a second, a Gateway within
-		// a few), so its answers show the version that ends up live.
+	var settleUntil time.Time
+	if res != nil {
 		if t := lastMove(res); !t.IsZero() {
-			_ = sleepUntil(ctx, t.Add(settleAfterMove))
+			settleUntil = t.Add(availability.Settle)
 		}
 	}
 	if res != nil {
@@ -203,7 +201,7 @@ func run(ctx context.Context, a *action.Action) error {
 			return errors.Join(perr, err)
 		}
 	}
-	if _, err := in.Availability.Report(a, probe); err != nil {
+	if _, err := in.Availability.Finish(ctx, a, probe, settleUntil); err != nil {
 		return errors.Join(perr, err)
 	}
 	if dep != nil {
@@ -218,10 +216,6 @@ func run(ctx context.Context, a *action.Action) error {
 	return nil
 }
 
-// settleAfterMove is how long promote's availability probe goes on after
-// the last traffic move.
-const settleAfterMove = 5 * time.Second
-
 // lastMove is when the last phase that moved traffic ended: a step, the
 // switch, or an abort's return to the stable colour.
 func lastMove(res *rollout.Result) time.Time {
@@ -234,21 +228,6 @@ func lastMove(res *rollout.Result) time.Time {
 		}
 	}
 	return t
-}
-
-func sleepUntil(ctx context.Context, t time.Time) error {
-	d := time.Until(t)
-	if d <= 0 {
-		return nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
 }
 
 func firstOr(list []string, def string) string {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fxplatform/deploy-actions/cmd/internal/availability"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/github"
 	"github.com/fxplatform/deploy-actions/pkg/helm"
@@ -32,6 +33,10 @@ func rollbackRelease(ctx context.Context, a *action.Action, in Inputs) error {
 		return err
 	}
 	a.Infof("Rolling release %q in namespace %q back to %s on %s (%s)", in.Release, in.Namespace, revisionName(in.Revision), in.Kube.Host(), in.Kube.Origin())
+	probe, err := in.Availability.Start(ctx, in.Timeout+availability.Settle+time.Minute)
+	if err != nil {
+		return err
+	}
 	res, rerr := client.Rollback(ctx, helm.RollbackRequest{Release: in.Release, Revision: in.Revision, Wait: true, Timeout: in.Timeout, Reason: in.Reason})
 	took := time.Since(started)
 	if res.StuckRevision > 0 {
@@ -52,6 +57,15 @@ func rollbackRelease(ctx context.Context, a *action.Action, in Inputs) error {
 		if err := a.AddSummary(releaseSummary(in, res, took)); err != nil {
 			return errors.Join(rerr, err)
 		}
+	}
+	// As for a colour: the probe goes on until the restored revision's
+	// endpoints are in force.
+	var settleUntil time.Time
+	if rerr == nil {
+		settleUntil = time.Now().Add(availability.Settle)
+	}
+	if _, err := in.Availability.Finish(ctx, a, probe, settleUntil); err != nil {
+		rerr = errors.Join(rerr, err)
 	}
 	finishDeployment(ctx, a, in, dep, fmt.Sprintf("Rolled back: revision %d of %s restores revision %d", res.Revision, in.Release, res.To), rerr)
 	if rerr != nil {

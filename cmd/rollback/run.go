@@ -123,7 +123,7 @@ func run(ctx context.Context, a *action.Action) error {
 		return err
 	}
 	a.Infof("Rolling %s/%s back to %s", in.Namespace, in.Service, in.To)
-	probe, err := in.Availability.Start(ctx, in.LockTimeout+in.Timeout+settleAfterSwitch+time.Minute)
+	probe, err := in.Availability.Start(ctx, in.LockTimeout+in.Timeout+availability.Settle+time.Minute)
 	if err != nil {
 		return err
 	}
@@ -142,16 +142,15 @@ func run(ctx context.Context, a *action.Action) error {
 			return err
 		}
 	}
-	if probe != nil {
-		// The probe goes on past the switch, until the Service's new
-		// endpoints are in force, so its answers show the version rolled
-		// back to; a rollback that failed reports at once.
-		if rerr == nil {
-			_ = sleepCtx(ctx, settleAfterSwitch)
-		}
-		if _, err := in.Availability.Report(a, probe); err != nil {
-			rerr = errors.Join(rerr, err)
-		}
+	// The probe goes on past the switch, until the Service's new endpoints
+	// are in force, so its answers show the version rolled back to; a
+	// rollback that failed reports at once.
+	var settleUntil time.Time
+	if rerr == nil {
+		settleUntil = res.Switched.Add(availability.Settle)
+	}
+	if _, err := in.Availability.Finish(ctx, a, probe, settleUntil); err != nil {
+		rerr = errors.Join(rerr, err)
 	}
 	if rerr == nil {
 		finishDeployment(ctx, a, in, dep, fmt.Sprintf("Rolled back: 100 %% traffic on %s", res.ActiveColor), nil)
@@ -165,22 +164,6 @@ func run(ctx context.Context, a *action.Action) error {
 		a.Noticef("unchanged", "%s is already live on %s", res.Image, res.ActiveColor)
 	}
 	return nil
-}
-
-// settleAfterSwitch is how long the availability probe goes on after the
-// switch: kube-proxy applies new endpoints about a second after they
-// change, a Gateway within a few.
-const settleAfterSwitch = 5 * time.Second
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // startDeployment records the rollback as a GitHub Deployment when

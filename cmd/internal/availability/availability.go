@@ -84,6 +84,28 @@ func (p Probe) Start(ctx context.Context, maxRun time.Duration) (*verify.Monitor
 	})
 }
 
+// Settle is how long a probe goes on after the last traffic move, so that
+// its answers show the version that ends up live: kube-proxy applies new
+// endpoints about a second after they change, a Gateway within a few.
+const Settle = 5 * time.Second
+
+// Finish lets m run until until (if that is later than now and ctx lasts),
+// then reports as Report does; nothing without a probe.
+func (p Probe) Finish(ctx context.Context, a *action.Action, m *verify.Monitor, until time.Time) (*verify.AvailabilityReport, error) {
+	if m == nil {
+		return nil, nil
+	}
+	if d := time.Until(until); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	return p.Report(a, m)
+}
+
 // Report stops m, writes the outputs and the step summary section, and
 // returns the report; nothing without a probe.
 func (p Probe) Report(a *action.Action, m *verify.Monitor) (*verify.AvailabilityReport, error) {
