@@ -31,7 +31,7 @@ type Node struct {
 }
 
 // nodeTimeout bounds each wait of the node's start: containerd's socket,
-// the Node turning Ready, kube-proxy's first sync (about 25 s here).
+// the Node turning Ready, kube-proxy's first sync (about a second here).
 const nodeTimeout = 2 * time.Minute
 
 // nodeTools are the Debian packages the real node runs on.

@@ -230,7 +230,7 @@ func waitAnswers(t *testing.T, url string) {
 func hostOutput(t *testing.T, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = nodeEnv()
+	cmd.Env = processEnv()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)

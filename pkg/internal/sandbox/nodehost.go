@@ -119,7 +119,6 @@ func claimNode(ctx context.Context, dir string) error {
 		if err := cleanNodeHostAs(owner, saved, true); err != nil {
 			return fmt.Errorf("cleaning up the stale real node of %s: %w", owner, err)
 		}
-		os.Remove(filepath.Join(owner, nodeRecord))
 	case !linkExists(nodeBridge):
 		if chains := foreignChains(ctx); len(chains) > 0 {
 			return fmt.Errorf("iptables holds chains of a Kubernetes that is not this sandbox's (%s); the real node's kube-proxy would fight it and its Down would delete them: stop that Kubernetes, or use --no-real-node", strings.Join(chains, ", "))
@@ -211,7 +210,7 @@ func runHost(ctx context.Context, args ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Env = nodeEnv()
+	cmd.Env = processEnv()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("running %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
@@ -219,14 +218,14 @@ func runHost(ctx context.Context, args ...string) error {
 	return nil
 }
 
-// nodeEnv is the environment of the node's processes and of the commands
-// the sandbox runs for it: the caller's, with the system directories where
+// processEnv is the environment of every process the sandbox starts and
+// of the commands it runs for the node: the caller's, with the system directories where
 // Debian puts ip, iptables, runc and mount on PATH.
 //
 // KUBECONFIG is left out: every component is given this sandbox's cluster
 // explicitly, and Traefik prefers $KUBECONFIG to its own configuration, so a
 // caller's (another sandbox's, or a real cluster's) would be watched instead.
-func nodeEnv() []string {
+func processEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "KUBECONFIG=") && !strings.HasPrefix(kv, "PATH=") {
@@ -247,7 +246,8 @@ func nodeEnv() []string {
 // containers' processes (everything in its cgroups, and containerd's shims),
 // its cgroups, every mount below dir, the bridge with its route, the
 // iptables chains of kube-proxy, the kubelet, the CNI plugins and the guard,
-// and the claim. saved sysctls, when given, are put back. The host-wide
+// the claim, and its record (node.json). saved sysctls, when given, are put
+// back. The host-wide
 // steps (cgroups, bridge, chains, sysctls) run only while dir claims the
 // node, or nobody does: a sandbox whose node was taken over cleans only
 // what is below its own directory. Each step runs even if an earlier one
@@ -278,7 +278,13 @@ func cleanNodeHostAs(dir string, saved map[string]string, hostWide bool) error {
 		}
 	}
 	releaseNode(dir)
-	return errors.Join(errs...)
+	err := errors.Join(errs...)
+	if err == nil {
+		// Cleaned: no later Up or Down of dir cleans it again, and a
+		// sandbox whose node was taken over no longer touches the host.
+		os.Remove(filepath.Join(dir, nodeRecord))
+	}
+	return err
 }
 
 // killNodeProcesses SIGKILLs every process naming nodeDir (containerd's

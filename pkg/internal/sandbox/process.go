@@ -41,7 +41,7 @@ func startProcess(spec procSpec) (*process, error) {
 	}
 	defer logFile.Close()
 	cmd := exec.Command(spec.path, spec.args...)
-	cmd.Env = nodeEnv()
+	cmd.Env = processEnv()
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	if spec.detach {

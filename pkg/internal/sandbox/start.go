@@ -24,9 +24,9 @@ func start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 		return nil, err
 	}
 	var node *Node
-	var nodeTools map[string]string
+	var nodeBins map[string]string // the node's Debian binaries
 	if !cfg.NoRealNode {
-		if nodeTools, node, err = prepareNode(ctx, cfg); err != nil {
+		if nodeBins, node, err = prepareNode(ctx, cfg); err != nil {
 			return nil, err
 		}
 		// Until the sandbox below exists, its stopAll cannot undo the claim.
@@ -171,7 +171,7 @@ func start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	}
 	if !cfg.NoRealNode {
 		say("starting the real node (containerd, kubelet, kube-proxy)")
-		if err := startNode(ctx, s, cfg, node, nodeTools, bins, ports, run); err != nil {
+		if err := startNode(ctx, s, cfg, node, nodeBins, bins, ports, run); err != nil {
 			return nil, err
 		}
 		say("starting traefik, the Gateway API data plane")

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,7 +16,6 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/fxplatform/deploy-actions/pkg/internal/sandbox"
-	"github.com/fxplatform/deploy-actions/pkg/kube"
 	"github.com/fxplatform/deploy-actions/pkg/sampleapp"
 	"github.com/fxplatform/deploy-actions/pkg/traffic"
 	"github.com/fxplatform/deploy-actions/pkg/verify"
@@ -143,33 +141,9 @@ func RealBlueApp(t testing.TB, replicas int32, image, version string) *Real {
 // container (the colours' configuration, which promote copies).
 func RealBlueAppIn(t testing.TB, c Cluster, replicas int32, image, version string, env ...corev1.EnvVar) *Real {
 	t.Helper()
-	ctx := context.Background()
-	labels := map[string]string{"app": "fx-platform", "version": "blue"}
-	d := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: Deployment + "-blue", Labels: labels},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: RealPodSpec(image)},
-		},
-	}
-	d.Spec.Template.Spec.Containers[0].Env = env
-	if _, err := c.Client.AppsV1().Deployments(c.Namespace).Create(ctx, d, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	svc, err := c.Client.CoreV1().Services(c.Namespace).Create(ctx, &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: Service},
-		Spec: corev1.ServiceSpec{
-			Selector: labels,
-			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(sandbox.SampleAppPort)}},
-		},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kube.WaitAvailable(ctx, c.Client, c.Namespace, d.Name, 2*time.Minute, 0); err != nil {
-		t.Fatal(err)
-	}
+	spec := RealPodSpec(image)
+	spec.Containers[0].Env = env
+	svc := blueApp(t, c.Client, c.Namespace, replicas, spec)
 	r := &Real{Cluster: c, URL: "http://" + svc.Spec.ClusterIP + sampleapp.PathStrategy}
 	r.WaitServing(t, version)
 	return r

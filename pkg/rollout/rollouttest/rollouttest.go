@@ -28,6 +28,15 @@ const (
 // and waits until blue is available.
 func BlueApp(t testing.TB, client kubernetes.Interface, ns string, replicas int32, image string) {
 	t.Helper()
+	blueApp(t, client, ns, replicas, corev1.PodSpec{Containers: []corev1.Container{{
+		Name: "fx-platform", Image: image, Ports: []corev1.ContainerPort{{ContainerPort: 3000}},
+	}}})
+}
+
+// blueApp creates fx-platform-blue (replicas of spec) and the live Service
+// selecting it, waits until blue is available, and returns the Service.
+func blueApp(t testing.TB, client kubernetes.Interface, ns string, replicas int32, spec corev1.PodSpec) *corev1.Service {
+	t.Helper()
 	ctx := context.Background()
 	labels := map[string]string{"app": "fx-platform", "version": "blue"}
 	d := &appsv1.Deployment{
@@ -35,30 +44,26 @@ func BlueApp(t testing.TB, client kubernetes.Interface, ns string, replicas int3
 		Spec: appsv1.DeploymentSpec{
 			Replicas: &replicas,
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{
-					Name: "fx-platform", Image: image, Ports: []corev1.ContainerPort{{ContainerPort: 3000}},
-				}}},
-			},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec},
 		},
 	}
 	if _, err := client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	svc := &corev1.Service{
+	svc, err := client.CoreV1().Services(ns).Create(ctx, &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: Service},
 		Spec: corev1.ServiceSpec{
 			Selector: labels,
 			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(3000)}},
 		},
-	}
-	if _, err := client.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+	}, metav1.CreateOptions{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := kube.WaitAvailable(ctx, client, ns, d.Name, 2*time.Minute, 0); err != nil {
 		t.Fatal(err)
 	}
+	return svc
 }
 
 // Main runs a test binary against the project's sandbox (started if none

@@ -112,7 +112,7 @@ func main() {
 // delay), rollback to previous (cold: scaled down), rollback again (warm).
 func (b *bench) actions(ctx context.Context, ns, img string) ([3]time.Duration, [3]int) {
 	live := b.live(ctx, ns)
-	from, to := b.versionOf(ctx, ns, live), versionOf(img, b.images)
+	from, to := b.colourVersion(ctx, ns, live), versionOf(img, b.images)
 	args := []string{"--namespace", ns, "--service", service, "--deployment", base, "--availability-url", "none"}
 	var d [3]time.Duration
 	var f [3]int
@@ -129,7 +129,7 @@ func (b *bench) actions(ctx context.Context, ns, img string) ([3]time.Duration, 
 func (b *bench) kubectl(ctx context.Context, ns, img string) ([3]time.Duration, [3]int) {
 	live := b.live(ctx, ns)
 	idle := other(live)
-	from, to := b.versionOf(ctx, ns, live), versionOf(img, b.images)
+	from, to := b.colourVersion(ctx, ns, live), versionOf(img, b.images)
 	var d [3]time.Duration
 	var f [3]int
 	d[0], f[0] = b.timed(ctx, ns, to, func() {
@@ -158,8 +158,8 @@ func versionOf(img string, images map[int]string) string {
 	return ""
 }
 
-// versionOf returns the version colour's Deployment runs.
-func (b *bench) versionOf(ctx context.Context, ns, colour string) string {
+// colourVersion returns the version colour's Deployment runs.
+func (b *bench) colourVersion(ctx context.Context, ns, colour string) string {
 	d, err := b.client.AppsV1().Deployments(ns).Get(ctx, base+"-"+colour, metav1.GetOptions{})
 	check(err)
 	return versionOf(d.Spec.Template.Spec.Containers[0].Image, b.images)
