@@ -149,10 +149,13 @@ func RealBlueAppIn(t testing.TB, c Cluster, replicas int32, image, version strin
 	return r
 }
 
-// preStopSeconds is the pods' preStop sleep, the chart's 5 s. With 3 s,
-// under a loaded CI run, a pod's EndpointSlice update once came after its
-// network was gone, and a connection kube-proxy still sent there timed out.
-const preStopSeconds = 5
+// preStopSeconds is the pods' preStop sleep: how long a deleted pod keeps
+// serving while its endpoint is taken out of the Service. On a loaded CI
+// run (2 cores shared by the control plane, the tests and act's builds), the
+// EndpointSlice update and kube-proxy's sync came after a 3 s sleep, and
+// once after a 5 s one: a connection kube-proxy still sent to the pod found
+// its network gone ("host unreachable"). 10 s leaves a margin.
+const preStopSeconds = 10
 
 // RealPodSpec is the pod of a production-like Deployment on the real node:
 // ready when /api/health answers, a preStop sleep that keeps a terminating
