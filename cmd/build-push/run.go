@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/fxplatform/deploy-actions/cmd/internal/registry"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/image"
 	"github.com/fxplatform/deploy-actions/pkg/report"
@@ -25,15 +25,13 @@ type Inputs struct {
 	Tags          []string
 	Push          bool
 	OCILayoutPath string
-	Credentials   image.Credentials
-	Insecure      []string
+	Registry      registry.Group
 }
 
 func parseInputs(a *action.Action) (Inputs, error) {
 	in := a.Inputs()
 	var i Inputs
-	var nameOpts []name.Option
-	i.Insecure, nameOpts = in.Insecure("insecure-registries", "image")
+	_, nameOpts := in.Insecure("insecure-registries", "image")
 	i.Image = in.Repository("image", nameOpts...)
 	i.Push = in.Bool("push")
 	i.OCILayoutPath = in.String("oci-layout-path")
@@ -102,7 +100,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	}
 	s.Created = created
 
-	i.Credentials = image.CredentialsFromInputs(a, in, i.Image.RegistryStr())
+	i.Registry = registry.Parse(a, in, i.Image.RegistryStr())
 	if err := in.Err(); err != nil {
 		return i, err
 	}
@@ -176,8 +174,8 @@ func run(ctx context.Context, a *action.Action) error {
 		return err
 	}
 	b, err := image.NewBuilder(
-		image.WithKeychain(image.NewKeychain(in.Credentials, authn.DefaultKeychain)),
-		image.WithInsecureRegistries(in.Insecure...),
+		image.WithKeychain(in.Registry.Remote(a).Keychain),
+		image.WithInsecureRegistries(in.Registry.Insecure...),
 		image.WithCacheDir(image.DefaultCacheDir(a.Getenv)),
 		// Layers are compressed to files before upload; the runner's temp
 		// directory is cleaned after the job ("" means os.TempDir).

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"github.com/fxplatform/deploy-actions/cmd/internal/registry"
 	"github.com/fxplatform/deploy-actions/pkg/action"
-	"github.com/fxplatform/deploy-actions/pkg/image"
 )
 
 var spec = &action.Spec{
@@ -26,7 +26,7 @@ var spec = &action.Spec{
 		{Name: "push", Default: "true", Kind: action.KindBool, Description: "Push to the registry; false writes an OCI layout to oci-layout-path instead."},
 		{Name: "oci-layout-path", Description: "Where to write the image as an OCI layout when push is false."},
 		{Name: "dockerfile", Description: "Optional Dockerfile: build it with docker buildx or buildah into an OCI layout, then push that."},
-	}, image.RegistryInputs...),
+	}, registry.Inputs...),
 	Outputs: []action.Output{
 		{Name: "digest", Description: "sha256:... digest of the pushed manifest or index."},
 		{Name: "image-ref", Description: "<image>@<digest>: the reference every later stage takes."},

@@ -143,10 +143,7 @@ func TestKeylessGate(t *testing.T) {
 	ss := sigstoretest.Start(t, identity)
 	host := scantest.StartRegistry(t)
 	signed := scantest.PushImage(t, host)
-	token, err := sign.GitHubOIDC{RequestURL: ss.OIDCURL, RequestToken: "request-token"}.Token(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := ss.Token()
 	signer, err := sign.Keyless(ctx, ss.FulcioURL, token)
 	if err != nil {
 		t.Fatal(err)

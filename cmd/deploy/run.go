@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -13,9 +11,13 @@ import (
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 
+	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
+	"github.com/fxplatform/deploy-actions/cmd/internal/gate"
+	"github.com/fxplatform/deploy-actions/cmd/internal/ghdeploy"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/github"
 	"github.com/fxplatform/deploy-actions/pkg/helm"
+	"github.com/fxplatform/deploy-actions/pkg/image"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
 	"github.com/fxplatform/deploy-actions/pkg/sign"
 )
@@ -28,16 +30,14 @@ type Inputs struct {
 	CreateNamespace   bool
 	Image             *name.Digest
 	Values            map[string]any
-	Kube              *kube.Config
+	Kube              *kube.Config // nil after an input problem
 	Wait              bool
 	Timeout           time.Duration
 	RollbackOnFailure bool
 	MaxHistory        int
 	DryRun            bool
-	Environment       string
-	EnvironmentURL    string
-	// GitHub is set when github-token is (and this is not a dry run).
-	GitHub *github.Run
+	// GitHub records the GitHub Deployment (not for a dry run).
+	GitHub ghdeploy.Group
 	// Gate is the signature policy the image must pass (off when no
 	// verify-* input is set).
 	Gate sign.Policy
@@ -68,7 +68,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 			in.Fail("release", "%q is not a valid release name (lower-case letters, digits and '-', at most 53 characters)", p.Release)
 		}
 	}
-	if p.Namespace = kube.NameInput(in, "namespace", kube.NamespaceName, ""); p.Namespace == "" {
+	if p.Namespace = cluster.Name(in, "namespace", cluster.NamespaceName, ""); p.Namespace == "" {
 		in.Fail("namespace", "is required")
 	}
 	p.CreateNamespace = in.Bool("create-namespace")
@@ -93,7 +93,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	if p.Image != nil {
 		img = *p.Image
 	}
-	if p.Gate = sign.ParseGate(a, in, img); p.Gate.Enabled() && in.String("image") == "" {
+	if p.Gate = gate.Parse(a, in, img); p.Gate.Enabled() && in.String("image") == "" {
 		in.Fail("image", "is required when a verify-* input is set: the gate checks the image's signature")
 	}
 	if v, err := values.Merge(); err != nil {
@@ -107,7 +107,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		p.Values = v
 	}
 
-	p.Kube = kube.FromInputs(a, in)
+	p.Kube = cluster.Parse(a, in)
 
 	p.Wait = in.Bool("wait")
 	p.Timeout = in.Duration("timeout")
@@ -117,10 +117,8 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.RollbackOnFailure = in.Bool("rollback-on-failure")
 	p.MaxHistory = in.Int("max-history", 0, 1000)
 	p.DryRun = in.Bool("dry-run")
-	p.Environment = in.String("environment")
-	p.EnvironmentURL = in.HTTPURL("environment-url")
-	if !p.DryRun {
-		p.GitHub = github.FromInputs(a, in)
+	if p.GitHub = ghdeploy.Parse(a, in); p.DryRun {
+		p.GitHub = ghdeploy.Group{Environment: p.GitHub.Environment, URL: p.GitHub.URL}
 	}
 	if err := in.Err(); err != nil {
 		return Inputs{}, err
@@ -143,9 +141,6 @@ func run(ctx context.Context, a *action.Action) error {
 	if err != nil {
 		return err
 	}
-	for _, s := range in.Kube.Secrets() {
-		a.Mask(s)
-	}
 	if in.Gate.Enabled() {
 		a.Infof("Verifying the signature of %s", in.Image)
 		if err := sign.Verify(ctx, *in.Image, in.Gate); err != nil {
@@ -158,30 +153,26 @@ func run(ctx context.Context, a *action.Action) error {
 	ch := in.chart
 	if in.Chart.IsOCI() {
 		a.Infof("Pulling chart %s %s", in.Chart.Ref, in.Chart.Version)
-		if ch, err = in.Chart.Pull(); err != nil {
+		if ch, err = in.Chart.Pull(image.Remote{UserAgent: "deploy-actions/deploy"}); err != nil {
 			return err
 		}
 	}
-	client, err := helm.New(in.Kube.Getter(), in.Namespace, helm.WithLogger(slog.NewTextHandler(debugWriter{a}, nil)))
+	client, err := helm.New(in.Kube.Getter(), in.Namespace, helm.WithLogger(a.DebugLog("helm")))
 	if err != nil {
 		return err
 	}
 
-	var dep *github.Deployment
-	if in.GitHub != nil {
-		dep, err = in.GitHub.Start(ctx, github.Request{
-			Environment: in.Environment,
-			Description: fmt.Sprintf("%s to %s", in.Release, in.Namespace),
-			Payload:     payload(in),
-		})
-		if dep != nil {
-			if err := a.SetOutput("deployment-id", fmt.Sprint(dep.ID)); err != nil {
-				return err
-			}
+	dep, err := in.GitHub.Start(ctx, a, github.Request{
+		Description: fmt.Sprintf("%s to %s", in.Release, in.Namespace),
+		Payload:     payload(in),
+	})
+	if dep != nil {
+		if err := a.SetOutput("deployment-id", fmt.Sprint(dep.ID())); err != nil {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("recording the GitHub deployment (nothing was deployed): %w", err)
-		}
+	}
+	if err != nil {
+		return err
 	}
 
 	verb := "Deploying"
@@ -200,8 +191,10 @@ func run(ctx context.Context, a *action.Action) error {
 	if err := a.AddSummary(summary(in, res, derr)); err != nil {
 		return errors.Join(derr, err)
 	}
-	if dep != nil {
-		finishDeployment(ctx, a, dep, in, res, derr)
+	if derr == nil {
+		dep.Succeed(ctx, fmt.Sprintf("Revision %d of %s deployed", res.Revision, in.Release))
+	} else {
+		dep.Fail(ctx, "Deploy failed"+undone(res))
 	}
 	if derr != nil {
 		return fmt.Errorf("deploying %q: %w%s", in.Release, derr, undone(res))
@@ -226,26 +219,6 @@ func payload(in Inputs) map[string]any {
 		p["image"] = in.Image.String()
 	}
 	return p
-}
-
-// finishDeployment sets the GitHub Deployment's final status. A failure
-// to record it is a warning: the cluster is already in its final state.
-func finishDeployment(ctx context.Context, a *action.Action, dep *github.Deployment, in Inputs, res *helm.Result, derr error) {
-	grace := 30 * time.Second
-	if ctx.Err() != nil {
-		grace = time.Second // the runner kills the step soon
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
-	defer cancel()
-	var err error
-	if derr == nil {
-		err = dep.Succeed(ctx, fmt.Sprintf("Revision %d of %s deployed", res.Revision, in.Release), in.EnvironmentURL)
-	} else {
-		err = dep.Fail(ctx, "Deploy failed"+undone(res))
-	}
-	if err != nil {
-		a.Warningf("GitHub deployment", "the release is in its final state but its GitHub deployment status was not recorded: %v", err)
-	}
 }
 
 // undone says how a failure was undone, for messages.
@@ -274,13 +247,3 @@ func logResult(a *action.Action, res *helm.Result) {
 		a.Infof("release %q revision %d: %s", res.Release, res.Revision, res.Status)
 	}
 }
-
-// debugWriter sends Helm's own log lines to the debug log.
-type debugWriter struct{ a *action.Action }
-
-func (w debugWriter) Write(p []byte) (int, error) {
-	w.a.Debugf("helm: %s", strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-var _ io.Writer = debugWriter{}

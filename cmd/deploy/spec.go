@@ -1,8 +1,12 @@
 package main
 
 import (
+	"slices"
+
+	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
+	"github.com/fxplatform/deploy-actions/cmd/internal/gate"
+	"github.com/fxplatform/deploy-actions/cmd/internal/ghdeploy"
 	"github.com/fxplatform/deploy-actions/pkg/action"
-	"github.com/fxplatform/deploy-actions/pkg/sign"
 )
 
 var spec = &action.Spec{
@@ -21,17 +25,12 @@ var spec = &action.Spec{
 		{Name: "image-repository-key", Default: "image.repository", Description: "Values key that receives the image repository."},
 		{Name: "image-digest-key", Default: "image.digest", Description: "Values key that receives the sha256:... digest."},
 		{Name: "image-tag-key", Description: "For charts that only template repository:tag: this key receives <tag>@sha256:... instead of the digest key (image must then be repo:tag@sha256:...)."},
-		{Name: "kubeconfig", Sensitive: true, Description: "Kubeconfig content or path. Default: $KUBECONFIG, then the in-cluster service account."},
-		{Name: "context", Description: "Kubeconfig context (default: its current-context)."},
 		{Name: "wait", Default: "true", Kind: action.KindBool, Description: "Wait until every workload of the release is ready (Helm v4 kstatus watcher)."},
 		{Name: "timeout", Default: "5m", Kind: action.KindDuration, Description: "How long the wait may take."},
 		{Name: "rollback-on-failure", Default: "true", Kind: action.KindBool, Description: "On failure (or SIGINT/SIGTERM), roll back to the last deployed revision; a failed first install is uninstalled."},
 		{Name: "max-history", Default: "10", Kind: action.KindInt, Description: "Revisions kept per release (0: no limit)."},
 		{Name: "dry-run", Default: "false", Kind: action.KindBool, Description: "Render (server-side dry run) and diff against the deployed revision; change nothing."},
-		{Name: "environment", Default: "staging", Description: "GitHub Deployment environment."},
-		{Name: "environment-url", Description: "URL shown on the GitHub Deployment."},
-		{Name: "github-token", Sensitive: true, Description: "When set, a GitHub Deployment is recorded for the commit (GITHUB_SHA) with statuses in_progress, then success or failure; earlier ones in the environment become inactive. Needs deployments: write."},
-	}, sign.GateInputs...),
+	}, slices.Concat(cluster.Inputs, ghdeploy.Inputs("staging"), gate.Inputs)...),
 	Outputs: []action.Output{
 		{Name: "revision", Description: "The Helm revision this run created (after a failure: the failed one; the rollback's is in the summary)."},
 		{Name: "status", Description: "Its Helm status: deployed, failed, or pending-* for a dry run."},

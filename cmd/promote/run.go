@@ -12,6 +12,9 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/fxplatform/deploy-actions/cmd/internal/availability"
+	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
+	"github.com/fxplatform/deploy-actions/cmd/internal/gate"
+	"github.com/fxplatform/deploy-actions/cmd/internal/ghdeploy"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/analysis"
 	"github.com/fxplatform/deploy-actions/pkg/github"
@@ -42,9 +45,8 @@ type Inputs struct {
 	FailureLimit, InconclusiveLimit, MinSamples int
 	PostPromotionWindow, ScaleDownDelay         time.Duration
 	LockTimeout, Timeout                        time.Duration
-	Kube                                        *kube.Config
-	Environment, EnvironmentURL                 string
-	GitHub                                      *github.Run // nil without github-token
+	Kube                                        *kube.Config // nil after an input problem
+	GitHub                                      ghdeploy.Group
 	Owner                                       string
 	Availability                                availability.Probe
 }
@@ -53,18 +55,18 @@ type Inputs struct {
 func parseInputs(a *action.Action) (Inputs, error) {
 	in := a.Inputs()
 	var p Inputs
-	p.Namespace = kube.NameInput(in, "namespace", kube.NamespaceName, "")
-	p.Service = kube.NameInput(in, "service", kube.ServiceName, "")
+	p.Namespace = cluster.Name(in, "namespace", cluster.NamespaceName, "")
+	p.Service = cluster.Name(in, "service", cluster.ServiceName, "")
 	// The colours' Deployments are <deployment>-blue and <deployment>-green.
-	p.Deployment = kube.NameInput(in, "deployment", kube.DeploymentName, "-green")
-	p.ColorLabel = kube.NameInput(in, "color-label", kube.LabelKey, "")
+	p.Deployment = cluster.Name(in, "deployment", cluster.DeploymentName, "-green")
+	p.ColorLabel = cluster.Name(in, "color-label", cluster.LabelKey, "")
 	p.Container = in.String("container")
 	digest := in.Digest("image")
 	if digest.DigestStr() != "" {
 		p.Image = digest.String()
 	}
 	p.Digest = digest
-	p.Gate = sign.ParseGate(a, in, digest)
+	p.Gate = gate.Parse(a, in, digest)
 	p.Strategy = in.Enum("strategy")
 	if p.Strategy == rollout.Canary {
 		p.Steps = in.Steps("steps")
@@ -129,11 +131,9 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	if p.Timeout <= 0 {
 		in.Fail("timeout", "must be above 0")
 	}
-	p.Kube = kube.FromInputs(a, in)
-	p.Environment = in.String("environment")
-	p.EnvironmentURL = in.HTTPURL("environment-url")
-	p.Availability = availability.Parse(in, p.EnvironmentURL, firstOr(p.HealthPaths, "/api/health"))
-	p.GitHub = github.FromInputs(a, in)
+	p.Kube = cluster.Parse(a, in)
+	p.GitHub = ghdeploy.Parse(a, in)
+	p.Availability = availability.Parse(in, p.GitHub.URL, firstOr(p.HealthPaths, "/api/health"))
 	p.Owner = kube.Holder(a.Getenv, "")
 	if err := in.Err(); err != nil {
 		return Inputs{}, err
@@ -146,9 +146,6 @@ func run(ctx context.Context, a *action.Action) error {
 	if err != nil {
 		return err
 	}
-	for _, s := range in.Kube.Secrets() {
-		a.Mask(s)
-	}
 	if in.Gate.Enabled() {
 		a.Infof("Verifying the signature of %s", in.Image)
 		if err := sign.Verify(ctx, in.Digest, in.Gate); err != nil {
@@ -159,18 +156,13 @@ func run(ctx context.Context, a *action.Action) error {
 	if err != nil {
 		return err
 	}
-	var dep *github.Deployment
-	if in.GitHub != nil {
-		dep, err = in.GitHub.Start(ctx, github.Request{Environment: in.Environment, Production: true,
-			Description: fmt.Sprintf("%s %s to %s", in.Strategy, in.Image, in.Service),
-			Payload:     map[string]any{"image": in.Image, "service": in.Service, "namespace": in.Namespace, "strategy": in.Strategy}})
-		if err != nil {
-			return fmt.Errorf("recording the GitHub deployment (nothing was changed): %w", err)
-		}
+	dep, err := in.GitHub.Start(ctx, a, github.Request{Production: true,
+		Description: fmt.Sprintf("%s %s to %s", in.Strategy, in.Image, in.Service),
+		Payload:     map[string]any{"image": in.Image, "service": in.Service, "namespace": in.Namespace, "strategy": in.Strategy}})
+	if err != nil {
+		return err
 	}
-	if dep != nil {
-		cfg.OnEvent = progress(ctx, a, dep)
-	}
+	cfg.OnEvent = progress(ctx, a, dep)
 	a.Infof("Promoting %s to %s/%s (%s, router %s)", in.Image, in.Namespace, in.Service, in.Strategy, cfg.Router.Name())
 	// The probe lives as long as the promotion may: its Lease wait, its
 	// timeout, and the scale-down after it.
@@ -204,9 +196,7 @@ func run(ctx context.Context, a *action.Action) error {
 	if _, err := in.Availability.Finish(ctx, a, probe, settleUntil); err != nil {
 		return errors.Join(perr, err)
 	}
-	if dep != nil {
-		finish(ctx, a, dep, in, res, perr)
-	}
+	finish(ctx, dep, res, perr)
 	if perr != nil {
 		return fmt.Errorf("promoting %s: %w", in.Image, perr)
 	}
@@ -287,33 +277,23 @@ func config(in Inputs, a *action.Action) (rollout.Config, error) {
 
 // progress logs each rollout event and records traffic moves and aborts
 // on the GitHub Deployment as in_progress statuses ("25 % traffic on green").
-func progress(ctx context.Context, a *action.Action, dep *github.Deployment) func(rollout.Event) {
+func progress(ctx context.Context, a *action.Action, dep *ghdeploy.Record) func(rollout.Event) {
 	return func(e rollout.Event) {
 		a.Infof("%s", e.Message)
-		if e.Phase != "step" && e.Phase != "abort" {
-			return
-		}
-		if err := dep.Progress(ctx, e.Message); err != nil {
-			a.Warningf("GitHub deployment", "recording %q: %v", e.Message, err)
+		if e.Phase == "step" || e.Phase == "abort" {
+			dep.Progress(ctx, e.Message)
 		}
 	}
 }
 
-// finish sets the GitHub Deployment's final status; failing to record it
-// is a warning, the cluster is already in its final state.
-func finish(ctx context.Context, a *action.Action, dep *github.Deployment, in Inputs, res *rollout.Result, perr error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	var err error
+// finish sets the GitHub Deployment's final status.
+func finish(ctx context.Context, dep *ghdeploy.Record, res *rollout.Result, perr error) {
 	switch {
 	case perr == nil:
-		err = dep.Succeed(ctx, fmt.Sprintf("100 %% traffic on %s (%s)", res.ActiveColor, res.Outcome), in.EnvironmentURL)
+		dep.Succeed(ctx, fmt.Sprintf("100 %% traffic on %s (%s)", res.ActiveColor, res.Outcome))
 	case res != nil && res.Outcome == rollout.Aborted:
-		err = dep.Fail(ctx, fmt.Sprintf("Aborted: 100 %% traffic back on %s", res.ActiveColor))
+		dep.Fail(ctx, fmt.Sprintf("Aborted: 100 %% traffic back on %s", res.ActiveColor))
 	default:
-		err = dep.Fail(ctx, "Promotion failed")
-	}
-	if err != nil {
-		a.Warningf("GitHub deployment", "the promotion is in its final state but its GitHub deployment status was not recorded: %v", err)
+		dep.Fail(ctx, "Promotion failed")
 	}
 }

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"slices"
+
 	"github.com/fxplatform/deploy-actions/cmd/internal/availability"
+	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
+	"github.com/fxplatform/deploy-actions/cmd/internal/gate"
+	"github.com/fxplatform/deploy-actions/cmd/internal/ghdeploy"
 	"github.com/fxplatform/deploy-actions/pkg/action"
-	"github.com/fxplatform/deploy-actions/pkg/sign"
 )
 
 var spec = &action.Spec{
@@ -34,12 +38,7 @@ var spec = &action.Spec{
 		{Name: "scale-down-delay", Default: "30s", Kind: action.KindDuration, Description: "Wait before the old colour is scaled to zero (also for the candidate after an abort)."},
 		{Name: "lock-timeout", Default: "10m", Kind: action.KindDuration, Description: "How long to wait for another run's Lease on the Service."},
 		{Name: "timeout", Default: "30m", Kind: action.KindDuration, Description: "Bound on the whole promotion; past it, the rollout aborts."},
-		{Name: "kubeconfig", Sensitive: true, Description: "Kubeconfig content or path. Default: $KUBECONFIG, then the in-cluster service account."},
-		{Name: "context", Description: "Kubeconfig context (default: its current-context)."},
-		{Name: "environment", Default: "production", Description: "GitHub Deployment environment."},
-		{Name: "environment-url", Description: "URL shown on the GitHub Deployment."},
-		{Name: "github-token", Sensitive: true, Description: "When set, a GitHub Deployment is recorded with in_progress, then success or failure. Needs deployments: write."},
-	}, append(availability.Inputs, sign.GateInputs...)...),
+	}, slices.Concat(cluster.Inputs, ghdeploy.Inputs("production"), availability.Inputs, gate.Inputs)...),
 	Outputs: append([]action.Output{
 		{Name: "result", Description: "promoted, aborted or unchanged."},
 		{Name: "active-color", Description: "The colour live at the end."},

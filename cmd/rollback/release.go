@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/fxplatform/deploy-actions/cmd/internal/availability"
@@ -19,7 +17,7 @@ import (
 // its workloads are ready: the staging counterpart of a colour switch.
 func rollbackRelease(ctx context.Context, a *action.Action, in Inputs) error {
 	started := time.Now()
-	client, err := helm.New(in.Kube.Getter(), in.Namespace, helm.WithLogger(slog.NewTextHandler(debugWriter{a}, nil)))
+	client, err := helm.New(in.Kube.Getter(), in.Namespace, helm.WithLogger(a.DebugLog("helm")))
 	if err != nil {
 		return err
 	}
@@ -27,7 +25,7 @@ func rollbackRelease(ctx context.Context, a *action.Action, in Inputs) error {
 	if in.Reason != "" {
 		description += ": " + in.Reason
 	}
-	dep, err := startDeployment(ctx, in, github.Request{Production: in.Environment == "production", Description: description,
+	dep, err := in.GitHub.Start(ctx, a, github.Request{Production: in.GitHub.Environment == "production", Description: description,
 		Payload: map[string]any{"rollback": in.Revision, "release": in.Release, "namespace": in.Namespace, "reason": in.Reason}})
 	if err != nil {
 		return err
@@ -67,7 +65,11 @@ func rollbackRelease(ctx context.Context, a *action.Action, in Inputs) error {
 	if _, err := in.Availability.Finish(ctx, a, probe, settleUntil); err != nil {
 		rerr = errors.Join(rerr, err)
 	}
-	finishDeployment(ctx, a, in, dep, fmt.Sprintf("Rolled back: revision %d of %s restores revision %d", res.Revision, in.Release, res.To), rerr)
+	if rerr == nil {
+		dep.Succeed(ctx, fmt.Sprintf("Rolled back: revision %d of %s restores revision %d", res.Revision, in.Release, res.To))
+	} else {
+		dep.Fail(ctx, "Rollback failed")
+	}
 	if rerr != nil {
 		return fmt.Errorf("rolling back release %q: %w", in.Release, rerr)
 	}
@@ -96,12 +98,4 @@ func releaseSummary(in Inputs, res *helm.RollbackResult, took time.Duration) str
 	}
 	rows = append(rows, []string{"duration", took.Round(time.Millisecond).String()}, []string{"reason", in.Reason})
 	return "### rollback\n\n" + report.Table([]string{"", ""}, rows) + "\n"
-}
-
-// debugWriter sends Helm's own log lines to the debug log.
-type debugWriter struct{ a *action.Action }
-
-func (w debugWriter) Write(p []byte) (int, error) {
-	w.a.Debugf("helm: %s", strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }

@@ -11,6 +11,8 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/fxplatform/deploy-actions/cmd/internal/availability"
+	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
+	"github.com/fxplatform/deploy-actions/cmd/internal/ghdeploy"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/github"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
@@ -23,9 +25,8 @@ type Inputs struct {
 	Namespace, Service, Deployment, ColorLabel, Container string
 	To, Reason                                            string
 	LockTimeout, Timeout                                  time.Duration
-	Kube                                                  *kube.Config
-	Environment, EnvironmentURL                           string
-	GitHub                                                *github.Run // nil without github-token
+	Kube                                                  *kube.Config // nil after an input problem
+	GitHub                                                ghdeploy.Group
 	Owner                                                 string
 	Availability                                          availability.Probe
 
@@ -38,12 +39,12 @@ type Inputs struct {
 func parseInputs(a *action.Action) (Inputs, error) {
 	in := a.Inputs()
 	var p Inputs
-	p.Namespace = kube.NameInput(in, "namespace", kube.NamespaceName, "")
-	p.Service = kube.NameInput(in, "service", kube.ServiceName, "")
+	p.Namespace = cluster.Name(in, "namespace", cluster.NamespaceName, "")
+	p.Service = cluster.Name(in, "service", cluster.ServiceName, "")
 	// The colours' Deployments are <deployment>-blue and <deployment>-green.
-	p.Deployment = kube.NameInput(in, "deployment", kube.DeploymentName, "-green")
+	p.Deployment = cluster.Name(in, "deployment", cluster.DeploymentName, "-green")
 	parseRelease(in, &p)
-	p.ColorLabel = kube.NameInput(in, "color-label", kube.LabelKey, "")
+	p.ColorLabel = cluster.Name(in, "color-label", cluster.LabelKey, "")
 	p.Container = in.String("container")
 	switch p.To = in.String("to"); {
 	case p.Release != "" && p.To != "previous":
@@ -60,11 +61,9 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	if p.Timeout <= 0 {
 		in.Fail("timeout", "must be above 0")
 	}
-	p.Kube = kube.FromInputs(a, in)
-	p.Environment = in.String("environment")
-	p.EnvironmentURL = in.HTTPURL("environment-url")
-	p.Availability = availability.Parse(in, p.EnvironmentURL, "/api/health")
-	p.GitHub = github.FromInputs(a, in)
+	p.Kube = cluster.Parse(a, in)
+	p.GitHub = ghdeploy.Parse(a, in)
+	p.Availability = availability.Parse(in, p.GitHub.URL, "/api/health")
 	p.Owner = kube.Holder(a.Getenv, "rollback")
 	if err := in.Err(); err != nil {
 		return Inputs{}, err
@@ -102,9 +101,6 @@ func run(ctx context.Context, a *action.Action) error {
 	if err != nil {
 		return err
 	}
-	for _, s := range in.Kube.Secrets() {
-		a.Mask(s)
-	}
 	if in.Release != "" {
 		return rollbackRelease(ctx, a, in)
 	}
@@ -116,7 +112,7 @@ func run(ctx context.Context, a *action.Action) error {
 	if err != nil {
 		return err
 	}
-	dep, err := startDeployment(ctx, in, github.Request{Production: true,
+	dep, err := in.GitHub.Start(ctx, a, github.Request{Production: true,
 		Description: fmt.Sprintf("Rollback of %s to %s: %s", in.Service, in.To, in.Reason),
 		Payload:     map[string]any{"rollback": in.To, "service": in.Service, "namespace": in.Namespace, "reason": in.Reason}})
 	if err != nil {
@@ -153,9 +149,9 @@ func run(ctx context.Context, a *action.Action) error {
 		rerr = errors.Join(rerr, err)
 	}
 	if rerr == nil {
-		finishDeployment(ctx, a, in, dep, fmt.Sprintf("Rolled back: 100 %% traffic on %s", res.ActiveColor), nil)
+		dep.Succeed(ctx, fmt.Sprintf("Rolled back: 100 %% traffic on %s", res.ActiveColor))
 	} else {
-		finishDeployment(ctx, a, in, dep, "", rerr)
+		dep.Fail(ctx, "Rollback failed")
 	}
 	if rerr != nil {
 		return fmt.Errorf("rolling back %s: %w", in.Service, rerr)
@@ -164,41 +160,6 @@ func run(ctx context.Context, a *action.Action) error {
 		a.Noticef("unchanged", "%s is already live on %s", res.Image, res.ActiveColor)
 	}
 	return nil
-}
-
-// startDeployment records the rollback as a GitHub Deployment when
-// github-token is set (nil otherwise); req needs only its description,
-// payload and production flag.
-func startDeployment(ctx context.Context, in Inputs, req github.Request) (*github.Deployment, error) {
-	if in.GitHub == nil {
-		return nil, nil
-	}
-	req.Environment = in.Environment
-	dep, err := in.GitHub.Start(ctx, req)
-	if err != nil {
-		return nil, fmt.Errorf("recording the GitHub deployment (nothing was changed): %w", err)
-	}
-	return dep, nil
-}
-
-// finishDeployment sets the final status: success with description when
-// rerr is nil, failure otherwise. A status that cannot be recorded is a
-// warning: the cluster is already in its final state.
-func finishDeployment(ctx context.Context, a *action.Action, in Inputs, dep *github.Deployment, description string, rerr error) {
-	if dep == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	var err error
-	if rerr == nil {
-		err = dep.Succeed(ctx, description, in.EnvironmentURL)
-	} else {
-		err = dep.Fail(ctx, "Rollback failed")
-	}
-	if err != nil {
-		a.Warningf("GitHub deployment", "the rollback status was not recorded: %v", err)
-	}
 }
 
 func summary(in Inputs, res *rollout.RollbackResult) string {

@@ -10,11 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/fxplatform/deploy-actions/cmd/internal/registry"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/image"
 	"github.com/fxplatform/deploy-actions/pkg/scan"
@@ -35,15 +34,14 @@ type Inputs struct {
 	JSONFile          string
 	SBOMFile          string
 	SBOMFormat        string
-	Credentials       image.Credentials
-	Insecure          []string
+	// Registry is how the image is read from its registry.
+	Registry image.Remote
 }
 
 func parseInputs(a *action.Action) (Inputs, error) {
 	in := a.Inputs()
 	var i Inputs
-	var opts []name.Option
-	i.Insecure, opts = in.Insecure("insecure-registries", "image")
+	_, opts := in.Insecure("insecure-registries", "image")
 	i.Image = in.Digest("image", opts...)
 	i.OCILayoutPath = in.String("oci-layout-path")
 	i.ImageTarball = in.String("image-tarball")
@@ -96,7 +94,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 			in.Fail(input, "the directory of %q does not exist", p)
 		}
 	}
-	i.Credentials = image.CredentialsFromInputs(a, in, i.Image.RegistryStr())
+	i.Registry = registry.Parse(a, in, i.Image.RegistryStr()).Remote(a)
 	return i, in.Err()
 }
 
@@ -125,8 +123,7 @@ func (i Inputs) open(ctx context.Context) (v1.Image, error) {
 	case i.ImageTarball != "":
 		return scan.OpenTarball(i.ImageTarball)
 	}
-	kc := image.NewKeychain(i.Credentials, authn.DefaultKeychain)
-	return scan.OpenRemote(ctx, i.Image, i.Platform, remote.WithAuthFromKeychain(kc))
+	return scan.OpenRemote(ctx, i.Image, i.Platform, i.Registry.Options(ctx)...)
 }
 
 func run(ctx context.Context, a *action.Action) error {

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"github.com/fxplatform/deploy-actions/cmd/internal/registry"
 	"github.com/fxplatform/deploy-actions/pkg/action"
-	"github.com/fxplatform/deploy-actions/pkg/image"
 )
 
 var spec = &action.Spec{
@@ -22,7 +22,7 @@ var spec = &action.Spec{
 		{Name: "json-file", Description: "Where to write the JSON report; empty for none."},
 		{Name: "sbom-file", Description: "Where to write the SBOM; empty for none."},
 		{Name: "sbom-format", Default: "cyclonedx", Kind: action.KindEnum, Allowed: []string{"cyclonedx", "spdx"}, Description: "SBOM format: CycloneDX 1.6 JSON or SPDX 2.3 JSON."},
-	}, image.RegistryInputs...),
+	}, registry.Inputs...),
 	Outputs: []action.Output{
 		{Name: "passed", Description: "true when no counted finding is at or above the threshold."},
 		{Name: "critical", Description: "Critical findings (not ignored)."},

@@ -9,10 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/fxplatform/deploy-actions/cmd/internal/registry"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/image"
 	"github.com/fxplatform/deploy-actions/pkg/report"
@@ -33,16 +32,14 @@ type Inputs struct {
 	AttestScan       []byte
 	AttestProvenance bool
 	Build            sign.BuildContext
-	OIDC             sign.GitHubOIDC
-	Credentials      image.Credentials
-	Insecure         []string
+	// Registry is how signatures and attestations are written.
+	Registry image.Remote
 }
 
 func parseInputs(a *action.Action) (Inputs, error) {
 	in := a.Inputs()
 	var i Inputs
-	var opts []name.Option
-	i.Insecure, opts = in.Insecure("insecure-registries", "image")
+	_, opts := in.Insecure("insecure-registries", "image")
 	i.Image = in.Digest("image", opts...)
 	i.Blobs = checkBlobs(in)
 	if in.String("image") == "" && len(i.Blobs) == 0 {
@@ -68,8 +65,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		in.Fail("tlog-upload", "keyless signatures must go to the transparency log (the certificate expires in minutes)")
 	}
 	if i.Keyless {
-		i.OIDC = sign.GitHubOIDC{RequestURL: a.Getenv("ACTIONS_ID_TOKEN_REQUEST_URL"), RequestToken: a.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN")}
-		if i.OIDC.RequestURL == "" || i.OIDC.RequestToken == "" {
+		if a.Getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" || a.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN") == "" {
 			in.Fail("keyless", "no GitHub OIDC token available (ACTIONS_ID_TOKEN_REQUEST_URL unset): give the job permissions: id-token: write")
 		}
 	}
@@ -95,11 +91,11 @@ func parseInputs(a *action.Action) (Inputs, error) {
 			in.Fail("attest-provenance", "%v (set by the GitHub runner; set attest-provenance: false outside it)", err)
 		}
 	}
-	registry := ""
+	host := ""
 	if i.signsImage() {
-		registry = i.Image.RegistryStr()
+		host = i.Image.RegistryStr()
 	}
-	i.Credentials = image.CredentialsFromInputs(a, in, registry)
+	i.Registry = registry.Parse(a, in, host).Remote(a)
 	return i, in.Err()
 }
 
@@ -201,10 +197,7 @@ func run(ctx context.Context, a *action.Action) error {
 	if err != nil {
 		return err
 	}
-	opts := sign.Options{Remote: []remote.Option{
-		remote.WithAuthFromKeychain(image.NewKeychain(in.Credentials, authn.DefaultKeychain)),
-		remote.WithContext(ctx),
-	}}
+	opts := sign.Options{Remote: in.Registry}
 	if in.TlogUpload {
 		opts.Log = &sign.Rekor{URL: in.RekorURL}
 	}
@@ -268,9 +261,9 @@ func (i Inputs) signer(ctx context.Context, a *action.Action) (sign.Signer, erro
 		}
 		return sign.Signer{SignerVerifier: sv}, nil
 	}
-	token, err := i.OIDC.Token(ctx)
+	token, err := a.GetIDToken(ctx, "sigstore")
 	if err != nil {
-		return sign.Signer{}, err
+		return sign.Signer{}, fmt.Errorf("requesting the GitHub OIDC token (does the job have permissions: id-token: write?): %w", err)
 	}
 	a.Mask(token)
 	return sign.Keyless(ctx, i.FulcioURL, token)

@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -84,7 +83,7 @@ func TestRunSignsAndAttests(t *testing.T) {
 				t.Errorf("a secret reached the log:\n%s", r.Log.String())
 			}
 			types := strings.Split(tc.wantTypes, "\n")
-			if err := sign.Verify(context.Background(), ref, sign.Policy{Key: string(pub), IgnoreTlog: true, Attestations: types, Remote: []remote.Option{}}); err != nil {
+			if err := sign.Verify(context.Background(), ref, sign.Policy{Key: string(pub), IgnoreTlog: true, Attestations: types}); err != nil {
 				t.Errorf("the gate refuses what sign wrote: %v", err)
 			}
 		})

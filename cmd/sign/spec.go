@@ -1,8 +1,8 @@
 package main
 
 import (
+	"github.com/fxplatform/deploy-actions/cmd/internal/registry"
 	"github.com/fxplatform/deploy-actions/pkg/action"
-	"github.com/fxplatform/deploy-actions/pkg/image"
 )
 
 var spec = &action.Spec{
@@ -20,7 +20,7 @@ var spec = &action.Spec{
 		{Name: "attest-sbom", Description: "SBOM file (CycloneDX or SPDX JSON, e.g. scan's sbom-file) to attach to the image as an attestation (needs image)."},
 		{Name: "attest-scan", Description: "Scan report (scan's json-file or sarif-file) to attach to the image as a vuln attestation (needs image)."},
 		{Name: "attest-provenance", Default: "true", Kind: action.KindBool, Description: "Attach an SLSA provenance v1 statement for the digest (builder: GITHUB_WORKFLOW_REF; run, repository and commit from the runner). Image only: without image it does nothing."},
-	}, image.RegistryInputs...),
+	}, registry.Inputs...),
 	Outputs: []action.Output{
 		{Name: "signature-ref", Description: "Where the image's signature is: <repo>:sha256-<hex>.sig (empty without image)."},
 		{Name: "attestations", Description: "Newline list of the predicate types attached to the image."},

@@ -14,6 +14,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/analysis"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
@@ -98,21 +99,11 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	}
 	v.MinSamples = in.Int("min-samples", 0, math.MaxInt32)
 
-	v.Namespace = kube.NameInput(in, "namespace", kube.NamespaceName, "")
-	v.Deployment = kube.NameInput(in, "deployment", kube.DeploymentName, "")
-	kubeconfig := in.String("kubeconfig")
+	v.Namespace = cluster.Name(in, "namespace", cluster.NamespaceName, "")
+	v.Deployment = cluster.Name(in, "deployment", cluster.DeploymentName, "")
 	if v.Deployment != "" {
-		cfg, err := kube.Load(kube.Source{Kubeconfig: kubeconfig, EnvKubeconfig: a.Getenv("KUBECONFIG")})
-		if err != nil {
-			in.Fail("kubeconfig", "%v", err)
-		} else {
-			for _, s := range cfg.Secrets() {
-				a.Mask(s)
-			}
-			v.Kube = cfg
-			if v.Namespace == "" {
-				v.Namespace = cfg.Namespace()
-			}
+		if v.Kube = cluster.Parse(a, in); v.Kube != nil && v.Namespace == "" {
+			v.Namespace = v.Kube.Namespace()
 		}
 	}
 	if v.URL == nil && len(checks) == 0 && v.Deployment == "" {

@@ -1,11 +1,14 @@
 package main
 
-import "github.com/fxplatform/deploy-actions/pkg/action"
+import (
+	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
+	"github.com/fxplatform/deploy-actions/pkg/action"
+)
 
 var spec = &action.Spec{
 	Name:        "verify",
 	Description: "Verify a deployed service: health paths, latency/error-rate/throughput SLOs under a load probe, Prometheus checks and the Kubernetes Deployment, reported as the strategy's KPI table. No data is never a pass.",
-	Inputs: []action.Input{
+	Inputs: append([]action.Input{
 		{Name: "url", Description: "Base URL of the service, e.g. https://staging.example.com (required unless only prometheus-checks or deployment are given). Requests go to this host only."},
 		{Name: "health-paths", Kind: action.KindLines, Default: "/api/health\n/api/health/database\n/api/health/external",
 			Description: "Newline list of paths that must answer 2xx (and, for a JSON body with a \"status\" field, ok/healthy/up)."},
@@ -20,11 +23,10 @@ var spec = &action.Spec{
 		{Name: "prometheus-url", Description: "Prometheus base URL for prometheus-checks, e.g. http://prometheus:9090."},
 		{Name: "prometheus-checks", Description: "YAML list of {name, query, max|min, unit[, samples, min-samples]}; a query must return one scalar or a one-element vector. Queries may use {{.Namespace}} and {{.Deployment}}."},
 		{Name: "min-samples", Kind: action.KindInt, Default: "100", Description: "Request count (from a check's samples query) below which a Prometheus check is inconclusive, never a pass."},
-		{Name: "kubeconfig", Sensitive: true, Description: "Kubeconfig content or path for the Deployment check. Default: $KUBECONFIG, then the in-cluster service account."},
 		{Name: "namespace", Description: "Namespace of the Deployment (default: the kubeconfig context's)."},
-		{Name: "deployment", Description: "Deployment that must be Available with no unavailable replicas, observedGeneration current and no container restarts since its rollout began."},
+		{Name: "deployment", Description: "Deployment that must be Available with no unavailable replicas, observedGeneration current and no container restarts since its rollout began. kubeconfig and context say where."},
 		{Name: "report-file", Description: "Where to write the JSON report (default: $RUNNER_TEMP/verify-report.json when RUNNER_TEMP is set)."},
-	},
+	}, cluster.Inputs...),
 	Outputs: []action.Output{
 		{Name: "passed", Description: "true or false."},
 		{Name: "p50", Description: "Median probe latency, ms."},

@@ -10,6 +10,7 @@
 package action
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -188,6 +189,17 @@ func (a *Action) InActions() bool { return a.inActions }
 // Getenv reads the runner's context variables (GITHUB_REF, GITHUB_SHA, ...)
 // through the injected lookup. Inputs are read with Inputs, not with this.
 func (a *Action) Getenv(key string) string { return a.getenv(key) }
+
+// Context is the runner's context (GITHUB_REPOSITORY, GITHUB_SHA,
+// GITHUB_RUN_ID, GITHUB_API_URL, ...), typed, read through the injected
+// lookup. An error names a variable that does not parse.
+func (a *Action) Context() (*githubactions.GitHubContext, error) { return a.gha.Context() }
+
+// GetIDToken asks the Actions runtime for an OIDC token for audience (the
+// job needs permissions: id-token: write).
+func (a *Action) GetIDToken(ctx context.Context, audience string) (string, error) {
+	return a.gha.GetIDToken(ctx, audience)
+}
 
 // raw is an input's text: the flag if given, else INPUT_<NAME> as the runner
 // sets it (hyphens kept; an underscore spelling is accepted too), else the

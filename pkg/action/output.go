@@ -3,6 +3,7 @@ package action
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"github.com/sethvargo/go-githubactions"
@@ -152,4 +153,23 @@ func (a *Action) EndGroup() {
 	if a.inActions {
 		a.gha.EndGroup()
 	}
+}
+
+// DebugLog is a slog handler for libraries that log through slog (Helm):
+// each record becomes one debug line, prefixed with prefix ("helm").
+func (a *Action) DebugLog(prefix string) slog.Handler {
+	return slog.NewTextHandler(debugWriter{a: a, prefix: prefix}, nil)
+}
+
+// debugWriter sends each line written to it to the debug log.
+type debugWriter struct {
+	a      *Action
+	prefix string
+}
+
+func (w debugWriter) Write(p []byte) (int, error) {
+	for line := range strings.SplitSeq(strings.TrimRight(string(p), "\n"), "\n") {
+		w.a.Debugf("%s: %s", w.prefix, line)
+	}
+	return len(p), nil
 }

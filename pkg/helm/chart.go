@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 
+	"github.com/fxplatform/deploy-actions/pkg/image"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	"helm.sh/helm/v4/pkg/registry"
@@ -49,10 +49,11 @@ func (c ChartRef) Check() (*chart.Chart, error) {
 	return ch, nil
 }
 
-// Pull fetches an OCI chart. Registries on loopback addresses are spoken
-// to in plain HTTP, as docker does for localhost; others need TLS.
-// Credentials come from the docker config, as for the helm CLI.
-func (c ChartRef) Pull() (*chart.Chart, error) {
+// Pull fetches an OCI chart through r: its retries, Retry-After handling
+// and user agent, and plain HTTP for its insecure hosts and loopback
+// addresses (as docker does for localhost); others need TLS. Credentials
+// come from the docker config, as for the helm CLI.
+func (c ChartRef) Pull(r image.Remote) (*chart.Chart, error) {
 	if !c.IsOCI() {
 		return nil, errors.New("not an oci:// chart")
 	}
@@ -61,11 +62,10 @@ func (c ChartRef) Pull() (*chart.Chart, error) {
 	if err != nil {
 		return nil, err
 	}
-	var opts []registry.ClientOption
-	if isLoopback(parsed.Registry) {
+	opts := []registry.ClientOption{registry.ClientOptHTTPClient(r.HTTPClient()), registry.ClientOptWriter(&bytes.Buffer{})}
+	if r.PlainHTTP(parsed.Registry) {
 		opts = append(opts, registry.ClientOptPlainHTTP())
 	}
-	opts = append(opts, registry.ClientOptWriter(&bytes.Buffer{}))
 	client, err := registry.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("making a registry client: %w", err)
@@ -92,16 +92,4 @@ func (c ChartRef) Pull() (*chart.Chart, error) {
 		return nil, fmt.Errorf("loading chart %q: %w", ref, err)
 	}
 	return ch, nil
-}
-
-func isLoopback(hostport string) bool {
-	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		host = hostport
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fxplatform/deploy-actions/pkg/image"
 	"github.com/google/go-containerregistry/pkg/registry"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	helmregistry "helm.sh/helm/v4/pkg/registry"
@@ -59,7 +60,7 @@ func TestChartRefPull(t *testing.T) {
 		{Ref: "oci://" + host + "/charts/fx-platform", Version: "0.1.0"},
 		{Ref: "oci://" + host + "/charts/fx-platform"},
 	} {
-		ch, err := ref.Pull()
+		ch, err := ref.Pull(image.Remote{})
 		if err != nil {
 			t.Fatalf("Pull(%+v) error = %v", ref, err)
 		}

@@ -153,8 +153,8 @@ func WithRetryBackoff(b remote.Backoff) Option {
 // a request wait (default 1 minute).
 func WithMaxRetryAfter(d time.Duration) Option {
 	return func(o *options) error {
-		if d < 0 {
-			return fmt.Errorf("max retry-after %v is negative", d)
+		if d <= 0 {
+			return fmt.Errorf("max retry-after %v: want above 0", d)
 		}
 		o.maxRetryAfter = d
 		return nil

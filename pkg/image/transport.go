@@ -44,19 +44,10 @@ func retryable(err error) bool {
 }
 
 // remoteOptions are the go-containerregistry options of every registry
-// call: our keychain and transport, and our retry policy. ggcr wraps tr in
-// its retrying transport; tr itself honours Retry-After.
+// call the Builder makes, through tr.
 func (b *Builder) remoteOptions(ctx context.Context, tr http.RoundTripper) []remote.Option {
-	return []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(b.o.keychain),
-		remote.WithTransport(&retryAfterTransport{inner: tr, max: b.o.maxRetryAfter}),
-		remote.WithRetryBackoff(b.o.backoff),
-		remote.WithRetryStatusCodes(retryStatusCodes...),
-		remote.WithRetryPredicate(retryable),
-		remote.WithJobs(b.o.jobs),
-		remote.WithUserAgent("deploy-actions/build-push"),
-	}
+	return Remote{Keychain: b.o.keychain, Transport: tr, Backoff: b.o.backoff, MaxRetryAfter: b.o.maxRetryAfter,
+		Jobs: b.o.jobs, UserAgent: "deploy-actions/build-push"}.Options(ctx)
 }
 
 // retryAfterTransport honours a registry's Retry-After: a 429 or 503

@@ -129,10 +129,7 @@ func TestSignBlobWithKey(t *testing.T) {
 func TestSignBlobKeyless(t *testing.T) {
 	ctx := context.Background()
 	ss := sigstoretest.Start(t, identity)
-	token, err := sign.GitHubOIDC{RequestURL: ss.OIDCURL, RequestToken: "request-token"}.Token(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := ss.Token()
 	signer, err := sign.Keyless(ctx, ss.FulcioURL, token)
 	if err != nil {
 		t.Fatal(err)

@@ -202,10 +202,7 @@ func TestCosignCLIVerifiesBlobBundles(t *testing.T) {
 	emptyRoot := write("empty_root.json", []byte(emptyTrustedRoot))
 	ss := sigstoretest.Start(t, identity)
 	standIns := write("trusted_root.json", ss.TrustedRootJSON(t))
-	token, err := sign.GitHubOIDC{RequestURL: ss.OIDCURL, RequestToken: "request-token"}.Token(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := ss.Token()
 	keyless, err := sign.Keyless(ctx, ss.FulcioURL, token)
 	if err != nil {
 		t.Fatal(err)

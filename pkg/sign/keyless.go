@@ -11,64 +11,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/sigstore/fulcio/pkg/api"
 	"github.com/sigstore/sigstore/pkg/signature"
 )
-
-// GitHubOIDC asks the Actions runtime for an OIDC token (the job needs
-// permissions: id-token: write). RequestURL and RequestToken are the
-// runner's ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN.
-type GitHubOIDC struct {
-	RequestURL, RequestToken string
-	Audience                 string // default "sigstore"
-	Client                   *http.Client
-}
-
-// Token fetches the token.
-func (g GitHubOIDC) Token(ctx context.Context) (string, error) {
-	aud := g.Audience
-	if aud == "" {
-		aud = "sigstore"
-	}
-	u, err := url.Parse(g.RequestURL)
-	if err != nil {
-		return "", fmt.Errorf("ACTIONS_ID_TOKEN_REQUEST_URL: %w", err)
-	}
-	q := u.Query()
-	q.Set("audience", aud)
-	u.RawQuery = q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Authorization", "bearer "+g.RequestToken)
-	c := g.Client
-	if c == nil {
-		c = &http.Client{Timeout: 30 * time.Second}
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("requesting the GitHub OIDC token: %w", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("requesting the GitHub OIDC token: %s (does the job have id-token: write?)", resp.Status)
-	}
-	var tok struct {
-		Value string `json:"value"`
-	}
-	if err := json.Unmarshal(body, &tok); err != nil || tok.Value == "" {
-		return "", errors.New("requesting the GitHub OIDC token: no token in the answer")
-	}
-	return tok.Value, nil
-}
 
 // Keyless makes a signer for one run: an ephemeral P-256 key and the
 // Fulcio certificate that binds it to the OIDC token's identity.

@@ -16,11 +16,7 @@ func TestKeylessSignAndVerify(t *testing.T) {
 	ctx := context.Background()
 	ss := sigstoretest.Start(t, identity)
 	repo := startRegistry(t) + "/fx/app"
-	token, err := sign.GitHubOIDC{RequestURL: ss.OIDCURL, RequestToken: "request-token"}.Token(ctx)
-	if err != nil {
-		t.Fatalf("Token: %v", err)
-	}
-	signer, err := sign.Keyless(ctx, ss.FulcioURL, token)
+	signer, err := sign.Keyless(ctx, ss.FulcioURL, ss.Token())
 	if err != nil {
 		t.Fatalf("Keyless: %v", err)
 	}

@@ -6,8 +6,8 @@ import (
 	"encoding/base64"
 	"fmt"
 
+	"github.com/fxplatform/deploy-actions/pkg/image"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
 	cremote "github.com/sigstore/cosign/v2/pkg/cosign/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci"
@@ -31,8 +31,8 @@ type Signer struct {
 
 // Options say where signatures go and whether they enter the log.
 type Options struct {
-	// Remote are the registry options (auth, transport).
-	Remote []remote.Option
+	// Remote is how registries are reached (auth, transport, retries).
+	Remote image.Remote
 	// Log, when set, enters every signature in Rekor.
 	Log *Rekor
 	// Annotations are signed into the simple-signing payload.
@@ -51,8 +51,8 @@ type Result struct {
 	LogIndexes []int64
 }
 
-func (o Options) ociOptions() []ociremote.Option {
-	return []ociremote.Option{ociremote.WithRemoteOptions(o.Remote...)}
+func (o Options) ociOptions(ctx context.Context) []ociremote.Option {
+	return []ociremote.Option{ociremote.WithRemoteOptions(o.Remote.Options(ctx)...)}
 }
 
 // Sign signs ref's digest and attaches the signature as cosign does.
@@ -83,7 +83,7 @@ func Sign(ctx context.Context, ref name.Digest, s Signer, o Options) (*Result, e
 	if err != nil {
 		return nil, err
 	}
-	se, err := ociremote.SignedEntity(ref, o.ociOptions()...)
+	se, err := ociremote.SignedEntity(ref, o.ociOptions(ctx)...)
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", ref, err)
 	}
@@ -91,10 +91,10 @@ func Sign(ctx context.Context, ref name.Digest, s Signer, o Options) (*Result, e
 	if err != nil {
 		return nil, err
 	}
-	if err := ociremote.WriteSignatures(ref.Repository, se, o.ociOptions()...); err != nil {
+	if err := ociremote.WriteSignatures(ref.Repository, se, o.ociOptions(ctx)...); err != nil {
 		return nil, fmt.Errorf("writing signature of %q: %w", ref, err)
 	}
-	tag, err := ociremote.SignatureTag(ref, o.ociOptions()...)
+	tag, err := ociremote.SignatureTag(ref, o.ociOptions(ctx)...)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func Sign(ctx context.Context, ref name.Digest, s Signer, o Options) (*Result, e
 // Attest signs in-toto statements about ref as DSSE envelopes and attaches
 // them as cosign attest does. Each statement's subject must be ref's digest.
 func Attest(ctx context.Context, ref name.Digest, s Signer, statements []Statement, o Options) (*Result, error) {
-	se, err := ociremote.SignedEntity(ref, o.ociOptions()...)
+	se, err := ociremote.SignedEntity(ref, o.ociOptions(ctx)...)
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", ref, err)
 	}
@@ -152,10 +152,10 @@ func Attest(ctx context.Context, ref name.Digest, s Signer, statements []Stateme
 	if len(statements) == 0 {
 		return res, nil
 	}
-	if err := ociremote.WriteAttestations(ref.Repository, se, o.ociOptions()...); err != nil {
+	if err := ociremote.WriteAttestations(ref.Repository, se, o.ociOptions(ctx)...); err != nil {
 		return nil, fmt.Errorf("writing attestations of %q: %w", ref, err)
 	}
-	tag, err := ociremote.AttestationTag(ref, o.ociOptions()...)
+	tag, err := ociremote.AttestationTag(ref, o.ociOptions(ctx)...)
 	if err != nil {
 		return nil, err
 	}

@@ -10,8 +10,8 @@ import (
 	"regexp"
 	"slices"
 
+	"github.com/fxplatform/deploy-actions/pkg/image"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"github.com/sigstore/sigstore/pkg/fulcioroots"
@@ -45,8 +45,8 @@ type Policy struct {
 	// Sigstore public-good instance's TUF repository at verification time.
 	PublicGood bool
 
-	// Remote are the registry options (auth, transport).
-	Remote []remote.Option
+	// Remote is how the registry is reached (auth, transport, retries).
+	Remote image.Remote
 }
 
 // Enabled reports whether the policy asks for any check: the gate is off
@@ -98,10 +98,10 @@ func Verify(ctx context.Context, ref name.Digest, p Policy) error {
 		if err != nil {
 			return fmt.Errorf("verify-key: %w", err)
 		}
-		checks = append(checks, p.checkOpts(v))
+		checks = append(checks, p.checkOpts(ctx, v))
 	}
 	if p.Identity != "" {
-		co := p.checkOpts(nil)
+		co := p.checkOpts(ctx, nil)
 		// Anchored: the identity is matched whole, so org/repo never
 		// accepts org/repo-evil.
 		co.Identities = []cosign.Identity{{
@@ -121,9 +121,9 @@ func Verify(ctx context.Context, ref name.Digest, p Policy) error {
 	return nil
 }
 
-func (p Policy) checkOpts(v signature.Verifier) *cosign.CheckOpts {
+func (p Policy) checkOpts(ctx context.Context, v signature.Verifier) *cosign.CheckOpts {
 	return &cosign.CheckOpts{
-		RegistryClientOpts: []ociremote.Option{ociremote.WithRemoteOptions(p.Remote...)},
+		RegistryClientOpts: []ociremote.Option{ociremote.WithRemoteOptions(p.Remote.Options(ctx)...)},
 		SigVerifier:        v,
 		RootCerts:          p.Roots,
 		IntermediateCerts:  p.Intermediates,

@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -150,15 +151,23 @@ func (s *Sigstore) RekorKeys(t *testing.T) *cosign.TrustedTransparencyLogPubKeys
 
 // serveToken answers as ACTIONS_ID_TOKEN_REQUEST_URL does: {"value": JWT}.
 // The JWT is unsigned: the Fulcio stand-in does not check it.
+// The authorization scheme is matched without regard to case, as HTTP's
+// are.
 func (s *Sigstore) serveToken(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Authorization") != "bearer request-token" || r.URL.Query().Get("audience") != "sigstore" {
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "bearer") || token != "request-token" || r.URL.Query().Get("audience") != "sigstore" {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
+	json.NewEncoder(w).Encode(map[string]string{"value": s.Token()})
+}
+
+// Token is the OIDC token the runner would give a job of Identity's
+// workflow, for tests that sign keyless without an action.
+func (s *Sigstore) Token() string {
 	enc := base64.RawURLEncoding.EncodeToString
 	claims, _ := json.Marshal(map[string]any{"iss": Issuer, "sub": "repo:fxplatform/fx-platform:ref:refs/tags/v1.2.3", "aud": "sigstore", "job_workflow_ref": s.Identity})
-	jwt := enc([]byte(`{"alg":"none"}`)) + "." + enc(claims) + "." + enc([]byte("sig"))
-	json.NewEncoder(w).Encode(map[string]string{"value": jwt})
+	return enc([]byte(`{"alg":"none"}`)) + "." + enc(claims) + "." + enc([]byte("sig"))
 }
 
 // OIDC issuer extensions Fulcio writes (legacy raw string, and DER UTF8String).

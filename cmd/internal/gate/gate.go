@@ -1,4 +1,7 @@
-package sign
+// Package gate is the signature gate's input group, declared the same way
+// by every action that deploys (deploy, promote): the verify-* inputs,
+// read into a sign.Policy checked without a network call.
+package gate
 
 import (
 	"crypto/x509"
@@ -6,20 +9,17 @@ import (
 	"os"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/sigstore/pkg/tuf"
 
+	"github.com/fxplatform/deploy-actions/cmd/internal/registry"
 	"github.com/fxplatform/deploy-actions/pkg/action"
-	"github.com/fxplatform/deploy-actions/pkg/image"
+	"github.com/fxplatform/deploy-actions/pkg/sign"
 )
 
-// GateInputs are the inputs of the signature gate, declared the same way by
-// every action that deploys (deploy, promote): append them to the spec's
-// Inputs and read them with ParseGate.
-var GateInputs = []action.Input{
+// Inputs are the group's inputs, added to an action's spec.
+var Inputs = []action.Input{
 	{Name: "verify-key", Description: "Refuse the image unless it is signed by this cosign public key (PEM content, path or KMS URI)."},
 	{Name: "verify-certificate-identity", Description: "Refuse the image unless it is signed keyless by this identity (the signing workflow's URL, matched whole, e.g. https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1.2.3)."},
 	{Name: "verify-certificate-oidc-issuer", Description: "OIDC issuer of the keyless identity, e.g. https://token.actions.githubusercontent.com."},
@@ -28,11 +28,11 @@ var GateInputs = []action.Input{
 	{Name: "verify-rekor-public-key", Description: "For a private Sigstore, with verify-fulcio-roots: PEM public key (content or path) of the Rekor log keyless signatures must be entered in."},
 }
 
-// ParseGate reads the gate inputs for image (the action's digest input)
-// and checks them without a network call. The registry is read with the
+// Parse reads the gate inputs for img (the action's digest input) and
+// checks them without a network call. The registry is read with the
 // docker keychain and, for ghcr.io, GITHUB_ACTOR and GITHUB_TOKEN.
-func ParseGate(a *action.Action, in *action.Inputs, img name.Digest) Policy {
-	p := Policy{
+func Parse(a *action.Action, in *action.Inputs, img name.Digest) sign.Policy {
+	p := sign.Policy{
 		Key:          in.String("verify-key"),
 		Identity:     in.String("verify-certificate-identity"),
 		Issuer:       in.String("verify-certificate-oidc-issuer"),
@@ -54,20 +54,15 @@ func ParseGate(a *action.Action, in *action.Inputs, img name.Digest) Policy {
 		// entry; the key itself is the trust anchor.
 		p.IgnoreTlog = true
 	}
-	kc := image.NewKeychain(image.Credentials{
-		Registry:    img.RegistryStr(),
-		GitHubActor: a.Getenv("GITHUB_ACTOR"),
-		GitHubToken: a.Getenv("GITHUB_TOKEN"),
-	}, authn.DefaultKeychain)
-	p.Remote = []remote.Option{remote.WithAuthFromKeychain(kc)}
+	p.Remote = registry.Group{Credentials: registry.Runner(a, img.RegistryStr())}.Remote(a)
 	return p
 }
 
 // gateInputOf names the input a policy problem comes from.
-func gateInputOf(p Policy) string {
+func gateInputOf(p sign.Policy) string {
 	switch {
 	case p.Key != "":
-		if _, err := ClassifyKey(p.Key); err != nil {
+		if _, err := sign.ClassifyKey(p.Key); err != nil {
 			return "verify-key"
 		}
 	case p.Identity != "" || p.Issuer != "":
@@ -81,7 +76,7 @@ func gateInputOf(p Policy) string {
 
 // parsePrivateSigstore reads verify-fulcio-roots and verify-rekor-public-key
 // into the policy's trust.
-func parsePrivateSigstore(p *Policy, in *action.Inputs) {
+func parsePrivateSigstore(p *sign.Policy, in *action.Inputs) {
 	roots, rekorKey := in.String("verify-fulcio-roots"), in.String("verify-rekor-public-key")
 	if roots == "" {
 		if rekorKey != "" {

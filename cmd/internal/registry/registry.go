@@ -1,0 +1,63 @@
+// Package registry is the registry input group of every action that reads
+// or writes images (build-push, scan, sign): registry-username,
+// registry-password and insecure-registries, read into the one
+// image.Remote every registry client of the action uses.
+package registry
+
+import (
+	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/fxplatform/deploy-actions/pkg/action"
+	"github.com/fxplatform/deploy-actions/pkg/image"
+)
+
+// Inputs are the group's inputs, added to an action's spec.
+var Inputs = []action.Input{
+	{Name: "registry-username", Description: "Registry user. Default: the docker config keychain, and GITHUB_ACTOR for ghcr.io."},
+	{Name: "registry-password", Sensitive: true, Description: "Registry password or token. Default: the docker config keychain, and GITHUB_TOKEN for ghcr.io."},
+	{Name: "insecure-registries", Kind: action.KindList, Description: "Registry hosts reached over plain HTTP (local registries)."},
+}
+
+// Group is the parsed group.
+type Group struct {
+	// Credentials are for the registry of the action's image input.
+	Credentials image.Credentials
+	// Insecure are the hosts reached over plain HTTP.
+	Insecure []string
+}
+
+// Parse reads the group, with credentials for host (the registry of the
+// image the action reads or writes; "" when there is none). A user
+// without a password, or the reverse, is an input problem. ghcr.io is
+// logged in to with the runner's GITHUB_ACTOR and GITHUB_TOKEN when
+// nothing else does.
+func Parse(a *action.Action, in *action.Inputs, host string) Group {
+	g := Group{
+		Credentials: Runner(a, host),
+		Insecure:    in.List("insecure-registries"),
+	}
+	g.Credentials.Username = in.String("registry-username")
+	g.Credentials.Password = in.String("registry-password")
+	if (g.Credentials.Username == "") != (g.Credentials.Password == "") {
+		in.Fail("registry-password", "registry-username and registry-password go together")
+	}
+	return g
+}
+
+// Runner are the credentials an action without registry inputs (the
+// signature gate of deploy and promote) has for host: the runner's
+// GITHUB_ACTOR and GITHUB_TOKEN, for ghcr.io.
+func Runner(a *action.Action, host string) image.Credentials {
+	return image.Credentials{Registry: host, GitHubActor: a.Getenv("GITHUB_ACTOR"), GitHubToken: a.Getenv("GITHUB_TOKEN")}
+}
+
+// Remote is how the action reaches registries: these credentials before
+// the docker config keychain, plain HTTP to the insecure hosts, retries
+// and Retry-After, and a user agent naming the action.
+func (g Group) Remote(a *action.Action) image.Remote {
+	return image.Remote{
+		Keychain:  image.NewKeychain(g.Credentials, authn.DefaultKeychain),
+		Insecure:  g.Insecure,
+		UserAgent: "deploy-actions/" + a.Spec().Name,
+	}
+}
