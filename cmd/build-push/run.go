@@ -235,17 +235,12 @@ func setOutputs(a *action.Action, res *image.Result) error {
 	if err != nil {
 		return err
 	}
-	for _, o := range [][2]string{
-		{"digest", md.Digest},
-		{"image-ref", res.ImageRef},
-		{"tags", strings.Join(res.Tags, "\n")},
-		{"metadata", string(js)},
-	} {
-		if err := a.SetOutput(o[0], o[1]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return a.SetOutputs(
+		"digest", md.Digest,
+		"image-ref", res.ImageRef,
+		"tags", strings.Join(res.Tags, "\n"),
+		"metadata", string(js),
+	)
 }
 
 func reporter(a *action.Action) image.Reporter {

@@ -206,10 +206,10 @@ func writeOutputs(a *action.Action, res *helm.Result) error {
 	if res.Revision == 0 {
 		return nil
 	}
-	return errors.Join(
-		a.SetOutput("revision", fmt.Sprint(res.Revision)),
-		a.SetOutput("status", res.Status),
-		a.SetOutput("manifest-digest", res.ManifestDigest()),
+	return a.SetOutputs(
+		"revision", fmt.Sprint(res.Revision),
+		"status", res.Status,
+		"manifest-digest", res.ManifestDigest(),
 	)
 }
 

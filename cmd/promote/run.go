@@ -181,11 +181,11 @@ func run(ctx context.Context, a *action.Action) error {
 		}
 	}
 	if res != nil {
-		if err := errors.Join(
-			a.SetOutput("result", res.Outcome), a.SetOutput("active-color", res.ActiveColor),
-			a.SetOutput("previous-color", res.PreviousColor), a.SetOutput("image", activeImage(res)),
-			a.SetOutput("duration", res.Duration.Round(time.Millisecond).String()),
-			a.SetOutput("steps-completed", fmt.Sprint(res.StepsCompleted)),
+		if err := a.SetOutputs(
+			"result", res.Outcome, "active-color", res.ActiveColor,
+			"previous-color", res.PreviousColor, "image", activeImage(res),
+			"duration", res.Duration.Round(time.Millisecond).String(),
+			"steps-completed", fmt.Sprint(res.StepsCompleted),
 		); err != nil {
 			return errors.Join(perr, err)
 		}

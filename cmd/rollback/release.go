@@ -48,8 +48,8 @@ func rollbackRelease(ctx context.Context, a *action.Action, in Inputs) error {
 		}
 	}
 	if res.Revision > 0 {
-		if err := errors.Join(a.SetOutput("revision", fmt.Sprint(res.Revision)), a.SetOutput("image", res.Image),
-			a.SetOutput("duration", took.Round(time.Millisecond).String())); err != nil {
+		if err := a.SetOutputs("revision", fmt.Sprint(res.Revision), "image", res.Image,
+			"duration", took.Round(time.Millisecond).String()); err != nil {
 			return errors.Join(rerr, err)
 		}
 		if err := a.AddSummary(releaseSummary(in, res, took)); err != nil {

@@ -130,8 +130,8 @@ func run(ctx context.Context, a *action.Action) error {
 		To: in.To, Container: in.Container, Reason: in.Reason,
 	})
 	if res != nil && rerr == nil {
-		if err := errors.Join(a.SetOutput("active-color", res.ActiveColor), a.SetOutput("image", res.Image),
-			a.SetOutput("duration", res.Duration.Round(time.Millisecond).String())); err != nil {
+		if err := a.SetOutputs("active-color", res.ActiveColor, "image", res.Image,
+			"duration", res.Duration.Round(time.Millisecond).String()); err != nil {
 			return err
 		}
 		if err := a.AddSummary(summary(in, res)); err != nil {

@@ -149,20 +149,18 @@ func run(ctx context.Context, a *action.Action) error {
 	if err := writeReports(in, inv, rep); err != nil {
 		return err
 	}
-	for _, out := range []struct{ name, value string }{
-		{"passed", fmt.Sprint(rep.Passed)},
-		{"critical", fmt.Sprint(rep.Counts["critical"])},
-		{"high", fmt.Sprint(rep.Counts["high"])},
-		{"medium", fmt.Sprint(rep.Counts["medium"])},
-		{"low", fmt.Sprint(rep.Counts["low"])},
-		{"total", fmt.Sprint(rep.Counts["total"])},
-		{"sarif-file", in.SARIFFile},
-		{"json-file", in.JSONFile},
-		{"sbom-file", in.SBOMFile},
-	} {
-		if err := a.SetOutput(out.name, out.value); err != nil {
-			return err
-		}
+	if err := a.SetOutputs(
+		"passed", fmt.Sprint(rep.Passed),
+		"critical", fmt.Sprint(rep.Counts["critical"]),
+		"high", fmt.Sprint(rep.Counts["high"]),
+		"medium", fmt.Sprint(rep.Counts["medium"]),
+		"low", fmt.Sprint(rep.Counts["low"]),
+		"total", fmt.Sprint(rep.Counts["total"]),
+		"sarif-file", in.SARIFFile,
+		"json-file", in.JSONFile,
+		"sbom-file", in.SBOMFile,
+	); err != nil {
+		return err
 	}
 	for _, ig := range rep.ExpiredIgnores {
 		a.Warningf("expired ignore", "ignore of %s expired on %s and counts again (reason was: %s)", ig.ID, ig.IgnoreUntil.Format(time.DateOnly), ig.Reason)

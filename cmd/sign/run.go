@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -219,10 +218,10 @@ func run(ctx context.Context, a *action.Action) error {
 	for _, b := range blobs {
 		bundles = append(bundles, b.bundle)
 	}
-	if err := errors.Join(
-		a.SetOutput("signature-ref", res.SignatureRef),
-		a.SetOutput("attestations", strings.Join(att.PredicateTypes, "\n")),
-		a.SetOutput("bundles", strings.Join(bundles, "\n")),
+	if err := a.SetOutputs(
+		"signature-ref", res.SignatureRef,
+		"attestations", strings.Join(att.PredicateTypes, "\n"),
+		"bundles", strings.Join(bundles, "\n"),
 	); err != nil {
 		return err
 	}

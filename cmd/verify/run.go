@@ -215,11 +215,10 @@ func (in Inputs) config(a *action.Action) (verify.Config, error) {
 }
 
 func writeOutputs(a *action.Action, in Inputs, rep *verify.Report) error {
-	outs := [][2]string{{"passed", strconv.FormatBool(rep.Passed)}}
+	outs := []string{"passed", strconv.FormatBool(rep.Passed)}
 	if l := rep.Load; l != nil {
-		outs = append(outs,
-			[2]string{"p50", ms(l.P50)}, [2]string{"p95", ms(l.P95)}, [2]string{"p99", ms(l.P99)},
-			[2]string{"error-rate", num(l.ErrorRate * 100)}, [2]string{"throughput", num(l.Throughput * 60)})
+		outs = append(outs, "p50", ms(l.P50), "p95", ms(l.P95), "p99", ms(l.P99),
+			"error-rate", num(l.ErrorRate*100), "throughput", num(l.Throughput*60))
 	}
 	if in.ReportFile != "" {
 		data, err := json.MarshalIndent(rep, "", "  ")
@@ -229,12 +228,10 @@ func writeOutputs(a *action.Action, in Inputs, rep *verify.Report) error {
 		if err := os.WriteFile(in.ReportFile, append(data, '\n'), 0o644); err != nil {
 			return fmt.Errorf("writing the report: %w", err)
 		}
-		outs = append(outs, [2]string{"report-file", in.ReportFile})
+		outs = append(outs, "report-file", in.ReportFile)
 	}
-	for _, o := range outs {
-		if err := a.SetOutput(o[0], o[1]); err != nil {
-			return err
-		}
+	if err := a.SetOutputs(outs...); err != nil {
+		return err
 	}
 	return a.AddSummary(rep.Markdown())
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -151,6 +152,35 @@ func TestSetOutputUndeclared(t *testing.T) {
 	})
 	if code != 1 || len(r.Annotations("error")) != 1 {
 		t.Fatalf("exit %d, log %s", code, r.Log.String())
+	}
+}
+
+func TestSetOutputs(t *testing.T) {
+	tests := []struct {
+		name    string
+		pairs   []string
+		want    map[string]string
+		wantErr string
+	}{
+		{name: "pairs in order", pairs: []string{"echo", "a\nb", "digest", "sha256:1"}, want: map[string]string{"echo": "a\nb", "digest": "sha256:1"}},
+		{name: "a name without its value", pairs: []string{"echo", "a", "digest"}, want: map[string]string{}, wantErr: "want name, value pairs"},
+		{name: "an undeclared one does not stop the others", pairs: []string{"nope", "x", "digest", "sha256:1"}, want: map[string]string{"digest": "sha256:1"}, wantErr: `output "nope" is not declared`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := actiontest.New(t, map[string]string{"image": "ghcr.io/a/b"})
+			var err error
+			r.Run(context.Background(), testSpec, func(ctx context.Context, a *action.Action) error {
+				err = a.SetOutputs(tc.pairs...)
+				return nil
+			})
+			if (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Errorf("error = %v, want %q", err, tc.wantErr)
+			}
+			if got := r.Outputs(); !maps.Equal(got, tc.want) {
+				t.Errorf("outputs = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
 

@@ -1,6 +1,7 @@
 package action
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -8,6 +9,20 @@ import (
 
 	"github.com/sethvargo/go-githubactions"
 )
+
+// SetOutputs writes outputs given as name, value pairs, in order (as
+// strings.NewReplacer takes its pairs). Every output is attempted; the
+// errors are joined.
+func (a *Action) SetOutputs(nameValue ...string) error {
+	if len(nameValue)%2 != 0 {
+		return fmt.Errorf("SetOutputs: %d arguments, want name, value pairs", len(nameValue))
+	}
+	var errs []error
+	for i := 0; i < len(nameValue); i += 2 {
+		errs = append(errs, a.SetOutput(nameValue[i], nameValue[i+1]))
+	}
+	return errors.Join(errs...)
+}
 
 // SetOutput writes an output. Under a runner it goes to $GITHUB_OUTPUT in
 // heredoc form with a random delimiter; in CLI mode it is printed on stdout

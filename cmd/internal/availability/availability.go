@@ -115,9 +115,11 @@ func (p Probe) Report(a *action.Action, m *verify.Monitor) (*verify.Availability
 	r := m.Stop()
 	a.Infof("Availability of %s: %s", p.URL, r)
 	err := errors.Join(
-		a.SetOutput("availability", fmt.Sprintf("%.3f", 100*r.Availability)),
-		a.SetOutput("failed-requests", fmt.Sprint(r.Failed)),
-		a.SetOutput("longest-gap", r.LongestGap.Round(time.Millisecond).String()),
+		a.SetOutputs(
+			"availability", fmt.Sprintf("%.3f", 100*r.Availability),
+			"failed-requests", fmt.Sprint(r.Failed),
+			"longest-gap", r.LongestGap.Round(time.Millisecond).String(),
+		),
 		a.AddSummary(r.Markdown(p.URL, p.Rate, p.Min)),
 	)
 	if !r.Meets(p.Min) {
