@@ -154,13 +154,3 @@ func firstLine(s string) string {
 	}
 	return s
 }
-
-// NewProvider returns the named provider ("prometheus") for address. An
-// unknown name is an error, never a silent fallback.
-func NewProvider(name, address string) (Provider, error) {
-	switch name {
-	case "prometheus":
-		return NewPrometheus(address)
-	}
-	return nil, fmt.Errorf("unknown metrics provider %q (known: prometheus)", name)
-}

@@ -120,9 +120,3 @@ func TestNewPrometheusBadAddress(t *testing.T) {
 		})
 	}
 }
-
-func TestNewProviderUnknown(t *testing.T) {
-	if _, err := NewProvider("datadog", "http://127.0.0.1:1"); err == nil {
-		t.Fatal("NewProvider accepted an unknown provider")
-	}
-}

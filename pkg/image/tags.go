@@ -4,14 +4,12 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/Masterminds/semver/v3"
 )
 
 var (
-	tagPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
-	// semverPattern is the grammar of semver.org, with an optional "v".
-	semverPattern = regexp.MustCompile(`^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)` +
-		`(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?` +
-		`(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
+	tagPattern     = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
 	hexPattern     = regexp.MustCompile(`^[0-9a-f]{7,}$`)
 	pullRefPattern = regexp.MustCompile(`^refs/pull/([0-9]+)/(?:merge|head)$`)
 	illegalTagRune = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
@@ -42,10 +40,10 @@ func DefaultTags(ref, sha string) ([]string, error) {
 	switch {
 	case strings.HasPrefix(ref, "refs/tags/"):
 		name := strings.TrimPrefix(ref, "refs/tags/")
-		if m := semverPattern.FindStringSubmatch(name); m != nil {
+		if v := parseSemver(name); v != nil {
 			tags = append(tags, sanitizeTag(strings.TrimPrefix(name, "v")))
-			if m[4] == "" { // a release, not a pre-release
-				tags = append(tags, m[1]+"."+m[2], m[1], "latest")
+			if v.Prerelease() == "" { // a release, not a pre-release
+				tags = append(tags, fmt.Sprintf("%d.%d", v.Major(), v.Minor()), fmt.Sprint(v.Major()), "latest")
 			}
 		} else if t := sanitizeTag(name); t != "" {
 			tags = append(tags, t)
@@ -78,7 +76,7 @@ func RefVersion(ref string) string {
 	switch {
 	case strings.HasPrefix(ref, "refs/tags/"):
 		name := strings.TrimPrefix(ref, "refs/tags/")
-		if semverPattern.MatchString(name) {
+		if parseSemver(name) != nil {
 			name = strings.TrimPrefix(name, "v")
 		}
 		return sanitizeTag(name)
@@ -88,6 +86,17 @@ func RefVersion(ref string) string {
 		return "pr-" + pullRefPattern.FindStringSubmatch(ref)[1]
 	}
 	return ""
+}
+
+// parseSemver reads a tag name as a semantic version (semver.org's
+// grammar, strictly: three numbers), with an optional "v"; nil if it is
+// not one.
+func parseSemver(name string) *semver.Version {
+	v, err := semver.StrictNewVersion(strings.TrimPrefix(name, "v"))
+	if err != nil {
+		return nil
+	}
+	return v
 }
 
 // sanitizeTag turns a git ref name into a valid tag: runs of illegal
