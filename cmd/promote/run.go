@@ -206,6 +206,12 @@ func run(ctx context.Context, a *action.Action) error {
 	return nil
 }
 
+// interruptGrace is what an interrupted rollout gets to put traffic back
+// and record it; the GitHub Deployment's final status gets a quarter of
+// action.StopGrace after it, so the step reports before the runner kills
+// it.
+const interruptGrace = action.StopGrace / 2
+
 // lastMove is when the last phase that moved traffic ended: a step, the
 // switch, or an abort's return to the stable colour.
 func lastMove(res *rollout.Result) time.Time {
@@ -253,7 +259,7 @@ func config(in Inputs, a *action.Action) (rollout.Config, error) {
 	cfg := rollout.Config{
 		Target: rollout.Target{Client: client, Dynamic: dyn, Router: router, HTTPRoute: in.HTTPRoute, Ingress: in.Ingress,
 			Namespace: in.Namespace, Service: in.Service, Deployment: in.Deployment, ColorLabel: in.ColorLabel,
-			Owner: in.Owner, LockTimeout: in.LockTimeout, Timeout: in.Timeout,
+			Owner: in.Owner, LockTimeout: in.LockTimeout, Timeout: in.Timeout, InterruptGrace: interruptGrace,
 			OnEvent: func(e rollout.Event) { a.Infof("%s", e.Message) }},
 		Container: in.Container, Image: in.Image, Strategy: in.Strategy, Steps: in.Steps, Pauses: in.StepPause,
 		AnalysisInterval: in.AnalysisInterval, FailureLimit: in.FailureLimit, InconclusiveLimit: in.InconclusiveLimit,

@@ -126,7 +126,8 @@ func run(ctx context.Context, a *action.Action) error {
 	res, rerr := rollout.Rollback(ctx, rollout.RollbackConfig{
 		Target: rollout.Target{Client: client, Dynamic: dyn, Namespace: in.Namespace, Service: in.Service, Deployment: in.Deployment,
 			ColorLabel: in.ColorLabel, Owner: in.Owner, LockTimeout: in.LockTimeout, Timeout: in.Timeout,
-			OnEvent: func(e rollout.Event) { a.Infof("%s", e.Message) }},
+			InterruptGrace: action.StopGrace / 2,
+			OnEvent:        func(e rollout.Event) { a.Infof("%s", e.Message) }},
 		To: in.To, Container: in.Container, Reason: in.Reason,
 	})
 	if res != nil && rerr == nil {

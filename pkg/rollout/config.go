@@ -56,6 +56,12 @@ type Target struct {
 	LeaseDuration time.Duration
 	// Timeout bounds the whole run.
 	Timeout time.Duration
+	// InterruptGrace bounds the clean-up of a run its caller cancelled (a
+	// SIGTERM): traffic back on the stable colour, the state recorded, the
+	// Lease released. The caller is about to be killed, so this must fit
+	// in the time it has left (default 4s). A run that ends on its own
+	// timeout gets 5 minutes for the same clean-up.
+	InterruptGrace time.Duration
 	// OnEvent, when set, hears progress ("25 % traffic").
 	OnEvent func(Event)
 }
@@ -121,6 +127,9 @@ func (c *Target) setDefaults() error {
 	}
 	if c.LeaseDuration <= 0 {
 		c.LeaseDuration = 15 * time.Second
+	}
+	if c.InterruptGrace <= 0 {
+		c.InterruptGrace = 4 * time.Second
 	}
 	return nil
 }

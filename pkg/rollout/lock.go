@@ -34,9 +34,40 @@ func (t *Target) lockAndWatch(ctx context.Context) (context.Context, func(), *ku
 	release := func() {
 		cancel(nil)
 		cancelTimeout()
-		_ = lock.Release(context.WithoutCancel(ctx))
+		rctx, done := detach(ctx)
+		defer done()
+		_ = lock.Release(rctx)
 	}
 	return ctx, release, lock, nil
+}
+
+type hardStopKey struct{}
+
+// withHardStop returns the caller's ctx carrying the context every
+// clean-up derives from. That context outlives the run's own end (its
+// timeout, a lost Lease, an abort), but ends InterruptGrace after the
+// caller cancels ctx, so a cancelled run returns within that time
+// whatever it was writing.
+func (t *Target) withHardStop(ctx context.Context) (context.Context, context.CancelFunc) {
+	hard, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(t.InterruptGrace, cancel) })
+	return context.WithValue(ctx, hardStopKey{}, hard), func() { stop(); cancel() }
+}
+
+// detach returns a context for a write that must finish once begun (the
+// state on the Service, a scale-down, the Lease's release) even though
+// ctx has ended, within the hard stop.
+func detach(ctx context.Context) (context.Context, context.CancelFunc) {
+	if hard, ok := ctx.Value(hardStopKey{}).(context.Context); ok {
+		return context.WithCancel(hard)
+	}
+	return context.WithCancel(context.WithoutCancel(ctx))
+}
+
+// interrupted reports whether the caller cancelled ctx (a SIGTERM), as
+// opposed to the run ending on its own (its timeout, a lost Lease).
+func interrupted(ctx context.Context) bool {
+	return ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled)
 }
 
 // switchWhenAvailable points the live Service at colour once its

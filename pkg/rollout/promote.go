@@ -32,6 +32,8 @@ func Promote(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Started: time.Now(), Image: cfg.Image}
+	ctx, stop := cfg.withHardStop(ctx)
+	defer stop()
 	lctx, release, _, err := cfg.lockAndWatch(ctx)
 	if err != nil {
 		return nil, err
@@ -279,7 +281,11 @@ func (p *promotion) scaleDown(ctx context.Context) {
 		p.res.Reason = fmt.Sprintf("%s left scaled up: %v", p.stable, err)
 		return
 	}
-	defer func() { _ = lock.Release(context.WithoutCancel(ctx)) }()
+	defer func() {
+		rctx, done := detach(ctx)
+		defer done()
+		_ = lock.Release(rctx)
+	}()
 	svc, err := c.Client.CoreV1().Services(c.Namespace).Get(ctx, c.Service, metav1.GetOptions{})
 	if err == nil {
 		if st := ReadState(svc); st.ActiveColor != p.cand || st.Phase != PhasePromoted || svc.Spec.Selector[c.ColorLabel] == p.stable {
@@ -324,9 +330,19 @@ func (p *promotion) abort(ctx context.Context, cause error) error {
 	}
 	c := p.cfg
 	c.emit("abort", 0, "aborting: %v", cause)
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+	// The way back has 5 minutes after a failed analysis or a timeout, and
+	// what the hard stop leaves after an interruption, with no scale-down
+	// delay: there is no time to let connections drain from the
+	// candidate, so it stays up, without traffic, for the next run.
+	actx, cancel := detach(ctx)
 	defer cancel()
-	if err := p.returnToStable(actx, cause.Error(), c.ScaleDownDelay); err != nil {
+	actx, cancelTimeout := context.WithTimeout(actx, 5*time.Minute)
+	defer cancelTimeout()
+	delay := c.ScaleDownDelay
+	if interrupted(ctx) && delay > 0 {
+		delay = -1
+	}
+	if err := p.returnToStable(actx, cause.Error(), delay); err != nil {
 		return errors.Join(fmt.Errorf("%w: %w", ErrAborted, cause), err)
 	}
 	p.res.Outcome, p.res.ActiveColor, p.res.PreviousColor = Aborted, p.stable, p.cand
@@ -339,7 +355,7 @@ func (p *promotion) abort(ctx context.Context, cause error) error {
 
 // returnToStable routes everything to the stable colour, records the
 // abort, and scales the half-done colour (the recorded candidate) to zero
-// after delay.
+// after delay (never, for a negative delay).
 func (p *promotion) returnToStable(ctx context.Context, reason string, delay time.Duration) error {
 	c := p.cfg
 	cand := p.st.CandidateColor
@@ -357,8 +373,13 @@ func (p *promotion) returnToStable(ctx context.Context, reason string, delay tim
 		return err
 	}
 	ph := p.begin("abort: scale down "+cand, -1)
+	if delay < 0 {
+		p.end(ph, "skipped")
+		c.emit("abort", 0, "%s left scaled up, without traffic: interrupted, there is no time for its scale-down delay", cand)
+		return nil
+	}
 	_ = sleep(ctx, delay)
-	if err := kube.Scale(context.WithoutCancel(ctx), c.Client, c.Namespace, c.deploymentName(cand), 0); err != nil {
+	if err := kube.Scale(ctx, c.Client, c.Namespace, c.deploymentName(cand), 0); err != nil {
 		p.end(ph, "fail")
 		return err
 	}
@@ -371,7 +392,9 @@ func (p *promotion) record(ctx context.Context) error {
 	c := p.cfg
 	p.st.Owner, p.st.UpdatedAt = c.Owner, time.Now()
 	p.st.Router, p.st.HTTPRoute, p.st.Ingress = c.RouterName, c.HTTPRoute, c.Ingress
-	return kube.AnnotateService(context.WithoutCancel(ctx), c.Client, c.Namespace, c.Service, p.st.Annotations())
+	wctx, done := detach(ctx)
+	defer done()
+	return kube.AnnotateService(wctx, c.Client, c.Namespace, c.Service, p.st.Annotations())
 }
 
 func (p *promotion) begin(name string, weight int) *Phase {

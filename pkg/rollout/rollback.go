@@ -48,6 +48,8 @@ func Rollback(ctx context.Context, cfg RollbackConfig) (*RollbackResult, error) 
 		return nil, err
 	}
 	res := &RollbackResult{Started: time.Now()}
+	ctx, stop := cfg.withHardStop(ctx)
+	defer stop()
 	ctx, release, _, err := cfg.lockAndWatch(ctx)
 	if err != nil {
 		return nil, err
@@ -149,7 +151,9 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 	next := State{Phase: PhaseRolledBack, ActiveColor: target, ActiveImage: targetImage, PreviousColor: prevColour,
 		PreviousImage: prevImage, Replicas: replicas, Owner: c.Owner, Reason: cfg.Reason, StartedAt: res.Started, UpdatedAt: now,
 		Router: st.Router, HTTPRoute: st.HTTPRoute, Ingress: st.Ingress, Step: st.Step, Weight: 0}
-	return kube.AnnotateService(context.WithoutCancel(ctx), c.Client, c.Namespace, c.Service, next.Annotations())
+	wctx, done := detach(ctx)
+	defer done()
+	return kube.AnnotateService(wctx, c.Client, c.Namespace, c.Service, next.Annotations())
 }
 
 // prepareTarget sets the image (if any) and at least replicas on a

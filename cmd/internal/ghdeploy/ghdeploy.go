@@ -27,8 +27,9 @@ func Inputs(environment string) []action.Input {
 }
 
 // FinishTimeout bounds recording a final status when the run ended on its
-// own. After an interruption the bound is half of action.StopGrace, so the
-// step still reports what happened instead of "did not stop".
+// own. After an interruption the bound is a quarter of action.StopGrace:
+// promote and rollback have used half of it to put traffic back, and the
+// step must still report what happened instead of "did not stop".
 const FinishTimeout = 30 * time.Second
 
 // Group is the parsed group.
@@ -142,15 +143,15 @@ func (r *Record) Fail(ctx context.Context, description string) {
 
 // finish records the final status even when ctx is done (the cluster is
 // in its final state and GitHub should say so), within FinishTimeout, or
-// half of action.StopGrace once the step is interrupted. Failing to record
-// it is a warning.
+// a quarter of action.StopGrace once the step is interrupted. Failing to
+// record it is a warning.
 func (r *Record) finish(ctx context.Context, description string, record func(context.Context) error) {
 	if r == nil {
 		return
 	}
 	limit := FinishTimeout
 	if ctx.Err() != nil {
-		limit = action.StopGrace / 2
+		limit = action.StopGrace / 4
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
 	defer cancel()
