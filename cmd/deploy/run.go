@@ -141,10 +141,9 @@ func run(ctx context.Context, a *action.Action) error {
 	if err != nil {
 		return err
 	}
-	if in.Gate.Enabled() {
-		a.Infof("Verifying the signature of %s", in.Image)
-		if err := sign.Verify(ctx, *in.Image, in.Gate); err != nil {
-			return fmt.Errorf("refusing to deploy %s (nothing was changed): %w", in.Image, err)
+	if in.Image != nil {
+		if err := gate.Check(ctx, a, *in.Image, in.Gate, "deploy"); err != nil {
+			return err
 		}
 	}
 	if err := a.SetOutput("release", in.Release); err != nil {

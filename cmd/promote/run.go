@@ -146,11 +146,8 @@ func run(ctx context.Context, a *action.Action) error {
 	if err != nil {
 		return err
 	}
-	if in.Gate.Enabled() {
-		a.Infof("Verifying the signature of %s", in.Image)
-		if err := sign.Verify(ctx, in.Digest, in.Gate); err != nil {
-			return fmt.Errorf("refusing to promote %s (nothing was changed): %w", in.Image, err)
-		}
+	if err := gate.Check(ctx, a, in.Digest, in.Gate, "promote"); err != nil {
+		return err
 	}
 	cfg, err := config(in, a)
 	if err != nil {

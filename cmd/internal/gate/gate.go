@@ -4,8 +4,10 @@
 package gate
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 
@@ -119,4 +121,18 @@ func readPEM(s string) ([]byte, error) {
 		return []byte(s), nil
 	}
 	return os.ReadFile(s)
+}
+
+// Check runs the gate before anything changes: nothing when p is off,
+// else img must pass p, or the step stops with an error saying it will
+// not verb ("deploy", "promote") the image.
+func Check(ctx context.Context, a *action.Action, img name.Digest, p sign.Policy, verb string) error {
+	if !p.Enabled() {
+		return nil
+	}
+	a.Infof("Verifying the signature of %s", img)
+	if err := sign.Verify(ctx, img, p); err != nil {
+		return fmt.Errorf("refusing to %s %s (nothing was changed): %w", verb, img, err)
+	}
+	return nil
 }
