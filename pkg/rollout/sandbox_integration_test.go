@@ -1,3 +1,5 @@
+//go:build integration
+
 package rollout_test
 
 import (
@@ -5,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,13 +27,6 @@ import (
 )
 
 func TestMain(m *testing.M) { os.Exit(sandbox.Main(m)) }
-
-// Images of the two releases (never pulled: kwok runs no containers).
-var (
-	imageV1 = "127.0.0.1:5000/fx-platform@sha256:" + strings.Repeat("1", 64)
-	imageV2 = "127.0.0.1:5000/fx-platform@sha256:" + strings.Repeat("2", 64)
-	imageV3 = "127.0.0.1:5000/fx-platform@sha256:" + strings.Repeat("3", 64)
-)
 
 // app is the strategy document's fx-platform: a blue Deployment live behind
 // a Service selecting version=blue, in a namespace of its own.

@@ -1,3 +1,5 @@
+//go:build integration
+
 // Package e2e runs the suite as users consume it: the example caller
 // workflows in testdata/e2e/workflows, calling this repository's reusable
 // workflows (.github/workflows/release-pipeline.yml and rollback.yml), which
