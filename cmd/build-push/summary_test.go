@@ -42,8 +42,8 @@ func TestSummary(t *testing.T) {
 			name: "OCI layout, no tags, no layers", golden: "summary-layout.md", took: 250 * time.Millisecond,
 			res: &image.Result{
 				Repository: "/tmp/layout", Digest: hash("d"),
-				Images:     []image.PlatformImage{{Platform: "linux/amd64", Digest: hash("e")}},
-				Size:       1234, Timings: image.Timings{Build: 50 * time.Millisecond, Push: 200 * time.Millisecond},
+				Images: []image.PlatformImage{{Platform: "linux/amd64", Digest: hash("e")}},
+				Size:   1234, Timings: image.Timings{Build: 50 * time.Millisecond, Push: 200 * time.Millisecond},
 			},
 		},
 	}

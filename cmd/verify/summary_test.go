@@ -43,7 +43,7 @@ func TestSummary(t *testing.T) {
 			"summary-failed.md"},
 		{"a health path down", &verify.Report{URL: "https://staging.example.com", Started: started, Finished: started.Add(3 * time.Second),
 			Failures: []string{`health path "/api/health/database" answered 503`},
-			Health: []verify.HealthResult{healthy[0], {Path: "/api/health/database", Code: 503, Problem: "answered 503 Service Unavailable"}}},
+			Health:   []verify.HealthResult{healthy[0], {Path: "/api/health/database", Code: 503, Problem: "answered 503 Service Unavailable"}}},
 			"summary-unhealthy.md"},
 	}
 	for _, tc := range tests {
