@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"io"
 	"log"
-	"net/http"
-	"net/http/httptest"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/crane"
@@ -23,16 +21,9 @@ import (
 
 // countingRegistry is go-containerregistry's in-process registry with a
 // count of the requests it got.
-func countingRegistry(t *testing.T) (host string, requests *atomic.Int64) {
+func countingRegistry(t *testing.T) *actiontest.Server {
 	t.Helper()
-	requests = new(atomic.Int64)
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		reg.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://"), requests
+	return actiontest.NewServer(t, registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 }
 
 func appContext(t *testing.T) string {
@@ -51,67 +42,53 @@ func appContext(t *testing.T) string {
 	return dir
 }
 
-// runner is a build-push step with the runner's context variables of a tag
-// push, a fixed SOURCE_DATE_EPOCH and a private cache directory.
+// tagPush is what the runner sets on a tag push, with a fixed
+// SOURCE_DATE_EPOCH.
+var tagPush = map[string]string{
+	"GITHUB_REF":        "refs/tags/v1.2.3",
+	"GITHUB_SHA":        "0123456789abcdef0123456789abcdef01234567",
+	"GITHUB_SERVER_URL": "https://github.com",
+	"GITHUB_REPOSITORY": "acme/fx-platform",
+	"SOURCE_DATE_EPOCH": "1764072000",
+}
+
+// runner is a build-push step of a tag push with a private cache directory.
 func runner(t *testing.T, inputs map[string]string) *actiontest.Runner {
 	r := actiontest.New(t, inputs)
-	r.Env["GITHUB_REF"] = "refs/tags/v1.2.3"
-	r.Env["GITHUB_SHA"] = "0123456789abcdef0123456789abcdef01234567"
-	r.Env["GITHUB_SERVER_URL"] = "https://github.com"
-	r.Env["GITHUB_REPOSITORY"] = "acme/fx-platform"
-	r.Env["SOURCE_DATE_EPOCH"] = "1764072000"
+	maps.Copy(r.Env, tagPush)
 	r.Env["XDG_CACHE_HOME"] = t.TempDir()
 	return r
 }
 
 func TestBadInputChangesNothing(t *testing.T) {
-	ctxDir := appContext(t)
-	tests := []struct {
-		name   string
-		inputs map[string]string
-		input  string // the input the one error names
-	}{
-		{name: "unparsable image", inputs: map[string]string{"image": "Not An Image"}, input: "image"},
-		{name: "image with tag", inputs: map[string]string{"image": "REG/app:v1"}, input: "image"},
-		{name: "files outside context", inputs: map[string]string{"files": "../../etc/passwd:/etc/passwd"}, input: "files"},
-		{name: "files missing source", inputs: map[string]string{"files": "nope.js:/app/nope.js"}, input: "files"},
-		{name: "files naming the platform, no platforms", inputs: map[string]string{"files": "dist/{arch}/server:/app/server"}, input: "files"},
-		{name: "unknown platform", inputs: map[string]string{"platforms": "linux/amd64,plan10/vax"}, input: "platforms"},
-		{name: "illegal tag", inputs: map[string]string{"tags": "v1\nbad tag!"}, input: "tags"},
-		{name: "bad port", inputs: map[string]string{"ports": "70000/tcp"}, input: "ports"},
-		{name: "bad env", inputs: map[string]string{"env": "NOVALUE"}, input: "env"},
-		{name: "bad push", inputs: map[string]string{"push": "maybe"}, input: "push"},
-		{name: "layout without path", inputs: map[string]string{"push": "false"}, input: "oci-layout-path"},
-		{name: "user without password", inputs: map[string]string{"registry-username": "bot"}, input: "registry-password"},
-		{name: "missing context", inputs: map[string]string{"context": "/does/not/exist"}, input: "context"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			host, requests := countingRegistry(t)
-			inputs := map[string]string{"image": host + "/acme/app", "context": ctxDir}
-			for k, v := range tc.inputs {
-				inputs[k] = strings.ReplaceAll(v, "REG", host)
-			}
-			r := runner(t, inputs)
-			if code := r.Run(context.Background(), spec, run); code != 1 {
-				t.Fatalf("exit code %d, want 1; log:\n%s", code, r.Log.String())
-			}
-			errs := r.Annotations("error")
-			if len(errs) != 1 || !strings.Contains(errs[0], `input "`+tc.input+`"`) {
-				t.Fatalf("errors = %q, want one naming input %q", errs, tc.input)
-			}
-			if n := requests.Load(); n != 0 {
-				t.Errorf("the registry got %d requests, want none", n)
-			}
-			if out := r.Outputs(); len(out) != 0 {
-				t.Errorf("outputs written: %q", out)
-			}
-		})
-	}
+	reg := countingRegistry(t)
+	host := reg.Host()
+	env := maps.Clone(tagPush)
+	env["XDG_CACHE_HOME"] = t.TempDir()
+	actiontest.BadInputs{
+		Spec: spec, Run: run,
+		Good:    map[string]string{"image": host + "/acme/app", "context": appContext(t)},
+		Env:     env,
+		Servers: []*actiontest.Server{reg},
+	}.Test(t, []actiontest.BadInput{
+		{Name: "unparsable image", Set: map[string]string{"image": "Not An Image"}, Input: "image"},
+		{Name: "image with tag", Set: map[string]string{"image": host + "/app:v1"}, Input: "image"},
+		{Name: "files outside context", Set: map[string]string{"files": "../../etc/passwd:/etc/passwd"}, Input: "files"},
+		{Name: "files missing source", Set: map[string]string{"files": "nope.js:/app/nope.js"}, Input: "files"},
+		{Name: "files naming the platform, no platforms", Set: map[string]string{"files": "dist/{arch}/server:/app/server"}, Input: "files"},
+		{Name: "unknown platform", Set: map[string]string{"platforms": "linux/amd64,plan10/vax"}, Input: "platforms"},
+		{Name: "illegal tag", Set: map[string]string{"tags": "v1\nbad tag!"}, Input: "tags"},
+		{Name: "bad port", Set: map[string]string{"ports": "70000/tcp"}, Input: "ports"},
+		{Name: "bad env", Set: map[string]string{"env": "NOVALUE"}, Input: "env"},
+		{Name: "bad push", Set: map[string]string{"push": "maybe"}, Input: "push"},
+		{Name: "layout without path", Set: map[string]string{"push": "false"}, Input: "oci-layout-path"},
+		{Name: "user without password", Set: map[string]string{"registry-username": "bot"}, Input: "registry-password"},
+		{Name: "missing context", Set: map[string]string{"context": "/does/not/exist"}, Input: "context"},
+	})
 }
 
 func TestPushOutputsAndTags(t *testing.T) {
-	host, _ := countingRegistry(t)
+	host := countingRegistry(t).Host()
 	ctxDir := appContext(t)
 	repo := host + "/acme/fx-platform"
 	push := func() map[string]string {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
@@ -170,43 +169,23 @@ func TestRunDatabaseFailureExits2(t *testing.T) {
 }
 
 func TestRunRejectsBadInputBeforeAnyRequest(t *testing.T) {
-	var requests atomic.Int32
-	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		requests.Add(1)
-		http.NotFound(w, nil)
-	}))
-	defer reg.Close()
-	host := strings.TrimPrefix(reg.URL, "http://")
+	reg := actiontest.NewServer(t, nil)
+	host := reg.Host()
 	digest := host + "/fx/app@sha256:" + strings.Repeat("a", 64)
-	for _, tc := range []struct {
-		name, input string
-		inputs      map[string]string
-	}{
-		{"tag instead of digest", "image", map[string]string{"image": host + "/fx/app:1.2.3"}},
-		{"unknown threshold", "severity-threshold", map[string]string{"image": digest, "severity-threshold": "severe"}},
-		{"missing osv-db", "osv-db", map[string]string{"image": digest, "osv-db": "/nonexistent/osv"}},
-		{"bad ignore file", "ignore-file", map[string]string{"image": digest, "ignore-file": "/nonexistent/osv-scanner.toml"}},
-		{"unknown sbom format", "sbom-format", map[string]string{"image": digest, "sbom-format": "swid"}},
-		{"sarif directory missing", "sarif-file", map[string]string{"image": digest, "sarif-file": "/nonexistent/dir/scan.sarif"}},
-		{"username without password", "registry-password", map[string]string{"image": digest, "registry-username": "u"}},
-		{"layout and tarball", "image-tarball", map[string]string{"image": digest, "oci-layout-path": t.TempDir(), "image-tarball": "/etc/hostname"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			inputs := map[string]string{"osv-db": scantest.DB(), "insecure-registries": host}
-			maps.Copy(inputs, tc.inputs)
-			r := actiontest.New(t, inputs)
-			if code := r.Run(context.Background(), spec, run); code != 1 {
-				t.Fatalf("exit %d, want 1\n%s", code, r.Log.String())
-			}
-			errs := r.Annotations("error")
-			if len(errs) != 1 || !strings.Contains(errs[0], `"`+tc.input+`"`) {
-				t.Errorf("error annotations %q, want one naming %q", errs, tc.input)
-			}
-		})
-	}
-	if n := requests.Load(); n != 0 {
-		t.Errorf("%d requests reached the registry", n)
-	}
+	actiontest.BadInputs{
+		Spec: spec, Run: run,
+		Good:    map[string]string{"image": digest, "osv-db": scantest.DB(), "insecure-registries": host},
+		Servers: []*actiontest.Server{reg},
+	}.Test(t, []actiontest.BadInput{
+		{Name: "tag instead of digest", Set: map[string]string{"image": host + "/fx/app:1.2.3"}, Input: "image"},
+		{Name: "unknown threshold", Set: map[string]string{"severity-threshold": "severe"}, Input: "severity-threshold"},
+		{Name: "missing osv-db", Set: map[string]string{"osv-db": "/nonexistent/osv"}, Input: "osv-db"},
+		{Name: "bad ignore file", Set: map[string]string{"ignore-file": "/nonexistent/osv-scanner.toml"}, Input: "ignore-file"},
+		{Name: "unknown sbom format", Set: map[string]string{"sbom-format": "swid"}, Input: "sbom-format"},
+		{Name: "sarif directory missing", Set: map[string]string{"sarif-file": "/nonexistent/dir/scan.sarif"}, Input: "sarif-file"},
+		{Name: "username without password", Set: map[string]string{"registry-username": "u"}, Input: "registry-password"},
+		{Name: "layout and tarball", Set: map[string]string{"oci-layout-path": t.TempDir(), "image-tarball": "/etc/hostname"}, Input: "image-tarball"},
+	})
 }
 
 func readJSON(t *testing.T, path string, v any) {

@@ -30,13 +30,13 @@ func summary(r *scan.Report, p scan.Policy) string {
 			if !f.Ignored.IgnoreUntil.IsZero() {
 				until = "until " + f.Ignored.IgnoreUntil.Format(time.DateOnly)
 			}
-			ignored = append(ignored, []string{report.Escape(f.ID), report.Escape(f.Package + " " + f.Version), report.Escape(f.Ignored.Reason), until})
+			ignored = append(ignored, []string{f.ID, f.Package + " " + f.Version, f.Ignored.Reason, until})
 		case r.Fails(f, p):
 			fixed := "none"
 			if len(f.Fixed) > 0 {
-				fixed = report.Escape(strings.Join(f.Fixed, ", "))
+				fixed = strings.Join(f.Fixed, ", ")
 			}
-			failing = append(failing, []string{f.Rating, report.Escape(f.ID), report.Escape(f.Package), report.Escape(f.Version), fixed, report.Escape(f.Path)})
+			failing = append(failing, []string{f.Rating, f.ID, f.Package, f.Version, fixed, f.Path})
 		}
 	}
 	if len(failing) > 0 {
@@ -50,7 +50,7 @@ func summary(r *scan.Report, p scan.Policy) string {
 	if len(r.ExpiredIgnores) > 0 {
 		var rows [][]string
 		for _, ig := range r.ExpiredIgnores {
-			rows = append(rows, []string{report.Escape(ig.ID), ig.IgnoreUntil.Format(time.DateOnly), report.Escape(ig.Reason)})
+			rows = append(rows, []string{ig.ID, ig.IgnoreUntil.Format(time.DateOnly), ig.Reason})
 		}
 		b.WriteString("\n#### Expired ignores (counted again)\n\n")
 		b.WriteString(report.Table([]string{"advisory", "expired", "reason"}, rows))

@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"maps"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/sigstore/cosign/v2/pkg/cosign"
@@ -91,13 +88,8 @@ func TestRunSignsAndAttests(t *testing.T) {
 }
 
 func TestRunRejectsBadInputBeforeAnyRequest(t *testing.T) {
-	var requests atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		requests.Add(1)
-		http.NotFound(w, nil)
-	}))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
+	srv := actiontest.NewServer(t, nil) // the registry and the OIDC token service
+	host := srv.Host()
 	digest := host + "/fx/app@sha256:" + strings.Repeat("a", 64)
 	priv, _ := keyPair(t, "")
 	// Relative blob paths are read from the working directory.
@@ -105,50 +97,42 @@ func TestRunRejectsBadInputBeforeAnyRequest(t *testing.T) {
 	if err := os.WriteFile("checksums.txt", []byte("0a1b  app.tar.gz\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		name, input string
-		inputs      map[string]string
-		env         map[string]string
-	}{
-		{"tag instead of digest", "image", map[string]string{"image": host + "/fx/app:v1", "key": string(priv)}, runnerEnv},
-		{"neither key nor keyless", "key", map[string]string{"image": digest}, runnerEnv},
-		{"key and keyless", "keyless", map[string]string{"image": digest, "key": string(priv), "keyless": "true"}, runnerEnv},
-		{"key file missing", "key", map[string]string{"image": digest, "key": "/nonexistent/cosign.key"}, runnerEnv},
-		{"unknown KMS", "key", map[string]string{"image": digest, "key": "vaultx://k"}, runnerEnv},
-		{"keyless without an OIDC token", "keyless", map[string]string{"image": digest, "keyless": "true"}, runnerEnv},
-		{"keyless without the log", "tlog-upload", map[string]string{"image": digest, "keyless": "true", "tlog-upload": "false"},
-			map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": srv.URL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "t", "GITHUB_RUN_ID": "1"}},
-		{"provenance outside a runner", "attest-provenance", map[string]string{"image": digest, "key": string(priv)}, nil},
-		{"sbom file missing", "attest-sbom", map[string]string{"image": digest, "key": string(priv), "attest-sbom": "/nonexistent.json"}, runnerEnv},
-		{"bad rekor url", "rekor-url", map[string]string{"image": digest, "key": string(priv), "rekor-url": "rekor"}, runnerEnv},
-		{"neither image nor blobs", "image", map[string]string{"key": string(priv)}, runnerEnv},
-		{"blob missing", "blobs", map[string]string{"blobs": "checksums.txt\n/nonexistent/checksums.txt", "key": string(priv)}, runnerEnv},
-		{"blob is a directory", "blobs", map[string]string{"blobs": os.TempDir(), "key": string(priv)}, runnerEnv},
-		{"blob listed twice", "blobs", map[string]string{"blobs": "checksums.txt\n./checksums.txt", "key": string(priv)}, runnerEnv},
-		{"sbom attestation without image", "attest-sbom", map[string]string{"blobs": "checksums.txt", "key": string(priv), "attest-sbom": "checksums.txt"}, runnerEnv},
-		{"scan attestation without image", "attest-scan", map[string]string{"blobs": "checksums.txt", "key": string(priv), "attest-scan": "checksums.txt"}, runnerEnv},
-		{"wrong key password", "key", map[string]string{"image": digest, "key": string(mustEncrypted(t)), "key-password": "wrong", "tlog-upload": "false"}, runnerEnv},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			inputs := map[string]string{"insecure-registries": host}
-			maps.Copy(inputs, tc.inputs)
-			r := actiontest.New(t, inputs)
-			maps.Copy(r.Env, tc.env)
-			if code := r.Run(context.Background(), spec, run); code != 1 {
-				t.Fatalf("exit %d, want 1\n%s", code, r.Log.String())
-			}
-			errs := r.Annotations("error")
-			if len(errs) != 1 || !strings.Contains(errs[0], `"`+tc.input+`"`) {
-				t.Errorf("error annotations %q, want one naming %q", errs, tc.input)
-			}
+	outsideRunner := map[string]string{}
+	for k := range runnerEnv {
+		outsideRunner[k] = ""
+	}
+	oidcOnly := maps.Clone(outsideRunner)
+	maps.Copy(oidcOnly, map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": srv.URL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "t", "GITHUB_RUN_ID": "1"})
+	actiontest.BadInputs{
+		Spec: spec, Run: run,
+		Good:    map[string]string{"insecure-registries": host},
+		Env:     runnerEnv,
+		Servers: []*actiontest.Server{srv},
+		Check: func(t *testing.T, _ *actiontest.Runner) {
 			if _, err := os.Stat("checksums.txt" + sign.BundleSuffix); err == nil {
 				t.Errorf("a bundle was written")
 			}
-		})
-	}
-	if n := requests.Load(); n != 0 {
-		t.Errorf("%d requests were sent", n)
-	}
+		},
+	}.Test(t, []actiontest.BadInput{
+		{Name: "tag instead of digest", Input: "image", Set: map[string]string{"image": host + "/fx/app:v1", "key": string(priv)}},
+		{Name: "neither key nor keyless", Input: "key", Set: map[string]string{"image": digest}},
+		{Name: "key and keyless", Input: "keyless", Set: map[string]string{"image": digest, "key": string(priv), "keyless": "true"}},
+		{Name: "key file missing", Input: "key", Set: map[string]string{"image": digest, "key": "/nonexistent/cosign.key"}},
+		{Name: "unknown KMS", Input: "key", Set: map[string]string{"image": digest, "key": "vaultx://k"}},
+		{Name: "keyless without an OIDC token", Input: "keyless", Set: map[string]string{"image": digest, "keyless": "true"}},
+		{Name: "keyless without the log", Input: "tlog-upload", Set: map[string]string{"image": digest, "keyless": "true", "tlog-upload": "false"},
+			Env: oidcOnly},
+		{Name: "provenance outside a runner", Input: "attest-provenance", Set: map[string]string{"image": digest, "key": string(priv)}, Env: outsideRunner},
+		{Name: "sbom file missing", Input: "attest-sbom", Set: map[string]string{"image": digest, "key": string(priv), "attest-sbom": "/nonexistent.json"}},
+		{Name: "bad rekor url", Input: "rekor-url", Set: map[string]string{"image": digest, "key": string(priv), "rekor-url": "rekor"}},
+		{Name: "neither image nor blobs", Input: "image", Set: map[string]string{"key": string(priv)}},
+		{Name: "blob missing", Input: "blobs", Set: map[string]string{"blobs": "checksums.txt\n/nonexistent/checksums.txt", "key": string(priv)}},
+		{Name: "blob is a directory", Input: "blobs", Set: map[string]string{"blobs": os.TempDir(), "key": string(priv)}},
+		{Name: "blob listed twice", Input: "blobs", Set: map[string]string{"blobs": "checksums.txt\n./checksums.txt", "key": string(priv)}},
+		{Name: "sbom attestation without image", Input: "attest-sbom", Set: map[string]string{"blobs": "checksums.txt", "key": string(priv), "attest-sbom": "checksums.txt"}},
+		{Name: "scan attestation without image", Input: "attest-scan", Set: map[string]string{"blobs": "checksums.txt", "key": string(priv), "attest-scan": "checksums.txt"}},
+		{Name: "wrong key password", Input: "key", Set: map[string]string{"image": digest, "key": string(mustEncrypted(t)), "key-password": "wrong", "tlog-upload": "false"}},
+	})
 }
 
 func mustEncrypted(t *testing.T) []byte {

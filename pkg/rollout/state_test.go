@@ -12,6 +12,14 @@ import (
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
 )
 
+// Images of the releases the tests roll out (never pulled: kwok runs no
+// containers).
+var (
+	imageV1 = "127.0.0.1:5000/fx-platform@sha256:" + strings.Repeat("1", 64)
+	imageV2 = "127.0.0.1:5000/fx-platform@sha256:" + strings.Repeat("2", 64)
+	imageV3 = "127.0.0.1:5000/fx-platform@sha256:" + strings.Repeat("3", 64)
+)
+
 func TestStateRoundTrip(t *testing.T) {
 	at := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
 	tests := []struct {

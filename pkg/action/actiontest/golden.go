@@ -10,7 +10,7 @@ import (
 	"github.com/fxplatform/deploy-actions/pkg/action"
 )
 
-var update = flag.Bool("update", false, "rewrite generated files (actions/<name>/action.yml) instead of comparing them")
+var update = flag.Bool("update", false, "rewrite generated and golden files (actions/<name>/action.yml, the README reference, testdata/*.md) instead of comparing them")
 
 // CheckReadme fails the test when the README's reference of the action,
 // between the lines <!-- reference:NAME --> and <!-- /reference:NAME -->,
@@ -66,5 +66,30 @@ func CheckActionYAML(t *testing.T, spec *action.Spec) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("%s is out of date with cmd/%s/spec.go; regenerate it with: go test ./cmd/%s -run TestActionYAML -update", path, spec.Name, spec.Name)
+	}
+}
+
+// CheckGolden fails the test when got differs from the golden file
+// testdata/<name> of the test's package, showing both. `go test -update`
+// rewrites the file; review the diff before committing it.
+func CheckGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (write it with: go test -run '%s' -update)", err, t.Name())
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from what the test got; if the change is meant, rewrite it with: go test -run '%s' -update\n--- got:\n%s\n--- want (%s):\n%s",
+			path, t.Name(), got, path, want)
 	}
 }

@@ -10,7 +10,9 @@
 //     service discovery (Sandbox.AddScrapeTarget).
 //
 // Up starts (or reuses) a whole sandbox in a state directory and Down stops
-// it; Get hands an integration test a running sandbox. Servers missing from
+// it; Get hands an integration test a running sandbox (Get, Main and
+// NewTestRegistry are built only with the integration tag, so unit tests
+// cannot start a server). Servers missing from
 // the machine are installed with apt-get when possible, or reported with the
 // Debian package to install; waits have deadlines and errors name the
 // component and show the end of its log.

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -229,21 +228,4 @@ func (r *Registry) writeConfig(opts RegistryOptions) (string, error) {
 	fmt.Fprintf(&b, "health:\n  storagedriver:\n    enabled: false\n")
 	path := filepath.Join(r.Dir, "config.yml")
 	return path, os.WriteFile(path, []byte(b.String()), 0o600)
-}
-
-// NewTestRegistry starts a registry in a temporary directory for the test
-// and stops it when the test ends. It fails the test if the registry cannot
-// start; it never skips.
-func NewTestRegistry(t testing.TB, opts RegistryOptions) *Registry {
-	t.Helper()
-	r, err := StartRegistry(context.Background(), t.TempDir(), opts)
-	if err != nil {
-		t.Fatalf("starting registry: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := r.Close(); err != nil {
-			t.Errorf("stopping registry: %v", err)
-		}
-	})
-	return r
 }

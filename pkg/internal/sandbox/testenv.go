@@ -1,3 +1,9 @@
+//go:build integration
+
+// The helpers that hand a test a running server live behind the integration
+// build tag: a test without the tag that reaches for the sandbox does not
+// compile, so `go test ./...` can never start one.
+
 package sandbox
 
 import (
@@ -117,4 +123,21 @@ func (s *Sandbox) Namespace(t testing.TB) string {
 		_ = client.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{})
 	})
 	return name
+}
+
+// NewTestRegistry starts a registry in a temporary directory for the test
+// and stops it when the test ends. It fails the test if the registry cannot
+// start; it never skips.
+func NewTestRegistry(t testing.TB, opts RegistryOptions) *Registry {
+	t.Helper()
+	r, err := StartRegistry(context.Background(), t.TempDir(), opts)
+	if err != nil {
+		t.Fatalf("starting registry: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := r.Close(); err != nil {
+			t.Errorf("stopping registry: %v", err)
+		}
+	})
+	return r
 }

@@ -1,6 +1,10 @@
 // Package rollouttest sets up the strategy document's fx-platform in a
 // namespace for tests of promote and rollback: a blue Deployment live
 // behind fx-platform-service, which selects version=blue.
+//
+// What needs the sandbox (Main, NewCluster, RealBlueApp, Image, Real.Route
+// and Real.Dynamic) is built only with the integration tag, so a unit test
+// that reaches for it does not compile.
 package rollouttest
 
 import (
@@ -14,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/fxplatform/deploy-actions/pkg/internal/sandbox"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
 )
 
@@ -66,11 +69,6 @@ func blueApp(t testing.TB, client kubernetes.Interface, ns string, replicas int3
 	return svc
 }
 
-// Main runs a test binary against the project's sandbox (started if none
-// runs); call it from TestMain. It lets the cmd/ tests, which may not import
-// pkg/internal, use the sandbox.
-func Main(m *testing.M) int { return sandbox.Main(m) }
-
 // Cluster is the sandbox's Kubernetes API for one test.
 type Cluster struct {
 	Client     kubernetes.Interface
@@ -78,15 +76,4 @@ type Cluster struct {
 	Namespace  string // unique to the test, deleted when it ends
 	// PrometheusURL is the sandbox's Prometheus.
 	PrometheusURL string
-}
-
-// NewCluster returns the sandbox's cluster with a namespace of the test's own.
-func NewCluster(t testing.TB) Cluster {
-	t.Helper()
-	s := sandbox.Get(t)
-	client, err := s.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Cluster{Client: client, Kubeconfig: s.Kubeconfig, Namespace: s.Namespace(t), PrometheusURL: s.PrometheusURL}
 }
