@@ -82,7 +82,10 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	if i.OSVDB == "" && !strings.HasPrefix(i.OSVAPIURL, "https://") && !strings.HasPrefix(i.OSVAPIURL, "http://") {
 		in.Fail("osv-api-url", "%q is not an http(s) URL", i.OSVAPIURL)
 	}
-	i.SARIFFile = in.String("sarif-file")
+	// An empty input is the default, so "none" is how to write none.
+	if i.SARIFFile = in.String("sarif-file"); i.SARIFFile == "none" {
+		i.SARIFFile = ""
+	}
 	i.JSONFile = in.String("json-file")
 	i.SBOMFile = in.String("sbom-file")
 	i.SBOMFormat = in.Enum("sbom-format")

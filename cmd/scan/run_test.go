@@ -115,7 +115,7 @@ func TestRunSPDX(t *testing.T) {
 	ref := scantest.PushImage(t, host).String()
 	sbom := filepath.Join(t.TempDir(), "sbom.spdx.json")
 	r := actiontest.New(t, map[string]string{"image": ref, "osv-db": scantest.DB(), "insecure-registries": host,
-		"severity-threshold": "none", "sbom-file": sbom, "sbom-format": "spdx", "sarif-file": ""})
+		"severity-threshold": "none", "sbom-file": sbom, "sbom-format": "spdx", "sarif-file": "none"})
 	if code := r.Run(context.Background(), spec, run); code != 0 {
 		t.Fatalf("exit %d\n%s", code, r.Log.String())
 	}

@@ -18,7 +18,7 @@ var spec = &action.Spec{
 		{Name: "only-fixed", Default: "false", Kind: action.KindBool, Description: "Leave findings with no fixed version out of the threshold."},
 		{Name: "osv-db", Description: "Offline OSV database: a directory of <ecosystem>/all.zip (the osv.dev export layout) or one zip. Default: the OSV API."},
 		{Name: "osv-api-url", Default: "https://api.osv.dev", Description: "OSV API used when osv-db is not set."},
-		{Name: "sarif-file", Default: "scan.sarif", Description: "Where to write the SARIF 2.1.0 report (always every finding, whatever the threshold); empty for none."},
+		{Name: "sarif-file", Default: "scan.sarif", Description: "Where to write the SARIF 2.1.0 report (always every finding, whatever the threshold); none writes none (an empty value means the default, as for every input)."},
 		{Name: "json-file", Description: "Where to write the JSON report; empty for none."},
 		{Name: "sbom-file", Description: "Where to write the SBOM; empty for none."},
 		{Name: "sbom-format", Default: "cyclonedx", Kind: action.KindEnum, Allowed: []string{"cyclonedx", "spdx"}, Description: "SBOM format: CycloneDX 1.6 JSON or SPDX 2.3 JSON."},
