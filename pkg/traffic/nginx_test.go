@@ -129,6 +129,17 @@ func TestNginxRouterWeight(t *testing.T) {
 		{name: "not a canary yet is 0", ing: canaryIngress("fx-green", nil), want: 0},
 		{name: "canary off is 0", ing: canaryIngress("fx-green", map[string]string{traffic.AnnotationCanary: "false",
 			traffic.AnnotationCanaryWeight: "40"}), want: 0},
+		// After a promotion the canary Ingress points at the old colour:
+		// its weight is the stable's, and the canary has none of it.
+		{name: "a weight on the stable colour's Service is not the canary's", ing: canaryAt("fx-blue", "40"), want: 0},
+		{name: "a backend of neither colour", ing: canaryAt("other", "40"),
+			wantErr: `ingress "fx-canary" sends its canary-weight to Service "other", neither "fx-blue" nor "fx-green"`},
+		{name: "a weight split between both colours' Services", ing: func() *networkingv1.Ingress {
+			ing := canaryAt("fx-green", "40")
+			ing.Spec.Rules[1].HTTP.Paths[0].Backend.Service.Name = "fx-blue"
+			return ing
+		}(), wantErr: `ingress "fx-canary" sends its canary-weight to both "fx-blue" and "fx-green"`},
+		{name: "weight 0 on any backend is 0", ing: canaryAt("other", "0"), want: 0},
 		{name: "a weight that is not a number", ing: canaryAt("fx-green", "ten"), wantErr: `canary-weight "ten" is not a number`},
 		{name: "no weight", ing: canaryIngress("fx-green", map[string]string{traffic.AnnotationCanary: "true"}),
 			wantErr: `canary-weight "" is not a number`},
