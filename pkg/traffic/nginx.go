@@ -47,12 +47,16 @@ func (r *nginxRouter) Route(ctx context.Context, stable, canary string, weight i
 	if err != nil {
 		return fmt.Errorf("reading ingress %q: %w", r.cfg.Ingress, err)
 	}
+	backends := serviceBackends(ing)
+	if len(backends) == 0 {
+		return fmt.Errorf("ingress %q has no Service backend to point at %q", r.cfg.Ingress, r.cfg.ColourService(canary))
+	}
 	if ing.Annotations == nil {
 		ing.Annotations = map[string]string{}
 	}
 	ing.Annotations[AnnotationCanary] = "true"
 	ing.Annotations[AnnotationCanaryWeight] = strconv.Itoa(weight)
-	for _, b := range serviceBackends(ing) {
+	for _, b := range backends {
 		b.Name = r.cfg.ColourService(canary)
 	}
 	if _, err := ingresses.Update(ctx, ing, metav1.UpdateOptions{}); err != nil {
@@ -79,8 +83,12 @@ func (r *nginxRouter) Weight(ctx context.Context, stable, canary string) (int, e
 	// The weight goes to the Ingress's backend, which is the canary's
 	// Service only while a promotion runs: the last Route of a finished
 	// one leaves it on the old colour.
+	backends := serviceBackends(ing)
+	if len(backends) == 0 {
+		return 0, fmt.Errorf("ingress %q has no Service backend", r.cfg.Ingress)
+	}
 	onCanary, onStable := false, false
-	for _, b := range serviceBackends(ing) {
+	for _, b := range backends {
 		switch b.Name {
 		case r.cfg.ColourService(canary):
 			onCanary = true

@@ -73,6 +73,8 @@ func TestNginxRouterRoute(t *testing.T) {
 		{name: "a missing canary deployment", ing: canaryAt("fx-green", "0"), colours: []colour{ready("blue")}, weight: 10,
 			wantErr: `reading deployment "fx-green"`},
 		{name: "a missing ingress", colours: both, weight: 10, wantErr: `reading ingress "fx-canary"`},
+		{name: "no Service backend to point at the canary", colours: both, weight: 10,
+			ing: &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "fx-canary", Namespace: ns}}, wantErr: `ingress "fx-canary" has no Service backend`},
 		{name: "a weight above 100", ing: canaryAt("fx-green", "0"), colours: both, weight: 101, wantErr: "weight 101 is not between 0 and 100"},
 	}
 	for _, tc := range tests {
@@ -140,6 +142,9 @@ func TestNginxRouterWeight(t *testing.T) {
 			return ing
 		}(), wantErr: `ingress "fx-canary" sends its canary-weight to both "fx-blue" and "fx-green"`},
 		{name: "weight 0 on any backend is 0", ing: canaryAt("other", "0"), want: 0},
+		{name: "no Service backend", ing: &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "fx-canary", Namespace: ns,
+			Annotations: map[string]string{traffic.AnnotationCanary: "true", traffic.AnnotationCanaryWeight: "40"}}},
+			wantErr: `ingress "fx-canary" has no Service backend`},
 		{name: "a weight that is not a number", ing: canaryAt("fx-green", "ten"), wantErr: `canary-weight "ten" is not a number`},
 		{name: "no weight", ing: canaryIngress("fx-green", map[string]string{traffic.AnnotationCanary: "true"}),
 			wantErr: `canary-weight "" is not a number`},
