@@ -115,10 +115,9 @@ func (l *Lock) try(ctx context.Context) (string, error) {
 	if holder != "" && holder != l.opts.Holder && !expired(lease, time.Now()) {
 		return holder, ErrLeaseHeld
 	}
+	tookOver := ""
 	if holder != l.opts.Holder {
-		if holder != "" {
-			l.TookOver = holder
-		}
+		tookOver = holder
 		n := int32(1)
 		if lease.Spec.LeaseTransitions != nil {
 			n = *lease.Spec.LeaseTransitions + 1
@@ -129,8 +128,12 @@ func (l *Lock) try(ctx context.Context) (string, error) {
 	lease.Spec.HolderIdentity = &l.opts.Holder
 	lease.Spec.LeaseDurationSeconds = &secs
 	lease.Spec.RenewTime = &now
-	_, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
-	return "", err
+	if _, err := leases.Update(ctx, lease, metav1.UpdateOptions{}); err != nil {
+		return "", err
+	}
+	// Only now: a write that lost a race took nothing over.
+	l.TookOver = tookOver
+	return "", nil
 }
 
 func expired(lease *coordinationv1.Lease, now time.Time) bool {

@@ -465,7 +465,7 @@ func TestLeaseLost(t *testing.T) {
 // verdict.
 func TestLeaseSurvivesBriefFailures(t *testing.T) {
 	s := newAPIServer()
-	l, err := AcquireLease(context.Background(), s.client, leaseNS, leaseName, LeaseOptions{Holder: "us", Duration: 3 * time.Second})
+	l, err := AcquireLease(context.Background(), s.client, leaseNS, leaseName, LeaseOptions{Holder: "us", Duration: 6 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -500,7 +500,7 @@ func TestLeaseRelease(t *testing.T) {
 		name       string
 		change     func(t *testing.T, s *apiServer) // after acquiring, before releasing
 		before     func(verb string, s *apiServer) error
-		wantHolder string
+		wantHolder string // "" when deleted
 		wantErr    string
 	}{
 		{name: "our lease is cleared", wantHolder: "<nil>"},
@@ -544,6 +544,12 @@ func TestLeaseRelease(t *testing.T) {
 				t.Errorf("release: %v", err)
 			}
 			s.setBefore(nil)
+			if tc.wantHolder == "" {
+				if _, err := s.stored(); !apierrors.IsNotFound(err) {
+					t.Errorf("got %v, want the lease still deleted", err)
+				}
+				return
+			}
 			got := s.lease(t)
 			if holderOf(got) != tc.wantHolder {
 				t.Errorf("holder %s, want %s", holderOf(got), tc.wantHolder)
@@ -576,5 +582,34 @@ func TestLeaseReleasedIsFreeForTheNextRun(t *testing.T) {
 	defer release(t, next)
 	if next.TookOver != "" {
 		t.Errorf("TookOver %q after a release, want none", next.TookOver)
+	}
+}
+
+// After losing the race for an expired Lease, the Lease the rival then
+// released is taken with no takeover: TookOver names only a holder whose
+// expired Lease the successful write replaced.
+func TestAcquireLeaseTookOverNamesOnlyTheReplacedHolder(t *testing.T) {
+	s := newAPIServer(heldBy("gone", time.Hour, 15, 1))
+	raced, gets := false, 0
+	s.setBefore(func(verb string, s *apiServer) error {
+		switch {
+		case verb == "update" && !raced:
+			raced = true
+			return s.put(heldBy("rival", 0, 3600, 2))
+		case verb == "get" && raced:
+			if gets++; gets == 2 { // the rival releases while we wait
+				return s.put(heldBy("", 0, 3600, 2))
+			}
+		}
+		return nil
+	})
+	l, err := AcquireLease(context.Background(), s.client, leaseNS, leaseName,
+		LeaseOptions{Holder: "us", Wait: time.Minute, Poll: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release(t, l)
+	if holderOf(s.lease(t)) != "us" || l.TookOver != "" {
+		t.Errorf("holder %s, TookOver %q; want us and no takeover", holderOf(s.lease(t)), l.TookOver)
 	}
 }
