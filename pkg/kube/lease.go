@@ -144,28 +144,32 @@ func expired(lease *coordinationv1.Lease, now time.Time) bool {
 }
 
 // renew refreshes the Lease every third of its duration until stopped;
-// it closes lost when another holder has it or renewals keep failing.
+// it closes lost when another holder has it, or when a whole duration
+// passes without a renewal, even while a request hangs.
 func (l *Lock) renew(ctx context.Context) {
 	defer close(l.done)
-	last := time.Now()
+	deadline := time.AfterFunc(l.opts.Duration, l.markLost)
+	defer deadline.Stop()
 	t := time.NewTicker(l.opts.Duration / 3)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-l.lost:
+			return
 		case <-t.C:
 		}
-		err := l.renewOnce(ctx)
+		// A request need not outlive the Lease it renews.
+		rctx, cancel := context.WithTimeout(ctx, l.opts.Duration)
+		err := l.renewOnce(rctx)
+		cancel()
 		switch {
 		case errors.Is(err, ErrLeaseHeld):
 			l.markLost()
 			return
 		case err == nil:
-			last = time.Now()
-		case time.Since(last) > l.opts.Duration:
-			l.markLost()
-			return
+			deadline.Reset(l.opts.Duration)
 		}
 	}
 }

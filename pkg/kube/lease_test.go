@@ -613,3 +613,26 @@ func TestAcquireLeaseTookOverNamesOnlyTheReplacedHolder(t *testing.T) {
 		t.Errorf("holder %s, TookOver %q; want us and no takeover", holderOf(s.lease(t)), l.TookOver)
 	}
 }
+
+// A renewal that hangs is a renewal that fails: once the duration has
+// passed without one, Lost closes even though the request never returns.
+func TestLeaseLostWhileARenewalHangs(t *testing.T) {
+	s := newAPIServer()
+	l, err := AcquireLease(context.Background(), s.client, leaseNS, leaseName, LeaseOptions{Holder: "us", Duration: 150 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hang := make(chan struct{})
+	s.setBefore(func(verb string, _ *apiServer) error {
+		if verb == "update" {
+			<-hang // holds the fake's lock: the test makes no request meanwhile
+		}
+		return nil
+	})
+	lost := closedWithin(l.Lost(), 10*time.Second)
+	close(hang)
+	release(t, l)
+	if !lost {
+		t.Fatal("Lost not closed while a renewal hung for longer than the lease's duration")
+	}
+}
