@@ -210,6 +210,9 @@ func (l *Lock) Release(ctx context.Context) error {
 	l.markLost()
 	leases := l.client.CoordinationV1().Leases(l.namespace)
 	lease, err := leases.Get(ctx, l.name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil // deleted: no longer ours, as renew would have found
+	}
 	if err != nil {
 		return fmt.Errorf("releasing lease %s/%s: %w", l.namespace, l.name, err)
 	}

@@ -514,6 +514,11 @@ func TestLeaseRelease(t *testing.T) {
 			}
 			return nil
 		}},
+		{name: "a deleted lease is not ours to release", change: func(t *testing.T, s *apiServer) {
+			if err := s.client.CoordinationV1().Leases(leaseNS).Delete(context.Background(), leaseName, metav1.DeleteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{name: "an unreadable lease is an error", wantHolder: "us", wantErr: "releasing lease prod/fx-lock", before: func(verb string, s *apiServer) error {
 			if verb == "get" {
 				s.setBefore(nil)
