@@ -92,10 +92,8 @@ func AcquireLease(ctx context.Context, client kubernetes.Interface, namespace, n
 func (l *Lock) try(ctx context.Context) (string, error) {
 	leases := l.client.CoordinationV1().Leases(l.namespace)
 	now := metav1.NewMicroTime(time.Now())
-	secs := int32(l.opts.Duration.Round(time.Second) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
+	// Rounded up: the Lease may not claim less time than renew keeps it.
+	secs := int32((l.opts.Duration + time.Second - 1) / time.Second)
 	lease, err := leases.Get(ctx, l.name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		_, err = leases.Create(ctx, &coordinationv1.Lease{

@@ -641,3 +641,22 @@ func TestLeaseLostWhileARenewalHangs(t *testing.T) {
 		t.Fatal("Lost not closed while a renewal hung for longer than the lease's duration")
 	}
 }
+
+// The Lease never claims less time than the holder keeps it: a duration
+// between whole seconds rounds up.
+func TestLeaseDurationSeconds(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want int32
+	}{{150 * time.Millisecond, 1}, {time.Second, 1}, {1400 * time.Millisecond, 2}, {15 * time.Second, 15}} {
+		s := newAPIServer()
+		l, err := AcquireLease(context.Background(), s.client, leaseNS, leaseName, LeaseOptions{Holder: "us", Duration: tc.d})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := *s.lease(t).Spec.LeaseDurationSeconds; got != tc.want {
+			t.Errorf("duration %s: leaseDurationSeconds %d, want %d", tc.d, got, tc.want)
+		}
+		release(t, l)
+	}
+}
