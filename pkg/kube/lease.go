@@ -92,10 +92,8 @@ func AcquireLease(ctx context.Context, client kubernetes.Interface, namespace, n
 func (l *Lock) try(ctx context.Context) (string, error) {
 	leases := l.client.CoordinationV1().Leases(l.namespace)
 	now := metav1.NewMicroTime(time.Now())
-	secs := int32(l.opts.Duration.Round(time.Second) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
+	// Rounded up: the Lease may not claim less time than renew keeps it.
+	secs := int32((l.opts.Duration + time.Second - 1) / time.Second)
 	lease, err := leases.Get(ctx, l.name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		_, err = leases.Create(ctx, &coordinationv1.Lease{
@@ -115,10 +113,9 @@ func (l *Lock) try(ctx context.Context) (string, error) {
 	if holder != "" && holder != l.opts.Holder && !expired(lease, time.Now()) {
 		return holder, ErrLeaseHeld
 	}
+	tookOver := ""
 	if holder != l.opts.Holder {
-		if holder != "" {
-			l.TookOver = holder
-		}
+		tookOver = holder
 		n := int32(1)
 		if lease.Spec.LeaseTransitions != nil {
 			n = *lease.Spec.LeaseTransitions + 1
@@ -129,8 +126,12 @@ func (l *Lock) try(ctx context.Context) (string, error) {
 	lease.Spec.HolderIdentity = &l.opts.Holder
 	lease.Spec.LeaseDurationSeconds = &secs
 	lease.Spec.RenewTime = &now
-	_, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
-	return "", err
+	if _, err := leases.Update(ctx, lease, metav1.UpdateOptions{}); err != nil {
+		return "", err
+	}
+	// Only now: a write that lost a race took nothing over.
+	l.TookOver = tookOver
+	return "", nil
 }
 
 func expired(lease *coordinationv1.Lease, now time.Time) bool {
@@ -141,28 +142,32 @@ func expired(lease *coordinationv1.Lease, now time.Time) bool {
 }
 
 // renew refreshes the Lease every third of its duration until stopped;
-// it closes lost when another holder has it or renewals keep failing.
+// it closes lost when another holder has it, or when a whole duration
+// passes without a renewal, even while a request hangs.
 func (l *Lock) renew(ctx context.Context) {
 	defer close(l.done)
-	last := time.Now()
+	deadline := time.AfterFunc(l.opts.Duration, l.markLost)
+	defer deadline.Stop()
 	t := time.NewTicker(l.opts.Duration / 3)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-l.lost:
+			return
 		case <-t.C:
 		}
-		err := l.renewOnce(ctx)
+		// A request need not outlive the Lease it renews.
+		rctx, cancel := context.WithTimeout(ctx, l.opts.Duration)
+		err := l.renewOnce(rctx)
+		cancel()
 		switch {
 		case errors.Is(err, ErrLeaseHeld):
 			l.markLost()
 			return
 		case err == nil:
-			last = time.Now()
-		case time.Since(last) > l.opts.Duration:
-			l.markLost()
-			return
+			deadline.Reset(l.opts.Duration)
 		}
 	}
 }
@@ -203,6 +208,9 @@ func (l *Lock) Release(ctx context.Context) error {
 	l.markLost()
 	leases := l.client.CoordinationV1().Leases(l.namespace)
 	lease, err := leases.Get(ctx, l.name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil // deleted: no longer ours, as renew would have found
+	}
 	if err != nil {
 		return fmt.Errorf("releasing lease %s/%s: %w", l.namespace, l.name, err)
 	}

@@ -18,28 +18,6 @@ import (
 // available in time.
 var ErrNotAvailable = errors.New("deployment not available")
 
-// Available reports whether a Deployment may receive traffic: its
-// controller has seen the current spec (observedGeneration), the Available
-// condition is true, and every desired replica is updated and available.
-// A Deployment scaled to zero is never available: it has nothing to route to.
-func Available(d *appsv1.Deployment) bool {
-	want := int32(1)
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
-	if want == 0 || d.Status.ObservedGeneration < d.Generation {
-		return false
-	}
-	cond := false
-	for _, c := range d.Status.Conditions {
-		if c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue {
-			cond = true
-		}
-	}
-	return cond && d.Status.UpdatedReplicas == want && d.Status.AvailableReplicas == want &&
-		d.Status.Replicas == want && d.Status.UnavailableReplicas == 0
-}
-
 // WaitAvailable polls the Deployment every interval until it is Available
 // (see [Available]) and as many of its pods as it wants are Ready and not
 // terminating, or timeout passes; it returns the last observation. The pod
@@ -66,7 +44,7 @@ func WaitAvailable(ctx context.Context, client kubernetes.Interface, namespace, 
 			apiErr = err
 			return false, nil
 		}
-		return n >= replicasOf(d), nil
+		return n >= DesiredReplicas(d), nil
 	})
 	if err == nil {
 		return last, nil
@@ -79,14 +57,7 @@ func WaitAvailable(ctx context.Context, client kubernetes.Interface, namespace, 
 	}
 	s := last.Status
 	return last, fmt.Errorf("%w: %s/%s after %s: %d/%d available, %d updated, generation %d observed %d",
-		ErrNotAvailable, namespace, name, timeout, s.AvailableReplicas, replicasOf(last), s.UpdatedReplicas, last.Generation, s.ObservedGeneration)
-}
-
-func replicasOf(d *appsv1.Deployment) int32 {
-	if d.Spec.Replicas == nil {
-		return 1
-	}
-	return *d.Spec.Replicas
+		ErrNotAvailable, namespace, name, timeout, s.AvailableReplicas, DesiredReplicas(last), s.UpdatedReplicas, last.Generation, s.ObservedGeneration)
 }
 
 // Scale sets a Deployment's replicas with a merge patch (no read-modify-
@@ -109,9 +80,7 @@ func WaitScaled(ctx context.Context, client kubernetes.Interface, namespace, nam
 		if err != nil {
 			return false, nil
 		}
-		want := replicasOf(d)
-		s := d.Status
-		return s.ObservedGeneration >= d.Generation && s.Replicas == want && s.ReadyReplicas == want, nil
+		return DeploymentReadiness(d).Settled(), nil
 	})
 	if err != nil {
 		return fmt.Errorf("waiting for %s/%s to settle at its replicas: %w", namespace, name, err)

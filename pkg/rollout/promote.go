@@ -68,7 +68,7 @@ func (p *promotion) run(ctx context.Context) error {
 		return err
 	}
 	p.res.ActiveColor, p.res.PreviousColor, p.res.PreviousImage = p.stable, p.cand, p.st.PreviousImage
-	p.replicas = replicasOf(live.Spec.Replicas)
+	p.replicas = kube.DesiredReplicas(live)
 	if p.st.Replicas > p.replicas {
 		p.replicas = p.st.Replicas
 	}
@@ -113,7 +113,7 @@ func (p *promotion) resumeScaleDown(ctx context.Context) error {
 		return nil
 	}
 	old, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, c.deploymentName(p.cand), metav1.GetOptions{})
-	if err != nil || replicasOf(old.Spec.Replicas) == 0 {
+	if err != nil || kube.DesiredReplicas(old) == 0 {
 		return nil
 	}
 	p.res.Reason += fmt.Sprintf("; %s, left scaled up by an earlier run, is scaled down after the delay", p.cand)
@@ -135,13 +135,6 @@ func activeColour(svc *corev1.Service, st State, key string) (string, error) {
 	return c, nil
 }
 
-func replicasOf(p *int32) int32 {
-	if p == nil {
-		return 1
-	}
-	return *p
-}
-
 // prepare makes the idle colour, waits for it and runs the pre-promotion
 // checks.
 func (p *promotion) prepare(ctx context.Context, liveDep *appsv1.Deployment) error {
@@ -152,7 +145,7 @@ func (p *promotion) prepare(ctx context.Context, liveDep *appsv1.Deployment) err
 		replicas = 0 // the router grows it step by step
 		if p.res.Resumed {
 			if cur, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, c.deploymentName(p.cand), metav1.GetOptions{}); err == nil {
-				replicas = replicasOf(cur.Spec.Replicas)
+				replicas = kube.DesiredReplicas(cur)
 			}
 		}
 	}

@@ -107,8 +107,8 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 	if err != nil {
 		return fmt.Errorf("reading deployment %q to roll back to: %w", c.deploymentName(target), err)
 	}
-	replicas := max(st.Replicas, replicasOf(activeDep.Spec.Replicas), 1)
-	res.Warm = image == "" && kube.Available(dep) && replicasOf(dep.Spec.Replicas) >= replicas
+	replicas := max(st.Replicas, kube.DesiredReplicas(activeDep), 1)
+	res.Warm = image == "" && kube.Available(dep) && kube.DesiredReplicas(dep) >= replicas
 	if res.Warm {
 		n, err := kube.ReadyPods(ctx, c.Client, dep)
 		res.Warm = err == nil && n >= replicas
@@ -172,7 +172,7 @@ func prepareTarget(ctx context.Context, c *Target, name, container, image string
 			}
 			dep.Spec.Template.Spec.Containers[i].Image = image
 		}
-		if replicasOf(dep.Spec.Replicas) < replicas {
+		if kube.DesiredReplicas(dep) < replicas {
 			dep.Spec.Replicas = &replicas
 		}
 		if _, err := deps.Update(ctx, dep, metav1.UpdateOptions{}); err != nil {

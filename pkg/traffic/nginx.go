@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -46,24 +47,17 @@ func (r *nginxRouter) Route(ctx context.Context, stable, canary string, weight i
 	if err != nil {
 		return fmt.Errorf("reading ingress %q: %w", r.cfg.Ingress, err)
 	}
+	backends := serviceBackends(ing)
+	if len(backends) == 0 {
+		return fmt.Errorf("ingress %q has no Service backend to point at %q", r.cfg.Ingress, r.cfg.ColourService(canary))
+	}
 	if ing.Annotations == nil {
 		ing.Annotations = map[string]string{}
 	}
 	ing.Annotations[AnnotationCanary] = "true"
 	ing.Annotations[AnnotationCanaryWeight] = strconv.Itoa(weight)
-	svc := r.cfg.ColourService(canary)
-	if ing.Spec.DefaultBackend != nil && ing.Spec.DefaultBackend.Service != nil {
-		ing.Spec.DefaultBackend.Service.Name = svc
-	}
-	for i := range ing.Spec.Rules {
-		if ing.Spec.Rules[i].HTTP == nil {
-			continue
-		}
-		for j := range ing.Spec.Rules[i].HTTP.Paths {
-			if b := ing.Spec.Rules[i].HTTP.Paths[j].Backend.Service; b != nil {
-				b.Name = svc
-			}
-		}
+	for _, b := range backends {
+		b.Name = r.cfg.ColourService(canary)
 	}
 	if _, err := ingresses.Update(ctx, ing, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("setting canary-weight %d on ingress %q: %w", weight, r.cfg.Ingress, err)
@@ -83,5 +77,53 @@ func (r *nginxRouter) Weight(ctx context.Context, stable, canary string) (int, e
 	if err != nil {
 		return 0, fmt.Errorf("ingress %q: canary-weight %q is not a number", r.cfg.Ingress, ing.Annotations[AnnotationCanaryWeight])
 	}
+	if w == 0 {
+		return 0, nil
+	}
+	// The weight goes to the Ingress's backend, which is the canary's
+	// Service only while a promotion runs: the last Route of a finished
+	// one leaves it on the old colour.
+	backends := serviceBackends(ing)
+	if len(backends) == 0 {
+		return 0, fmt.Errorf("ingress %q has no Service backend", r.cfg.Ingress)
+	}
+	onCanary, onStable := false, false
+	for _, b := range backends {
+		switch b.Name {
+		case r.cfg.ColourService(canary):
+			onCanary = true
+		case r.cfg.ColourService(stable):
+			onStable = true
+		default:
+			return 0, fmt.Errorf("ingress %q sends its canary-weight to Service %q, neither %q nor %q",
+				r.cfg.Ingress, b.Name, r.cfg.ColourService(stable), r.cfg.ColourService(canary))
+		}
+	}
+	if onCanary && onStable {
+		return 0, fmt.Errorf("ingress %q sends its canary-weight to both %q and %q", r.cfg.Ingress, r.cfg.ColourService(stable), r.cfg.ColourService(canary))
+	}
+	if onStable {
+		return 0, nil
+	}
 	return w, nil
+}
+
+// serviceBackends lists the Ingress's Service backends, the default one
+// first, for reading or editing in place.
+func serviceBackends(ing *networkingv1.Ingress) []*networkingv1.IngressServiceBackend {
+	var out []*networkingv1.IngressServiceBackend
+	if ing.Spec.DefaultBackend != nil && ing.Spec.DefaultBackend.Service != nil {
+		out = append(out, ing.Spec.DefaultBackend.Service)
+	}
+	for _, rule := range ing.Spec.Rules {
+		if rule.HTTP == nil {
+			continue
+		}
+		for _, p := range rule.HTTP.Paths {
+			if p.Backend.Service != nil {
+				out = append(out, p.Backend.Service)
+			}
+		}
+	}
+	return out
 }

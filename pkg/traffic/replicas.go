@@ -86,7 +86,7 @@ func (r *replicasRouter) counts(ctx context.Context, stable, canary string) (c, 
 		if err != nil {
 			return 0, 0, fmt.Errorf("reading deployment %q: %w", r.cfg.DeploymentName(x.colour), err)
 		}
-		*x.n = replicas(d.Spec.Replicas)
+		*x.n = kube.DesiredReplicas(d)
 	}
 	return c, s, nil
 }

@@ -117,24 +117,17 @@ func (c Config) requireAvailable(ctx context.Context, colour string) error {
 	}
 	if !kube.Available(d) {
 		return fmt.Errorf("%w: deployment %s/%s has %d/%d available replicas (generation %d, observed %d)",
-			ErrNotAvailable, c.Namespace, d.Name, d.Status.AvailableReplicas, replicas(d.Spec.Replicas), d.Generation, d.Status.ObservedGeneration)
+			ErrNotAvailable, c.Namespace, d.Name, d.Status.AvailableReplicas, kube.DesiredReplicas(d), d.Generation, d.Status.ObservedGeneration)
 	}
 	// The status can lag behind pods that are going away; count them.
 	n, err := kube.ReadyPods(ctx, c.Client, d)
 	if err != nil {
 		return err
 	}
-	if n < replicas(d.Spec.Replicas) {
-		return fmt.Errorf("%w: deployment %s/%s has %d ready pods of %d", ErrNotAvailable, c.Namespace, d.Name, n, replicas(d.Spec.Replicas))
+	if n < kube.DesiredReplicas(d) {
+		return fmt.Errorf("%w: deployment %s/%s has %d ready pods of %d", ErrNotAvailable, c.Namespace, d.Name, n, kube.DesiredReplicas(d))
 	}
 	return nil
-}
-
-func replicas(p *int32) int32 {
-	if p == nil {
-		return 1
-	}
-	return *p
 }
 
 func checkWeight(w int) error {

@@ -8,11 +8,12 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/fxplatform/deploy-actions/pkg/kube"
 )
 
 // ErrDeploymentNotReady is returned when a Deployment did not become
@@ -62,14 +63,11 @@ func CheckDeployment(ctx context.Context, client kubernetes.Interface, namespace
 	if err != nil {
 		return s, fmt.Errorf("reading deployment %s/%s: %w", namespace, name, err)
 	}
-	s.Replicas = 1
-	if d.Spec.Replicas != nil {
-		s.Replicas = *d.Spec.Replicas
-	}
-	s.Updated, s.Available, s.Unavailable = d.Status.UpdatedReplicas, d.Status.AvailableReplicas, d.Status.UnavailableReplicas
-	s.Generation, s.ObservedGeneration = d.Generation, d.Status.ObservedGeneration
+	r := kube.DeploymentReadiness(d)
+	s.Replicas, s.Updated, s.Available, s.Unavailable = r.Desired, r.UpdatedReplicas, r.AvailableReplicas, r.UnavailableReplicas
+	s.Generation, s.ObservedGeneration = r.Generation, r.ObservedGeneration
 	s.Revision = d.Annotations[revisionAnnotation]
-	s.Problems = deploymentProblems(d, s)
+	s.Problems = r.Messages()
 	if s.ObservedGeneration < s.Generation || s.Revision == "" {
 		return s, nil // the controller has not caught up: the pods say nothing yet
 	}
@@ -89,33 +87,6 @@ func CheckDeployment(ctx context.Context, client kubernetes.Interface, namespace
 		s.Problems = append(s.Problems, fmt.Sprintf("container %s of pod %s restarted %d times since the rollout began", r.Container, r.Pod, r.Count))
 	}
 	return s, nil
-}
-
-func deploymentProblems(d *appsv1.Deployment, s DeploymentStatus) []string {
-	var out []string
-	if s.ObservedGeneration < s.Generation {
-		out = append(out, fmt.Sprintf("observedGeneration %d is behind generation %d", s.ObservedGeneration, s.Generation))
-	}
-	available := false
-	for _, c := range d.Status.Conditions {
-		switch {
-		case c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue:
-			available = true
-		case c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded":
-			out = append(out, "progress deadline exceeded: "+c.Message)
-		}
-	}
-	if !available {
-		out = append(out, "condition Available is not True")
-	}
-	if s.Unavailable > 0 {
-		out = append(out, fmt.Sprintf("%d unavailable replicas", s.Unavailable))
-	}
-	if s.Updated < s.Replicas || s.Available < s.Replicas || d.Status.Replicas > s.Replicas {
-		out = append(out, fmt.Sprintf("%d/%d updated, %d/%d available, %d pods in total",
-			s.Updated, s.Replicas, s.Available, s.Replicas, d.Status.Replicas))
-	}
-	return out
 }
 
 // currentReplicaSet finds the ReplicaSet the Deployment owns for its
