@@ -34,9 +34,9 @@ type LeaseOptions struct {
 }
 
 // Lock is a held Lease, renewed in the background until Release. When it
-// cannot be renewed (another holder took it, or renewals failed for longer
-// than its duration) Lost is closed: the holder must stop changing what the
-// Lease guards.
+// cannot be renewed (another holder took it, or renewals failed for two
+// thirds of its duration, a third before anyone may take it over) Lost is
+// closed: the holder must stop changing what the Lease guards.
 type Lock struct {
 	client          kubernetes.Interface
 	namespace, name string
@@ -141,14 +141,18 @@ func expired(lease *coordinationv1.Lease, now time.Time) bool {
 	return now.After(lease.Spec.RenewTime.Add(time.Duration(*lease.Spec.LeaseDurationSeconds) * time.Second))
 }
 
-// renew refreshes the Lease every third of its duration until stopped;
-// it closes lost when another holder has it, or when a whole duration
-// passes without a renewal, even while a request hangs.
+// renew refreshes the Lease every fifth of its duration until stopped. It
+// closes lost when another holder has it, or when two thirds of the
+// duration pass without a renewal, even while a request hangs: others may
+// take the Lease over once a whole duration has passed since its renew
+// time, and by then this holder has long stopped (client-go's leader
+// election keeps the same margin, 10 s of 15).
 func (l *Lock) renew(ctx context.Context) {
 	defer close(l.done)
-	deadline := time.AfterFunc(l.opts.Duration, l.markLost)
+	renewDeadline := 2 * l.opts.Duration / 3
+	deadline := time.AfterFunc(renewDeadline, l.markLost)
 	defer deadline.Stop()
-	t := time.NewTicker(l.opts.Duration / 3)
+	t := time.NewTicker(l.opts.Duration / 5)
 	defer t.Stop()
 	for {
 		select {
@@ -158,8 +162,10 @@ func (l *Lock) renew(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		// A request need not outlive the Lease it renews.
-		rctx, cancel := context.WithTimeout(ctx, l.opts.Duration)
+		// The renew time written is after start, so the deadline counted
+		// from start is never later than the one others count.
+		start := time.Now()
+		rctx, cancel := context.WithTimeout(ctx, renewDeadline)
 		err := l.renewOnce(rctx)
 		cancel()
 		switch {
@@ -167,7 +173,7 @@ func (l *Lock) renew(ctx context.Context) {
 			l.markLost()
 			return
 		case err == nil:
-			deadline.Reset(l.opts.Duration)
+			deadline.Reset(renewDeadline - time.Since(start))
 		}
 	}
 }

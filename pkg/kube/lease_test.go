@@ -209,7 +209,7 @@ func TestAcquireLeaseConcurrently(t *testing.T) {
 // A held Lock renews its Lease and is not lost.
 func TestLeaseRenews(t *testing.T) {
 	s := newAPIServer()
-	l, err := AcquireLease(context.Background(), s.client, leaseNS, leaseName, LeaseOptions{Holder: "us", Duration: 150 * time.Millisecond})
+	l, err := AcquireLease(context.Background(), s.client, leaseNS, leaseName, LeaseOptions{Holder: "us", Duration: 1500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,8 +226,8 @@ func TestLeaseRenews(t *testing.T) {
 		}
 	}
 	got := s.lease(t)
-	if holderOf(got) != "us" || !got.Spec.RenewTime.Time.After(first) || *got.Spec.LeaseDurationSeconds != 1 {
-		t.Errorf("holder %s, renewed %v (first %v), %d s; want us, later, 1 s", holderOf(got), got.Spec.RenewTime, first, *got.Spec.LeaseDurationSeconds)
+	if holderOf(got) != "us" || !got.Spec.RenewTime.Time.After(first) || *got.Spec.LeaseDurationSeconds != 2 {
+		t.Errorf("holder %s, renewed %v (first %v), %d s; want us, later, 2 s", holderOf(got), got.Spec.RenewTime, first, *got.Spec.LeaseDurationSeconds)
 	}
 	if isClosed(l.Lost()) {
 		t.Error("Lost is closed while the lease renews")
@@ -450,6 +450,34 @@ func TestAcquireLeaseTookOverNamesOnlyTheReplacedHolder(t *testing.T) {
 	defer release(t, l)
 	if holderOf(s.lease(t)) != "us" || l.TookOver != "" {
 		t.Errorf("holder %s, TookOver %q; want us and no takeover", holderOf(s.lease(t)), l.TookOver)
+	}
+}
+
+// A holder whose renewals fail stops (Lost closes) before anyone else may
+// take the Lease over: before its last renew time plus its duration, with
+// a third of the duration to spare for the holder to stop.
+func TestLeaseLostBeforeOthersMayTakeOver(t *testing.T) {
+	const d = 6 * time.Second
+	s := newAPIServer()
+	l, err := AcquireLease(context.Background(), s.client, leaseNS, leaseName, LeaseOptions{Holder: "us", Duration: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.setBefore(func(verb string, _ *apiServer) error {
+		if verb == "update" {
+			return apierrors.NewInternalError(errors.New("etcd is down"))
+		}
+		return nil
+	})
+	if !closedWithin(l.Lost(), 2*d) {
+		t.Fatal("Lost not closed")
+	}
+	lostAt := time.Now()
+	s.setBefore(nil)
+	renewed := s.lease(t).Spec.RenewTime.Time
+	release(t, l)
+	if takeover := renewed.Add(d); !lostAt.Before(takeover) {
+		t.Errorf("Lost closed at %v, not before others may take over at %v (renewed %v)", lostAt, takeover, renewed)
 	}
 }
 
