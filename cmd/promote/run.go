@@ -27,9 +27,9 @@ import (
 
 // Inputs are promote's inputs, parsed and checked.
 type Inputs struct {
-	Namespace, Service, Deployment, ColorLabel, Container string
-	Image                                                 string
-	Digest                                                name.Digest
+	traffic.App
+	Container, Image string
+	Digest           name.Digest
 	// Gate is the signature policy the image must pass before anything
 	// changes (off when no verify-* input is set).
 	Gate                                        sign.Policy
@@ -55,11 +55,7 @@ type Inputs struct {
 func parseInputs(a *action.Action) (Inputs, error) {
 	in := a.Inputs()
 	var p Inputs
-	p.Namespace = cluster.Name(in, "namespace", cluster.NamespaceName, "")
-	p.Service = cluster.Name(in, "service", cluster.ServiceName, "")
-	// The colours' Deployments are <deployment>-blue and <deployment>-green.
-	p.Deployment = cluster.Name(in, "deployment", cluster.DeploymentName, "-green")
-	p.ColorLabel = cluster.Name(in, "color-label", cluster.LabelKey, "")
+	p.App = cluster.App(in)
 	p.Container = in.String("container")
 	digest := in.Digest("image")
 	if digest.DigestStr() != "" {
@@ -81,9 +77,8 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		}
 		p.StepPause = append(p.StepPause, d)
 	}
-	p.TrafficRouter = in.Enum("traffic-router")
-	if p.TrafficRouter == "" {
-		p.TrafficRouter = map[string]string{rollout.BlueGreen: "service", rollout.Canary: "replicas"}[p.Strategy]
+	if p.TrafficRouter = in.Enum("traffic-router"); p.TrafficRouter == "" {
+		p.TrafficRouter = rollout.DefaultRouter(p.Strategy)
 	}
 	if p.TrafficRouter == "service" && p.Strategy == rollout.Canary {
 		in.Fail("traffic-router", "the service router switches all traffic at once; strategy canary needs replicas, gateway-api or nginx")
@@ -160,7 +155,7 @@ func run(ctx context.Context, a *action.Action) error {
 		return err
 	}
 	cfg.OnEvent = progress(ctx, a, dep)
-	a.Infof("Promoting %s to %s/%s (%s, router %s)", in.Image, in.Namespace, in.Service, in.Strategy, cfg.Router.Name())
+	a.Infof("Promoting %s to %s/%s (%s, router %s)", in.Image, in.Namespace, in.Service, in.Strategy, cfg.Router)
 	// The probe lives as long as the promotion may: its Lease wait, its
 	// timeout, and the scale-down after it.
 	probe, err := in.Availability.Start(ctx, in.LockTimeout+in.Timeout+in.ScaleDownDelay+time.Minute)
@@ -247,15 +242,8 @@ func config(in Inputs, a *action.Action) (rollout.Config, error) {
 	if err != nil {
 		return rollout.Config{}, err
 	}
-	rc := traffic.Config{Client: client, Dynamic: dyn, Namespace: in.Namespace, Service: in.Service, Deployment: in.Deployment,
-		ColorLabel: in.ColorLabel, HTTPRoute: in.HTTPRoute, Ingress: in.Ingress, Timeout: in.Timeout}
-	router, err := traffic.NewRouter(in.TrafficRouter, rc)
-	if err != nil {
-		return rollout.Config{}, err
-	}
 	cfg := rollout.Config{
-		Target: rollout.Target{Client: client, Dynamic: dyn, Router: router, HTTPRoute: in.HTTPRoute, Ingress: in.Ingress,
-			Namespace: in.Namespace, Service: in.Service, Deployment: in.Deployment, ColorLabel: in.ColorLabel,
+		Target: rollout.Target{App: in.App, Client: client, Dynamic: dyn, Router: in.TrafficRouter, HTTPRoute: in.HTTPRoute, Ingress: in.Ingress,
 			Owner: in.Owner, LockTimeout: in.LockTimeout, Timeout: in.Timeout, InterruptGrace: interruptGrace,
 			OnEvent: func(e rollout.Event) { a.Infof("%s", e.Message) }},
 		Container: in.Container, Image: in.Image, Strategy: in.Strategy, Steps: in.Steps, Pauses: in.StepPause,

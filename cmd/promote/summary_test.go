@@ -9,6 +9,7 @@ import (
 	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
 	"github.com/fxplatform/deploy-actions/pkg/analysis"
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
+	"github.com/fxplatform/deploy-actions/pkg/traffic"
 )
 
 // TestSummary compares the step summary with testdata/summary-*.md.
@@ -20,7 +21,7 @@ func TestSummary(t *testing.T) {
 	errorRate, p95 := checks[0].Threshold, checks[1].Threshold
 	start := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
 	at := func(d time.Duration) time.Time { return start.Add(d) }
-	in := Inputs{Namespace: "production", Service: "fx-platform-service", Deployment: "fx-platform", ColorLabel: "version"}
+	in := Inputs{App: traffic.App{Namespace: "production", Service: "fx-platform-service", Deployment: "fx-platform", ColorLabel: "version"}}
 
 	tests := []struct {
 		name   string

@@ -18,17 +18,18 @@ import (
 	"github.com/fxplatform/deploy-actions/pkg/kube"
 	"github.com/fxplatform/deploy-actions/pkg/report"
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
+	"github.com/fxplatform/deploy-actions/pkg/traffic"
 )
 
 // Inputs are rollback's inputs, parsed and checked.
 type Inputs struct {
-	Namespace, Service, Deployment, ColorLabel, Container string
-	To, Reason                                            string
-	LockTimeout, Timeout                                  time.Duration
-	Kube                                                  *kube.Config // nil after an input problem
-	GitHub                                                ghdeploy.Group
-	Owner                                                 string
-	Availability                                          availability.Probe
+	traffic.App
+	Container, To, Reason string
+	LockTimeout, Timeout  time.Duration
+	Kube                  *kube.Config // nil after an input problem
+	GitHub                ghdeploy.Group
+	Owner                 string
+	Availability          availability.Probe
 
 	// Release, when set, is the Helm release rolled back to Revision
 	// (0: the previous one) instead of a colour switch.
@@ -39,12 +40,8 @@ type Inputs struct {
 func parseInputs(a *action.Action) (Inputs, error) {
 	in := a.Inputs()
 	var p Inputs
-	p.Namespace = cluster.Name(in, "namespace", cluster.NamespaceName, "")
-	p.Service = cluster.Name(in, "service", cluster.ServiceName, "")
-	// The colours' Deployments are <deployment>-blue and <deployment>-green.
-	p.Deployment = cluster.Name(in, "deployment", cluster.DeploymentName, "-green")
+	p.App = cluster.App(in)
 	parseRelease(in, &p)
-	p.ColorLabel = cluster.Name(in, "color-label", cluster.LabelKey, "")
 	p.Container = in.String("container")
 	switch p.To = in.String("to"); {
 	case p.Release != "" && p.To != "previous":
@@ -124,8 +121,7 @@ func run(ctx context.Context, a *action.Action) error {
 		return err
 	}
 	res, rerr := rollout.Rollback(ctx, rollout.RollbackConfig{
-		Target: rollout.Target{Client: client, Dynamic: dyn, Namespace: in.Namespace, Service: in.Service, Deployment: in.Deployment,
-			ColorLabel: in.ColorLabel, Owner: in.Owner, LockTimeout: in.LockTimeout, Timeout: in.Timeout,
+		Target: rollout.Target{App: in.App, Client: client, Dynamic: dyn, Owner: in.Owner, LockTimeout: in.LockTimeout, Timeout: in.Timeout,
 			InterruptGrace: action.StopGrace / 2,
 			OnEvent:        func(e rollout.Event) { a.Infof("%s", e.Message) }},
 		To: in.To, Container: in.Container, Reason: in.Reason,

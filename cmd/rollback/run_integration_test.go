@@ -26,12 +26,9 @@ func TestRollback(t *testing.T) {
 	c := rollouttest.NewCluster(t)
 	ctx := context.Background()
 	rollouttest.BlueApp(t, c.Client, c.Namespace, 3, imageV1)
-	router, err := traffic.NewRouter("service", traffic.Config{Client: c.Client, Namespace: c.Namespace, Service: rollouttest.Service, Deployment: rollouttest.Deployment})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rollout.Promote(ctx, rollout.Config{Target: rollout.Target{Client: c.Client, Router: router, Namespace: c.Namespace,
-		Service: rollouttest.Service, Deployment: rollouttest.Deployment, Owner: "test", Timeout: time.Minute}, Image: imageV2}); err != nil {
+	if _, err := rollout.Promote(ctx, rollout.Config{Target: rollout.Target{Client: c.Client,
+		App:   traffic.App{Namespace: c.Namespace, Service: rollouttest.Service, Deployment: rollouttest.Deployment},
+		Owner: "test", Timeout: time.Minute}, Image: imageV2}); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

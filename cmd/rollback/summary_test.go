@@ -7,12 +7,13 @@ import (
 	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
 	"github.com/fxplatform/deploy-actions/pkg/helm"
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
+	"github.com/fxplatform/deploy-actions/pkg/traffic"
 )
 
 // TestSummary compares the colour rollback's step summary with
 // testdata/summary-*.md.
 func TestSummary(t *testing.T) {
-	in := Inputs{Namespace: "production", Service: "fx-platform-service", Deployment: "fx-platform", Reason: "p95 over 2s"}
+	in := Inputs{App: traffic.App{Namespace: "production", Service: "fx-platform-service", Deployment: "fx-platform"}, Reason: "p95 over 2s"}
 	started := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name   string
@@ -36,7 +37,7 @@ func TestSummary(t *testing.T) {
 // TestReleaseSummary compares a Helm release rollback's step summary with
 // testdata/summary-release-*.md.
 func TestReleaseSummary(t *testing.T) {
-	in := Inputs{Namespace: "staging", Release: "fx-platform-staging", Reason: "bad config"}
+	in := Inputs{App: traffic.App{Namespace: "staging"}, Release: "fx-platform-staging", Reason: "bad config"}
 	tests := []struct {
 		name   string
 		res    *helm.RollbackResult

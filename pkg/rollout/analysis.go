@@ -22,7 +22,7 @@ func (c *Config) measure(ctx context.Context, ph *Phase, colour string, window t
 		ph.Status = "done"
 		return nil
 	}
-	vars := analysis.Vars{Namespace: c.Namespace, Deployment: c.deploymentName(colour), Color: colour, Service: c.Service}
+	vars := analysis.Vars{Namespace: c.Namespace, Deployment: c.DeploymentName(colour), Color: colour, Service: c.Service}
 	end := time.Now().Add(window)
 	var failed, inconclusive, passed int
 	for {

@@ -35,19 +35,20 @@ const (
 	Canary    = "canary"
 )
 
-// Target names the app: Deployments <Deployment>-blue and -green told apart
-// by ColorLabel, and the live Service.
+// Target is the app a run acts on, and how: its objects, the clients, the
+// traffic router (by name, from traffic.NewRouter) and the run's bounds.
 type Target struct {
-	Client     kubernetes.Interface
-	Dynamic    dynamic.Interface // for the gateway-api router on rollback
-	Router     traffic.Router
-	RouterName string // recorded for rollback; defaults to Router.Name()
-	HTTPRoute  string
-	Ingress    string
-	Namespace  string
-	Service    string
-	Deployment string
-	ColorLabel string
+	traffic.App
+	Client  kubernetes.Interface
+	Dynamic dynamic.Interface // for the gateway-api router
+	// Router names the traffic router promote moves traffic with (see
+	// traffic.Names); "" is service for blue-green and replicas for
+	// canary. It is recorded, so rollback moves traffic the same way;
+	// rollback itself takes the recorded one. HTTPRoute and Ingress are
+	// the gateway-api and nginx routers' objects.
+	Router    string
+	HTTPRoute string
+	Ingress   string
 	// Owner names this run (recorded, and the Lease holder).
 	Owner string
 	// LockTimeout is how long to wait for another run's Lease;
@@ -104,21 +105,18 @@ type Config struct {
 
 	// trafficSince is when this run first moved traffic (set by the steps).
 	trafficSince time.Time
+	// router is Router, made by validate.
+	router traffic.Router
 }
 
 func (c *Target) setDefaults() error {
-	if c.Client == nil || c.Router == nil {
-		return errors.New("rollout: client and router are required")
+	if c.Client == nil {
+		return errors.New("rollout: a client is required")
 	}
-	if c.Namespace == "" || c.Service == "" || c.Deployment == "" {
-		return errors.New("rollout: namespace, service and deployment are required")
+	if err := c.App.Check(); err != nil {
+		return fmt.Errorf("rollout: %w", err)
 	}
-	if c.ColorLabel == "" {
-		c.ColorLabel = "version"
-	}
-	if c.RouterName == "" {
-		c.RouterName = c.Router.Name()
-	}
+	c.App = c.App.WithDefaults()
 	if c.Owner == "" {
 		return errors.New("rollout: owner is required")
 	}
@@ -134,6 +132,16 @@ func (c *Target) setDefaults() error {
 	return nil
 }
 
+// DefaultRouter is the traffic router of a strategy when none is named:
+// the Service's selector for blue-green, the replica ratio (no mesh or
+// gateway needed) for canary.
+func DefaultRouter(strategy string) string {
+	if strategy == Canary {
+		return "replicas"
+	}
+	return "service"
+}
+
 func (c *Config) validate() error {
 	if err := c.Target.setDefaults(); err != nil {
 		return err
@@ -146,15 +154,23 @@ func (c *Config) validate() error {
 		c.Strategy = BlueGreen
 		c.Steps = []int{100}
 	case Canary:
-		if !c.Router.Weighted() {
-			return fmt.Errorf("rollout: strategy canary needs a weighted traffic router; %q switches all at once", c.Router.Name())
-		}
 		if len(c.Steps) == 0 || c.Steps[len(c.Steps)-1] != 100 {
 			return fmt.Errorf("rollout: canary steps %v must end at 100", c.Steps)
 		}
 	default:
 		return fmt.Errorf("rollout: unknown strategy %q", c.Strategy)
 	}
+	if c.Router == "" {
+		c.Router = DefaultRouter(c.Strategy)
+	}
+	r, err := traffic.NewRouter(c.Router, c.routerConfig())
+	if err != nil {
+		return fmt.Errorf("rollout: %w", err)
+	}
+	if _, ok := r.(traffic.Splitter); !ok && c.Strategy == Canary {
+		return fmt.Errorf("rollout: strategy canary needs a router that splits traffic; %q switches all at once", c.Router)
+	}
+	c.router = r
 	if c.AnalysisInterval <= 0 {
 		c.AnalysisInterval = 30 * time.Second
 	}
@@ -180,11 +196,8 @@ func (c *Target) emit(phase string, weight int, format string, args ...any) {
 	}
 }
 
-func (c *Target) deploymentName(colour string) string { return c.Deployment + "-" + colour }
-
 func (c *Target) leaseName() string { return c.Service + "-rollout" }
 
 func (c *Target) routerConfig() traffic.Config {
-	return traffic.Config{Client: c.Client, Dynamic: c.Dynamic, Namespace: c.Namespace, Service: c.Service, Deployment: c.Deployment,
-		ColorLabel: c.ColorLabel, HTTPRoute: c.HTTPRoute, Ingress: c.Ingress, Timeout: c.Timeout}
+	return traffic.Config{App: c.App, Client: c.Client, Dynamic: c.Dynamic, HTTPRoute: c.HTTPRoute, Ingress: c.Ingress, Timeout: c.Timeout}
 }

@@ -16,7 +16,6 @@ import (
 // 15 minutes of monitoring, the error rate checked every minute.
 func ExamplePromote() {
 	var client kubernetes.Interface // from kube.Config.Clientset()
-	router, _ := traffic.NewRouter("replicas", traffic.Config{Client: client, Namespace: "prod", Service: "fx-platform-service", Deployment: "fx-platform"})
 	checks, _ := analysis.ParseChecks(`
 - name: error-rate
   query: sum(rate(http_requests_total{version="{{.Color}}",code=~"5.."}[1m])) / sum(rate(http_requests_total{version="{{.Color}}"}[1m]))
@@ -24,8 +23,8 @@ func ExamplePromote() {
   unit: ratio`)
 	prom, _ := analysis.NewPrometheus("http://prometheus:9090")
 	res, err := rollout.Promote(context.Background(), rollout.Config{
-		Target: rollout.Target{Client: client, Router: router, Namespace: "prod", Service: "fx-platform-service",
-			Deployment: "fx-platform", Owner: "acme/fx/runs/42", LockTimeout: 10 * time.Minute},
+		Target: rollout.Target{App: traffic.App{Namespace: "prod", Service: "fx-platform-service", Deployment: "fx-platform"},
+			Client: client, Router: "replicas", Owner: "acme/fx/runs/42", LockTimeout: 10 * time.Minute},
 		Image:    "ghcr.io/acme/fx-platform@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 		Strategy: rollout.Canary, Steps: []int{10, 25, 50, 100},
 		Pauses:   []time.Duration{5 * time.Minute, 10 * time.Minute, 15 * time.Minute},
@@ -44,8 +43,8 @@ func ExamplePromote() {
 func ExampleRollback() {
 	var client kubernetes.Interface
 	res, err := rollout.Rollback(context.Background(), rollout.RollbackConfig{
-		Target: rollout.Target{Client: client, Namespace: "prod", Service: "fx-platform-service", Deployment: "fx-platform",
-			Owner: "acme/fx/runs/43", LockTimeout: time.Minute},
+		Target: rollout.Target{App: traffic.App{Namespace: "prod", Service: "fx-platform-service", Deployment: "fx-platform"},
+			Client: client, Owner: "acme/fx/runs/43", LockTimeout: time.Minute},
 		To: "previous", Reason: "p95 over 2s",
 	})
 	if err != nil {

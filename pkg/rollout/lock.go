@@ -75,14 +75,14 @@ func interrupted(ctx context.Context) bool {
 // it is not (pods of a just-reverted scale-down can still be going away).
 func (t *Target) switchWhenAvailable(ctx context.Context, colour string) error {
 	for {
-		if _, err := kube.WaitAvailable(ctx, t.Client, t.Namespace, t.deploymentName(colour), t.Timeout, 0); err != nil {
+		if _, err := kube.WaitAvailable(ctx, t.Client, t.Namespace, t.DeploymentName(colour), t.Timeout, 0); err != nil {
 			return err
 		}
 		err := traffic.SwitchSelector(ctx, t.routerConfig(), colour)
 		if !errors.Is(err, traffic.ErrNotAvailable) {
 			return err
 		}
-		t.emit("wait", -1, "%s: %v; waiting again", t.deploymentName(colour), err)
+		t.emit("wait", -1, "%s: %v; waiting again", t.DeploymentName(colour), err)
 		if err := sleep(ctx, 100*time.Millisecond); err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fxplatform/deploy-actions/pkg/kube"
+	"github.com/fxplatform/deploy-actions/pkg/traffic"
 )
 
 // promotion is one run of Promote.
@@ -55,11 +56,14 @@ func (p *promotion) run(ctx context.Context) error {
 		return fmt.Errorf("reading service %q: %w", c.Service, err)
 	}
 	p.st = ReadState(svc)
+	if err := p.st.checkApp(c.App); err != nil {
+		return err
+	}
 	if p.stable, err = activeColour(svc, p.st, c.ColorLabel); err != nil {
 		return err
 	}
 	p.cand = Other(p.stable)
-	live, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, c.deploymentName(p.stable), metav1.GetOptions{})
+	live, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, c.DeploymentName(p.stable), metav1.GetOptions{})
 	if err != nil {
 		return fmt.Errorf("reading the live colour's deployment: %w", err)
 	}
@@ -112,7 +116,7 @@ func (p *promotion) resumeScaleDown(ctx context.Context) error {
 	if p.st.Phase != PhasePromoted || p.st.PreviousColor != p.cand {
 		return nil
 	}
-	old, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, c.deploymentName(p.cand), metav1.GetOptions{})
+	old, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, c.DeploymentName(p.cand), metav1.GetOptions{})
 	if err != nil || kube.DesiredReplicas(old) == 0 {
 		return nil
 	}
@@ -141,15 +145,15 @@ func (p *promotion) prepare(ctx context.Context, liveDep *appsv1.Deployment) err
 	c := p.cfg
 	ph := p.begin("create "+p.cand, -1)
 	replicas := p.replicas
-	if c.Router.ScalesReplicas() {
+	if _, scales := c.router.(traffic.Scaler); scales {
 		replicas = 0 // the router grows it step by step
 		if p.res.Resumed {
-			if cur, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, c.deploymentName(p.cand), metav1.GetOptions{}); err == nil {
+			if cur, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, c.DeploymentName(p.cand), metav1.GetOptions{}); err == nil {
 				replicas = kube.DesiredReplicas(cur)
 			}
 		}
 	}
-	d, err := candidateFrom(liveDep, c.deploymentName(p.cand), c.ColorLabel, p.cand, c.Container, c.Image, replicas)
+	d, err := candidateFrom(liveDep, c.DeploymentName(p.cand), c.ColorLabel, p.cand, c.Container, c.Image, replicas)
 	if err != nil {
 		return err
 	}
@@ -178,7 +182,7 @@ func (p *promotion) prepare(ctx context.Context, liveDep *appsv1.Deployment) err
 	}
 	// The idle colour has traffic to measure only when the preview was
 	// exercised; without it the analysis waits for the first step.
-	if c.Analysis != nil && c.Preview != nil && !c.Router.ScalesReplicas() {
+	if _, scales := c.router.(traffic.Scaler); c.Analysis != nil && c.Preview != nil && !scales {
 		if err := c.measure(ctx, ph, p.cand, 0); err != nil {
 			p.end(ph, ph.Status)
 			return err
@@ -200,11 +204,11 @@ func (p *promotion) step(ctx context.Context, i int) error {
 	if c.trafficSince.IsZero() {
 		c.trafficSince = time.Now()
 	}
-	if err := c.Router.Route(ctx, p.stable, p.cand, w); err != nil {
+	if err := c.router.Route(ctx, p.stable, p.cand, w); err != nil {
 		p.end(ph, "fail")
 		return fmt.Errorf("moving %d %% of traffic to %s: %w", w, p.cand, err)
 	}
-	if obs, err := c.Router.Weight(ctx, p.stable, p.cand); err == nil {
+	if obs, err := c.router.Weight(ctx, p.stable, p.cand); err == nil {
 		ph.Observed = obs
 	}
 	p.st.Weight = w
@@ -231,9 +235,9 @@ func (p *promotion) finish(ctx context.Context) error {
 	if err := c.switchWhenAvailable(ctx, p.cand); err != nil {
 		return p.abort(ctx, err)
 	}
-	if c.Router.Name() != "service" {
+	if _, splits := c.router.(traffic.Splitter); splits {
 		// The new colour is stable now: leave no weight on the old one.
-		if err := c.Router.Route(ctx, p.cand, p.stable, 0); err != nil {
+		if err := c.router.Route(ctx, p.cand, p.stable, 0); err != nil {
 			return p.abort(ctx, err)
 		}
 	}
@@ -286,11 +290,11 @@ func (p *promotion) scaleDown(ctx context.Context) {
 		}
 	}
 	if err == nil {
-		err = kube.Scale(ctx, c.Client, c.Namespace, c.deploymentName(p.stable), 0)
+		err = kube.Scale(ctx, c.Client, c.Namespace, c.DeploymentName(p.stable), 0)
 	}
 	if err == nil {
 		// Return once its pods are gone, so a rollback starts from a settled colour.
-		err = kube.WaitScaled(ctx, c.Client, c.Namespace, c.deploymentName(p.stable), c.Timeout)
+		err = kube.WaitScaled(ctx, c.Client, c.Namespace, c.DeploymentName(p.stable), c.Timeout)
 	}
 	if err != nil {
 		p.end(ph, "skipped")
@@ -355,7 +359,7 @@ func (p *promotion) returnToStable(ctx context.Context, reason string, delay tim
 	if cand == "" {
 		cand = p.cand
 	}
-	if err := c.Router.Route(ctx, p.stable, cand, 0); err != nil {
+	if err := c.router.Route(ctx, p.stable, cand, 0); err != nil {
 		return fmt.Errorf("returning traffic to %s: %w", p.stable, err)
 	}
 	if err := c.switchWhenAvailable(ctx, p.stable); err != nil {
@@ -372,7 +376,7 @@ func (p *promotion) returnToStable(ctx context.Context, reason string, delay tim
 		return nil
 	}
 	_ = sleep(ctx, delay)
-	if err := kube.Scale(ctx, c.Client, c.Namespace, c.deploymentName(cand), 0); err != nil {
+	if err := kube.Scale(ctx, c.Client, c.Namespace, c.DeploymentName(cand), 0); err != nil {
 		p.end(ph, "fail")
 		return err
 	}
@@ -384,7 +388,8 @@ func (p *promotion) returnToStable(ctx context.Context, reason string, delay tim
 func (p *promotion) record(ctx context.Context) error {
 	c := p.cfg
 	p.st.Owner, p.st.UpdatedAt = c.Owner, time.Now()
-	p.st.Router, p.st.HTTPRoute, p.st.Ingress = c.RouterName, c.HTTPRoute, c.Ingress
+	p.st.Deployment, p.st.ColorLabel = c.Deployment, c.ColorLabel
+	p.st.Router, p.st.HTTPRoute, p.st.Ingress = c.Router, c.HTTPRoute, c.Ingress
 	wctx, done := detach(ctx)
 	defer done()
 	return kube.AnnotateService(wctx, c.Client, c.Namespace, c.Service, p.st.Annotations())

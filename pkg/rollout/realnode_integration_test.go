@@ -180,8 +180,8 @@ func TestRealNodeReplicasRouterShare(t *testing.T) {
 	if _, err := a.client.AppsV1().Deployments(a.ns).Create(ctx, green, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	router, err := traffic.NewRouter("replicas", traffic.Config{Client: a.client, Namespace: a.ns, Service: rollouttest.Service,
-		Deployment: rollouttest.Deployment, Timeout: 2 * time.Minute})
+	router, err := traffic.NewRouter("replicas", traffic.Config{Client: a.client,
+		App: traffic.App{Namespace: a.ns, Service: rollouttest.Service, Deployment: rollouttest.Deployment}, Timeout: 2 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,14 +263,8 @@ func (a *realApp) waitEndpointsSplit(t *testing.T, green, blue int) {
 func TestRealNodeGatewayCanary(t *testing.T) {
 	a := newRealApp(t, replicas, "v1", "v2")
 	a.Route(t, "v1")
-	target := a.target(t, "service")
-	rc := traffic.Config{Client: a.client, Dynamic: a.Dynamic(t), Namespace: a.ns, Service: rollouttest.Service,
-		Deployment: rollouttest.Deployment, HTTPRoute: rollouttest.HTTPRoute, Timeout: 3 * time.Minute}
-	router, err := traffic.NewRouter("gateway-api", rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	target.Router, target.Dynamic, target.HTTPRoute, target.RouterName = router, rc.Dynamic, rollouttest.HTTPRoute, ""
+	target := a.target(t, "gateway-api")
+	target.Dynamic, target.HTTPRoute = a.Dynamic(t), rollouttest.HTTPRoute
 	// Traefik applies a changed HTTPRoute within about two seconds (its
 	// provider throttle); each step's window starts after that.
 	const pause, settle = 10 * time.Second, 3 * time.Second

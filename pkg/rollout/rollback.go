@@ -41,9 +41,6 @@ type RollbackResult struct {
 // takes over a promote whose holder stopped renewing; the live Service
 // switches only once the target colour is fully available.
 func Rollback(ctx context.Context, cfg RollbackConfig) (*RollbackResult, error) {
-	if cfg.Router == nil {
-		cfg.Router = noRouter{}
-	}
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
@@ -67,6 +64,9 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 		return fmt.Errorf("reading service %q: %w", c.Service, err)
 	}
 	st := ReadState(svc)
+	if err := st.checkApp(c.App); err != nil {
+		return err
+	}
 	active, err := activeColour(svc, st, c.ColorLabel)
 	if err != nil {
 		return err
@@ -91,7 +91,7 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 		return fmt.Errorf("rollback to %q: want previous, blue, green or an image repo@sha256:...", to)
 	}
 	deps := c.Client.AppsV1().Deployments(c.Namespace)
-	activeDep, err := deps.Get(ctx, c.deploymentName(active), metav1.GetOptions{})
+	activeDep, err := deps.Get(ctx, c.DeploymentName(active), metav1.GetOptions{})
 	if err != nil {
 		return fmt.Errorf("reading the live colour's deployment: %w", err)
 	}
@@ -103,9 +103,9 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 		res.ActiveColor, res.Image, res.Unchanged = active, activeImage, true
 		return nil
 	}
-	dep, err := deps.Get(ctx, c.deploymentName(target), metav1.GetOptions{})
+	dep, err := deps.Get(ctx, c.DeploymentName(target), metav1.GetOptions{})
 	if err != nil {
-		return fmt.Errorf("reading deployment %q to roll back to: %w", c.deploymentName(target), err)
+		return fmt.Errorf("reading deployment %q to roll back to: %w", c.DeploymentName(target), err)
 	}
 	replicas := max(st.Replicas, kube.DesiredReplicas(activeDep), 1)
 	res.Warm = image == "" && kube.Available(dep) && kube.DesiredReplicas(dep) >= replicas
@@ -126,18 +126,13 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 		return err
 	}
 	targetImage, _ := imageOf(dep, cfg.Container)
-	rc := c.routerConfig()
 	res.Switched = time.Now()
-	if r, err := routerFor(st, rc); err != nil {
+	if err := follow(ctx, c, st, target); err != nil {
 		return err
-	} else if r != nil {
-		if err := r.Route(ctx, target, res.From, 0); err != nil {
-			return fmt.Errorf("moving the %s router's traffic to %s: %w", st.Router, target, err)
-		}
 	}
 	if st.Phase == PhaseProgressing && st.CandidateColor != "" && st.CandidateColor != target {
 		// The half-done candidate gets no traffic now; free its replicas.
-		if err := kube.Scale(ctx, c.Client, c.Namespace, c.deploymentName(st.CandidateColor), 0); err != nil {
+		if err := kube.Scale(ctx, c.Client, c.Namespace, c.DeploymentName(st.CandidateColor), 0); err != nil {
 			return err
 		}
 	}
@@ -150,6 +145,7 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 	}
 	next := State{Phase: PhaseRolledBack, ActiveColor: target, ActiveImage: targetImage, PreviousColor: prevColour,
 		PreviousImage: prevImage, Replicas: replicas, Owner: c.Owner, Reason: cfg.Reason, StartedAt: res.Started, UpdatedAt: now,
+		Deployment: c.Deployment, ColorLabel: c.ColorLabel,
 		Router: st.Router, HTTPRoute: st.HTTPRoute, Ingress: st.Ingress, Step: st.Step, Weight: 0}
 	wctx, done := detach(ctx)
 	defer done()
@@ -182,24 +178,26 @@ func prepareTarget(ctx context.Context, c *Target, name, container, image string
 	})
 }
 
-// routerFor returns the weighted router a promotion recorded (gateway-api,
-// nginx), whose weights must follow the live Service; nil for the routers
-// the selector switch already covers.
-func routerFor(st State, rc traffic.Config) (traffic.Router, error) {
-	switch st.Router {
-	case "gateway-api", "nginx":
-		rc.HTTPRoute, rc.Ingress = st.HTTPRoute, st.Ingress
-		return traffic.NewRouter(st.Router, rc)
+// follow moves the traffic of the router the last promotion recorded to
+// target, when that router keeps weights outside the live Service (a
+// traffic.Follower: gateway-api, nginx); the selector switch covers the
+// others.
+func follow(ctx context.Context, c *Target, st State, target string) error {
+	if st.Router == "" {
+		return nil // nothing recorded: a Service that was never promoted
 	}
-	return nil, nil
+	rc := c.routerConfig()
+	rc.HTTPRoute, rc.Ingress = st.HTTPRoute, st.Ingress
+	r, err := traffic.NewRouter(st.Router, rc)
+	if err != nil {
+		return fmt.Errorf("the router recorded on service %q: %w", c.Service, err)
+	}
+	f, ok := r.(traffic.Follower)
+	if !ok {
+		return nil
+	}
+	if err := f.Follow(ctx, target); err != nil {
+		return fmt.Errorf("moving the %s router's traffic to %s: %w", st.Router, target, err)
+	}
+	return nil
 }
-
-// noRouter stands in when rollback is given no router: the selector switch
-// is all it needs.
-type noRouter struct{}
-
-func (noRouter) Name() string                                        { return "service" }
-func (noRouter) Route(context.Context, string, string, int) error    { return nil }
-func (noRouter) Weight(context.Context, string, string) (int, error) { return 0, nil }
-func (noRouter) Weighted() bool                                      { return false }
-func (noRouter) ScalesReplicas() bool                                { return false }

@@ -124,14 +124,8 @@ func TestCanaryWeightedRouters(t *testing.T) {
 			a := newApp(t, n)
 			colourServices(t, a)
 			tc.setUp(t, a)
-			rc := traffic.Config{Client: a.client, Dynamic: dyn, Namespace: a.ns, Service: "fx-platform-service", Deployment: "fx-platform",
-				HTTPRoute: "fx-platform", Ingress: "fx-platform-canary"}
-			router, err := traffic.NewRouter(tc.router, rc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			target := a.target(t, "service")
-			target.Router, target.Dynamic, target.HTTPRoute, target.Ingress = router, dyn, "fx-platform", "fx-platform-canary"
+			target := a.target(t, tc.router)
+			target.Dynamic, target.HTTPRoute, target.Ingress = dyn, "fx-platform", "fx-platform-canary"
 			w := watchEndpoints(t, a, n)
 			res, err := rollout.Promote(context.Background(), rollout.Config{Target: target, Image: imageV2, Strategy: rollout.Canary,
 				Steps: []int{10, 25, 50, 100}, Pauses: []time.Duration{0}})
@@ -156,6 +150,11 @@ func TestCanaryWeightedRouters(t *testing.T) {
 					t.Fatalf("rollback: %+v, %v", res, err)
 				}
 				a.waitEndpoints(t, "blue", n)
+				router, err := traffic.NewRouter(tc.router, traffic.Config{App: target.App, Client: a.client, Dynamic: dyn,
+					HTTPRoute: target.HTTPRoute, Ingress: target.Ingress})
+				if err != nil {
+					t.Fatal(err)
+				}
 				w, err := router.Weight(context.Background(), "blue", "green")
 				if err != nil || w != 0 {
 					t.Errorf("weight on green after the rollback: %d, %v; want 0", w, err)

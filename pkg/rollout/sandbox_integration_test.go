@@ -80,13 +80,8 @@ func newApp(t *testing.T, replicas int32) *app {
 
 func (a *app) target(t *testing.T, routerName string) rollout.Target {
 	t.Helper()
-	rc := traffic.Config{Client: a.client, Namespace: a.ns, Service: "fx-platform-service", Deployment: "fx-platform", Timeout: 2 * time.Minute}
-	r, err := traffic.NewRouter(routerName, rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rollout.Target{Client: a.client, Router: r, Namespace: a.ns, Service: "fx-platform-service", Deployment: "fx-platform",
-		Owner: "test/" + t.Name(), Timeout: 3 * time.Minute, LeaseDuration: 3 * time.Second}
+	return rollout.Target{App: traffic.App{Namespace: a.ns, Service: "fx-platform-service", Deployment: "fx-platform"},
+		Client: a.client, Router: routerName, Owner: "test/" + t.Name(), Timeout: 3 * time.Minute, LeaseDuration: 3 * time.Second}
 }
 
 func (a *app) service(t *testing.T) *corev1.Service {

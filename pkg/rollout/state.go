@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/fxplatform/deploy-actions/pkg/traffic"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -36,6 +37,11 @@ type State struct {
 	Weight int
 	// Replicas is the active colour's replica count, for a cold rollback.
 	Replicas int32
+	// Deployment and ColorLabel are the app's, as promote was given them
+	// (the Service's namespace and name are where the state is): a
+	// rollback given others would switch to the wrong Deployments.
+	Deployment string
+	ColorLabel string
 	// Router and its objects, so rollback moves traffic the same way.
 	Router    string
 	HTTPRoute string
@@ -57,6 +63,7 @@ func ReadState(svc *corev1.Service) State {
 		PreviousColor: get("previous-color"), PreviousImage: get("previous-image"),
 		CandidateColor: get("candidate-color"), CandidateImage: get("candidate-image"),
 		Step: num("step"), Weight: num("weight"), Replicas: int32(num("replicas")),
+		Deployment: get("deployment"), ColorLabel: get("color-label"),
 		Router: get("router"), HTTPRoute: get("httproute"), Ingress: get("ingress"),
 		Owner: get("owner"), Reason: get("reason"), StartedAt: at("started-at"), UpdatedAt: at("updated-at"),
 	}
@@ -75,6 +82,7 @@ func (s State) Annotations() map[string]string {
 		"previous-color": s.PreviousColor, "previous-image": s.PreviousImage,
 		"candidate-color": s.CandidateColor, "candidate-image": s.CandidateImage,
 		"step": strconv.Itoa(s.Step), "weight": strconv.Itoa(s.Weight), "replicas": fmt.Sprint(s.Replicas),
+		"deployment": s.Deployment, "color-label": s.ColorLabel,
 		"router": s.Router, "httproute": s.HTTPRoute, "ingress": s.Ingress,
 		"owner": s.Owner, "reason": s.Reason, "started-at": ts(s.StartedAt), "updated-at": ts(s.UpdatedAt),
 	}
@@ -86,9 +94,17 @@ func (s State) Annotations() map[string]string {
 }
 
 // Other returns the other colour.
-func Other(colour string) string {
-	if colour == "blue" {
-		return "green"
+func Other(colour string) string { return traffic.Other(colour) }
+
+// checkApp refuses to act on app when the state was recorded for another
+// Deployment or colour label (states recorded before these were kept are
+// not checked).
+func (s State) checkApp(app traffic.App) error {
+	if s.Deployment != "" && s.Deployment != app.Deployment {
+		return fmt.Errorf("the state on service %q was recorded for deployment %q, not %q", app.Service, s.Deployment, app.Deployment)
 	}
-	return "blue"
+	if s.ColorLabel != "" && s.ColorLabel != app.ColorLabel {
+		return fmt.Errorf("the state on service %q was recorded for colour label %q, not %q", app.Service, s.ColorLabel, app.ColorLabel)
+	}
+	return nil
 }

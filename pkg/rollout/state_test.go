@@ -28,7 +28,7 @@ func TestStateRoundTrip(t *testing.T) {
 	}{
 		{name: "empty", st: rollout.State{}},
 		{name: "progressing canary", st: rollout.State{Phase: rollout.PhaseProgressing, ActiveColor: "blue", ActiveImage: imageV1,
-			CandidateColor: "green", CandidateImage: imageV2, Step: 2, Weight: 50, Replicas: 3, Router: "gateway-api", HTTPRoute: "r",
+			CandidateColor: "green", CandidateImage: imageV2, Step: 2, Weight: 50, Replicas: 3, Deployment: "fx-platform", ColorLabel: "version", Router: "gateway-api", HTTPRoute: "r",
 			Owner: "acme/fx/runs/1", StartedAt: at, UpdatedAt: at.Add(time.Minute)}},
 		{name: "rolled back", st: rollout.State{Phase: rollout.PhaseRolledBack, ActiveColor: "blue", PreviousColor: "green", Reason: "p95 over 2s"}},
 	}

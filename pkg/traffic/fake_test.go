@@ -28,7 +28,7 @@ var (
 )
 
 func config(client *fake.Clientset) traffic.Config {
-	return traffic.Config{Client: client, Namespace: ns, Service: "fx", Deployment: "fx", ColorLabel: "version",
+	return traffic.Config{Client: client, App: traffic.App{Namespace: ns, Service: "fx", Deployment: "fx", ColorLabel: "version"},
 		HTTPRoute: "fx", Ingress: "fx-canary", Timeout: 2 * time.Second}
 }
 

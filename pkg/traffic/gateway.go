@@ -29,8 +29,12 @@ func newGatewayRouter(cfg Config) (Router, error) {
 }
 
 func (r *gatewayRouter) Name() string         { return "gateway-api" }
-func (r *gatewayRouter) Weighted() bool       { return true }
-func (r *gatewayRouter) ScalesReplicas() bool { return false }
+func (r *gatewayRouter) SplitsTraffic() {}
+
+// Follow puts all of the router's traffic on colour.
+func (r *gatewayRouter) Follow(ctx context.Context, colour string) error {
+	return r.Route(ctx, colour, Other(colour), 0)
+}
 
 func (r *gatewayRouter) Route(ctx context.Context, stable, canary string, weight int) error {
 	if err := checkWeight(weight); err != nil {

@@ -195,3 +195,21 @@ func TestGatewayRouterWeight(t *testing.T) {
 		})
 	}
 }
+
+// TestGatewayRouterFollow: after a rollback switched the Service, Follow
+// puts all of the route's traffic on that colour, whichever it is.
+func TestGatewayRouterFollow(t *testing.T) {
+	ready := func(c string) colour { return colour{name: c, replicas: 3, ready: 3} }
+	for _, to := range []string{"blue", "green"} {
+		t.Run(to, func(t *testing.T) {
+			r, dyn := gatewayRouter(t, httpRoute(rule(ref("fx-blue", 40), ref("fx-green", 60))), ready("blue"), ready("green"))
+			if err := r.(traffic.Follower).Follow(context.Background(), to); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string][]any{"blue": {rule(ref("fx-blue", 100), ref("fx-green", 0))}, "green": {rule(ref("fx-blue", 0), ref("fx-green", 100))}}[to]
+			if got := rulesOf(t, dyn); !reflect.DeepEqual(got, want) {
+				t.Errorf("rules after Follow(%s) = %v, want %v", to, got, want)
+			}
+		})
+	}
+}

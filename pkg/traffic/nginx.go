@@ -30,8 +30,12 @@ func newNginxRouter(cfg Config) (Router, error) {
 }
 
 func (r *nginxRouter) Name() string         { return "nginx" }
-func (r *nginxRouter) Weighted() bool       { return true }
-func (r *nginxRouter) ScalesReplicas() bool { return false }
+func (r *nginxRouter) SplitsTraffic() {}
+
+// Follow puts all of the router's traffic on colour.
+func (r *nginxRouter) Follow(ctx context.Context, colour string) error {
+	return r.Route(ctx, colour, Other(colour), 0)
+}
 
 func (r *nginxRouter) Route(ctx context.Context, stable, canary string, weight int) error {
 	if err := checkWeight(weight); err != nil {

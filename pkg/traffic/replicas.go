@@ -19,8 +19,8 @@ type replicasRouter struct{ cfg Config }
 func newReplicasRouter(cfg Config) (Router, error) { return &replicasRouter{cfg}, nil }
 
 func (r *replicasRouter) Name() string         { return "replicas" }
-func (r *replicasRouter) Weighted() bool       { return true }
-func (r *replicasRouter) ScalesReplicas() bool { return true }
+func (r *replicasRouter) SplitsTraffic()  {}
+func (r *replicasRouter) ScalesReplicas() {}
 
 // Split returns the canary and stable replica counts for weight w of total.
 // A weight above 0 gets at least one canary replica, one below 100 keeps

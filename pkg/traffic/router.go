@@ -32,7 +32,9 @@ import (
 // Deployment is not fully available. Nothing is changed.
 var ErrNotAvailable = errors.New("colour not available for traffic")
 
-// Router moves traffic between a stable and a canary colour.
+// Router moves traffic between a stable and a canary colour. What else a
+// router can do, callers learn from the optional interfaces it implements:
+// [Splitter], [Scaler], [Follower].
 type Router interface {
 	// Name is the router's name in the factory.
 	Name() string
@@ -41,23 +43,39 @@ type Router interface {
 	Route(ctx context.Context, stable, canary string, weight int) error
 	// Weight reads the share of traffic on canary from the cluster objects.
 	Weight(ctx context.Context, stable, canary string) (int, error)
-	// Weighted reports whether weights between 0 and 100 are possible.
-	Weighted() bool
-	// ScalesReplicas reports whether the router sets replica counts itself
-	// (the candidate colour then starts with none).
-	ScalesReplicas() bool
 }
 
-// Config names the objects a router manages.
+// A Splitter routes any weight from 0 to 100. A router that is not one
+// (the service router) switches all traffic at once: strategy canary needs
+// a Splitter.
+type Splitter interface {
+	Router
+	// SplitsTraffic marks the capability; it does nothing.
+	SplitsTraffic()
+}
+
+// A Scaler makes the weight by scaling the colours' Deployments (the
+// replicas router): the candidate starts with no replicas, and until the
+// first step it has no traffic to measure.
+type Scaler interface {
+	Router
+	// ScalesReplicas marks the capability; it does nothing.
+	ScalesReplicas()
+}
+
+// A Follower keeps its weights outside the live Service (an HTTPRoute, a
+// canary Ingress). After the Service's selector is switched without the
+// router (a rollback), Follow puts all of that traffic on colour too.
+type Follower interface {
+	Router
+	Follow(ctx context.Context, colour string) error
+}
+
+// Config is what a router manages: the app's objects, and its own.
 type Config struct {
+	App
 	Client  kubernetes.Interface
 	Dynamic dynamic.Interface // gateway-api only
-	// Namespace, Service (the live Service), Deployment (colours are
-	// <deployment>-<colour>) and ColorLabel (default "version").
-	Namespace  string
-	Service    string
-	Deployment string
-	ColorLabel string
 	// HTTPRoute is the gateway-api route's name; Ingress the nginx canary
 	// Ingress's name.
 	HTTPRoute string
@@ -90,24 +108,18 @@ func NewRouter(name string, cfg Config) (Router, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown traffic router %q (known: %s)", name, strings.Join(Names(), ", "))
 	}
-	if cfg.Client == nil || cfg.Namespace == "" || cfg.Service == "" || cfg.Deployment == "" {
-		return nil, fmt.Errorf("traffic router %q: client, namespace, service and deployment are required", name)
+	if cfg.Client == nil {
+		return nil, fmt.Errorf("traffic router %q: a client is required", name)
 	}
-	if cfg.ColorLabel == "" {
-		cfg.ColorLabel = "version"
+	if err := cfg.App.Check(); err != nil {
+		return nil, fmt.Errorf("traffic router %q: %w", name, err)
 	}
+	cfg.App = cfg.App.WithDefaults()
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Minute
 	}
 	return f(cfg)
 }
-
-// DeploymentName is the Deployment of one colour.
-func (c Config) DeploymentName(colour string) string { return c.Deployment + "-" + colour }
-
-// ColourService is the per-colour Service of the gateway-api and nginx
-// routers.
-func (c Config) ColourService(colour string) string { return c.Service + "-" + colour }
 
 // requireAvailable refuses to route to a colour that is not fully available.
 func (c Config) requireAvailable(ctx context.Context, colour string) error {

@@ -4,23 +4,30 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/runtime"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/fxplatform/deploy-actions/pkg/traffic"
 )
 
 func TestNewRouter(t *testing.T) {
-	cfg := traffic.Config{Client: fake.NewClientset(), Namespace: "prod", Service: "fx-platform-service", Deployment: "fx-platform"}
+	cfg := traffic.Config{Client: fake.NewClientset(), App: traffic.App{Namespace: "prod", Service: "fx-platform-service", Deployment: "fx-platform"}}
+	// The capabilities each router has, as its optional interfaces say.
+	type caps struct{ splits, scales, follows bool }
 	tests := []struct {
-		name     string
-		router   string
-		edit     func(*traffic.Config)
-		weighted bool
-		wantErr  string
+		name    string
+		router  string
+		edit    func(*traffic.Config)
+		want    caps
+		wantErr string
 	}{
 		{name: "service", router: "service"},
-		{name: "replicas", router: "replicas", weighted: true},
-		{name: "nginx", router: "nginx", edit: func(c *traffic.Config) { c.Ingress = "canary" }, weighted: true},
+		{name: "replicas", router: "replicas", want: caps{splits: true, scales: true}},
+		{name: "nginx", router: "nginx", edit: func(c *traffic.Config) { c.Ingress = "canary" }, want: caps{splits: true, follows: true}},
+		{name: "gateway-api", router: "gateway-api", edit: func(c *traffic.Config) {
+			c.HTTPRoute, c.Dynamic = "fx", dynamicfake.NewSimpleDynamicClient(runtime.NewScheme())
+		}, want: caps{splits: true, follows: true}},
 		{name: "unknown name is an error, not a fallback", router: "istio", wantErr: `unknown traffic router "istio" (known: gateway-api, nginx, replicas, service)`},
 		{name: "gateway-api needs a route", router: "gateway-api", wantErr: "needs an HTTPRoute name"},
 		{name: "nginx needs an ingress", router: "nginx", wantErr: "needs the canary Ingress"},
@@ -42,8 +49,11 @@ func TestNewRouter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.Name() != tc.router || r.Weighted() != tc.weighted {
-				t.Errorf("got %s weighted=%v, want %s weighted=%v", r.Name(), r.Weighted(), tc.router, tc.weighted)
+			_, splits := r.(traffic.Splitter)
+			_, scales := r.(traffic.Scaler)
+			_, follows := r.(traffic.Follower)
+			if got := (caps{splits, scales, follows}); r.Name() != tc.router || got != tc.want {
+				t.Errorf("got %s %+v, want %s %+v", r.Name(), got, tc.router, tc.want)
 			}
 		})
 	}

@@ -15,9 +15,7 @@ type serviceRouter struct{ cfg Config }
 
 func newServiceRouter(cfg Config) (Router, error) { return &serviceRouter{cfg}, nil }
 
-func (r *serviceRouter) Name() string         { return "service" }
-func (r *serviceRouter) Weighted() bool       { return false }
-func (r *serviceRouter) ScalesReplicas() bool { return false }
+func (r *serviceRouter) Name() string { return "service" }
 
 func (r *serviceRouter) Route(ctx context.Context, stable, canary string, weight int) error {
 	if weight != 0 && weight != 100 {
@@ -49,9 +47,7 @@ func (r *serviceRouter) Weight(ctx context.Context, stable, canary string) (int,
 // promotion, an abort and a rollback with it, so the live Service always
 // names the active colour.
 func SwitchSelector(ctx context.Context, cfg Config, colour string) error {
-	if cfg.ColorLabel == "" {
-		cfg.ColorLabel = "version"
-	}
+	cfg.App = cfg.App.WithDefaults()
 	if err := cfg.requireAvailable(ctx, colour); err != nil {
 		return err
 	}

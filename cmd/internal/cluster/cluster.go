@@ -12,6 +12,7 @@ import (
 
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
+	"github.com/fxplatform/deploy-actions/pkg/traffic"
 )
 
 // Inputs are the group's inputs, added to an action's spec.
@@ -72,4 +73,17 @@ func Name(in *action.Inputs, input string, rule NameRule, suffix string) string 
 		}
 	}
 	return v
+}
+
+// App reads the inputs that name a blue-green app (namespace, service,
+// deployment, color-label) and checks them as the API server would, the
+// colours' "-green" included. Inputs that are not set are "".
+func App(in *action.Inputs) traffic.App {
+	return traffic.App{
+		Namespace: Name(in, "namespace", NamespaceName, ""),
+		Service:   Name(in, "service", ServiceName, ""),
+		// The colours' Deployments are <deployment>-blue and <deployment>-green.
+		Deployment: Name(in, "deployment", DeploymentName, "-green"),
+		ColorLabel: Name(in, "color-label", LabelKey, ""),
+	}
 }

@@ -1,0 +1,54 @@
+package rollout_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/fxplatform/deploy-actions/pkg/rollout"
+	"github.com/fxplatform/deploy-actions/pkg/traffic"
+)
+
+// TestStateNamesTheApp: promote and rollback refuse a Service whose state
+// was recorded for another Deployment or colour label (they would switch
+// to the wrong Deployments), before they change anything.
+func TestStateNamesTheApp(t *testing.T) {
+	recorded := rollout.State{Phase: rollout.PhasePromoted, ActiveColor: "green", PreviousColor: "blue",
+		Deployment: "fx-platform", ColorLabel: "version", Router: "service"}
+	tests := []struct {
+		name string
+		app  traffic.App
+		want string
+	}{
+		{name: "another deployment", app: traffic.App{Deployment: "fx-api"}, want: `recorded for deployment "fx-platform", not "fx-api"`},
+		{name: "another colour label", app: traffic.App{Deployment: "fx-platform", ColorLabel: "track"}, want: `recorded for colour label "version", not "track"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "fx-platform-service", Namespace: "prod", Annotations: recorded.Annotations()},
+				Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "fx", "version": "green"}}}
+			client := fake.NewClientset(svc)
+			app := tc.app
+			app.Namespace, app.Service = "prod", "fx-platform-service"
+			target := rollout.Target{App: app, Client: client, Owner: "test"}
+			_, rerr := rollout.Rollback(context.Background(), rollout.RollbackConfig{Target: target})
+			_, perr := rollout.Promote(context.Background(), rollout.Config{Target: target, Image: "r@sha256:" + strings.Repeat("a", 64)})
+			for what, err := range map[string]error{"rollback": rerr, "promote": perr} {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("%s: %v, want an error containing %q", what, err, tc.want)
+				}
+			}
+			got, err := client.CoreV1().Services("prod").Get(context.Background(), "fx-platform-service", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rollout.ReadState(got) != recorded || got.Spec.Selector["version"] != "green" {
+				t.Errorf("the Service changed: %+v, selector %v", rollout.ReadState(got), got.Spec.Selector)
+			}
+		})
+	}
+}
