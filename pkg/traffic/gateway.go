@@ -28,7 +28,7 @@ func newGatewayRouter(cfg Config) (Router, error) {
 	return &gatewayRouter{cfg}, nil
 }
 
-func (r *gatewayRouter) Name() string         { return "gateway-api" }
+func (r *gatewayRouter) Name() string   { return "gateway-api" }
 func (r *gatewayRouter) SplitsTraffic() {}
 
 // Follow puts all of the router's traffic on colour.

@@ -29,7 +29,7 @@ func newNginxRouter(cfg Config) (Router, error) {
 	return &nginxRouter{cfg}, nil
 }
 
-func (r *nginxRouter) Name() string         { return "nginx" }
+func (r *nginxRouter) Name() string   { return "nginx" }
 func (r *nginxRouter) SplitsTraffic() {}
 
 // Follow puts all of the router's traffic on colour.

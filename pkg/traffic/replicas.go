@@ -18,7 +18,7 @@ type replicasRouter struct{ cfg Config }
 
 func newReplicasRouter(cfg Config) (Router, error) { return &replicasRouter{cfg}, nil }
 
-func (r *replicasRouter) Name() string         { return "replicas" }
+func (r *replicasRouter) Name() string    { return "replicas" }
 func (r *replicasRouter) SplitsTraffic()  {}
 func (r *replicasRouter) ScalesReplicas() {}
 
