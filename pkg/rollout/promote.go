@@ -327,19 +327,18 @@ func (p *promotion) abort(ctx context.Context, cause error) error {
 	}
 	c := p.cfg
 	c.emit("abort", 0, "aborting: %v", cause)
-	// The way back has 5 minutes after a failed analysis or a timeout, and
-	// what the hard stop leaves after an interruption, with no scale-down
-	// delay: there is no time to let connections drain from the
-	// candidate, so it stays up, without traffic, for the next run.
+	// The way back has 5 minutes after a failed analysis or a timeout.
+	// After an interruption it has what the hard stop leaves, seconds: it
+	// takes the fast way.
 	actx, cancel := detach(ctx)
 	defer cancel()
 	actx, cancelTimeout := context.WithTimeout(actx, 5*time.Minute)
 	defer cancelTimeout()
-	delay := c.ScaleDownDelay
-	if interrupted(ctx) && delay > 0 {
-		delay = -1
+	back := p.returnToStable
+	if interrupted(ctx) {
+		back = p.returnAtOnce
 	}
-	if err := p.returnToStable(actx, cause.Error(), delay); err != nil {
+	if err := back(actx, cause.Error(), c.ScaleDownDelay); err != nil {
 		return errors.Join(fmt.Errorf("%w: %w", ErrAborted, cause), err)
 	}
 	p.res.Outcome, p.res.ActiveColor, p.res.PreviousColor = Aborted, p.stable, p.cand
@@ -350,9 +349,39 @@ func (p *promotion) abort(ctx context.Context, cause error) error {
 	return fmt.Errorf("%w: %w", ErrAborted, cause)
 }
 
+// returnAtOnce is the way back of an interrupted run, which has seconds:
+// the live Service selects the stable colour at once (it is available at
+// the replicas it has: a router never leaves it less), a router that keeps
+// weights elsewhere follows, a replica-scaling router's stable colour is
+// scaled back up without waiting, and the abort is recorded. Nothing waits
+// for pods. The candidate stays up without traffic: there is no time to
+// let its connections drain, and the next run reuses or scales it.
+func (p *promotion) returnAtOnce(ctx context.Context, reason string, _ time.Duration) error {
+	c := p.cfg
+	if err := traffic.SwitchSelector(ctx, c.routerConfig(), p.stable); err != nil {
+		return fmt.Errorf("returning traffic to %s: %w", p.stable, err)
+	}
+	if f, ok := c.router.(traffic.Follower); ok {
+		if err := f.Follow(ctx, p.stable); err != nil {
+			return fmt.Errorf("returning the %s router's traffic to %s: %w", c.Router, p.stable, err)
+		}
+	}
+	if _, ok := c.router.(traffic.Scaler); ok {
+		if err := kube.Scale(ctx, c.Client, c.Namespace, c.DeploymentName(p.stable), p.replicas); err != nil {
+			return fmt.Errorf("scaling %s back up: %w", p.stable, err)
+		}
+	}
+	p.st.Phase, p.st.Weight, p.st.Reason = PhaseAborted, 0, reason
+	if err := p.record(ctx); err != nil {
+		return err
+	}
+	c.emit("abort", 0, "%s left up without traffic: interrupted, there is no time for its scale-down", p.st.CandidateColor)
+	return nil
+}
+
 // returnToStable routes everything to the stable colour, records the
 // abort, and scales the half-done colour (the recorded candidate) to zero
-// after delay (never, for a negative delay).
+// after delay.
 func (p *promotion) returnToStable(ctx context.Context, reason string, delay time.Duration) error {
 	c := p.cfg
 	cand := p.st.CandidateColor
@@ -370,11 +399,6 @@ func (p *promotion) returnToStable(ctx context.Context, reason string, delay tim
 		return err
 	}
 	ph := p.begin("abort: scale down "+cand, -1)
-	if delay < 0 {
-		p.end(ph, "skipped")
-		c.emit("abort", 0, "%s left scaled up, without traffic: interrupted, there is no time for its scale-down delay", cand)
-		return nil
-	}
 	_ = sleep(ctx, delay)
 	if err := kube.Scale(ctx, c.Client, c.Namespace, c.DeploymentName(cand), 0); err != nil {
 		p.end(ph, "fail")
