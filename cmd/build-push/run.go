@@ -74,7 +74,11 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	}
 	s.Dockerfile = in.String("dockerfile")
 
-	ref, sha := a.Getenv("GITHUB_REF"), a.Getenv("GITHUB_SHA")
+	gh, err := a.Context()
+	if err != nil {
+		return i, err
+	}
+	ref, sha := gh.Ref, gh.SHA
 	if tags := in.Lines("tags"); len(tags) > 0 {
 		for _, t := range tags {
 			if err := image.ValidateTag(t); err != nil {
@@ -91,8 +95,8 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	}
 	s.Revision = sha
 	s.Version = image.RefVersion(ref)
-	if server, repo := a.Getenv("GITHUB_SERVER_URL"), a.Getenv("GITHUB_REPOSITORY"); server != "" && repo != "" {
-		s.Source = strings.TrimSuffix(server, "/") + "/" + repo
+	if gh.Repository != "" {
+		s.Source = strings.TrimSuffix(gh.ServerURL, "/") + "/" + gh.Repository
 	}
 	created, err := creationTime(a.Getenv("SOURCE_DATE_EPOCH"), s.Context)
 	if err != nil {

@@ -61,8 +61,9 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.Kube = cluster.Parse(a, in)
 	p.GitHub = ghdeploy.Parse(a, in)
 	p.Availability = availability.Parse(in, p.GitHub.URL, "/api/health")
-	p.Owner = kube.Holder(a.Getenv, "rollback")
-	if err := in.Err(); err != nil {
+	gh, err := a.Context()
+	p.Owner = kube.Holder(gh.Repository, gh.RunID, "rollback")
+	if err := errors.Join(in.Err(), err); err != nil {
 		return Inputs{}, err
 	}
 	return p, nil

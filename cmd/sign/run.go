@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -80,10 +81,15 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		}
 		i.AttestProvenance = false
 	}
+	gh, err := a.Context()
+	if err != nil {
+		return i, err
+	}
 	i.Build = sign.BuildContext{
-		ServerURL: a.Getenv("GITHUB_SERVER_URL"), Repository: a.Getenv("GITHUB_REPOSITORY"),
-		SHA: a.Getenv("GITHUB_SHA"), Ref: a.Getenv("GITHUB_REF"), WorkflowRef: a.Getenv("GITHUB_WORKFLOW_REF"),
-		RunID: a.Getenv("GITHUB_RUN_ID"), RunAttempt: a.Getenv("GITHUB_RUN_ATTEMPT"), EventName: a.Getenv("GITHUB_EVENT_NAME"),
+		ServerURL: gh.ServerURL, Repository: gh.Repository, SHA: gh.SHA, Ref: gh.Ref,
+		// go-githubactions' context has no workflow ref.
+		WorkflowRef: a.Getenv("GITHUB_WORKFLOW_REF"),
+		RunID:       runNumber(gh.RunID), RunAttempt: runNumber(gh.RunAttempt), EventName: gh.EventName,
 	}
 	if i.AttestProvenance {
 		if err := i.Build.Validate(); err != nil {
@@ -96,6 +102,14 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	}
 	i.Registry = registry.Parse(a, in, host).Remote(a)
 	return i, in.Err()
+}
+
+// runNumber writes a run id or attempt, "" when the runner gave none.
+func runNumber(n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 func (i Inputs) signsImage() bool { return i.Image.DigestStr() != "" }

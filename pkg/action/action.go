@@ -192,8 +192,18 @@ func (a *Action) Getenv(key string) string { return a.getenv(key) }
 
 // Context is the runner's context (GITHUB_REPOSITORY, GITHUB_SHA,
 // GITHUB_RUN_ID, GITHUB_API_URL, ...), typed, read through the injected
-// lookup. An error names a variable that does not parse.
-func (a *Action) Context() (*githubactions.GitHubContext, error) { return a.gha.Context() }
+// lookup. An error names a variable that does not parse, or an event file
+// that cannot be read; the context is never nil.
+func (a *Action) Context() (*githubactions.GitHubContext, error) {
+	c, err := a.gha.Context()
+	if c == nil {
+		c = &githubactions.GitHubContext{}
+	}
+	if err != nil {
+		err = fmt.Errorf("reading the runner context: %w", err)
+	}
+	return c, err
+}
 
 // GetIDToken asks the Actions runtime for an OIDC token for audience (the
 // job needs permissions: id-token: write).

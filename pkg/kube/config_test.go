@@ -130,19 +130,19 @@ func FuzzLoadInline(f *testing.F) {
 }
 
 func TestHolder(t *testing.T) {
-	run := map[string]string{"GITHUB_REPOSITORY": "acme/fx", "GITHUB_RUN_ID": "42"}
 	tests := []struct {
-		name, role string
-		env        map[string]string
-		want       string
+		name, role, repository string
+		runID                  int64
+		want                   string
 	}{
-		{name: "workflow run", env: run, want: "acme/fx/runs/42"},
-		{name: "workflow run, rollback", env: run, role: "rollback", want: "acme/fx/runs/42/rollback"},
-		{name: "outside a runner", env: map[string]string{}, want: fmt.Sprintf("/pid-%d", os.Getpid())},
+		{name: "workflow run", repository: "acme/fx", runID: 42, want: "acme/fx/runs/42"},
+		{name: "workflow run, rollback", repository: "acme/fx", runID: 42, role: "rollback", want: "acme/fx/runs/42/rollback"},
+		{name: "outside a runner", want: fmt.Sprintf("/pid-%d", os.Getpid())},
+		{name: "a repository without a run", repository: "acme/fx", want: fmt.Sprintf("/pid-%d", os.Getpid())},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Holder(func(k string) string { return tc.env[k] }, tc.role)
+			got := Holder(tc.repository, tc.runID, tc.role)
 			if !strings.HasSuffix(got, tc.want) {
 				t.Errorf("Holder = %q, want it to end in %q", got, tc.want)
 			}

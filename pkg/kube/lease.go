@@ -231,14 +231,15 @@ func (l *Lock) Release(ctx context.Context) error {
 	return nil
 }
 
-// Holder names a run as a Lease holder: the workflow run
-// (GITHUB_REPOSITORY/runs/GITHUB_RUN_ID, so a re-run of it takes its Lease
-// back at once), else the host and process; role, when set, tells apart the
-// actions of one run (promote and rollback).
-func Holder(getenv func(string) string, role string) string {
+// Holder names a run as a Lease holder: the workflow run of repository
+// ("acme/fx/runs/42", so a re-run of it takes its Lease back at once),
+// else, outside a runner (no repository or run id), the host and process;
+// role, when set, tells apart the actions of one run (promote and
+// rollback).
+func Holder(repository string, runID int64, role string) string {
 	name := ""
-	if repo, id := getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_ID"); repo != "" && id != "" {
-		name = repo + "/runs/" + id
+	if repository != "" && runID != 0 {
+		name = fmt.Sprintf("%s/runs/%d", repository, runID)
 	} else {
 		host, _ := os.Hostname()
 		name = fmt.Sprintf("%s/pid-%d", host, os.Getpid())

@@ -68,7 +68,7 @@ func (g Group) Enabled() bool { return g.run != nil }
 func forRun(a *action.Action, token string) (github.Run, error) {
 	gh, err := a.Context()
 	if err != nil {
-		return github.Run{}, fmt.Errorf("reading the runner context: %w", err)
+		return github.Run{}, err
 	}
 	if gh.Repository == "" || gh.SHA == "" {
 		return github.Run{}, errors.New("recording a deployment needs GITHUB_REPOSITORY and GITHUB_SHA (set by the runner)")

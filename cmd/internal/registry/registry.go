@@ -48,7 +48,9 @@ func Parse(a *action.Action, in *action.Inputs, host string) Group {
 // signature gate of deploy and promote) has for host: the runner's
 // GITHUB_ACTOR and GITHUB_TOKEN, for ghcr.io.
 func Runner(a *action.Action, host string) image.Credentials {
-	return image.Credentials{Registry: host, GitHubActor: a.Getenv("GITHUB_ACTOR"), GitHubToken: a.Getenv("GITHUB_TOKEN")}
+	gh, _ := a.Context() // a context that does not parse is reported where it matters
+	// GITHUB_TOKEN is not runner context: the workflow sets it in env.
+	return image.Credentials{Registry: host, GitHubActor: gh.Actor, GitHubToken: a.Getenv("GITHUB_TOKEN")}
 }
 
 // Remote is how the action reaches registries: these credentials before
