@@ -198,3 +198,35 @@ func TestCanaryAnalysis(t *testing.T) {
 		})
 	}
 }
+
+// TestInterruptedReplicasAbortSaysWhatItLeft: an interrupted abort skips
+// the scale-down delay, and says the candidate was left up, without
+// traffic, only when it was: the replicas router has already scaled it to
+// zero by returning every replica to the stable colour.
+func TestInterruptedReplicasAbortSaysWhatItLeft(t *testing.T) {
+	a := newApp(t, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var events []string
+	tgt := a.target(t, "replicas")
+	tgt.OnEvent = func(e rollout.Event) {
+		events = append(events, e.Message)
+		if e.Phase == "step" {
+			cancel() // the SIGTERM, in the step's pause
+		}
+	}
+	cfg := rollout.Config{Target: tgt, Image: imageV2, Strategy: rollout.Canary,
+		Steps: []int{50, 100}, Pauses: []time.Duration{time.Hour}, ScaleDownDelay: time.Minute}
+	res, err := rollout.Promote(ctx, cfg)
+	if !errors.Is(err, rollout.ErrAborted) || res == nil || res.Outcome != rollout.Aborted {
+		t.Fatalf("Promote: %v, %+v; want the abort", err, res)
+	}
+	if r := a.deployment(t, "green").Spec.Replicas; r == nil || *r != 0 {
+		t.Fatalf("green has %v replicas after the abort, want 0 (the replicas router moved them all back)", r)
+	}
+	for _, e := range events {
+		if strings.Contains(e, "left scaled up") {
+			t.Errorf("event %q, but green has no replicas left", e)
+		}
+	}
+}

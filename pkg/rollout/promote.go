@@ -374,6 +374,12 @@ func (p *promotion) returnToStable(ctx context.Context, reason string, delay tim
 	}
 	ph := p.begin("abort: scale down "+cand, -1)
 	if delay < 0 {
+		if c.Router.ScalesReplicas() {
+			// Routing everything to the stable colour scaled the candidate
+			// to zero already: nothing is left up.
+			p.end(ph, "done")
+			return nil
+		}
 		p.end(ph, "skipped")
 		c.emit("abort", 0, "%s left scaled up, without traffic: interrupted, there is no time for its scale-down delay", cand)
 		return nil
