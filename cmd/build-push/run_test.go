@@ -84,6 +84,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{Name: "layout without path", Set: map[string]string{"push": "false"}, Input: "oci-layout-path"},
 		{Name: "user without password", Set: map[string]string{"registry-username": "bot"}, Input: "registry-password"},
 		{Name: "missing context", Set: map[string]string{"context": "/does/not/exist"}, Input: "context"},
+		{Name: "insecure registry not a host", Set: map[string]string{"insecure-registries": host + "\nbad host/x"}, Input: "insecure-registries"},
 	})
 }
 

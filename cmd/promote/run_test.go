@@ -1,8 +1,12 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sigstore/cosign/v2/pkg/cosign"
 
 	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
 )
@@ -43,5 +47,25 @@ func TestBadInput(t *testing.T) {
 		{Name: "availability-rate above 1000", Set: map[string]string{"availability-rate": "5000"}, Input: "availability-rate"},
 		{Name: "min-availability above 100 %", Set: map[string]string{"min-availability": "101%"}, Input: "min-availability"},
 		{Name: "min-availability not a percentage", Set: map[string]string{"min-availability": "high"}, Input: "min-availability"},
+		{Name: "verify-key not a public key", Set: map[string]string{"verify-key": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"}, Input: "verify-key"},
+		{Name: "verify-key a private key file", Set: map[string]string{"verify-key": privateKeyFile(t)}, Input: "verify-key"},
+		{Name: "verify-key unknown KMS", Set: map[string]string{"verify-key": "vault://k"}, Input: "verify-key"},
+		{Name: "identity without issuer", Set: map[string]string{"verify-certificate-identity": "https://github.com/a/b/.github/workflows/r.yml@refs/tags/v1"}, Input: "verify-certificate-oidc-issuer"},
+		{Name: "attestations without a key", Set: map[string]string{"verify-attestations": "vuln"}, Input: "verify-attestations"},
 	})
+}
+
+// privateKeyFile is a cosign private key on disk: what verify-key gets when
+// someone passes cosign.key instead of cosign.pub.
+func privateKeyFile(t *testing.T) string {
+	t.Helper()
+	keys, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return []byte("pw"), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "cosign.key")
+	if err := os.WriteFile(path, keys.PrivateBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

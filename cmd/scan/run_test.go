@@ -184,6 +184,7 @@ func TestRunRejectsBadInputBeforeAnyRequest(t *testing.T) {
 		{Name: "unknown sbom format", Set: map[string]string{"sbom-format": "swid"}, Input: "sbom-format"},
 		{Name: "sarif directory missing", Set: map[string]string{"sarif-file": "/nonexistent/dir/scan.sarif"}, Input: "sarif-file"},
 		{Name: "username without password", Set: map[string]string{"registry-username": "u"}, Input: "registry-password"},
+		{Name: "insecure registry not a host", Set: map[string]string{"insecure-registries": host + "\nbad host/x"}, Input: "insecure-registries"},
 		{Name: "layout and tarball", Set: map[string]string{"oci-layout-path": t.TempDir(), "image-tarball": "/etc/hostname"}, Input: "image-tarball"},
 	})
 }

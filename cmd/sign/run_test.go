@@ -118,6 +118,7 @@ func TestRunRejectsBadInputBeforeAnyRequest(t *testing.T) {
 		{Name: "neither key nor keyless", Input: "key", Set: map[string]string{"image": digest}},
 		{Name: "key and keyless", Input: "keyless", Set: map[string]string{"image": digest, "key": string(priv), "keyless": "true"}},
 		{Name: "key file missing", Input: "key", Set: map[string]string{"image": digest, "key": "/nonexistent/cosign.key"}},
+		{Name: "insecure registry not a host", Input: "insecure-registries", Set: map[string]string{"image": digest, "key": string(priv), "insecure-registries": host + "\nbad host/x"}},
 		{Name: "unknown KMS", Input: "key", Set: map[string]string{"image": digest, "key": "vaultx://k"}},
 		{Name: "keyless without an OIDC token", Input: "keyless", Set: map[string]string{"image": digest, "keyless": "true"}},
 		{Name: "keyless without the log", Input: "tlog-upload", Set: map[string]string{"image": digest, "keyless": "true", "tlog-upload": "false"},

@@ -101,10 +101,16 @@ func parseInputs(a *action.Action) (Inputs, error) {
 
 	v.Namespace = cluster.Name(in, "namespace", cluster.NamespaceName, "")
 	v.Deployment = cluster.Name(in, "deployment", cluster.DeploymentName, "")
-	if v.Deployment != "" {
+	switch {
+	case v.Deployment != "":
 		if v.Kube = cluster.Parse(a, in); v.Kube != nil && v.Namespace == "" {
 			v.Namespace = v.Kube.Namespace()
 		}
+	case in.String("kubeconfig") != "" || in.String("context") != "":
+		// Only a deployment is read from the cluster, but a kubeconfig or
+		// context given without one is still checked: a wrong one is a bad
+		// input, not one to pass over silently.
+		cluster.Parse(a, in)
 	}
 	if v.URL == nil && len(checks) == 0 && v.Deployment == "" {
 		in.Fail("url", "is required unless prometheus-checks or deployment is given")

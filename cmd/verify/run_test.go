@@ -43,6 +43,8 @@ func TestBadInputSendsNothing(t *testing.T) {
 		{Name: "bad namespace", Set: map[string]string{"url": url, "namespace": "Prod_1"}, Input: "namespace"},
 		{Name: "bad deployment name", Set: map[string]string{"url": url, "deployment": "fx_platform"}, Input: "deployment"},
 		{Name: "unreadable kubeconfig", Set: map[string]string{"url": url, "deployment": "app", "kubeconfig": "/nonexistent/kubeconfig"}, Input: "kubeconfig"},
+		{Name: "unreadable kubeconfig without deployment", Set: map[string]string{"url": url, "kubeconfig": "/nonexistent/kubeconfig"}, Input: "kubeconfig"},
+		{Name: "context not in the kubeconfig without deployment", Set: map[string]string{"url": url, "kubeconfig": srv.Kubeconfig(), "context": "prod"}, Input: "context"},
 		{Name: "report in a missing directory", Set: map[string]string{"url": url, "report-file": "/nonexistent/dir/r.json"}, Input: "report-file"},
 	})
 }

@@ -198,3 +198,45 @@ func TestCanaryAnalysis(t *testing.T) {
 		})
 	}
 }
+
+// TestInterruptedAbortSaysWhatItLeft: an interrupted abort takes the fast
+// way back (the live Service on blue at once, blue scaled back to its
+// replicas without waiting for them), and says the candidate was left up,
+// without traffic, exactly when it was.
+func TestInterruptedAbortSaysWhatItLeft(t *testing.T) {
+	const n = 4
+	a := newApp(t, n)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var events []string
+	tgt := a.target(t, "replicas")
+	tgt.OnEvent = func(e rollout.Event) {
+		events = append(events, e.Message)
+		if e.Phase == "step" {
+			cancel() // the SIGTERM, in the step's pause
+		}
+	}
+	cfg := rollout.Config{Target: tgt, Image: imageV2, Strategy: rollout.Canary,
+		Steps: []int{50, 100}, Pauses: []time.Duration{time.Hour}, ScaleDownDelay: time.Minute}
+	res, err := rollout.Promote(ctx, cfg)
+	if !errors.Is(err, rollout.ErrAborted) || res == nil || res.Outcome != rollout.Aborted {
+		t.Fatalf("Promote: %v, %+v; want the abort", err, res)
+	}
+	if sel := a.service(t).Spec.Selector["version"]; sel != "blue" {
+		t.Errorf("the live Service selects version=%q after the abort, want blue", sel)
+	}
+	if st := rollout.ReadState(a.service(t)); st.Phase != rollout.PhaseAborted {
+		t.Errorf("state %+v, want the abort recorded", st)
+	}
+	if r := a.deployment(t, "blue").Spec.Replicas; r == nil || *r != n {
+		t.Errorf("blue wants %v replicas after the abort, want %d", r, n)
+	}
+	green := *a.deployment(t, "green").Spec.Replicas
+	said := false
+	for _, e := range events {
+		said = said || strings.Contains(e, "left up without traffic")
+	}
+	if said != (green > 0) {
+		t.Errorf("green has %d replicas, and the events say it was left up: %v (%q)", green, said, events)
+	}
+}

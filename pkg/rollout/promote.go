@@ -375,7 +375,10 @@ func (p *promotion) returnAtOnce(ctx context.Context, reason string, _ time.Dura
 	if err := p.record(ctx); err != nil {
 		return err
 	}
-	c.emit("abort", 0, "%s left up without traffic: interrupted, there is no time for its scale-down", p.st.CandidateColor)
+	cand := c.DeploymentName(p.cand)
+	if d, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, cand, metav1.GetOptions{}); err == nil && kube.DesiredReplicas(d) > 0 {
+		c.emit("abort", 0, "%s left up without traffic (%d replicas): interrupted, there is no time for its scale-down", cand, kube.DesiredReplicas(d))
+	}
 	return nil
 }
 

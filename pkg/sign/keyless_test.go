@@ -3,6 +3,7 @@ package sign_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,4 +115,27 @@ func TestRekorRetries(t *testing.T) {
 			t.Errorf("uploads reached the log")
 		}
 	})
+}
+
+// TestSignMissingImageLogsNothing: an image that cannot be read (a digest
+// with a typo, a registry the job cannot reach) fails Sign before its
+// signature is entered in the transparency log, whose entries are public
+// and permanent, as Attest already does.
+func TestSignMissingImageLogsNothing(t *testing.T) {
+	ctx := context.Background()
+	ss := sigstoretest.Start(t, identity)
+	repo := startRegistry(t) + "/fx/app"
+	signer, err := sign.Keyless(ctx, ss.FulcioURL, ss.Token())
+	if err != nil {
+		t.Fatalf("Keyless: %v", err)
+	}
+	log := &sign.Rekor{URL: ss.RekorURL, Backoff: 10 * time.Millisecond, AttemptTimeout: 5 * time.Second}
+	pushed := pushImage(t, repo, "v1", "pushed")
+	missing := pushed.Context().Digest("sha256:" + strings.Repeat("0", 64))
+	if _, err := sign.Sign(ctx, missing, signer, sign.Options{Log: log}); err == nil {
+		t.Fatal("Sign of an image that is not in the registry succeeded")
+	}
+	if ss.Uploads != 0 {
+		t.Errorf("%d Rekor entries made for an image that is not in the registry, want none", ss.Uploads)
+	}
 }

@@ -57,6 +57,13 @@ func (o Options) ociOptions(ctx context.Context) []ociremote.Option {
 
 // Sign signs ref's digest and attaches the signature as cosign does.
 func Sign(ctx context.Context, ref name.Digest, s Signer, o Options) (*Result, error) {
+	// The image is read first: a digest that is not there (or a registry
+	// that refuses the job) must fail before anything enters the
+	// transparency log, whose entries are public and permanent.
+	se, err := ociremote.SignedEntity(ref, o.ociOptions(ctx)...)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", ref, err)
+	}
 	payload, err := (&sigpayload.Cosign{Image: ref, Annotations: o.Annotations}).MarshalJSON()
 	if err != nil {
 		return nil, err
@@ -82,10 +89,6 @@ func Sign(ctx context.Context, ref name.Digest, s Signer, o Options) (*Result, e
 	ociSig, err := static.NewSignature(payload, base64.StdEncoding.EncodeToString(sig), opts...)
 	if err != nil {
 		return nil, err
-	}
-	se, err := ociremote.SignedEntity(ref, o.ociOptions(ctx)...)
-	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", ref, err)
 	}
 	se, err = mutate.AttachSignatureToEntity(se, ociSig, mutate.WithDupeDetector(cremote.NewDupeDetector(s)))
 	if err != nil {

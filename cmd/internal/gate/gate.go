@@ -50,6 +50,13 @@ func Parse(a *action.Action, in *action.Inputs, img name.Digest) sign.Policy {
 	p.PublicGood = p.Roots == nil
 	if err := p.Validate(); err != nil {
 		in.Fail(gateInputOf(p), "%v", err)
+	} else if kind, _ := sign.ClassifyKey(p.Key); p.Key != "" && kind != sign.KeyKMS {
+		// A PEM key (content or file) is read now, which needs no network,
+		// so that a private key or a broken one is an input problem, not a
+		// refusal after the run started. A KMS key is opened by the gate.
+		if _, err := sign.LoadVerifier(context.Background(), p.Key); err != nil {
+			in.Fail("verify-key", "%v (want the PEM public key, e.g. cosign.pub)", err)
+		}
 	}
 	if p.Key != "" {
 		// Key-made signatures from sign with tlog-upload false carry no log

@@ -32,6 +32,12 @@ func Inputs(environment string) []action.Input {
 // step must still report what happened instead of "did not stop".
 const FinishTimeout = 30 * time.Second
 
+// ProgressTimeout bounds recording one in_progress status. Progress is
+// called from inside a rollout (a traffic step, an abort): a GitHub API
+// that accepts the connection and never answers must not hold traffic on
+// a canary, or an abort, past it.
+const ProgressTimeout = 10 * time.Second
+
 // Group is the parsed group.
 type Group struct {
 	Environment string
@@ -90,6 +96,8 @@ type Record struct {
 	a   *action.Action
 	dep *github.Deployment
 	url string
+	// progressTimeout is ProgressTimeout (shorter in tests).
+	progressTimeout time.Duration
 }
 
 // Start records a deployment to the group's environment, in_progress
@@ -101,10 +109,12 @@ func (g Group) Start(ctx context.Context, a *action.Action, req github.Request) 
 		return nil, nil
 	}
 	req.Environment = g.Environment
-	dep, err := g.run.Start(ctx, req)
+	sctx, cancel := context.WithTimeout(ctx, FinishTimeout)
+	defer cancel()
+	dep, err := g.run.Start(sctx, req)
 	var r *Record
 	if dep != nil {
-		r = &Record{a: a, dep: dep, url: g.URL}
+		r = &Record{a: a, dep: dep, url: g.URL, progressTimeout: ProgressTimeout}
 	}
 	if err != nil {
 		return r, fmt.Errorf("recording the GitHub deployment (nothing was changed): %w", err)
@@ -120,12 +130,16 @@ func (r *Record) ID() int64 {
 	return r.dep.ID
 }
 
-// Progress records an in_progress status ("25 % traffic on green"). A
-// status that cannot be recorded is a warning: the run goes on.
+// Progress records an in_progress status ("25 % traffic on green"),
+// within ProgressTimeout. A status that cannot be recorded is a warning:
+// the run goes on. Once ctx is done (an interruption) nothing is sent:
+// the final status, which follows, says what happened.
 func (r *Record) Progress(ctx context.Context, description string) {
-	if r == nil {
+	if r == nil || ctx.Err() != nil {
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, r.progressTimeout)
+	defer cancel()
 	if err := r.dep.Progress(ctx, description); err != nil {
 		r.a.Warningf("GitHub deployment", "recording %q: %v", description, err)
 	}

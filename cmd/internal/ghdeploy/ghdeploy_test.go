@@ -2,11 +2,18 @@ package ghdeploy
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
+	"github.com/fxplatform/deploy-actions/pkg/github"
 )
 
 func TestParse(t *testing.T) {
@@ -61,5 +68,66 @@ func TestParse(t *testing.T) {
 				return nil
 			})
 		})
+	}
+}
+
+// TestProgressBounded: an in_progress status is recorded from inside a
+// rollout, so a GitHub API that never answers must not hold it: Progress
+// gives up after its timeout with a warning. Once the run is interrupted,
+// Progress sends nothing (the final status follows) and warns of nothing.
+func TestProgressBounded(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		got = append(got, fmt.Sprintf("%s %v", r.URL.Path, body["description"]))
+		mu.Unlock()
+		switch {
+		case r.URL.Path == "/repos/acme/fx/deployments":
+			w.WriteHeader(http.StatusCreated)
+			fmt.Fprint(w, `{"id": 100}`)
+		case body["description"] == "hang":
+			<-r.Context().Done()
+		default:
+			w.WriteHeader(http.StatusCreated)
+			fmt.Fprint(w, `{"id": 1}`)
+		}
+	}))
+	defer api.Close()
+	spec := &action.Spec{Name: "promote", Inputs: Inputs("production")}
+	r := actiontest.New(t, map[string]string{"github-token": "ghs_token"})
+	r.Env["GITHUB_REPOSITORY"], r.Env["GITHUB_SHA"], r.Env["GITHUB_API_URL"] = "acme/fx", "abc", api.URL
+	r.Run(context.Background(), spec, func(ctx context.Context, a *action.Action) error {
+		in := a.Inputs()
+		g := Parse(a, in)
+		if err := in.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := g.Start(ctx, a, github.Request{Description: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.progressTimeout = 200 * time.Millisecond
+		start := time.Now()
+		rec.Progress(ctx, "hang")
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("Progress took %s against a GitHub API that never answers, want about %s", d, rec.progressTimeout)
+		}
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		rec.Progress(cancelled, "after the interruption")
+		return nil
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for _, g := range got {
+		if strings.Contains(g, "after the interruption") {
+			t.Errorf("an in_progress status was sent after the interruption: %q", got)
+		}
+	}
+	if n := strings.Count(r.Log.String(), "::warning"); n != 1 {
+		t.Errorf("%d warnings, want 1 (the status that timed out):\n%s", n, r.Log.String())
 	}
 }

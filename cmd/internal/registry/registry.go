@@ -5,7 +5,10 @@
 package registry
 
 import (
+	"strings"
+
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/image"
@@ -35,6 +38,14 @@ func Parse(a *action.Action, in *action.Inputs, host string) Group {
 	g := Group{
 		Credentials: Runner(a, host),
 		Insecure:    in.List("insecure-registries"),
+	}
+	for _, h := range g.Insecure {
+		// The same rule as image.WithInsecureRegistries, and ggcr's for a
+		// registry name, checked here so that a bad host is an input
+		// problem before any request (scan and sign did not check it).
+		if _, err := name.NewRegistry(h, name.StrictValidation); err != nil || strings.ContainsAny(h, "/ \t") {
+			in.Fail("insecure-registries", "%q is not a registry host (want host or host:port, e.g. localhost:5000)", h)
+		}
 	}
 	g.Credentials.Username = in.String("registry-username")
 	g.Credentials.Password = in.String("registry-password")
