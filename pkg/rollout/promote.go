@@ -349,27 +349,30 @@ func (p *promotion) abort(ctx context.Context, cause error) error {
 	return fmt.Errorf("%w: %w", ErrAborted, cause)
 }
 
-// returnAtOnce is the way back of an interrupted run, which has seconds:
-// the live Service selects the stable colour at once (it is available at
-// the replicas it has: a router never leaves it less), a router that keeps
-// weights elsewhere follows, a replica-scaling router's stable colour is
-// scaled back up without waiting, and the abort is recorded. Nothing waits
-// for pods. The candidate stays up without traffic: there is no time to
-// let its connections drain, and the next run reuses or scales it.
+// returnAtOnce is the way back of an interrupted run, which has seconds
+// (InterruptGrace). It tries the router's own way back first, for three
+// fifths of that: it keeps the live Service's capacity (the stable colour
+// is back at its replicas before the candidate goes). When that does not
+// fit (a new pod takes longer to start), traffic leaves the candidate at
+// once anyway: the live Service selects the stable colour as it is, or,
+// when the stable colour is still growing, the candidate is scaled to zero
+// (its terminating pods leave the endpoints) while the stable colour comes
+// back up on its own. Either way the abort is recorded, and a candidate
+// left up is said to be.
 func (p *promotion) returnAtOnce(ctx context.Context, reason string, _ time.Duration) error {
 	c := p.cfg
-	if err := traffic.SwitchSelector(ctx, c.routerConfig(), p.stable); err != nil {
+	fctx, cancel := context.WithTimeout(ctx, c.InterruptGrace*3/5)
+	err := c.router.Route(fctx, p.stable, p.cand, 0)
+	if err == nil {
+		err = traffic.SwitchSelector(fctx, c.routerConfig(), p.stable)
+	}
+	cancel()
+	if err != nil && ctx.Err() == nil {
+		c.emit("abort", 0, "no time for the full way back (%v): taking traffic off %s at once", err, p.cand)
+		err = p.offCandidate(ctx)
+	}
+	if err != nil {
 		return fmt.Errorf("returning traffic to %s: %w", p.stable, err)
-	}
-	if f, ok := c.router.(traffic.Follower); ok {
-		if err := f.Follow(ctx, p.stable); err != nil {
-			return fmt.Errorf("returning the %s router's traffic to %s: %w", c.Router, p.stable, err)
-		}
-	}
-	if _, ok := c.router.(traffic.Scaler); ok {
-		if err := kube.Scale(ctx, c.Client, c.Namespace, c.DeploymentName(p.stable), p.replicas); err != nil {
-			return fmt.Errorf("scaling %s back up: %w", p.stable, err)
-		}
 	}
 	p.st.Phase, p.st.Weight, p.st.Reason = PhaseAborted, 0, reason
 	if err := p.record(ctx); err != nil {
@@ -378,6 +381,27 @@ func (p *promotion) returnAtOnce(ctx context.Context, reason string, _ time.Dura
 	cand := c.DeploymentName(p.cand)
 	if d, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, cand, metav1.GetOptions{}); err == nil && kube.DesiredReplicas(d) > 0 {
 		c.emit("abort", 0, "%s left up without traffic (%d replicas): interrupted, there is no time for its scale-down", cand, kube.DesiredReplicas(d))
+	}
+	return nil
+}
+
+// offCandidate takes traffic off the candidate without waiting for pods.
+// A replica-scaling router's stable colour is scaled back to its replicas
+// and the candidate to zero; other routers switch the selector (their
+// stable colour kept its replicas) and follow with their own weights.
+func (p *promotion) offCandidate(ctx context.Context) error {
+	c := p.cfg
+	if _, ok := c.router.(traffic.Scaler); ok {
+		if err := kube.Scale(ctx, c.Client, c.Namespace, c.DeploymentName(p.stable), p.replicas); err != nil {
+			return err
+		}
+		return kube.Scale(ctx, c.Client, c.Namespace, c.DeploymentName(p.cand), 0)
+	}
+	if err := traffic.SwitchSelector(ctx, c.routerConfig(), p.stable); err != nil {
+		return err
+	}
+	if f, ok := c.router.(traffic.Follower); ok {
+		return f.Follow(ctx, p.stable)
 	}
 	return nil
 }

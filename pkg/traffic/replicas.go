@@ -72,6 +72,11 @@ func (r *replicasRouter) Route(ctx context.Context, stable, canary string, weigh
 	if err := kube.Scale(ctx, r.cfg.Client, r.cfg.Namespace, r.cfg.DeploymentName(shrink), shrinkTo); err != nil {
 		return err
 	}
+	if weight == 0 {
+		// The selector names the stable colour alone: the canary's pods,
+		// terminating, serve nothing new, and need not be waited for.
+		return nil
+	}
 	// Return when the ready replicas show the weight.
 	return kube.WaitScaled(ctx, r.cfg.Client, r.cfg.Namespace, r.cfg.DeploymentName(shrink), r.cfg.Timeout)
 }
