@@ -152,7 +152,7 @@ func run(ctx context.Context, a *action.Action) error {
 	ch := in.chart
 	if in.Chart.IsOCI() {
 		a.Infof("Pulling chart %s %s", in.Chart.Ref, in.Chart.Version)
-		if ch, err = in.Chart.Pull(image.Remote{UserAgent: "deploy-actions/deploy"}); err != nil {
+		if ch, err = in.Chart.Pull(ctx, image.Remote{UserAgent: "deploy-actions/deploy"}); err != nil {
 			return err
 		}
 	}

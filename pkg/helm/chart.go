@@ -2,8 +2,10 @@ package helm
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 
@@ -52,8 +54,10 @@ func (c ChartRef) Check() (*chart.Chart, error) {
 // Pull fetches an OCI chart through r: its retries, Retry-After handling
 // and user agent, and plain HTTP for its insecure hosts and loopback
 // addresses (as docker does for localhost); others need TLS. Credentials
-// come from the docker config, as for the helm CLI.
-func (c ChartRef) Pull(r image.Remote) (*chart.Chart, error) {
+// come from the docker config, as for the helm CLI. Helm's registry client
+// takes no context, so every request it makes is bound to ctx here: an
+// interrupted deploy stops pulling (and waiting to retry) at once.
+func (c ChartRef) Pull(ctx context.Context, r image.Remote) (*chart.Chart, error) {
 	if !c.IsOCI() {
 		return nil, errors.New("not an oci:// chart")
 	}
@@ -62,7 +66,9 @@ func (c ChartRef) Pull(r image.Remote) (*chart.Chart, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []registry.ClientOption{registry.ClientOptHTTPClient(r.HTTPClient()), registry.ClientOptWriter(&bytes.Buffer{})}
+	hc := r.HTTPClient()
+	hc.Transport = contextTransport{ctx: ctx, inner: hc.Transport}
+	opts := []registry.ClientOption{registry.ClientOptHTTPClient(hc), registry.ClientOptWriter(&bytes.Buffer{})}
 	if r.PlainHTTP(parsed.Registry) {
 		opts = append(opts, registry.ClientOptPlainHTTP())
 	}
@@ -92,4 +98,15 @@ func (c ChartRef) Pull(r image.Remote) (*chart.Chart, error) {
 		return nil, fmt.Errorf("loading chart %q: %w", ref, err)
 	}
 	return ch, nil
+}
+
+// contextTransport sends every request with ctx, for a client that makes
+// its requests without one.
+type contextTransport struct {
+	ctx   context.Context
+	inner http.RoundTripper
+}
+
+func (t contextTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.inner.RoundTrip(req.WithContext(t.ctx))
 }

@@ -1,6 +1,7 @@
 package helm
 
 import (
+	"context"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -60,7 +61,7 @@ func TestChartRefPull(t *testing.T) {
 		{Ref: "oci://" + host + "/charts/fx-platform", Version: "0.1.0"},
 		{Ref: "oci://" + host + "/charts/fx-platform"},
 	} {
-		ch, err := ref.Pull(image.Remote{})
+		ch, err := ref.Pull(context.Background(), image.Remote{})
 		if err != nil {
 			t.Fatalf("Pull(%+v) error = %v", ref, err)
 		}

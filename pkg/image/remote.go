@@ -68,10 +68,10 @@ func (r Remote) Options(ctx context.Context) []remote.Option {
 	opts := []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(r.Keychain),
-		// ggcr wraps this transport in its retrying one; it honours
-		// Retry-After itself, which ggcr ignores.
-		remote.WithTransport(&retryAfterTransport{inner: r.Transport, max: r.MaxRetryAfter}),
-		remote.WithRetryBackoff(r.Backoff),
+		// ggcr wraps this transport in its own short retry; this one waits
+		// long, on the request's context, and honours Retry-After.
+		remote.WithTransport(&retryTransport{inner: r.Transport, backoff: r.Backoff, max: r.MaxRetryAfter}),
+		remote.WithRetryBackoff(ggcrBackoff),
 		remote.WithRetryStatusCodes(retryStatusCodes...),
 		remote.WithRetryPredicate(retryable),
 		remote.WithUserAgent(r.UserAgent),
@@ -115,10 +115,6 @@ func (r Remote) PlainHTTP(host string) bool {
 // client's own business.
 func (r Remote) HTTPClient() *http.Client {
 	r = r.withDefaults()
-	var tr http.RoundTripper = &retryAfterTransport{inner: r.Transport, max: r.MaxRetryAfter}
-	tr = transport.NewRetry(tr,
-		transport.WithRetryBackoff(r.Backoff),
-		transport.WithRetryStatusCodes(retryStatusCodes...),
-		transport.WithRetryPredicate(retryable))
+	tr := &retryTransport{inner: r.Transport, backoff: r.Backoff, max: r.MaxRetryAfter}
 	return &http.Client{Transport: transport.NewUserAgent(tr, r.UserAgent)}
 }

@@ -2,6 +2,7 @@ package image_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -84,5 +85,56 @@ func TestRemotePlainHTTP(t *testing.T) {
 		if got, listed := len(r.NameOptions(host)) > 0, host == "registry.internal:5000"; got != listed {
 			t.Errorf("NameOptions(%q) insecure = %v, want %v", host, got, listed)
 		}
+	}
+}
+
+// TestRemoteWaitsOnTheContext: a registry that keeps answering 503 with
+// Retry-After: 60 holds a request for minutes, but an interrupted action
+// (its context cancelled) stops waiting at once, for ggcr's clients and
+// for the plain HTTP client alike.
+func TestRemoteWaitsOnTheContext(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, "maintenance", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	r := image.Remote{MaxRetryAfter: time.Hour}
+	ref, err := name.ParseReference(host + "/fx/app:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{"ggcr", func(ctx context.Context) error { _, err := remote.Get(ref, r.Options(ctx)...); return err }},
+		{"http client", func(ctx context.Context) error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v2/", nil)
+			if err != nil {
+				return err
+			}
+			resp, err := r.HTTPClient().Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- tc.call(ctx) }()
+			time.Sleep(200 * time.Millisecond) // in the first wait
+			cancel()
+			select {
+			case err := <-done:
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("error %v, want the cancellation", err)
+				}
+			case <-time.After(30 * time.Second): // half the Retry-After
+				t.Fatal("still waiting long after the cancellation")
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -50,34 +51,73 @@ func (b *Builder) remoteOptions(ctx context.Context, tr http.RoundTripper) []rem
 		Jobs: b.o.jobs, UserAgent: "deploy-actions/build-push"}.Options(ctx)
 }
 
-// retryAfterTransport honours a registry's Retry-After: a 429 or 503
-// response carrying one is held back for that long (at most max) before
-// it reaches go-containerregistry's retry logic, which then waits its own
-// backoff on top. go-containerregistry alone ignores the header.
-type retryAfterTransport struct {
-	inner http.RoundTripper
-	max   time.Duration
+// retryTransport retries a request that failed with 408, 429, 5xx or a
+// broken connection, waiting between attempts on the request's context:
+// an interrupted action stops waiting at once. go-containerregistry's own
+// retries sleep without a context, so they are kept short (ggcrBackoff),
+// and the patience lives here. A registry's Retry-After (429, 503) is
+// honoured up to max; go-containerregistry alone ignores the header. A
+// request whose body cannot be replayed is not retried here; ggcr's
+// upload-level retry covers it.
+type retryTransport struct {
+	inner   http.RoundTripper
+	backoff remote.Backoff
+	max     time.Duration
 }
 
-func (t *retryAfterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.inner.RoundTrip(req)
-	if err != nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
-		return resp, err
-	}
-	d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-	if !ok {
-		return resp, nil
-	}
-	timer := time.NewTimer(min(d, t.max))
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return resp, nil
-	case <-req.Context().Done():
-		resp.Body.Close()
-		return nil, req.Context().Err()
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	delay := t.backoff.Duration
+	for attempt := 1; ; attempt++ {
+		resp, err := t.inner.RoundTrip(req)
+		if attempt >= t.backoff.Steps || !replayable(req) || !retryResponse(resp, err) {
+			return resp, err
+		}
+		wait := delay
+		if resp != nil {
+			if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+				wait = min(d, t.max)
+			}
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			resp.Body.Close()
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-req.Context().Done():
+			timer.Stop()
+			return nil, req.Context().Err()
+		case <-timer.C:
+		}
+		delay = time.Duration(float64(delay) * max(t.backoff.Factor, 1))
+		if req.GetBody != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			req = req.Clone(req.Context())
+			req.Body = body
+		}
 	}
 }
+
+// replayable reports whether req can be sent again: no body, or one it
+// can make anew.
+func replayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// retryResponse decides on one attempt's outcome: a retryable error, or a
+// status in retryStatusCodes.
+func retryResponse(resp *http.Response, err error) bool {
+	if err != nil {
+		return retryable(err)
+	}
+	return slices.Contains(retryStatusCodes, resp.StatusCode)
+}
+
+// ggcrBackoff is go-containerregistry's own retry, at the transport and at
+// the upload level: its sleeps cannot be interrupted, so they stay short
+// (1 s, 2 s); retryTransport does the long waits.
+var ggcrBackoff = remote.Backoff{Duration: time.Second, Factor: 2, Jitter: 0.1, Steps: 3}
 
 // parseRetryAfter reads a Retry-After value: delay seconds or an HTTP date.
 func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
