@@ -184,21 +184,18 @@ func run(ctx context.Context, a *action.Action) error {
 		Wait: in.Wait, Timeout: in.Timeout, RollbackOnFailure: in.RollbackOnFailure, MaxHistory: in.MaxHistory, DryRun: in.DryRun,
 	})
 	logResult(a, res)
-	if err := writeOutputs(a, res); err != nil {
-		return errors.Join(derr, err)
-	}
-	if err := a.AddSummary(summary(in, res, derr)); err != nil {
-		return errors.Join(derr, err)
-	}
+	// The GitHub Deployment's final status says what the cluster did,
+	// whatever happens to the step's own report.
+	reportErr := errors.Join(writeOutputs(a, res), a.AddSummary(summary(in, res, derr)))
 	if derr == nil {
 		dep.Succeed(ctx, fmt.Sprintf("Revision %d of %s deployed", res.Revision, in.Release))
 	} else {
 		dep.Fail(ctx, "Deploy failed"+undone(res))
 	}
 	if derr != nil {
-		return fmt.Errorf("deploying %q: %w%s", in.Release, derr, undone(res))
+		return errors.Join(fmt.Errorf("deploying %q: %w%s", in.Release, derr, undone(res)), reportErr)
 	}
-	return nil
+	return reportErr
 }
 
 func writeOutputs(a *action.Action, res *helm.Result) error {

@@ -173,25 +173,26 @@ func run(ctx context.Context, a *action.Action) error {
 			settleUntil = t.Add(availability.Settle)
 		}
 	}
+	// The GitHub Deployment gets its final status whatever happens to the
+	// step's own report.
+	var reportErr error
 	if res != nil {
-		if err := a.SetOutputs(
+		reportErr = errors.Join(a.SetOutputs(
 			"result", res.Outcome, "active-color", res.ActiveColor,
 			"previous-color", res.PreviousColor, "image", activeImage(res),
 			"duration", res.Duration.Round(time.Millisecond).String(),
 			"steps-completed", fmt.Sprint(res.StepsCompleted),
-		); err != nil {
-			return errors.Join(perr, err)
-		}
-		if err := a.AddSummary(summary(in, res, perr)); err != nil {
-			return errors.Join(perr, err)
-		}
+		), a.AddSummary(summary(in, res, perr)))
 	}
 	if _, err := in.Availability.Finish(ctx, a, probe, settleUntil); err != nil {
-		return errors.Join(perr, err)
+		reportErr = errors.Join(reportErr, err)
 	}
 	finish(ctx, dep, res, perr)
 	if perr != nil {
-		return fmt.Errorf("promoting %s: %w", in.Image, perr)
+		return errors.Join(fmt.Errorf("promoting %s: %w", in.Image, perr), reportErr)
+	}
+	if reportErr != nil {
+		return reportErr
 	}
 	if res.Outcome == rollout.Unchanged {
 		a.Noticef("unchanged", "%s", res.Reason)

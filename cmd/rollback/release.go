@@ -47,14 +47,11 @@ func rollbackRelease(ctx context.Context, a *action.Action, in Inputs) error {
 			a.Infof("not ready: %s/%s (%s: %s)", w.Kind, w.Name, w.Status, w.Message)
 		}
 	}
+	// As for a colour, the GitHub Deployment's final status comes first.
+	var reportErr error
 	if res.Revision > 0 {
-		if err := a.SetOutputs("revision", fmt.Sprint(res.Revision), "image", res.Image,
-			"duration", took.Round(time.Millisecond).String()); err != nil {
-			return errors.Join(rerr, err)
-		}
-		if err := a.AddSummary(releaseSummary(in, res, took)); err != nil {
-			return errors.Join(rerr, err)
-		}
+		reportErr = errors.Join(a.SetOutputs("revision", fmt.Sprint(res.Revision), "image", res.Image,
+			"duration", took.Round(time.Millisecond).String()), a.AddSummary(releaseSummary(in, res, took)))
 	}
 	// As for a colour: the probe goes on until the restored revision's
 	// endpoints are in force.
@@ -71,7 +68,10 @@ func rollbackRelease(ctx context.Context, a *action.Action, in Inputs) error {
 		dep.Fail(ctx, "Rollback failed")
 	}
 	if rerr != nil {
-		return fmt.Errorf("rolling back release %q: %w", in.Release, rerr)
+		return errors.Join(fmt.Errorf("rolling back release %q: %w", in.Release, rerr), reportErr)
+	}
+	if reportErr != nil {
+		return reportErr
 	}
 	a.Infof("release %q revision %d (restores revision %d): %s", in.Release, res.Revision, res.To, res.Status)
 	return nil

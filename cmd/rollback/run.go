@@ -127,14 +127,12 @@ func run(ctx context.Context, a *action.Action) error {
 			OnEvent:        func(e rollout.Event) { a.Infof("%s", e.Message) }},
 		To: in.To, Container: in.Container, Reason: in.Reason,
 	})
+	// A report that cannot be written fails the step, after the GitHub
+	// Deployment's final status, which says what the cluster did.
+	var reportErr error
 	if res != nil && rerr == nil {
-		if err := a.SetOutputs("active-color", res.ActiveColor, "image", res.Image,
-			"duration", res.Duration.Round(time.Millisecond).String()); err != nil {
-			return err
-		}
-		if err := a.AddSummary(summary(in, res)); err != nil {
-			return err
-		}
+		reportErr = errors.Join(a.SetOutputs("active-color", res.ActiveColor, "image", res.Image,
+			"duration", res.Duration.Round(time.Millisecond).String()), a.AddSummary(summary(in, res)))
 	}
 	// The probe goes on past the switch, until the Service's new endpoints
 	// are in force, so its answers show the version rolled back to; a
@@ -152,7 +150,10 @@ func run(ctx context.Context, a *action.Action) error {
 		dep.Fail(ctx, "Rollback failed")
 	}
 	if rerr != nil {
-		return fmt.Errorf("rolling back %s: %w", in.Service, rerr)
+		return errors.Join(fmt.Errorf("rolling back %s: %w", in.Service, rerr), reportErr)
+	}
+	if reportErr != nil {
+		return reportErr
 	}
 	if res.Unchanged {
 		a.Noticef("unchanged", "%s is already live on %s", res.Image, res.ActiveColor)

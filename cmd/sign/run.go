@@ -66,7 +66,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	}
 	if i.Keyless {
 		if a.Getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" || a.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN") == "" {
-			in.Fail("keyless", "no GitHub OIDC token available (ACTIONS_ID_TOKEN_REQUEST_URL unset): give the job permissions: id-token: write")
+			in.Fail("keyless", "no GitHub OIDC token available (ACTIONS_ID_TOKEN_REQUEST_URL or ACTIONS_ID_TOKEN_REQUEST_TOKEN unset): give the job permissions: id-token: write")
 		}
 	}
 	i.AttestSBOM = readFile(in, "attest-sbom")

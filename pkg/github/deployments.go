@@ -109,7 +109,10 @@ func (d *Deployment) Succeed(ctx context.Context, description, environmentURL st
 	if err := d.status(ctx, "success", description, environmentURL); err != nil {
 		return err
 	}
-	return d.inactivateEarlier(ctx)
+	if err := d.inactivateEarlier(ctx); err != nil {
+		return fmt.Errorf("success recorded, but marking earlier deployments inactive: %w", err)
+	}
+	return nil
 }
 
 // Progress posts another in_progress status, such as "25 % traffic on

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -322,7 +323,7 @@ func (p *promotion) abort(ctx context.Context, cause error) error {
 		p.res.Outcome, p.res.Reason = Aborted, ErrLeaseLost.Error()
 		return fmt.Errorf("%w; stopped without moving traffic (step %d)", ErrLeaseLost, p.st.Step)
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil && !strings.Contains(cause.Error(), context.Cause(ctx).Error()) {
 		cause = fmt.Errorf("%w (%v)", cause, context.Cause(ctx))
 	}
 	c := p.cfg

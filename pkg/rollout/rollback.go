@@ -114,7 +114,11 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 		res.Warm = err == nil && n >= replicas
 	}
 	if !res.Warm {
-		c.emit("scale", 0, "bringing %s up (%d replicas, image %s)", dep.Name, replicas, image)
+		if image != "" {
+			c.emit("scale", 0, "bringing %s up (%d replicas, image %s)", dep.Name, replicas, image)
+		} else {
+			c.emit("scale", 0, "bringing %s up (%d replicas)", dep.Name, replicas)
+		}
 		if err := prepareTarget(ctx, c, dep.Name, cfg.Container, image, replicas); err != nil {
 			return err
 		}

@@ -117,6 +117,9 @@ func (g Group) Start(ctx context.Context, a *action.Action, req github.Request) 
 		r = &Record{a: a, dep: dep, url: g.URL, progressTimeout: ProgressTimeout}
 	}
 	if err != nil {
+		// Created but never in_progress: GitHub would show it as the
+		// newest deployment, pending, for ever. Say it failed.
+		r.Fail(ctx, "Not started: its in_progress status could not be recorded")
 		return r, fmt.Errorf("recording the GitHub deployment (nothing was changed): %w", err)
 	}
 	return r, nil
@@ -170,6 +173,6 @@ func (r *Record) finish(ctx context.Context, description string, record func(con
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
 	defer cancel()
 	if err := record(ctx); err != nil {
-		r.a.Warningf("GitHub deployment", "the cluster is in its final state, but its GitHub deployment status (%q) was not recorded: %v", description, err)
+		r.a.Warningf("GitHub deployment", "the cluster is in its final state; recording the GitHub deployment's final status (%q): %v", description, err)
 	}
 }
