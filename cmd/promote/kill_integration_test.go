@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
 	"github.com/fxplatform/deploy-actions/pkg/rollout/rollouttest"
 )
@@ -35,23 +36,13 @@ func promoteBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "promote")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = &buildError{err: err, out: string(out)}
-		}
+		binErr = actiontest.Build(".", binPath, ".")
 	})
 	if binErr != nil {
 		t.Fatalf("building promote: %v", binErr)
 	}
 	return binPath
 }
-
-type buildError struct {
-	err error
-	out string
-}
-
-func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
 
 // TestKilledAtEachPhaseThenRerun runs the promote binary on the real node
 // (blue-green on the service router, or a 34/67/100 % canary on the

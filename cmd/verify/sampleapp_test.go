@@ -38,14 +38,12 @@ func sampleAppBinary(t *testing.T) string {
 		}
 		binPath = filepath.Join(buildDir, "sample-app")
 		// The test runs in cmd/verify; the sample app is at the module root.
-		cmd := exec.Command("go", "build", "-o", binPath, "../../testdata/sample-app")
-		if out, err := cmd.CombinedOutput(); err != nil {
+		if err := actiontest.Build(".", binPath, "../../testdata/sample-app"); err != nil {
 			buildErr = err
-			binPath = string(out)
 		}
 	})
 	if buildErr != nil {
-		t.Fatalf("building sample-app: %v\n%s", buildErr, binPath)
+		t.Fatalf("building sample-app: %v", buildErr)
 	}
 	return binPath
 }

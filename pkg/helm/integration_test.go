@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -347,10 +346,7 @@ func binary(t *testing.T, name string) string {
 			return
 		}
 		b.path = filepath.Join(dir, name)
-		out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", b.path, "../../cmd/"+name).CombinedOutput()
-		if err != nil {
-			b.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
+		b.err = actiontest.Build(".", b.path, "../../cmd/"+name)
 	})
 	if b.err != nil {
 		t.Fatal(b.err)

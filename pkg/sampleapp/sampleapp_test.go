@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -123,8 +124,8 @@ func TestConfigErrors(t *testing.T) {
 // the sandbox tests stand it in for pods.
 func TestBinary(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "sample-app")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../testdata/sample-app").CombinedOutput(); err != nil {
-		t.Fatalf("building sample-app: %v\n%s", err, out)
+	if err := actiontest.Build(".", bin, "../../testdata/sample-app"); err != nil {
+		t.Fatalf("building sample-app: %v", err)
 	}
 	tests := []struct {
 		name     string
