@@ -49,7 +49,11 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		}
 		s.Files = append(s.Files, m)
 	}
-	s.Base = in.String("base")
+	if s.Base = in.String("base"); s.Base != "" && s.Base != "scratch" {
+		if err := action.CheckImageRef(s.Base); err != nil {
+			in.Fail("base", "%v", err)
+		}
+	}
 	if platforms := in.List("platforms"); len(platforms) > 0 {
 		ps, err := image.ParsePlatforms(strings.Join(platforms, ","))
 		if err != nil {

@@ -85,6 +85,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{Name: "user without password", Set: map[string]string{"registry-username": "bot"}, Input: "registry-password"},
 		{Name: "missing context", Set: map[string]string{"context": "/does/not/exist"}, Input: "context"},
 		{Name: "insecure registry not a host", Set: map[string]string{"insecure-registries": host + "\nbad host/x"}, Input: "insecure-registries"},
+		{Name: "insecure registry given as a URL", Set: map[string]string{"insecure-registries": "http://127.0.0.1:5599/"}, Input: "insecure-registries"},
+		{Name: "base image as a file URL", Set: map[string]string{"base": "file:///etc/passwd"}, Input: "base"},
+		{Name: "base image with an empty path segment", Set: map[string]string{"base": "127.0.0.1:5599//x"}, Input: "base"},
+		{Name: "image with an empty path segment", Set: map[string]string{"image": "127.0.0.1:5599//x"}, Input: "image"},
 	})
 }
 

@@ -98,6 +98,14 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		p.PreviewURL = u
 	}
 	p.HealthPaths = in.List("health-paths")
+	for _, path := range p.HealthPaths {
+		// Checked now, as verify does: a path that is a URL of its own
+		// would send the preview's requests elsewhere, and be refused
+		// only once the rollout had begun.
+		if err := verify.CheckPath(path); err != nil {
+			in.Fail("health-paths", "%v", err)
+		}
+	}
 	p.PrometheusURL = in.String("prometheus-url")
 	if p.PrometheusURL != "" {
 		if err := analysis.CheckURL(p.PrometheusURL); err != nil {

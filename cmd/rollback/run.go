@@ -12,13 +12,16 @@ import (
 
 	"github.com/fxplatform/deploy-actions/cmd/internal/availability"
 	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
+	"github.com/fxplatform/deploy-actions/cmd/internal/gate"
 	"github.com/fxplatform/deploy-actions/cmd/internal/ghdeploy"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/github"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
 	"github.com/fxplatform/deploy-actions/pkg/report"
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
+	"github.com/fxplatform/deploy-actions/pkg/sign"
 	"github.com/fxplatform/deploy-actions/pkg/traffic"
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // Inputs are rollback's inputs, parsed and checked.
@@ -30,6 +33,10 @@ type Inputs struct {
 	GitHub                ghdeploy.Group
 	Owner                 string
 	Availability          availability.Probe
+	// Gate is the signature policy an image given as to must pass before
+	// anything changes (off when no verify-* input is set). A colour
+	// needs none: it was live once, after its own gate.
+	Gate sign.Policy
 
 	// Release, when set, is the Helm release rolled back to Revision
 	// (0: the previous one) instead of a colour switch.
@@ -50,6 +57,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	default:
 		if d := in.Digest("to"); d.DigestStr() != "" {
 			p.To = d.String()
+			p.Gate = gate.Parse(a, in, d)
 		}
 	}
 	p.Reason = in.String("reason")
@@ -101,6 +109,11 @@ func run(ctx context.Context, a *action.Action) error {
 	}
 	if in.Release != "" {
 		return rollbackRelease(ctx, a, in)
+	}
+	if d, err := name.NewDigest(in.To); err == nil {
+		if err := gate.Check(ctx, a, d, in.Gate, "roll back to"); err != nil {
+			return err
+		}
 	}
 	client, err := in.Kube.Clientset()
 	if err != nil {

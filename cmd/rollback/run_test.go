@@ -34,6 +34,7 @@ func TestBadInput(t *testing.T) {
 		{Name: "availability-url not a URL", Set: map[string]string{"availability-url": "169.254.169.254/latest"}, Input: "availability-url"},
 		{Name: "availability-rate negative", Set: map[string]string{"availability-rate": "-5"}, Input: "availability-rate"},
 		{Name: "min-availability above 100 %", Set: map[string]string{"min-availability": "120"}, Input: "min-availability"},
+		{Name: "verify-key not a key, for a digest", Set: map[string]string{"to": "127.0.0.1:5000/fx-platform@sha256:" + strings.Repeat("a", 64), "verify-key": "garbage"}, Input: "verify-key"},
 	})
 }
 

@@ -57,7 +57,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	}
 	v.HealthPaths = in.Lines("health-paths")
 	for _, p := range v.HealthPaths {
-		if err := checkPath(p); err != nil {
+		if err := verify.CheckPath(p); err != nil {
 			in.Fail("health-paths", "%v", err)
 		}
 	}
@@ -67,7 +67,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		v.LoadPath = v.HealthPaths[0]
 	}
 	if v.LoadPath != "" {
-		if err := checkPath(v.LoadPath); err != nil {
+		if err := verify.CheckPath(v.LoadPath); err != nil {
 			in.Fail("load-path", "%v", err)
 		}
 	}
@@ -126,11 +126,6 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		}
 	}
 	return v, in.Err()
-}
-
-func checkPath(p string) error {
-	_, err := verify.JoinURL(&url.URL{Scheme: "http", Host: "127.0.0.1"}, p)
-	return err
 }
 
 // parseThroughput reads "1000/min", "20/s" or a plain number of requests

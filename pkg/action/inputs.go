@@ -237,9 +237,27 @@ func (in *Inputs) Digest(input string, opts ...name.Option) name.Digest {
 	return d
 }
 
+// CheckImageRef refuses what go-containerregistry's parser lets through
+// but is no image reference: a URL scheme (file:///etc/passwd@sha256:...,
+// http://169.254.169.254/x@sha256:...), an empty path segment
+// (127.0.0.1:5599//x). Such a value would fail only at the network, after
+// other requests were made.
+func CheckImageRef(s string) error {
+	switch {
+	case strings.Contains(s, "://"):
+		return fmt.Errorf("%q is a URL, not an image reference (write registry/repository, e.g. ghcr.io/acme/app, with no scheme)", s)
+	case strings.HasPrefix(s, "/") || strings.Contains(s, "//") || strings.HasSuffix(strings.SplitN(s, "@", 2)[0], "/"):
+		return fmt.Errorf("%q has an empty path segment: not an image reference", s)
+	}
+	return nil
+}
+
 // ParseRepository reads an image repository with no tag or digest. A name
 // without a registry means Docker Hub, as docker and crane read it.
 func ParseRepository(s string, opts ...name.Option) (name.Repository, error) {
+	if err := CheckImageRef(s); err != nil {
+		return name.Repository{}, err
+	}
 	last := s[strings.LastIndex(s, "/")+1:]
 	if strings.Contains(s, "@") || strings.Contains(last, ":") {
 		return name.Repository{}, fmt.Errorf("%q names a tag or digest; give the repository only (e.g. ghcr.io/acme/app)", s)
@@ -253,6 +271,9 @@ func ParseRepository(s string, opts ...name.Option) (name.Repository, error) {
 
 // ParseDigest reads an image reference pinned by digest, repo@sha256:<64 hex>.
 func ParseDigest(s string, opts ...name.Option) (name.Digest, error) {
+	if err := CheckImageRef(s); err != nil {
+		return name.Digest{}, err
+	}
 	if !strings.Contains(s, "@") {
 		return name.Digest{}, fmt.Errorf("%q is not pinned by digest (want repo@sha256:<64 hex>; tags are not trusted after build-push)", s)
 	}

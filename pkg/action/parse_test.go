@@ -135,6 +135,14 @@ func TestParseImageRefs(t *testing.T) {
 		{name: "digest with tag", in: "ghcr.io/acme/app:v1@" + dig, want: "ghcr.io/acme/app:v1@" + dig},
 		{name: "tag only", in: "ghcr.io/acme/app:v1", wantErr: "is not pinned by digest"},
 		{name: "short digest", in: "ghcr.io/acme/app@sha256:abc", wantErr: "is not a valid repo@sha256"},
+		// What ggcr's parser lets through, and only the network refused.
+		{name: "file URL digest", in: "file:///etc/passwd@" + dig, wantErr: "is a URL, not an image reference"},
+		{name: "metadata service URL digest", in: "http://169.254.169.254/x@" + dig, wantErr: "is a URL, not an image reference"},
+		{name: "https URL repo", repo: true, in: "https://ghcr.io/acme/app", wantErr: "is a URL"},
+		{name: "empty path segment", repo: true, in: "127.0.0.1:5599//x", wantErr: "has an empty path segment"},
+		{name: "empty path segment in a digest", in: "ghcr.io//app@" + dig, wantErr: "has an empty path segment"},
+		{name: "leading slash", repo: true, in: "/acme/app", wantErr: "has an empty path segment"},
+		{name: "trailing slash", in: "ghcr.io/acme/@" + dig, wantErr: "has an empty path segment"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -205,6 +205,14 @@ func JoinURL(base *url.URL, path string) (*url.URL, error) {
 	return &u, nil
 }
 
+// CheckPath checks a path to be joined to a service's base URL: it must
+// start with a single /, with no scheme or host of its own, so it can
+// never send a request anywhere but the service.
+func CheckPath(path string) error {
+	_, err := JoinURL(&url.URL{Scheme: "http", Host: "127.0.0.1"}, path)
+	return err
+}
+
 // ParseBaseURL checks a service's base URL: absolute http(s), with a host,
 // no query or fragment.
 func ParseBaseURL(s string) (*url.URL, error) {
