@@ -35,6 +35,12 @@ type Action struct {
 	// workflow commands go to stdout. Outside it, logs and annotations go to
 	// stderr in plain words and stdout carries only outputs.
 	inActions bool
+
+	// The runner context, read once by Context: several input groups ask
+	// for it, and it parses the event file, which can be large.
+	ctxOnce sync.Once
+	ctx     *githubactions.GitHubContext
+	ctxErr  error
 }
 
 // Option configures New.
@@ -192,17 +198,20 @@ func (a *Action) Getenv(key string) string { return a.getenv(key) }
 
 // Context is the runner's context (GITHUB_REPOSITORY, GITHUB_SHA,
 // GITHUB_RUN_ID, GITHUB_API_URL, ...), typed, read through the injected
-// lookup. An error names a variable that does not parse, or an event file
-// that cannot be read; the context is never nil.
+// lookup. It is read once, the event file included, and shared: callers
+// must not change it. An error names a variable that does not parse, or an
+// event file that cannot be read; the context is never nil.
 func (a *Action) Context() (*githubactions.GitHubContext, error) {
-	c, err := a.gha.Context()
-	if c == nil {
-		c = &githubactions.GitHubContext{}
-	}
-	if err != nil {
-		err = fmt.Errorf("reading the runner context: %w", err)
-	}
-	return c, err
+	a.ctxOnce.Do(func() {
+		a.ctx, a.ctxErr = a.gha.Context()
+		if a.ctx == nil {
+			a.ctx = &githubactions.GitHubContext{}
+		}
+		if a.ctxErr != nil {
+			a.ctxErr = fmt.Errorf("reading the runner context: %w", a.ctxErr)
+		}
+	})
+	return a.ctx, a.ctxErr
 }
 
 // GetIDToken asks the Actions runtime for an OIDC token for audience (the
