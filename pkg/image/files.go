@@ -96,10 +96,14 @@ const (
 type entry struct {
 	name string // tar name: no leading "/", directories end in "/"
 	kind entryKind
-	mode int64 // normalised permission bits
-	src  string
-	size int64
-	link string
+	mode int64  // normalised permission bits
+	src  string // the source's path: root joined with rel
+	// root is the context directory (symbolic links resolved) and rel the
+	// source's path inside it: a file is opened again through root when
+	// its bytes are written, never through a link that leads out.
+	root, rel string
+	size      int64
+	link      string
 	// state of the source when scanned (modification and change time, inode)
 	mtime, ctime int64
 	ino, dev     uint64
@@ -161,7 +165,7 @@ func scanMapping(root string, m Mapping, skipGit bool, add func(entry, Mapping) 
 		if strings.HasSuffix(m.Dest, "/") || dest == "" {
 			dest = path.Join(dest, filepath.Base(src))
 		}
-		e, err := newEntry(src, dest, info)
+		e, err := newEntry(root, src, dest, info)
 		if err != nil {
 			return fmt.Errorf("files entry %q: %w", m, err)
 		}
@@ -183,7 +187,7 @@ func scanMapping(root string, m Mapping, skipGit bool, add func(entry, Mapping) 
 		if name == "" || name == "." {
 			return nil // the image root itself
 		}
-		e, err := newEntry(p, name, info)
+		e, err := newEntry(root, p, name, info)
 		if err != nil {
 			return fmt.Errorf("files entry %q: %w", m, err)
 		}
@@ -193,8 +197,12 @@ func scanMapping(root string, m Mapping, skipGit bool, add func(entry, Mapping) 
 
 // newEntry describes one source file. Modes are normalised: directories
 // 0755, files 0755 when any execute bit is set else 0644, links 0777.
-func newEntry(src, name string, info fs.FileInfo) (entry, error) {
-	e := entry{name: name, src: src, mtime: info.ModTime().UnixNano()}
+func newEntry(root, src, name string, info fs.FileInfo) (entry, error) {
+	rel, err := filepath.Rel(root, src)
+	if err != nil {
+		return entry{}, err
+	}
+	e := entry{name: name, src: src, root: root, rel: rel, mtime: info.ModTime().UnixNano()}
 	if st, ok := info.Sys().(*syscall.Stat_t); ok {
 		e.ctime = st.Ctim.Nano()
 		e.ino = st.Ino

@@ -1,12 +1,17 @@
 package image
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 func TestParseMapping(t *testing.T) {
@@ -214,5 +219,104 @@ func TestSplitLayersKeepsParents(t *testing.T) {
 		if !seen[e.name] {
 			t.Errorf("entry %q is in no layer", e.name)
 		}
+	}
+}
+
+// TestSwappedBetweenScanAndWrite replaces a scanned source between the scan
+// of the context and the write of its layer (the window a hostile step of
+// the same job has while the base image is resolved): a link to a file
+// outside the context, of the same size, must never put that file's bytes
+// in the layer; a file replaced by another is refused too.
+func TestSwappedBetweenScanAndWrite(t *testing.T) {
+	const secret = "s3cret" // the same size as "public"
+	outside := writeTree(t, map[string]string{"secret": secret, "sub/f.txt": secret})
+	tests := []struct {
+		name     string
+		mappings []string
+		swap     func(t *testing.T, dir string)
+		wantErr  error // nil: any error but the bytes of outside
+	}{
+		{
+			name: "the file becomes a link out of the context",
+			swap: func(t *testing.T, dir string) {
+				replace(t, filepath.Join(dir, "f.txt"), func(p string) error { return os.Symlink(filepath.Join(outside, "secret"), p) })
+			},
+		},
+		{
+			name:     "a single-file source becomes a link out of the context",
+			mappings: []string{"f.txt:/srv/f.txt"},
+			swap: func(t *testing.T, dir string) {
+				replace(t, filepath.Join(dir, "f.txt"), func(p string) error { return os.Symlink(filepath.Join(outside, "secret"), p) })
+			},
+		},
+		{
+			name: "the file becomes a link inside the context",
+			swap: func(t *testing.T, dir string) {
+				replace(t, filepath.Join(dir, "f.txt"), func(p string) error { return os.Symlink("other.txt", p) })
+			},
+		},
+		{
+			name: "the directory above the file becomes a link out of the context",
+			swap: func(t *testing.T, dir string) {
+				if err := os.RemoveAll(filepath.Join(dir, "sub")); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(filepath.Join(outside, "sub"), filepath.Join(dir, "sub")); err != nil {
+					t.Fatal(err)
+				}
+			},
+		},
+		{
+			name: "the file is replaced by another file",
+			swap: func(t *testing.T, dir string) {
+				replace(t, filepath.Join(dir, "f.txt"), func(p string) error { return os.WriteFile(p, []byte(secret), 0o644) })
+			},
+			wantErr: ErrReplaced,
+		},
+		{
+			name: "the file becomes a named pipe",
+			swap: func(t *testing.T, dir string) {
+				replace(t, filepath.Join(dir, "f.txt"), func(p string) error { return syscall.Mkfifo(p, 0o644) })
+			},
+			wantErr: ErrReplaced,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeTree(t, map[string]string{"f.txt": "public", "other.txt": "other!", "sub/f.txt": "public"})
+			var ms []Mapping
+			for _, s := range tc.mappings {
+				m, err := ParseMapping(s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ms = append(ms, m)
+			}
+			entries, err := scan(dir, ms)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.swap(t, dir)
+			var layer bytes.Buffer
+			err = newFileLayer(entries, time.Unix(0, 0), 1, types.OCILayer).writeTar(&layer)
+			if strings.Contains(layer.String(), secret) {
+				t.Fatalf("the layer holds the swapped-in file's bytes (err %v)", err)
+			}
+			if err == nil || tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Fatalf("writing the layer: %v, want an error (%v)", err, tc.wantErr)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+// replace removes p and makes something else at the same path.
+func replace(t *testing.T, p string, make func(string) error) {
+	t.Helper()
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := make(p); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -227,6 +228,12 @@ func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); retur
 // root, with the layer's fixed modification time.
 func (l *fileLayer) writeTar(w io.Writer) error {
 	tw := tar.NewWriter(w)
+	roots := map[string]*os.Root{}
+	defer func() {
+		for _, r := range roots {
+			r.Close()
+		}
+	}()
 	for _, e := range l.entries {
 		hdr := &tar.Header{
 			Name:    e.name,
@@ -246,7 +253,15 @@ func (l *fileLayer) writeTar(w io.Writer) error {
 			return fmt.Errorf("writing %q: %w", e.name, err)
 		}
 		if e.kind == kindFile {
-			if err := copyFile(tw, e); err != nil {
+			root, ok := roots[e.root]
+			if !ok {
+				var err error
+				if root, err = os.OpenRoot(e.root); err != nil {
+					return fmt.Errorf("opening the context %q: %w", e.root, err)
+				}
+				roots[e.root] = root
+			}
+			if err := copyFile(tw, root, e); err != nil {
 				return err
 			}
 		}
@@ -254,14 +269,21 @@ func (l *fileLayer) writeTar(w io.Writer) error {
 	return tw.Close()
 }
 
-// copyFile copies a source file into the tar stream and fails if its size
-// changed since it was scanned.
-func copyFile(w io.Writer, e entry) error {
-	f, err := os.Open(e.src)
+// copyFile copies a source file into the tar stream. The file is opened
+// again through root, so no symbolic link (the file, or a directory above
+// it, swapped for one since the scan) leads out of the context, and it must
+// be the file the scan found: the same device, inode, change time and size.
+// Another file's bytes never go into the layer, and a file changed during
+// the build never goes in under the cache key of its old state.
+func copyFile(w io.Writer, root *os.Root, e entry) error {
+	f, err := root.OpenFile(e.rel, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return err
+		return fmt.Errorf("reading %q: %w (it was a regular file when the context was scanned)", e.src, err)
 	}
 	defer f.Close()
+	if err := sameFile(f, e); err != nil {
+		return fmt.Errorf("reading %q: %w", e.src, err)
+	}
 	n, err := io.Copy(w, io.LimitReader(f, e.size+1))
 	if err == nil && n != e.size {
 		err = fmt.Errorf("size changed from %d to %d bytes during the build", e.size, n)
@@ -271,6 +293,31 @@ func copyFile(w io.Writer, e entry) error {
 	}
 	if err != nil {
 		return fmt.Errorf("reading %q: %w", e.src, err)
+	}
+	return nil
+}
+
+// ErrReplaced is returned when a source file was replaced or changed
+// between the scan of the context and the build of its layer.
+var ErrReplaced = errors.New("replaced during the build")
+
+// sameFile checks that f, just opened, is the regular file the scan
+// recorded for e.
+func sameFile(f *os.File, e entry) error {
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("%w: now a %s", ErrReplaced, info.Mode().Type())
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	switch {
+	case !ok:
+	case st.Dev != e.dev || st.Ino != e.ino:
+		return fmt.Errorf("%w: another file (device %d, inode %d; scanned as %d, %d)", ErrReplaced, st.Dev, st.Ino, e.dev, e.ino)
+	case st.Ctim.Nano() != e.ctime:
+		return fmt.Errorf("%w: changed at %s, after the scan", ErrReplaced, time.Unix(0, st.Ctim.Nano()).UTC().Format(time.RFC3339Nano))
 	}
 	return nil
 }
