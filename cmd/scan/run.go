@@ -30,6 +30,7 @@ type Inputs struct {
 	OnlyFixed         bool
 	OSVDB             string
 	OSVAPIURL         string
+	MemoryBudget      scan.Budget
 	SARIFFile         string
 	JSONFile          string
 	SBOMFile          string
@@ -82,6 +83,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	if i.OSVDB == "" && !strings.HasPrefix(i.OSVAPIURL, "https://") && !strings.HasPrefix(i.OSVAPIURL, "http://") {
 		in.Fail("osv-api-url", "%q is not an http(s) URL", i.OSVAPIURL)
 	}
+	i.MemoryBudget = scan.Budget(in.Bytes("memory-budget", 16<<20, 64<<30))
 	// An empty input is the default, so "none" is how to write none.
 	if i.SARIFFile = in.String("sarif-file"); i.SARIFFile == "none" {
 		i.SARIFFile = ""
@@ -139,10 +141,14 @@ func run(ctx context.Context, a *action.Action) error {
 		return err
 	}
 	a.Infof("Scanning %s", in.Image)
-	inv, findings, err := scan.Scan(ctx, img, in.matcher())
+	inv, findings, err := scan.Scan(ctx, img, in.matcher(), in.MemoryBudget)
 	var dbErr *scan.DatabaseError
 	if errors.As(err, &dbErr) {
 		return &action.ExitError{Code: 2, Err: fmt.Errorf("no scan result, the vulnerability database failed: %w", err)}
+	}
+	var budgetErr *scan.BudgetError
+	if errors.As(err, &budgetErr) {
+		return &action.ExitError{Code: 2, Err: fmt.Errorf("no scan result: %w; raise memory-budget (now %s) to scan this image", err, action.FormatBytes(budgetErr.Budget))}
 	}
 	if err != nil {
 		return err

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"encoding/json"
 	"maps"
@@ -10,6 +12,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
 	"github.com/fxplatform/deploy-actions/pkg/scan/scantest"
@@ -168,6 +175,45 @@ func TestRunDatabaseFailureExits2(t *testing.T) {
 	}
 }
 
+// TestRunPastMemoryBudgetExits2: a lockfile of 24 MiB of whitespace (a
+// few kilobytes compressed) against a budget of 16 MiB stops the scan with
+// exit 2 and no result, never a pass.
+func TestRunPastMemoryBudgetExits2(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	blank := bytes.Repeat([]byte(" "), 24<<20)
+	tw.WriteHeader(&tar.Header{Name: "app/package-lock.json", Mode: 0o644, Size: int64(len(blank)), Typeflag: tar.TypeReg})
+	tw.Write(blank)
+	tw.Close()
+	l, err := tarball.LayerFromReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tarPath := filepath.Join(t.TempDir(), "image.tar")
+	ref, _ := name.ParseReference("127.0.0.1:5000/fx/app:big")
+	if err := tarball.WriteToFile(tarPath, ref, img); err != nil {
+		t.Fatal(err)
+	}
+	dig, _ := img.Digest()
+	r := actiontest.New(t, map[string]string{
+		"image": "127.0.0.1:5000/fx/app@" + dig.String(), "image-tarball": tarPath,
+		"osv-db": scantest.DB(), "memory-budget": "16MiB", "sarif-file": "",
+	})
+	if code := r.Run(context.Background(), spec, run); code != 2 {
+		t.Fatalf("exit %d, want 2\n%s", code, r.Log.String())
+	}
+	if out := r.Outputs(); out["passed"] != "" || out["total"] != "" {
+		t.Errorf("outputs %v: an incomplete scan must not read as a result", out)
+	}
+	if errs := r.Annotations("error"); len(errs) != 1 || !strings.Contains(errs[0], `"app/package-lock.json" (25165824 bytes) does not fit in the scan's memory budget`) || !strings.Contains(errs[0], "raise memory-budget (now 16MiB)") {
+		t.Errorf("error annotations %q", errs)
+	}
+}
+
 func TestRunRejectsBadInputBeforeAnyRequest(t *testing.T) {
 	reg := actiontest.NewServer(t, nil)
 	host := reg.Host()
@@ -185,6 +231,8 @@ func TestRunRejectsBadInputBeforeAnyRequest(t *testing.T) {
 		{Name: "sarif directory missing", Set: map[string]string{"sarif-file": "/nonexistent/dir/scan.sarif"}, Input: "sarif-file"},
 		{Name: "username without password", Set: map[string]string{"registry-username": "u"}, Input: "registry-password"},
 		{Name: "insecure registry not a host", Set: map[string]string{"insecure-registries": host + "\nbad host/x"}, Input: "insecure-registries"},
+		{Name: "memory budget not a size", Set: map[string]string{"memory-budget": "lots"}, Input: "memory-budget"},
+		{Name: "memory budget too small", Set: map[string]string{"memory-budget": "1MiB"}, Input: "memory-budget"},
 		{Name: "layout and tarball", Set: map[string]string{"oci-layout-path": t.TempDir(), "image-tarball": "/etc/hostname"}, Input: "image-tarball"},
 	})
 }

@@ -118,6 +118,24 @@ func (in *Inputs) Float(name string, lo, hi float64, openLo bool) float64 {
 	return f
 }
 
+// Bytes returns a size ("512MiB", "2GiB") within [lo, hi] bytes.
+func (in *Inputs) Bytes(name string, lo, hi int64) int64 {
+	v, ok := in.text(name)
+	if !ok {
+		return 0
+	}
+	n, err := ParseBytes(v)
+	switch {
+	case err != nil:
+		in.fail(name, err)
+	case n < lo:
+		in.fail(name, fmt.Errorf("%s is below %s", v, FormatBytes(lo)))
+	case n > hi:
+		in.fail(name, fmt.Errorf("%s is above %s", v, FormatBytes(hi)))
+	}
+	return n
+}
+
 // Duration returns a Go duration ("30s", "5m").
 func (in *Inputs) Duration(name string) time.Duration {
 	v, ok := in.text(name)

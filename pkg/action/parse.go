@@ -108,6 +108,44 @@ func ParsePercent(s string) (float64, error) {
 	return f / 100, nil
 }
 
+// byteUnits are the suffixes ParseBytes reads, binary and decimal.
+var byteUnits = []struct {
+	suffix string
+	n      int64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
+	{"B", 1},
+}
+
+// ParseBytes reads a size: a whole number of bytes, or one with a unit
+// ("512MiB", "2GiB", "1GB"; KiB, MiB, GiB and TiB are powers of 1024).
+func ParseBytes(s string) (int64, error) {
+	num, mult := strings.TrimSpace(s), int64(1)
+	for _, u := range byteUnits {
+		if strings.HasSuffix(num, u.suffix) {
+			num, mult = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.n
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%q is not a size (examples: 512MiB, 2GiB, 1048576)", s)
+	}
+	return n * mult, nil
+}
+
+// FormatBytes writes n bytes in the largest binary unit that divides it
+// ("2GiB"), or as a number of bytes; ParseBytes reads it back.
+func FormatBytes(n int64) string {
+	for i := 3; i >= 0; i-- {
+		if u := byteUnits[i]; n >= u.n && n%u.n == 0 {
+			return fmt.Sprintf("%d%s", n/u.n, u.suffix)
+		}
+	}
+	return fmt.Sprintf("%dB", n)
+}
+
 // ParseSteps reads a traffic-step list such as "10,25,50,100": whole
 // percentages above 0 and at most 100, strictly increasing.
 func ParseSteps(s string) ([]int, error) {

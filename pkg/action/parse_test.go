@@ -86,6 +86,14 @@ func TestParseScalars(t *testing.T) {
 		{name: "percent above", parse: wrap(ParsePercent), in: "120%", wantErr: "120% is above 100%"},
 		{name: "percent below", parse: wrap(ParsePercent), in: "-1%", wantErr: "below 0%"},
 		{name: "percent NaN", parse: wrap(ParsePercent), in: "NaN%", wantErr: "not a percentage"},
+		{name: "bytes", parse: wrap(ParseBytes), in: "2GiB", want: int64(2 << 30)},
+		{name: "bytes decimal", parse: wrap(ParseBytes), in: "1 GB", want: int64(1e9)},
+		{name: "bytes bare", parse: wrap(ParseBytes), in: "1048576", want: int64(1 << 20)},
+		{name: "bytes unit B", parse: wrap(ParseBytes), in: "512B", want: int64(512)},
+		{name: "bytes fraction", parse: wrap(ParseBytes), in: "1.5GiB", wantErr: `"1.5GiB" is not a size`},
+		{name: "bytes negative", parse: wrap(ParseBytes), in: "-1MiB", wantErr: "not a size"},
+		{name: "bytes overflow", parse: wrap(ParseBytes), in: "9000000TiB", wantErr: "not a size"},
+		{name: "bytes unknown unit", parse: wrap(ParseBytes), in: "2G", wantErr: "not a size"},
 		{name: "steps", parse: wrap(ParseSteps), in: "10, 25,50,100", want: []int{10, 25, 50, 100}},
 		{name: "steps with percent", parse: wrap(ParseSteps), in: "50%,100%", want: []int{50, 100}},
 		{name: "steps above", parse: wrap(ParseSteps), in: "10,110", wantErr: "110 is above 100"},
@@ -110,6 +118,17 @@ func TestParseScalars(t *testing.T) {
 				t.Errorf("parse(%q) = %v, want %v", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestFormatBytes(t *testing.T) {
+	for n, want := range map[int64]string{0: "0B", 1000: "1000B", 1024: "1KiB", 3 << 29: "1536MiB", 2 << 30: "2GiB"} {
+		if got := FormatBytes(n); got != want {
+			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
+		}
+		if back, err := ParseBytes(FormatBytes(n)); err != nil || back != n {
+			t.Errorf("ParseBytes(FormatBytes(%d)) = %d, %v", n, back, err)
+		}
 	}
 }
 

@@ -24,6 +24,7 @@ const (
 	KindMap
 	KindEnum
 	KindImage
+	KindBytes
 )
 
 func (k Kind) String() string {
@@ -46,6 +47,8 @@ func (k Kind) String() string {
 		return "enum"
 	case KindImage:
 		return "image"
+	case KindBytes:
+		return "size"
 	default:
 		return "string"
 	}

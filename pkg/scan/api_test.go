@@ -104,11 +104,11 @@ func fakeOSVAPI(t *testing.T) string {
 
 func TestAPIMatchesLikeOfflineDB(t *testing.T) {
 	img, _ := scantest.OpenImage(t)
-	_, offline, err := scan.Scan(context.Background(), img, scan.OfflineDB{Path: scantest.DB()})
+	_, offline, err := scan.Scan(context.Background(), img, scan.OfflineDB{Path: scantest.DB()}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, online, err := scan.Scan(context.Background(), img, scan.API{URL: fakeOSVAPI(t), Retries: 1})
+	_, online, err := scan.Scan(context.Background(), img, scan.API{URL: fakeOSVAPI(t), Retries: 1}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

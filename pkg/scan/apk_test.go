@@ -20,7 +20,7 @@ func TestAlpinePackages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, findings, err := scan.Scan(context.Background(), img, scan.OfflineDB{Path: scantest.ZipDB(t)})
+	_, findings, err := scan.Scan(context.Background(), img, scan.OfflineDB{Path: scantest.ZipDB(t)}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

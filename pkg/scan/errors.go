@@ -18,6 +18,20 @@ func (e *DatabaseError) Error() string {
 }
 func (e *DatabaseError) Unwrap() error { return e.Err }
 
+// BudgetError means the files the extractors need (package databases,
+// lockfiles, binaries) do not fit in the scan's memory budget: the scan
+// stopped before it knew every package, so it has no answer either.
+type BudgetError struct {
+	Path   string // the file that did not fit
+	Size   int64  // its size in bytes
+	Kept   int64  // what the scan held already
+	Budget int64
+}
+
+func (e *BudgetError) Error() string {
+	return fmt.Sprintf("%q (%d bytes) does not fit in the scan's memory budget of %d bytes (%d kept already): the scan is incomplete", e.Path, e.Size, e.Budget, e.Kept)
+}
+
 // ErrThreshold is returned by Report.Err when findings at or above the
 // severity threshold remain after ignores.
 var ErrThreshold = errors.New("vulnerabilities at or above the severity threshold")

@@ -53,8 +53,13 @@ func (inv *Inventory) Layer(path string) (v1.Hash, bool) {
 	return h, ok
 }
 
-// ReadInventory streams the layers of img and extracts its packages.
-func ReadInventory(ctx context.Context, img v1.Image) (*Inventory, error) {
+// ReadInventory streams the layers of img and extracts its packages,
+// keeping at most budget bytes of its files in memory.
+//
+// The extractors' own size limits (PluginConfig.MaxFileSizeBytes) are left
+// off on purpose: a file over them is skipped in silence and the scan
+// passes without its packages. The budget stops the scan instead.
+func ReadInventory(ctx context.Context, img v1.Image, budget Budget) (*Inventory, error) {
 	exts, err := extractors()
 	if err != nil {
 		return nil, err
@@ -68,7 +73,7 @@ func ReadInventory(ctx context.Context, img v1.Image) (*Inventory, error) {
 		}
 		return false
 	}
-	sq, err := squash(ctx, img, want)
+	sq, err := squash(ctx, img, want, budget)
 	if err != nil {
 		return nil, err
 	}

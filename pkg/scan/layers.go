@@ -18,10 +18,24 @@ import (
 // packages belong to (Debian:12, Alpine:v3.20): kept whatever the filter says.
 var osReleaseFiles = map[string]bool{"etc/os-release": true, "usr/lib/os-release": true, "etc/alpine-release": true}
 
-// maxFileSize bounds a file kept for the extractors (the largest are Go
-// binaries), so a forged tar header cannot make the scanner allocate
-// without limit.
-const maxFileSize = 1 << 30
+// Budget is the most a scan keeps in memory of an image's files, in bytes:
+// every file an extractor reads (package databases, lockfiles, Go
+// binaries), over all the layers, a file a later layer replaces included.
+// Parsing them takes up to twice as much again (900 MiB of lockfiles
+// peaked at 2.5 GB), so the process needs about three times the budget.
+// 0 means DefaultBudget.
+type Budget int64
+
+// DefaultBudget is 1 GiB: a large Node or Python image keeps tens of
+// megabytes, an image of many Go binaries a few hundred.
+const DefaultBudget Budget = 1 << 30
+
+func (b Budget) bytes() int64 {
+	if b <= 0 {
+		return int64(DefaultBudget)
+	}
+	return int64(b)
+}
 
 // wanted says whether a file of the image is needed by an extractor.
 type wanted func(p string, fi fs.FileInfo) bool
@@ -31,16 +45,18 @@ type wanted func(p string, fi fs.FileInfo) bool
 type squashed struct {
 	fs    fstest.MapFS
 	layer map[string]v1.Hash // path -> diff ID of the layer it came from
+	// kept is the bytes read into fs so far, budget the most it may be.
+	kept, budget int64
 }
 
 // squash streams each layer of img once, keeping the content of the files
-// want accepts. Nothing is written to disk.
-func squash(ctx context.Context, img v1.Image, want wanted) (*squashed, error) {
+// want accepts, within budget. Nothing is written to disk.
+func squash(ctx context.Context, img v1.Image, want wanted, budget Budget) (*squashed, error) {
 	layers, err := img.Layers()
 	if err != nil {
 		return nil, fmt.Errorf("listing layers: %w", err)
 	}
-	s := &squashed{fs: fstest.MapFS{}, layer: map[string]v1.Hash{}}
+	s := &squashed{fs: fstest.MapFS{}, layer: map[string]v1.Hash{}, budget: budget.bytes()}
 	for i, l := range layers {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -94,11 +110,14 @@ func (s *squashed) apply(l v1.Layer, id v1.Hash, want wanted) error {
 			if !osReleaseFiles[p] && !want(p, hdr.FileInfo()) {
 				continue
 			}
-			// Sized from the header: io.ReadAll's doubling would hold up
-			// to twice a large binary in memory.
-			if hdr.Size > maxFileSize {
-				return fmt.Errorf("%q is %d bytes, more than the %d a scanned file may have", p, hdr.Size, maxFileSize)
+			// Checked against the header before anything is allocated, so
+			// a forged size cannot make the scanner allocate without limit;
+			// sized from it, as io.ReadAll's doubling would hold up to
+			// twice a large binary.
+			if hdr.Size > s.budget-s.kept {
+				return &BudgetError{Path: p, Size: hdr.Size, Kept: s.kept, Budget: s.budget}
 			}
+			s.kept += hdr.Size
 			data := make([]byte, hdr.Size)
 			if _, err := io.ReadFull(tr, data); err != nil {
 				return fmt.Errorf("reading %q: %w", p, err)

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"slices"
@@ -75,7 +76,7 @@ func TestLayersAreSquashed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			inv, err := scan.ReadInventory(context.Background(), img)
+			inv, err := scan.ReadInventory(context.Background(), img, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -95,5 +96,63 @@ func TestLayersAreSquashed(t *testing.T) {
 				t.Errorf("packages %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestMemoryBudget: an image of a few megabytes can hold lockfiles of
+// gigabytes of whitespace (they compress to nothing). The scan keeps at
+// most its budget of file bytes, over every layer, and stops with a
+// *BudgetError past it: an incomplete scan, never an empty inventory.
+func TestMemoryBudget(t *testing.T) {
+	const mib = 1 << 20
+	blank := bytes.Repeat([]byte(" "), 4*mib)
+	three := layer(t, entry{"a/package-lock.json", blank}, entry{"b/package-lock.json", blank})
+	upper := layer(t, entry{"c/package-lock.json", blank})
+	img, err := mutate.AppendLayers(empty.Image, three, upper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		budget   scan.Budget
+		wantPath string // "" when it fits
+	}{
+		{"the third file, in the upper layer, is past the budget", 10 * mib, "c/package-lock.json"},
+		{"the second file is past the budget", 6 * mib, "b/package-lock.json"},
+		{"all three fit", 12 * mib, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := scan.ReadInventory(context.Background(), img, tc.budget)
+			var be *scan.BudgetError
+			if tc.wantPath == "" {
+				// Whitespace is no lockfile: the extractor's complaint,
+				// not the budget, is what stops this one.
+				if errors.As(err, &be) {
+					t.Fatalf("ReadInventory with a budget of %d: %v", tc.budget, err)
+				}
+				return
+			}
+			if !errors.As(err, &be) || be.Path != tc.wantPath || be.Budget != int64(tc.budget) {
+				t.Fatalf("ReadInventory = %v, want a *BudgetError for %s", err, tc.wantPath)
+			}
+		})
+	}
+
+	// A header that claims a terabyte is refused before anything is
+	// allocated, whatever follows it.
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "usr/bin/app", Mode: 0o755, Size: 1 << 40, Typeflag: tar.TypeReg})
+	forged, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err = mutate.AppendLayers(empty.Image, forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var be *scan.BudgetError
+	if _, err := scan.ReadInventory(context.Background(), img, 0); !errors.As(err, &be) || be.Budget != int64(scan.DefaultBudget) {
+		t.Fatalf("a forged 1 TiB header: %v, want a *BudgetError at the default budget", err)
 	}
 }

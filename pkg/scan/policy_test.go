@@ -21,7 +21,7 @@ import (
 func fixtureFindings(t *testing.T) []scan.Finding {
 	t.Helper()
 	img, _ := scantest.OpenImage(t)
-	_, findings, err := scan.Scan(context.Background(), img, scan.OfflineDB{Path: scantest.DB()})
+	_, findings, err := scan.Scan(context.Background(), img, scan.OfflineDB{Path: scantest.DB()}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestDatabaseErrors(t *testing.T) {
 		{"OSV API answering 500", scan.API{URL: failingAPI(t), Retries: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, findings, err := scan.Scan(context.Background(), img, tc.m)
+			_, findings, err := scan.Scan(context.Background(), img, tc.m, 0)
 			var dbErr *scan.DatabaseError
 			if !errors.As(err, &dbErr) {
 				t.Fatalf("err = %v (findings %d), want a *scan.DatabaseError", err, len(findings))

@@ -6,10 +6,11 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// Scan reads img's packages and matches them with m. A database that
-// cannot be consulted gives a *DatabaseError, never an empty result.
-func Scan(ctx context.Context, img v1.Image, m Matcher) (*Inventory, []Finding, error) {
-	inv, err := ReadInventory(ctx, img)
+// Scan reads img's packages within budget and matches them with m. A
+// database that cannot be consulted gives a *DatabaseError, and an image
+// whose files do not fit the budget a *BudgetError, never an empty result.
+func Scan(ctx context.Context, img v1.Image, m Matcher, budget Budget) (*Inventory, []Finding, error) {
+	inv, err := ReadInventory(ctx, img, budget)
 	if err != nil {
 		return nil, nil, err
 	}

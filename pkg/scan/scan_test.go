@@ -26,7 +26,7 @@ func TestScanFindsFixtureVulnerabilities(t *testing.T) {
 		{"all.zip per ecosystem", scantest.ZipDB},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, findings, err := scan.Scan(context.Background(), img, scan.OfflineDB{Path: tc.db(t)})
+			_, findings, err := scan.Scan(context.Background(), img, scan.OfflineDB{Path: tc.db(t)}, 0)
 			if err != nil {
 				t.Fatalf("Scan: %v", err)
 			}
