@@ -36,7 +36,7 @@ func summary(r *scan.Report, p scan.Policy) string {
 			if len(f.Fixed) > 0 {
 				fixed = strings.Join(f.Fixed, ", ")
 			}
-			failing = append(failing, []string{f.Rating, f.ID, f.Package, f.Version, fixed, f.Path})
+			failing = append(failing, []string{f.Rating, f.ID, f.Package, f.Version, fixed, f.Paths()})
 		}
 	}
 	if len(failing) > 0 {

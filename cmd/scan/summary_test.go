@@ -14,15 +14,15 @@ func TestSummary(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	findings := func() []scan.Finding {
 		return []scan.Finding{
-			{ID: "GHSA-xvch-5gv4-984h", Package: "minimist", Version: "1.2.5", Ecosystem: "npm", Path: "app/node_modules/minimist/package.json",
+			{ID: "GHSA-xvch-5gv4-984h", Package: "minimist", Version: "1.2.5", Ecosystem: "npm", Locations: []scan.Location{{Path: "app/node_modules/minimist/package.json"}},
 				Fixed: []string{"1.2.6"}, Severity: scan.Critical, Rating: "critical"},
-			{ID: "GHSA-35jh-r3h4-6jhm", Package: "lodash", Version: "4.17.20", Ecosystem: "npm", Path: "app/node_modules/lodash/package.json",
+			{ID: "GHSA-35jh-r3h4-6jhm", Package: "lodash", Version: "4.17.20", Ecosystem: "npm", Locations: []scan.Location{{Path: "app/node_modules/lodash/package.json"}, {Path: "app/package-lock.json"}},
 				Fixed: []string{"4.17.21"}, Severity: scan.High, Rating: "high"},
-			{ID: "CVE-2023-0001", Package: "libssl3", Version: "3.0.11-1~deb12u1", Ecosystem: "Debian:12", Path: "var/lib/dpkg/status",
+			{ID: "CVE-2023-0001", Package: "libssl3", Version: "3.0.11-1~deb12u1", Ecosystem: "Debian:12", Locations: []scan.Location{{Path: "var/lib/dpkg/status"}},
 				Fixed: []string{"3.0.11-1~deb12u2", "3.0.13-1~deb12u1"}, Severity: scan.High, Rating: "high"},
-			{ID: "GHSA-rv95-896h-c2vc", Package: "express", Version: "4.17.1", Ecosystem: "npm", Path: "app/node_modules/express/package.json",
+			{ID: "GHSA-rv95-896h-c2vc", Package: "express", Version: "4.17.1", Ecosystem: "npm", Locations: []scan.Location{{Path: "app/node_modules/express/package.json"}},
 				Severity: scan.Medium, Rating: "medium"},
-			{ID: "CVE-2023-45853", Package: "zlib1g", Version: "1:1.2.13.dfsg-1", Ecosystem: "Debian:12", Path: "var/lib/dpkg/status",
+			{ID: "CVE-2023-45853", Package: "zlib1g", Version: "1:1.2.13.dfsg-1", Ecosystem: "Debian:12", Locations: []scan.Location{{Path: "var/lib/dpkg/status"}},
 				Severity: scan.Unknown, Rating: "unknown"},
 		}
 	}

@@ -21,15 +21,15 @@ type Finding struct {
 	Version   string   `json:"version"`
 	Ecosystem string   `json:"ecosystem"`
 	PURL      string   `json:"purl,omitempty"`
-	// Path is the file the package was found in, relative to the image root.
-	Path string `json:"path,omitempty"`
-	// Layer is the diff ID of the layer that added Path.
-	Layer    string   `json:"layer,omitempty"`
-	Fixed    []string `json:"fixed,omitempty"` // versions that fix it, if any
-	Severity Severity `json:"-"`
-	Rating   string   `json:"severity"`
-	Score    float64  `json:"cvssScore,omitempty"`
-	Vector   string   `json:"cvssVector,omitempty"`
+	// Locations are the files the package was found in, sorted: one
+	// package at one version in a lockfile and in node_modules, or in two
+	// applications' lockfiles, is one finding.
+	Locations []Location `json:"locations,omitempty"`
+	Fixed     []string   `json:"fixed,omitempty"` // versions that fix it, if any
+	Severity  Severity   `json:"-"`
+	Rating    string     `json:"severity"`
+	Score     float64    `json:"cvssScore,omitempty"`
+	Vector    string     `json:"cvssVector,omitempty"`
 	// Ignored holds the ignore entry that silences the finding, when one
 	// applies and has not expired.
 	Ignored *Ignore `json:"ignored,omitempty"`
@@ -40,33 +40,93 @@ type Finding struct {
 	SkippedUnfixed bool `json:"skippedUnfixed,omitempty"`
 }
 
-// Findings turns matched advisories into findings, sorted by severity
-// (highest first), then package and ID.
+// Location is one file a package was found in.
+type Location struct {
+	// Path is relative to the image root.
+	Path string `json:"path"`
+	// Layer is the diff ID of the layer that added Path.
+	Layer string `json:"layer,omitempty"`
+}
+
+// Paths lists where f's package was found: its first location, and how
+// many more there are.
+func (f Finding) Paths() string {
+	switch len(f.Locations) {
+	case 0:
+		return ""
+	case 1:
+		return f.Locations[0].Path
+	}
+	return fmt.Sprintf("%s and %d more", f.Locations[0].Path, len(f.Locations)-1)
+}
+
+// findingKey is what makes two matches one finding: the advisory, and the
+// package at its version in its ecosystem (grype merges a package's
+// locations the same way; trivy's image mode reports an installed package
+// once).
+type findingKey struct{ id, ecosystem, pkg, version string }
+
+// Findings turns matched advisories into findings, one per advisory and
+// package version with every location of it, sorted by severity (highest
+// first), then package and ID.
 func Findings(inv *Inventory, vulns []*inventory.PackageVuln) []Finding {
 	out := make([]Finding, 0, len(vulns))
+	at := map[findingKey]int{}
 	for _, pv := range vulns {
 		p, v := pv.Package, pv.Vulnerability
 		affected := affecting(v, pv)
 		r := rate(v, affected)
+		var loc []Location
+		if path := p.Location.PathOrEmpty(); path != "" {
+			l := Location{Path: path}
+			if h, ok := inv.Layer(path); ok {
+				l.Layer = h.String()
+			}
+			loc = append(loc, l)
+		}
 		f := Finding{
 			ID: v.GetId(), Aliases: v.GetAliases(), Summary: v.GetSummary(),
 			Package: p.Name, Version: p.Version, Ecosystem: p.Ecosystem().String(),
-			Path: p.Location.PathOrEmpty(), Fixed: fixedVersions(affected),
+			Locations: loc, Fixed: fixedVersions(affected),
 			Severity: r.Severity, Rating: r.Severity.String(), Score: r.Score, Vector: r.Vector,
 		}
 		if u := converter.ToPURL(p); u != nil {
 			f.PURL = u.String()
 		}
-		if h, ok := inv.Layer(f.Path); ok {
-			f.Layer = h.String()
+		key := findingKey{f.ID, f.Ecosystem, f.Package, f.Version}
+		i, seen := at[key]
+		if !seen {
+			at[key] = len(out)
+			out = append(out, f)
+			continue
 		}
-		out = append(out, f)
+		merge(&out[i], f)
+	}
+	for i := range out {
+		slices.SortFunc(out[i].Locations, func(a, b Location) int { return cmp.Compare(a.Path, b.Path) })
+		out[i].Locations = slices.Compact(out[i].Locations)
 	}
 	slices.SortFunc(out, func(a, b Finding) int {
 		return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(a.Package, b.Package),
-			cmp.Compare(a.Version, b.Version), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Path, b.Path))
+			cmp.Compare(a.Version, b.Version), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Paths(), b.Paths()))
 	})
 	return out
+}
+
+// merge adds g, another match of f's advisory and package version, to f:
+// its location, any fixed version f lacks, and the higher rating should the
+// two differ (the same advisory rates one version the same way, but an
+// ecosystem-specific severity may differ).
+func merge(f *Finding, g Finding) {
+	f.Locations = append(f.Locations, g.Locations...)
+	for _, v := range g.Fixed {
+		if !slices.Contains(f.Fixed, v) {
+			f.Fixed = append(f.Fixed, v)
+		}
+	}
+	if g.Severity > f.Severity || g.Severity == f.Severity && g.Score > f.Score {
+		f.Severity, f.Rating, f.Score, f.Vector = g.Severity, g.Rating, g.Score, g.Vector
+	}
 }
 
 // affecting returns the affected entries of v that match the package, as

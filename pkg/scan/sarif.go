@@ -32,11 +32,13 @@ func WriteSARIF(w io.Writer, r *Report) error {
 		res.Level = level(f.Severity)
 		res.Message = sarif.NewMessage()
 		res.Message.Text = ptr(resultText(f))
-		loc := sarif.NewPhysicalLocation()
-		loc.ArtifactLocation = sarif.NewSimpleArtifactLocation(locationURI(f))
-		loc.Region = sarif.NewRegion()
-		loc.Region.StartLine = ptr(1)
-		res.Locations = append(res.Locations, sarif.NewLocationWithPhysicalLocation(loc))
+		for _, uri := range locationURIs(f) {
+			loc := sarif.NewPhysicalLocation()
+			loc.ArtifactLocation = sarif.NewSimpleArtifactLocation(uri)
+			loc.Region = sarif.NewRegion()
+			loc.Region.StartLine = ptr(1)
+			res.Locations = append(res.Locations, sarif.NewLocationWithPhysicalLocation(loc))
+		}
 		res.PartialFingerprints = map[string]string{"packageVersion": f.Ecosystem + "/" + f.Package + "@" + f.Version}
 		if f.Ignored != nil {
 			s := sarif.NewSuppression()
@@ -97,11 +99,17 @@ func resultText(f Finding) string {
 	return fmt.Sprintf("%s %s (%s) is affected by %s (%s severity); %s.", f.Package, f.Version, f.Ecosystem, f.ID, f.Rating, fixed)
 }
 
-func locationURI(f Finding) string {
-	if f.Path == "" {
-		return "image"
+// locationURIs are the result's locations: every file the package was
+// found in (GitHub code scanning shows the first and lists the others).
+func locationURIs(f Finding) []string {
+	if len(f.Locations) == 0 {
+		return []string{"image"}
 	}
-	return strings.TrimPrefix(f.Path, "/")
+	out := make([]string, len(f.Locations))
+	for i, l := range f.Locations {
+		out[i] = strings.TrimPrefix(l.Path, "/")
+	}
+	return out
 }
 
 func ptr[T any](v T) *T { return &v }

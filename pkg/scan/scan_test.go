@@ -1,11 +1,18 @@
 package scan_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/fxplatform/deploy-actions/pkg/scan"
 	"github.com/fxplatform/deploy-actions/pkg/scan/scantest"
@@ -13,7 +20,7 @@ import (
 
 // brief is a finding reduced to what the fixtures decide.
 func brief(f scan.Finding) string {
-	return fmt.Sprintf("%s %s@%s %s %s fixed=%v", f.ID, f.Package, f.Version, f.Path, f.Rating, f.Fixed)
+	return fmt.Sprintf("%s %s@%s %s %s fixed=%v", f.ID, f.Package, f.Version, f.Paths(), f.Rating, f.Fixed)
 }
 
 func TestScanFindsFixtureVulnerabilities(t *testing.T) {
@@ -48,5 +55,96 @@ func TestScanFindsFixtureVulnerabilities(t *testing.T) {
 				t.Errorf("findings:\n got %q\nwant %q", got, want)
 			}
 		})
+	}
+}
+
+// TestOnePackageOneFinding: lodash 4.17.15 in the lockfile, installed in
+// node_modules, and in a second application's lockfile is one package at
+// one version: each of its two advisories is one finding with three
+// locations (before, six High findings were counted). lodash 4.17.20
+// installed elsewhere is another version: its finding stays apart.
+func TestOnePackageOneFinding(t *testing.T) {
+	lock, err := os.ReadFile(scantest.Testdata + "/rootfs/app/package-lock.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	installed := func(v string) []byte { return []byte(`{"name": "lodash", "version": "` + v + `"}`) }
+	img, err := mutate.AppendLayers(empty.Image,
+		layer(t, entry{"app/package-lock.json", lock}, entry{"app/node_modules/lodash/package.json", installed("4.17.15")}),
+		layer(t, entry{"srv/package-lock.json", lock}, entry{"tools/node_modules/lodash/package.json", installed("4.17.20")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, findings, err := scan.Scan(context.Background(), img, scan.OfflineDB{Path: scantest.DB()}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, f := range findings {
+		if f.Package != "lodash" {
+			continue
+		}
+		key := f.ID + " " + f.Version
+		if _, dup := got[key]; dup {
+			t.Errorf("%s is reported twice", key)
+		}
+		for _, l := range f.Locations {
+			if !strings.HasPrefix(l.Layer, "sha256:") {
+				t.Errorf("%s: location %s has no layer", key, l.Path)
+			}
+			got[key] = append(got[key], l.Path)
+		}
+	}
+	three := []string{"app/node_modules/lodash/package.json", "app/package-lock.json", "srv/package-lock.json"}
+	want := map[string][]string{
+		"GHSA-35jh-r3h4-6jhm 4.17.15": three,
+		"GHSA-p6mc-m468-83gw 4.17.15": three,
+		"GHSA-35jh-r3h4-6jhm 4.17.20": {"tools/node_modules/lodash/package.json"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("lodash findings and their locations:\n got %v\nwant %v", got, want)
+	}
+
+	// The counts, the threshold and SARIF see the same findings.
+	rep := scan.Evaluate("img", 0, findings, scan.Policy{Threshold: scan.High})
+	var lodashHigh int
+	for _, f := range rep.Findings {
+		if f.Package == "lodash" && f.Severity == scan.High {
+			lodashHigh++
+		}
+	}
+	if lodashHigh != 3 {
+		t.Errorf("%d High lodash findings, want 3", lodashHigh)
+	}
+	var sarifOut bytes.Buffer
+	if err := scan.WriteSARIF(&sarifOut, rep); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Runs []struct {
+			Results []struct {
+				RuleID    string `json:"ruleId"`
+				Message   struct{ Text string }
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct{ URI string }
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(sarifOut.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range doc.Runs[0].Results {
+		if r.RuleID == "GHSA-p6mc-m468-83gw" {
+			var uris []string
+			for _, l := range r.Locations {
+				uris = append(uris, l.PhysicalLocation.ArtifactLocation.URI)
+			}
+			if !slices.Equal(uris, three) {
+				t.Errorf("SARIF result for GHSA-p6mc-m468-83gw has locations %v, want %v", uris, three)
+			}
+		}
 	}
 }
