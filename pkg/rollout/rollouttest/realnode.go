@@ -116,6 +116,7 @@ func (r *Real) probe(t testing.TB, url, host string, rate int) *verify.Monitor {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Stop() })
+	record(t, r.Cluster, m)
 	return m
 }
 
@@ -154,11 +155,18 @@ func CheckProbe(t testing.TB, what string, m *verify.Monitor, versions ...string
 	}
 	if r.Failed != 0 {
 		t.Errorf("%s: %d of %d requests failed (%v), longest gap %s; want 0", what, r.Failed, r.Requests, r.Failures, r.LongestGap)
+		logged := 0
 		for _, s := range m.Samples() {
-			if !s.OK() {
-				t.Logf("failed: sent %s, after %s: %s", s.At.UTC().Format("15:04:05.000"), s.Latency.Round(time.Millisecond), s.Err)
+			if s.OK() {
+				continue
 			}
+			if logged++; logged > 10 {
+				t.Logf("and %d more failures", r.Failed-10)
+				break
+			}
+			t.Logf("failed: sent %s, after %s: %s", s.At.UTC().Format("15:04:05.000"), s.Latency.Round(time.Millisecond), s.Err)
 		}
+		logTimeline(t, m)
 	}
 	allowed := map[string]bool{}
 	for _, v := range versions {

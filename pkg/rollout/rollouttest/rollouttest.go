@@ -76,4 +76,7 @@ type Cluster struct {
 	Namespace  string // unique to the test, deleted when it ends
 	// PrometheusURL is the sandbox's Prometheus.
 	PrometheusURL string
+	// LogDir holds the sandbox's logs (kube-proxy.log, kubelet.log), read
+	// when a probe request fails.
+	LogDir string
 }

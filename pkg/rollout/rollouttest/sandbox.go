@@ -7,6 +7,7 @@ package rollouttest
 import (
 	"context"
 	"net/http"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -35,7 +36,7 @@ func NewCluster(t testing.TB) Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Cluster{Client: client, Kubeconfig: s.Kubeconfig, Namespace: s.Namespace(t), PrometheusURL: s.PrometheusURL}
+	return Cluster{Client: client, Kubeconfig: s.Kubeconfig, Namespace: s.Namespace(t), PrometheusURL: s.PrometheusURL, LogDir: filepath.Join(s.Dir, "logs")}
 }
 
 // Route puts fx-platform behind the sandbox's Gateway (Traefik): the colour
