@@ -6,6 +6,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -15,25 +16,94 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/fxplatform/deploy-actions/pkg/sign"
+	"github.com/fxplatform/deploy-actions/pkg/sign/sigstoretest"
 )
 
-// release serves /<repo>/releases/download/<tag>/... as GitHub does, with
-// one archive holding a build-push that prints its inputs, and a
-// checksums.txt that is right or wrong.
-func release(t *testing.T, rightChecksum bool) *httptest.Server {
+// releaseFiles are the assets of a fake release: the archive, checksums.txt
+// and its Sigstore bundle.
+type releaseFiles struct {
+	archive, checksums, bundle []byte
+}
+
+// the binaries of a fake release: each a script that says which it is.
+var releaseNames = []string{"build-push", "scan", "sign", "deploy", "verify", "promote", "rollback"}
+
+func binaryScript(name string) []byte {
+	return []byte("#!/bin/sh\necho \"released " + name + " ran with image=$INPUT_IMAGE\"\n")
+}
+
+// release serves v9.9.9 of fxplatform/deploy-actions as GitHub serves
+// release assets: an archive of the seven binaries for linux/amd64,
+// checksums.txt with the archive's and each binary's SHA-256, and the
+// bundle of checksums.txt signed keyless by signer (given the server's URL;
+// nil: the repository's release workflow at v9.9.9), through Sigstore
+// stand-ins. change, if not nil, alters the files after signing. It
+// returns the server and the trusted root of the stand-ins, as a file.
+func release(t *testing.T, signer func(server string) string, change func(*releaseFiles)) (*httptest.Server, string) {
+	t.Helper()
+	const asset = "deploy-actions_linux_amd64.tar.gz"
+	files := &releaseFiles{}
+	files.archive, files.checksums = archive(t, binaryScript)
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch r.URL.Path {
+		case "/fxplatform/deploy-actions/releases/download/v9.9.9/checksums.txt":
+			w.Write(files.checksums)
+		case "/fxplatform/deploy-actions/releases/download/v9.9.9/checksums.txt.sigstore.json":
+			if files.bundle == nil {
+				http.NotFound(w, r)
+				return
+			}
+			w.Write(files.bundle)
+		case "/fxplatform/deploy-actions/releases/download/v9.9.9/" + asset:
+			w.Write(files.archive)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	id := releaseIdentity(srv.URL)
+	if signer != nil {
+		id = signer(srv.URL)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	path := filepath.Join(t.TempDir(), "checksums.txt")
+	if err := os.WriteFile(path, files.checksums, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var root string
+	files.bundle, root = signRelease(t, path, id)
+	if change != nil {
+		change(files)
+	}
+	return srv, root
+}
+
+// archive makes the linux/amd64 archive of the seven binaries, each with
+// the content script gives it, and the checksums.txt that lists it and them.
+func archive(t *testing.T, script func(name string) []byte) (archive, checksums []byte) {
 	t.Helper()
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(gz)
-	script := "#!/bin/sh\necho \"released build-push ran with image=$INPUT_IMAGE\"\n"
-	for _, name := range []string{"build-push", "rollback"} {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(script))}); err != nil {
+	var sums strings.Builder
+	for _, name := range releaseNames {
+		b := script(name)
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(b))}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tw.Write([]byte(script)); err != nil {
+		if _, err := tw.Write(b); err != nil {
 			t.Fatal(err)
 		}
+		fmt.Fprintf(&sums, "%s  deploy-actions_linux_amd64/%s\n", sha(b), name)
 	}
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
@@ -41,25 +111,40 @@ func release(t *testing.T, rightChecksum bool) *httptest.Server {
 	if err := gz.Close(); err != nil {
 		t.Fatal(err)
 	}
-	archive := buf.Bytes()
-	sum := sha256.Sum256(archive)
-	if !rightChecksum {
-		sum[0] ^= 0xff
+	return buf.Bytes(), []byte(sha(buf.Bytes()) + "  deploy-actions_linux_amd64.tar.gz\n" + sums.String())
+}
+
+// releaseIdentity is the certificate identity of this repository's release
+// workflow at v9.9.9, on a GitHub at server.
+func releaseIdentity(server string) string {
+	return server + "/fxplatform/deploy-actions/.github/workflows/release.yml@refs/tags/v9.9.9"
+}
+
+// signRelease signs checksums.txt at path keyless as identity, through
+// Sigstore stand-ins; it returns the bundle and the stand-ins' trusted root
+// written to a file, for DEPLOY_ACTIONS_TRUSTED_ROOT.
+func signRelease(t *testing.T, path, identity string) ([]byte, string) {
+	t.Helper()
+	ctx := context.Background()
+	ss := sigstoretest.Start(t, identity)
+	signer, err := sign.Keyless(ctx, ss.FulcioURL, ss.Token())
+	if err != nil {
+		t.Fatal(err)
 	}
-	asset := "deploy-actions_linux_amd64.tar.gz"
-	checksums := fmt.Sprintf("%s  %s\n", hex.EncodeToString(sum[:]), asset)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/fxplatform/deploy-actions/releases/download/v9.9.9/checksums.txt":
-			fmt.Fprint(w, checksums)
-		case "/fxplatform/deploy-actions/releases/download/v9.9.9/" + asset:
-			w.Write(archive)
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	res, err := sign.SignBlob(ctx, path, signer, sign.Options{Log: &sign.Rekor{URL: ss.RekorURL, Backoff: 10 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(t.TempDir(), "trusted_root.json")
+	if err := os.WriteFile(root, ss.TrustedRootJSON(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return res.Bundle, root
+}
+
+func sha(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // runAction runs scripts/run-action as a composite step would, with env
@@ -85,35 +170,133 @@ func goEnv(t *testing.T, key string) string {
 	return strings.TrimSpace(string(out))
 }
 
-func TestReleaseChecksum(t *testing.T) {
+// releaseEnv is the environment of a step that runs build-push from
+// release v9.9.9 on srv, trusting the stand-ins' trusted root.
+func releaseEnv(srv *httptest.Server, root, cache string) map[string]string {
+	return map[string]string{
+		"DEPLOY_ACTIONS_BINARY": "build-push", "DEPLOY_ACTIONS_REF": "v9.9.9", "DEPLOY_ACTIONS_REPOSITORY": "fxplatform/deploy-actions",
+		"GITHUB_SERVER_URL": srv.URL, "RUNNER_TOOL_CACHE": cache, "INPUT_IMAGE": "ghcr.io/acme/app",
+		"DEPLOY_ACTIONS_TRUSTED_ROOT": root,
+	}
+}
+
+func requireAMD64(t *testing.T) {
+	t.Helper()
 	if out, _ := exec.Command("uname", "-m").Output(); strings.TrimSpace(string(out)) != "x86_64" {
 		t.Fatalf("this test serves a linux/amd64 release asset; machine is %s", out)
 	}
+}
+
+// TestReleaseVerification: a release runs only when its checksums.txt is
+// signed by this repository's release workflow at the tag and the archive
+// matches it. Every refusal is one ::error, runs nothing and leaves
+// nothing in the tool cache.
+func TestReleaseVerification(t *testing.T) {
+	requireAMD64(t)
+	evil := func(name string) []byte { return []byte("#!/bin/sh\necho \"evil " + name + " ran\"\n") }
 	tests := []struct {
-		name    string
-		right   bool
-		wantErr bool
-		want    string
+		name   string
+		signer func(server string) string
+		change func(t *testing.T, f *releaseFiles)
+		want   string
 	}{
-		{name: "verified archive runs", right: true, want: "released build-push ran with image=ghcr.io/acme/app"},
-		{name: "mismatch stops the step", right: false, wantErr: true, want: "::error title=deploy-actions::checksum mismatch for deploy-actions_linux_amd64.tar.gz of release v9.9.9"},
+		{name: "a signed release runs", want: "released build-push ran with image=ghcr.io/acme/app"},
+		{
+			name:   "an archive that does not match checksums.txt is refused",
+			change: func(_ *testing.T, f *releaseFiles) { f.archive = append(f.archive, 0) },
+			want:   "::error title=deploy-actions::checksum mismatch for deploy-actions_linux_amd64.tar.gz of release v9.9.9",
+		},
+		{
+			name:   "a tampered release with a matching checksums.txt is refused",
+			change: func(t *testing.T, f *releaseFiles) { f.archive, f.checksums = archive(t, evil) },
+			want:   "::error title=deploy-actions::checksums.txt of release v9.9.9 is not signed by ",
+		},
+		{
+			name: "a release signed by another repository's workflow is refused",
+			signer: func(server string) string {
+				return server + "/evil/deploy-actions/.github/workflows/release.yml@refs/tags/v9.9.9"
+			},
+			want: "::error title=deploy-actions::checksums.txt of release v9.9.9 is not signed by ",
+		},
+		{
+			name:   "a release signed at another tag is refused",
+			signer: func(server string) string { return strings.Replace(releaseIdentity(server), "v9.9.9", "v9.9.8", 1) },
+			want:   "::error title=deploy-actions::checksums.txt of release v9.9.9 is not signed by ",
+		},
+		{
+			name:   "a release without a bundle is refused",
+			change: func(_ *testing.T, f *releaseFiles) { f.bundle = nil },
+			want:   "::error title=deploy-actions::release v9.9.9 has no checksums.txt.sigstore.json",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := release(t, tc.right)
+			var change func(*releaseFiles)
+			if tc.change != nil {
+				change = func(f *releaseFiles) { tc.change(t, f) }
+			}
+			srv, root := release(t, tc.signer, change)
 			cache := t.TempDir()
-			out, err := runAction(t, map[string]string{
-				"DEPLOY_ACTIONS_BINARY": "build-push", "DEPLOY_ACTIONS_REF": "v9.9.9", "DEPLOY_ACTIONS_REPOSITORY": "fxplatform/deploy-actions",
-				"GITHUB_SERVER_URL": srv.URL, "RUNNER_TOOL_CACHE": cache, "INPUT_IMAGE": "ghcr.io/acme/app",
-			})
-			if (err != nil) != tc.wantErr || !strings.Contains(out, tc.want) {
+			out, err := runAction(t, releaseEnv(srv, root, cache))
+			refused := !strings.Contains(tc.want, " ran ")
+			if (err != nil) != refused || !strings.Contains(out, tc.want) {
 				t.Fatalf("err %v, output:\n%s\nwant %q", err, out, tc.want)
 			}
-			if tc.wantErr {
-				// Nothing from the rejected archive is left to run later.
-				if found, _ := filepath.Glob(filepath.Join(cache, "deploy-actions", "release", "*", "*", "build-push")); len(found) > 0 {
-					t.Errorf("rejected binary kept in the tool cache: %v", found)
-				}
+			if !refused {
+				return
+			}
+			if strings.Contains(out, " ran") || strings.Count(out, "::error") != 1 {
+				t.Errorf("want one ::error and nothing run:\n%s", out)
+			}
+			// Nothing from the rejected release is left to run later.
+			if found, _ := filepath.Glob(filepath.Join(cache, "deploy-actions", "release", "*", "*", "build-push")); len(found) > 0 {
+				t.Errorf("rejected binary kept in the tool cache: %v", found)
+			}
+		})
+	}
+}
+
+// TestCachedBinaryIsCheckedBeforeEachRun: a binary planted in the tool
+// cache (a self-hosted runner's cache outlives the job) never runs; nor
+// does one with checksums.txt rewritten to match it. An intact cache runs
+// with the release server gone.
+func TestCachedBinaryIsCheckedBeforeEachRun(t *testing.T) {
+	requireAMD64(t)
+	srv, root := release(t, nil, nil)
+	cache := t.TempDir()
+	env := releaseEnv(srv, root, cache)
+	if out, err := runAction(t, env); err != nil {
+		t.Fatalf("first run: %v\n%s", err, out)
+	}
+	srv.Close()
+	dir := filepath.Join(cache, "deploy-actions", "release", "v9.9.9", "linux-amd64")
+	if out, err := runAction(t, env); err != nil || !strings.Contains(out, "released build-push ran") {
+		t.Fatalf("from the tool cache: %v\n%s", err, out)
+	}
+	planted := []byte("#!/bin/sh\necho planted build-push ran\n")
+	sums, err := os.ReadFile(filepath.Join(dir, "checksums.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		sums []byte
+		want string
+	}{
+		{"a planted binary", sums, "::error title=deploy-actions::" + filepath.Join(dir, "build-push") + " is not the binary release v9.9.9 signed"},
+		{"a planted binary with checksums.txt to match", []byte(strings.Replace(string(sums), sha(binaryScript("build-push")), sha(planted), 1)),
+			"::error title=deploy-actions::checksums.txt of release v9.9.9 is not signed by "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(filepath.Join(dir, "build-push"), planted, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "checksums.txt"), tc.sums, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := runAction(t, env)
+			if err == nil || !strings.Contains(out, tc.want) || strings.Contains(out, "planted build-push ran") {
+				t.Fatalf("err %v, output:\n%s\nwant %q and nothing run", err, out, tc.want)
 			}
 		})
 	}
@@ -161,11 +344,14 @@ func TestReleaseBinariesServeRunAction(t *testing.T) {
 		t.Fatalf("release-binaries: %v\n%s", err, out)
 	}
 	srv := httptest.NewServer(http.StripPrefix("/fxplatform/deploy-actions/releases/download/v9.9.9/", http.FileServer(http.Dir(dist))))
-	cache := t.TempDir()
-	env := map[string]string{
-		"DEPLOY_ACTIONS_BINARY": "build-push", "DEPLOY_ACTIONS_REF": "v9.9.9", "DEPLOY_ACTIONS_REPOSITORY": "fxplatform/deploy-actions",
-		"GITHUB_SERVER_URL": srv.URL, "RUNNER_TOOL_CACHE": cache, "GITHUB_ACTIONS": "true",
+	bundle, root := signRelease(t, filepath.Join(dist, "checksums.txt"), releaseIdentity(srv.URL))
+	if err := os.WriteFile(filepath.Join(dist, "checksums.txt.sigstore.json"), bundle, 0o644); err != nil {
+		t.Fatal(err)
 	}
+	cache := t.TempDir()
+	env := releaseEnv(srv, root, cache)
+	env["GITHUB_ACTIONS"] = "true"
+	delete(env, "INPUT_IMAGE")
 	want := `::error title=invalid input::input "image": is required`
 	for _, round := range []string{"from the release", "from the tool cache"} {
 		out, err := runAction(t, env)
@@ -186,20 +372,17 @@ func TestReleaseBinariesServeRunAction(t *testing.T) {
 // unpacks the verified release and adds its directory to $GITHUB_PATH, where
 // a later run: step finds the binaries; it runs none of them.
 func TestSetupPutsBinariesOnPath(t *testing.T) {
-	if out, _ := exec.Command("uname", "-m").Output(); strings.TrimSpace(string(out)) != "x86_64" {
-		t.Fatalf("this test serves a linux/amd64 release asset; machine is %s", out)
-	}
-	srv := release(t, true)
+	requireAMD64(t)
+	srv, root := release(t, nil, nil)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "github_path")
-	out, err := runAction(t, map[string]string{
-		"DEPLOY_ACTIONS_BINARY": "setup", "DEPLOY_ACTIONS_REF": "v9.9.9", "DEPLOY_ACTIONS_REPOSITORY": "fxplatform/deploy-actions",
-		"GITHUB_SERVER_URL": srv.URL, "RUNNER_TOOL_CACHE": filepath.Join(dir, "cache"), "GITHUB_PATH": path,
-	})
+	env := releaseEnv(srv, root, filepath.Join(dir, "cache"))
+	env["DEPLOY_ACTIONS_BINARY"], env["GITHUB_PATH"] = "setup", path
+	out, err := runAction(t, env)
 	if err != nil {
 		t.Fatalf("setup: %v\n%s", err, out)
 	}
-	if strings.Contains(out, "released build-push ran") {
+	if strings.Contains(out, " ran ") {
 		t.Errorf("setup ran a binary:\n%s", out)
 	}
 	b, err := os.ReadFile(path)
@@ -207,7 +390,7 @@ func TestSetupPutsBinariesOnPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := strings.TrimSpace(string(b))
-	for _, name := range []string{"build-push", "rollback"} {
+	for _, name := range releaseNames {
 		if _, err := os.Stat(filepath.Join(bin, name)); err != nil {
 			t.Errorf("%s is not in the directory added to PATH (%q): %v", name, bin, err)
 		}

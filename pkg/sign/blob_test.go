@@ -163,3 +163,49 @@ func TestSignBlobKeyless(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyBlob is VerifyBlob against the bundles SignBlob makes: what
+// scripts/run-action asks of a release's checksums.txt.
+func TestVerifyBlob(t *testing.T) {
+	ctx := context.Background()
+	ss := sigstoretest.Start(t, identity)
+	signer, err := sign.Keyless(ctx, ss.FulcioURL, ss.Token())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const body = "0a1b  deploy-actions_linux_amd64.tar.gz\n"
+	blob := writeBlob(t, body)
+	res, err := sign.SignBlob(ctx, blob, signer, sign.Options{Log: &sign.Rekor{URL: ss.RekorURL, Backoff: 10 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyed, err := sign.SignBlob(ctx, blob, newKeyPair(t, "").signer(t), sign.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := sign.BlobPolicy{Identity: identity, Issuer: sigstoretest.Issuer, TrustedRoot: ss.TrustedRootJSON(t)}
+	if err := sign.VerifyBlob(ctx, blob, res.Bundle, good); err != nil {
+		t.Fatalf("the bundle does not verify: %v", err)
+	}
+	tampered := writeBlob(t, body+"0c0d  evil.tar.gz\n")
+	for _, tc := range []struct {
+		name   string
+		path   string
+		bundle []byte
+		p      sign.BlobPolicy
+	}{
+		{"a changed file", tampered, res.Bundle, good},
+		{"another identity (a fork's release workflow)", blob, res.Bundle, sign.BlobPolicy{Identity: identity + "-fork", Issuer: good.Issuer, TrustedRoot: good.TrustedRoot}},
+		{"an identity that only starts the same", blob, res.Bundle, sign.BlobPolicy{Identity: "https://github.com/fxplatform/fx-platform/", Issuer: good.Issuer, TrustedRoot: good.TrustedRoot}},
+		{"another issuer", blob, res.Bundle, sign.BlobPolicy{Identity: identity, Issuer: "https://accounts.google.com", TrustedRoot: good.TrustedRoot}},
+		{"another Sigstore's trusted root", blob, res.Bundle, sign.BlobPolicy{Identity: identity, Issuer: good.Issuer, TrustedRoot: sigstoretest.Start(t, identity).TrustedRootJSON(t)}},
+		{"a bundle made with a key, not keyless", blob, keyed.Bundle, good},
+		{"no bundle", blob, []byte("{}"), good},
+	} {
+		t.Run(tc.name+" is refused", func(t *testing.T) {
+			if err := sign.VerifyBlob(ctx, tc.path, tc.bundle, tc.p); err == nil {
+				t.Error("verified")
+			}
+		})
+	}
+}
