@@ -5,9 +5,12 @@
 #
 # The base images are build arguments so that a mirror (or the stand-ins of
 # scripts/dockerfile_test.go, where no registry with the real ones is
-# reachable) can replace them; the defaults are what users get.
-ARG GO_IMAGE=golang:1.26
-ARG BASE_IMAGE=gcr.io/distroless/static-debian12:nonroot
+# reachable) can replace them; the defaults are what users get, pinned by
+# the digest of their multi-platform index (the tag says what it is, the
+# digest which one), as every `uses:` is pinned by commit. Moving a base is
+# a reviewed commit; scripts/test checks the defaults stay pinned.
+ARG GO_IMAGE=golang:1.26@sha256:3aff6657219a4d9c14e27fb1d8976c49c29fddb70ba835014f477e1c70636647
+ARG BASE_IMAGE=gcr.io/distroless/static-debian12:nonroot@sha256:d093aa3e30dbadd3efe1310db061a14da60299baff8450a17fe0ccc514a16639
 
 FROM ${GO_IMAGE} AS build
 WORKDIR /src
