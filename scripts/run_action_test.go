@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -278,6 +279,19 @@ func TestCachedBinaryIsCheckedBeforeEachRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// In a job, the signature is verified once (the mark lives in
+	// RUNNER_TEMP, which the runner empties between jobs); the binary's
+	// SHA-256 is still checked on every run.
+	job := maps.Clone(env)
+	job["RUNNER_TEMP"] = t.TempDir()
+	for range 2 {
+		if out, err := runAction(t, job); err != nil || !strings.Contains(out, "released build-push ran") {
+			t.Fatalf("in a job: %v\n%s", err, out)
+		}
+	}
+	if marks, _ := os.ReadDir(filepath.Join(job["RUNNER_TEMP"], "deploy-actions-verified")); len(marks) != 1 {
+		t.Fatalf("%d marks of a verified checksums.txt in RUNNER_TEMP, want 1", len(marks))
+	}
 	for _, tc := range []struct {
 		name string
 		sums []byte
@@ -294,9 +308,11 @@ func TestCachedBinaryIsCheckedBeforeEachRun(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "checksums.txt"), tc.sums, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			out, err := runAction(t, env)
-			if err == nil || !strings.Contains(out, tc.want) || strings.Contains(out, "planted build-push ran") {
-				t.Fatalf("err %v, output:\n%s\nwant %q and nothing run", err, out, tc.want)
+			for _, e := range []map[string]string{env, job} {
+				out, err := runAction(t, e)
+				if err == nil || !strings.Contains(out, tc.want) || strings.Contains(out, "planted build-push ran") {
+					t.Fatalf("RUNNER_TEMP=%q: err %v, output:\n%s\nwant %q and nothing run", e["RUNNER_TEMP"], err, out, tc.want)
+				}
 			}
 		})
 	}
