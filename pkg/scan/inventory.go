@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -56,8 +57,8 @@ func (inv *Inventory) Layer(path string) (v1.Hash, bool) {
 // ReadInventory streams the layers of img and extracts its packages,
 // keeping at most budget bytes of its files in memory.
 //
-// The extractors' own size limits (PluginConfig.MaxFileSizeBytes) are left
-// off on purpose: a file over them is skipped in silence and the scan
+// The extractors' own size limits (PluginConfig.MaxFileSizeBytes) are
+// lifted on purpose: a file over them is skipped in silence and the scan
 // passes without its packages. The budget stops the scan instead.
 func ReadInventory(ctx context.Context, img v1.Image, budget Budget) (*Inventory, error) {
 	exts, err := extractors()
@@ -121,7 +122,10 @@ var silenceOnce sync.Once
 
 func extractors() ([]filesystem.Extractor, error) {
 	silenceOnce.Do(func() { scalibrlog.SetLogger(quiet{}) })
-	cfg := &cpb.PluginConfig{}
+	// 0 is not "no limit": dpkg, packagejson and wheelegg then apply a
+	// default of 100 MiB and skip a larger file in silence. The largest
+	// value is: every file an extractor wants is kept, within the budget.
+	cfg := &cpb.PluginConfig{MaxFileSizeBytes: math.MaxInt64}
 	out := make([]filesystem.Extractor, 0, len(extractorFactories))
 	for _, f := range extractorFactories {
 		e, err := f(cfg)
