@@ -297,7 +297,7 @@ func TestCachedBinaryIsCheckedBeforeEachRun(t *testing.T) {
 		sums []byte
 		want string
 	}{
-		{"a planted binary", sums, "::error title=deploy-actions::" + filepath.Join(dir, "build-push") + " is not the binary release v9.9.9 signed"},
+		{"a planted binary", sums, "::error title=deploy-actions::build-push of release v9.9.9 in the tool cache is not the binary the release signed"},
 		{"a planted binary with checksums.txt to match", []byte(strings.Replace(string(sums), sha(binaryScript("build-push")), sha(planted), 1)),
 			"::error title=deploy-actions::checksums.txt of release v9.9.9 is not signed by "},
 	} {
@@ -315,6 +315,60 @@ func TestCachedBinaryIsCheckedBeforeEachRun(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCacheSwappedDuringVerification: files swapped into the tool cache
+// while checksums.txt is being verified (a forged checksums.txt and a
+// planted binary that match each other) are not what runs: run-action
+// verifies, hashes and runs copies it made first. A cosign on PATH that
+// swaps the files, then verifies with the real verifier, makes the race
+// certain.
+func TestCacheSwappedDuringVerification(t *testing.T) {
+	requireAMD64(t)
+	srv, root := release(t, nil, nil)
+	cache := t.TempDir()
+	env := releaseEnv(srv, root, cache)
+	if out, err := runAction(t, env); err != nil {
+		t.Fatalf("first run: %v\n%s", err, out)
+	}
+	dir := filepath.Join(cache, "deploy-actions", "release", "v9.9.9", "linux-amd64")
+	planted := []byte("#!/bin/sh\necho planted build-push ran\n")
+	sums, err := os.ReadFile(filepath.Join(dir, "checksums.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := strings.Replace(string(sums), sha(binaryScript("build-push")), sha(planted), 1)
+	bin := t.TempDir()
+	for name, content := range map[string]string{"planted": string(planted), "forged": forged} {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wd, _ := os.Getwd()
+	cosign := fmt.Sprintf(`#!/bin/sh
+# swaps the cache's files, then verifies as the real verifier would
+cp %[1]q/planted %[2]q/build-push.new && chmod +x %[2]q/build-push.new && mv -f %[2]q/build-push.new %[2]q/build-push
+cp %[1]q/forged %[2]q/checksums.txt.new && mv -f %[2]q/checksums.txt.new %[2]q/checksums.txt
+[ "$1" = verify-blob ] && shift
+[ "$1" = --new-bundle-format ] && shift
+cd %[3]q/.. && exec go run ./cmd/internal/verify-blob "$@"
+`, bin, dir, wd)
+	if err := os.WriteFile(filepath.Join(bin, "cosign"), []byte(cosign), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env["PATH"] = bin + ":" + os.Getenv("PATH")
+	out, err := runAction(t, env)
+	if err != nil || !strings.Contains(out, "released build-push ran") || strings.Contains(out, "planted") {
+		t.Fatalf("err %v, output:\n%s\nwant the released binary to run, not the planted one", err, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "build-push")); string(b) != string(planted) {
+		t.Fatal("the swap did not happen: the test proves nothing")
+	}
+	// The next run finds the planted binary and refuses it.
+	delete(env, "PATH")
+	if out, err := runAction(t, env); err == nil || strings.Contains(out, "planted build-push ran") {
+		t.Fatalf("after the swap: err %v, output:\n%s", err, out)
 	}
 }
 
@@ -406,6 +460,9 @@ func TestSetupPutsBinariesOnPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := strings.TrimSpace(string(b))
+	if strings.HasPrefix(bin, filepath.Join(dir, "cache")) {
+		t.Errorf("setup put the tool cache on PATH (%s): later steps would run whatever is in it, unchecked", bin)
+	}
 	for _, name := range releaseNames {
 		if _, err := os.Stat(filepath.Join(bin, name)); err != nil {
 			t.Errorf("%s is not in the directory added to PATH (%q): %v", name, bin, err)
