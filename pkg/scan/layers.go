@@ -20,15 +20,21 @@ var osReleaseFiles = map[string]bool{"etc/os-release": true, "usr/lib/os-release
 
 // Budget is the most a scan keeps in memory of an image's files, in bytes:
 // every file an extractor reads (package databases, lockfiles, Go
-// binaries), over all the layers, a file a later layer replaces included.
-// Parsing them takes up to twice as much again (900 MiB of lockfiles
-// peaked at 2.5 GB), so the process needs about three times the budget.
-// 0 means DefaultBudget.
+// binaries), over all the layers, a file a later layer replaces included;
+// a hard link to one as much again, since it is parsed again; and each
+// file's path with fileOverhead, so that neither long names nor many empty
+// files come free. Parsing them takes up to twice as much again (900 MiB
+// of lockfiles peaked at 2.5 GB), so the process needs about three times
+// the budget. 0 means DefaultBudget.
 type Budget int64
 
 // DefaultBudget is 1 GiB: a large Node or Python image keeps tens of
 // megabytes, an image of many Go binaries a few hundred.
 const DefaultBudget Budget = 1 << 30
+
+// fileOverhead is what a kept file costs beyond its bytes and its path:
+// its map entries, its directory's index and the extractor's work on it.
+const fileOverhead = 256
 
 func (b Budget) bytes() int64 {
 	if b <= 0 {
@@ -43,7 +49,7 @@ type wanted func(p string, fi fs.FileInfo) bool
 // squashed is the part of an image's file system the extractors need, with
 // the layers applied in order (later files win, whiteouts delete).
 type squashed struct {
-	fs    fstest.MapFS
+	fs    *tree
 	layer map[string]v1.Hash // path -> diff ID of the layer it came from
 	// kept is the bytes read into fs so far, budget the most it may be.
 	kept, budget int64
@@ -56,7 +62,7 @@ func squash(ctx context.Context, img v1.Image, want wanted, budget Budget) (*squ
 	if err != nil {
 		return nil, fmt.Errorf("listing layers: %w", err)
 	}
-	s := &squashed{fs: fstest.MapFS{}, layer: map[string]v1.Hash{}, budget: budget.bytes()}
+	s := &squashed{fs: newTree(), layer: map[string]v1.Hash{}, budget: budget.bytes()}
 	for i, l := range layers {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -114,21 +120,23 @@ func (s *squashed) apply(l v1.Layer, id v1.Hash, want wanted) error {
 			// a forged size cannot make the scanner allocate without limit;
 			// sized from it, as io.ReadAll's doubling would hold up to
 			// twice a large binary.
-			if hdr.Size > s.budget-s.kept {
-				return &BudgetError{Path: p, Size: hdr.Size, Kept: s.kept, Budget: s.budget}
+			if err := s.spend(p, hdr.Size); err != nil {
+				return err
 			}
-			s.kept += hdr.Size
 			data := make([]byte, hdr.Size)
 			if _, err := io.ReadFull(tr, data); err != nil {
 				return fmt.Errorf("reading %q: %w", p, err)
 			}
-			s.fs[p] = &fstest.MapFile{Data: data, Mode: hdr.FileInfo().Mode(), ModTime: hdr.ModTime}
+			s.fs.add(p, &fstest.MapFile{Data: data, Mode: hdr.FileInfo().Mode(), ModTime: hdr.ModTime})
 			s.layer[p] = id
 			added[p] = true
 		case tar.TypeLink:
 			s.remove(p)
-			if f, ok := s.fs[clean(hdr.Linkname)]; ok {
-				s.fs[p] = f
+			if f, ok := s.fs.files[clean(hdr.Linkname)]; ok {
+				if err := s.spend(p, int64(len(f.Data))); err != nil {
+					return err
+				}
+				s.fs.add(p, f)
 				s.layer[p] = id
 				added[p] = true
 			}
@@ -140,17 +148,27 @@ func (s *squashed) apply(l v1.Layer, id v1.Hash, want wanted) error {
 	}
 }
 
+// spend takes what keeping the file at p, of size bytes, costs from the
+// budget, or says it does not fit.
+func (s *squashed) spend(p string, size int64) error {
+	cost := size + int64(len(p)) + fileOverhead
+	if cost > s.budget-s.kept {
+		return &BudgetError{Path: p, Size: size, Kept: s.kept, Budget: s.budget}
+	}
+	s.kept += cost
+	return nil
+}
+
 func (s *squashed) remove(p string) {
-	delete(s.fs, p)
+	s.fs.remove(p)
 	delete(s.layer, p)
 }
 
 // removeUnder deletes the files below dir that keep is not holding (the
 // files the current layer itself added survive its opaque marker).
 func (s *squashed) removeUnder(dir string, keep map[string]bool) {
-	prefix := dir + "/"
-	for p := range s.fs {
-		if (dir == "" || strings.HasPrefix(p, prefix)) && !keep[p] {
+	for _, p := range s.fs.under(dir) {
+		if !keep[p] {
 			s.remove(p)
 		}
 	}

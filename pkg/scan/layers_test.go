@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"slices"
@@ -119,7 +120,7 @@ func TestMemoryBudget(t *testing.T) {
 	}{
 		{"the third file, in the upper layer, is past the budget", 10 * mib, "c/package-lock.json"},
 		{"the second file is past the budget", 6 * mib, "b/package-lock.json"},
-		{"all three fit", 12 * mib, ""},
+		{"all three fit", 13 * mib, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := scan.ReadInventory(context.Background(), img, tc.budget)
@@ -134,6 +135,44 @@ func TestMemoryBudget(t *testing.T) {
 			}
 			if !errors.As(err, &be) || be.Path != tc.wantPath || be.Budget != int64(tc.budget) {
 				t.Fatalf("ReadInventory = %v, want a *BudgetError for %s", err, tc.wantPath)
+			}
+		})
+	}
+
+	// A hard link is parsed again: it costs its file's bytes again. Empty
+	// files and long names are not free either.
+	small := bytes.Repeat([]byte(" "), mib)
+	var buf0 bytes.Buffer
+	tw0 := tar.NewWriter(&buf0)
+	tw0.WriteHeader(&tar.Header{Name: "app/package-lock.json", Mode: 0o644, Size: int64(len(small)), Typeflag: tar.TypeReg})
+	tw0.Write(small)
+	for i := range 20 {
+		tw0.WriteHeader(&tar.Header{Name: fmt.Sprintf("app%d/package-lock.json", i), Typeflag: tar.TypeLink, Linkname: "app/package-lock.json"})
+	}
+	tw0.Close()
+	linked, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf0.Bytes())), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var empties []entry
+	for i := range 70000 {
+		empties = append(empties, entry{fmt.Sprintf("node_modules/p%d/package.json", i), nil})
+	}
+	for _, tc := range []struct {
+		name string
+		l    v1.Layer
+	}{
+		{"20 hard links to a 1 MiB lockfile", linked},
+		{"70,000 empty package.json files", layer(t, empties...)},
+	} {
+		t.Run(tc.name+" are past a 16 MiB budget", func(t *testing.T) {
+			img, err := mutate.AppendLayers(empty.Image, tc.l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var be *scan.BudgetError
+			if _, err := scan.ReadInventory(context.Background(), img, 16*mib); !errors.As(err, &be) {
+				t.Fatalf("ReadInventory = %v, want a *BudgetError", err)
 			}
 		})
 	}
