@@ -171,10 +171,24 @@ func scanMapping(root string, m Mapping, skipGit bool, add func(entry, Mapping) 
 		}
 		return add(e, m)
 	}
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+	// The walk goes through the context's os.Root: a directory swapped for
+	// a link out of the context while it is walked is refused, never
+	// listed (the files under it would be refused when written, but the
+	// names and link targets of the tree it leads to would not).
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return fmt.Errorf("files entry %q: %w", m, err)
+	}
+	defer r.Close()
+	srcRel, err := filepath.Rel(root, src)
+	if err != nil {
+		return fmt.Errorf("files entry %q: %w", m, err)
+	}
+	return fs.WalkDir(r.FS(), filepath.ToSlash(srcRel), func(fp string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("files entry %q: %w", m, err)
 		}
+		p := filepath.Join(root, filepath.FromSlash(fp))
 		rel, _ := filepath.Rel(src, p)
 		if skipGit && rel == ".git" && d.IsDir() {
 			return filepath.SkipDir
@@ -217,7 +231,14 @@ func newEntry(root, src, name string, info fs.FileInfo) (entry, error) {
 			e.mode = 0o755
 		}
 	case mode&fs.ModeSymlink != 0:
-		link, err := os.Readlink(src)
+		// Read through the context's root, as the walk is: a directory
+		// above it swapped for a link meanwhile leads nowhere.
+		r, err := os.OpenRoot(root)
+		if err != nil {
+			return entry{}, err
+		}
+		link, err := r.Readlink(rel)
+		r.Close()
 		if err != nil {
 			return entry{}, err
 		}

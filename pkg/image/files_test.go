@@ -320,3 +320,46 @@ func replace(t *testing.T, p string, make func(string) error) {
 		t.Fatal(err)
 	}
 }
+
+// hookWriter runs hook once, when more than after bytes were written.
+type hookWriter struct {
+	bytes.Buffer
+	after int
+	hook  func()
+}
+
+func (w *hookWriter) Write(p []byte) (int, error) {
+	if w.hook != nil && w.Len() > w.after {
+		w.hook()
+		w.hook = nil
+	}
+	return w.Buffer.Write(p)
+}
+
+// TestChangedWhileCopied: a source rewritten in place, at the same size,
+// while its bytes are being copied into the layer is refused: the layer
+// would hold bytes of no one state of the file, under the cache key of the
+// scanned one.
+func TestChangedWhileCopied(t *testing.T) {
+	big := strings.Repeat("a", 1<<20)
+	dir := writeTree(t, map[string]string{"f.txt": big})
+	entries, err := scan(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &hookWriter{after: 64 << 10, hook: func() {
+		// 64 KiB into the file's copy (it was opened and checked before
+		// the first of them): rewrite it in place.
+		f, err := os.OpenFile(filepath.Join(dir, "f.txt"), os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond) // a later change time, on any clock granularity
+		f.WriteAt([]byte(strings.Repeat("b", 1<<20)), 0)
+		f.Close()
+	}}
+	err = newFileLayer(entries, time.Unix(0, 0), 1, types.OCILayer).writeTar(w)
+	if !errors.Is(err, ErrReplaced) {
+		t.Fatalf("writing the layer: %v, want ErrReplaced", err)
+	}
+}

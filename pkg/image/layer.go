@@ -288,6 +288,11 @@ func copyFile(w io.Writer, root *os.Root, e entry) error {
 	if err == nil && n != e.size {
 		err = fmt.Errorf("size changed from %d to %d bytes during the build", e.size, n)
 	}
+	if err == nil {
+		// Written to while it was copied, at the same size: the layer
+		// would hold bytes of no one state of the file.
+		err = sameFile(f, e)
+	}
 	if errors.Is(err, tar.ErrWriteTooLong) {
 		err = fmt.Errorf("grew beyond %d bytes during the build", e.size)
 	}
