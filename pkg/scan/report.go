@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/osv-scalibr/converter"
@@ -102,6 +103,7 @@ func Findings(inv *Inventory, vulns []*inventory.PackageVuln) []Finding {
 		}
 		merge(&out[i], f)
 	}
+	out = mergeAliases(out)
 	for i := range out {
 		slices.SortFunc(out[i].Locations, func(a, b Location) int { return cmp.Compare(a.Path, b.Path) })
 		out[i].Locations = slices.Compact(out[i].Locations)
@@ -111,6 +113,92 @@ func Findings(inv *Inventory, vulns []*inventory.PackageVuln) []Finding {
 			cmp.Compare(a.Version, b.Version), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Paths(), b.Paths()))
 	})
 	return out
+}
+
+// mergeAliases makes one finding of the advisories that name one
+// vulnerability of one package version: osv.dev holds a Go vulnerability
+// as GO-… and as GHSA-…, a Python one as PYSEC-… and GHSA-…, each listing
+// the other (or a shared CVE) among its aliases. Findings whose IDs and
+// aliases meet are merged, as osv-scanner groups them: counted once, and
+// an ignore of any of the IDs silences the one finding. It keeps the ID of
+// the ecosystem's own database (GO-, PYSEC-, DSA-…) before a GHSA before a
+// CVE; the others become aliases.
+func mergeAliases(fs []Finding) []Finding {
+	type pkgKey struct{ ecosystem, pkg, version string }
+	groups := map[pkgKey][]int{}
+	var order []pkgKey
+	for i, f := range fs {
+		k := pkgKey{f.Ecosystem, f.Package, f.Version}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	out := make([]Finding, 0, len(fs))
+	for _, k := range order {
+		idx := groups[k]
+		// Union the findings whose names (ID and aliases) meet.
+		parent := make([]int, len(idx))
+		for i := range parent {
+			parent[i] = i
+		}
+		var find func(int) int
+		find = func(i int) int {
+			for parent[i] != i {
+				parent[i] = parent[parent[i]]
+				i = parent[i]
+			}
+			return i
+		}
+		owner := map[string]int{}
+		for i, fi := range idx {
+			for _, name := range append([]string{fs[fi].ID}, fs[fi].Aliases...) {
+				if j, ok := owner[name]; ok {
+					parent[find(i)] = find(j)
+				} else {
+					owner[name] = i
+				}
+			}
+		}
+		sets := map[int][]int{}
+		var roots []int
+		for i := range idx {
+			r := find(i)
+			if _, ok := sets[r]; !ok {
+				roots = append(roots, r)
+			}
+			sets[r] = append(sets[r], idx[i])
+		}
+		for _, r := range roots {
+			members := sets[r]
+			slices.SortFunc(members, func(a, b int) int {
+				return cmp.Or(cmp.Compare(idRank(fs[a].ID), idRank(fs[b].ID)), cmp.Compare(fs[a].ID, fs[b].ID))
+			})
+			f := fs[members[0]]
+			names := slices.Clone(f.Aliases)
+			for _, m := range members[1:] {
+				merge(&f, fs[m])
+				names = append(names, fs[m].ID)
+				names = append(names, fs[m].Aliases...)
+			}
+			slices.Sort(names)
+			f.Aliases = slices.DeleteFunc(slices.Compact(names), func(n string) bool { return n == f.ID })
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// idRank orders the IDs of one vulnerability for the one a merged finding
+// keeps: the ecosystem's own database, then GitHub's, then the CVE.
+func idRank(id string) int {
+	switch {
+	case strings.HasPrefix(id, "CVE-"):
+		return 2
+	case strings.HasPrefix(id, "GHSA-"):
+		return 1
+	}
+	return 0
 }
 
 // merge adds g, another match of f's advisory and package version, to f:

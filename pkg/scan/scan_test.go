@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -144,6 +145,55 @@ func TestOnePackageOneFinding(t *testing.T) {
 			}
 			if !slices.Equal(uris, three) {
 				t.Errorf("SARIF result for GHSA-p6mc-m468-83gw has locations %v, want %v", uris, three)
+			}
+		}
+	}
+}
+
+// TestAliasesAreOneFinding: osv.dev holds one Go vulnerability as GO-… and
+// as GHSA-…, each naming the other among its aliases. Here the fixture's
+// GO-2099-0002 gets such a GHSA twin: the package version has one finding,
+// under the GO ID with the GHSA among its aliases, counted once; an ignore
+// of either ID silences it.
+func TestAliasesAreOneFinding(t *testing.T) {
+	db := t.TempDir()
+	if err := os.CopyFS(db, os.DirFS(scantest.DB())); err != nil {
+		t.Fatal(err)
+	}
+	goRec, err := os.ReadFile(filepath.Join(db, "Go", "GO-2099-0002.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const twinID = "GHSA-fx00-go00-0002"
+	withTwin := strings.Replace(string(goRec), `"aliases": ["CVE-2099-0002"]`, `"aliases": ["CVE-2099-0002", "`+twinID+`"]`, 1)
+	twin := strings.Replace(string(goRec), `"id": "GO-2099-0002"`, `"id": "`+twinID+`"`, 1)
+	if withTwin == string(goRec) || twin == string(goRec) {
+		t.Fatal("the fixture's GO-2099-0002 record changed shape: the test proves nothing")
+	}
+	for name, body := range map[string]string{"GO-2099-0002.json": withTwin, twinID + ".json": twin} {
+		if err := os.WriteFile(filepath.Join(db, "Go", name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	img, _ := scantest.OpenImage(t)
+	_, findings, err := scan.Scan(context.Background(), img, scan.OfflineDB{Path: db}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text []scan.Finding
+	for _, f := range findings {
+		if f.Package == "golang.org/x/text" {
+			text = append(text, f)
+		}
+	}
+	if len(text) != 1 || text[0].ID != "GO-2099-0002" || !slices.Contains(text[0].Aliases, twinID) {
+		t.Fatalf("golang.org/x/text findings %+v, want one, GO-2099-0002 with %s among its aliases", text, twinID)
+	}
+	for _, id := range []string{"GO-2099-0002", twinID} {
+		rep := scan.Evaluate("img", 0, findings, scan.Policy{Threshold: scan.High, Ignores: []scan.Ignore{{ID: id, Reason: "not reachable"}}})
+		for _, f := range rep.Findings {
+			if f.Package == "golang.org/x/text" && f.Ignored == nil {
+				t.Errorf("ignoring %s leaves %s counted", id, f.ID)
 			}
 		}
 	}
