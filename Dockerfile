@@ -8,8 +8,11 @@
 # reachable) can replace them; the defaults are what users get, pinned by
 # the digest of their multi-platform index (the tag says what it is, the
 # digest which one), as every `uses:` is pinned by commit. Moving a base is
-# a reviewed commit; scripts/test checks the defaults stay pinned.
-ARG GO_IMAGE=golang:1.26@sha256:3aff6657219a4d9c14e27fb1d8976c49c29fddb70ba835014f477e1c70636647
+# a reviewed commit; scripts/test checks the defaults stay pinned, that
+# every FROM and COPY --from names a pinned argument or a stage, and that
+# GO_IMAGE's tag is go.mod's Go (the official images do not fetch another
+# toolchain: GOTOOLCHAIN=local).
+ARG GO_IMAGE=golang:1.26.8-bookworm@sha256:dc9ad6c05acc7a88e5b71bde60a5fe3bd4b9f0db209011711b464107438a8107
 ARG BASE_IMAGE=gcr.io/distroless/static-debian12:nonroot@sha256:d093aa3e30dbadd3efe1310db061a14da60299baff8450a17fe0ccc514a16639
 
 FROM ${GO_IMAGE} AS build

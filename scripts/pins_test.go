@@ -3,6 +3,7 @@ package scripts
 import (
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -44,6 +45,36 @@ func TestBaseImagesPinnedByDigest(t *testing.T) {
 		if b[1] != args["BASE_IMAGE"] {
 			t.Errorf("release.yml's base %s is not the Dockerfile's BASE_IMAGE %s", b[1], args["BASE_IMAGE"])
 		}
+	}
+	// Every FROM names a pinned argument, or an earlier stage; every COPY
+	// --from an earlier stage.
+	stages := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?mi)^FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?`).FindAllStringSubmatch(string(dockerfile), -1) {
+		from := m[1]
+		if arg, ok := strings.CutPrefix(from, "${"); ok {
+			if _, pinnedArg := args[strings.TrimSuffix(arg, "}")]; !pinnedArg {
+				t.Errorf("Dockerfile: FROM %s is not one of the pinned image arguments", from)
+			}
+		} else if !stages[from] && !pinned.MatchString(from) {
+			t.Errorf("Dockerfile: FROM %s is neither a pinned argument, a stage nor pinned by digest", from)
+		}
+		if m[2] != "" {
+			stages[m[2]] = true
+		}
+	}
+	for _, m := range regexp.MustCompile(`(?mi)^COPY\s+.*--from=(\S+)`).FindAllStringSubmatch(string(dockerfile), -1) {
+		if !stages[m[1]] && !pinned.MatchString(m[1]) {
+			t.Errorf("Dockerfile: COPY --from=%s is neither a stage nor pinned by digest", m[1])
+		}
+	}
+	// The Go image is go.mod's Go: its images do not fetch another.
+	gomod, err := os.ReadFile("../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goVersion := regexp.MustCompile(`(?m)^go (\S+)$`).FindSubmatch(gomod)
+	if goVersion == nil || !strings.HasPrefix(args["GO_IMAGE"], "golang:"+string(goVersion[1])+"-") && !strings.HasPrefix(args["GO_IMAGE"], "golang:"+string(goVersion[1])+"@") {
+		t.Errorf("GO_IMAGE %s is not go.mod's Go %s", args["GO_IMAGE"], goVersion)
 	}
 	for where, ref := range refs {
 		if !pinned.MatchString(ref) {
