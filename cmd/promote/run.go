@@ -130,9 +130,11 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.PostPromotionWindow = in.Duration("post-promotion-window")
 	p.ScaleDownDelay = in.Duration("scale-down-delay")
 	p.LockTimeout = in.Duration("lock-timeout")
-	p.Timeout = in.Duration("timeout")
-	if p.Timeout <= 0 {
-		in.Fail("timeout", "must be above 0")
+	committed, derived := rollout.Timeouts(p.Strategy, p.Steps, p.StepPause, p.PostPromotionWindow)
+	if in.String("timeout") == "" {
+		p.Timeout = derived
+	} else if p.Timeout = in.Duration("timeout"); p.Timeout <= committed {
+		in.Fail("timeout", "%v", rollout.CheckTimeout(p.Timeout, p.Strategy, p.Steps, p.StepPause, p.PostPromotionWindow))
 	}
 	p.Kube = cluster.Parse(a, in)
 	p.GitHub = ghdeploy.Parse(a, in)

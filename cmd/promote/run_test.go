@@ -1,14 +1,19 @@
 package main
 
 import (
+	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 
+	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
+	"github.com/fxplatform/deploy-actions/pkg/rollout"
 )
 
 var (
@@ -36,6 +41,10 @@ func TestBadInput(t *testing.T) {
 		{Name: "gateway-api without httproute", Set: map[string]string{"strategy": "canary", "traffic-router": "gateway-api"}, Input: "httproute"},
 		{Name: "nginx without ingress", Set: map[string]string{"strategy": "canary", "traffic-router": "nginx"}, Input: "ingress"},
 		{Name: "bad pause", Set: map[string]string{"step-pause": "5m,soon"}, Input: "step-pause"},
+		{Name: "timeout no longer than the strategy's pauses", Set: map[string]string{"strategy": "canary", "step-pause": "5m,10m,15m", "timeout": "30m"}, Input: "timeout"},
+		{Name: "timeout shorter than the post-promotion window", Set: map[string]string{"post-promotion-window": "10m", "timeout": "5m"}, Input: "timeout"},
+		{Name: "timeout zero", Set: map[string]string{"timeout": "0s"}, Input: "timeout"},
+		{Name: "timeout not a duration", Set: map[string]string{"timeout": "soon"}, Input: "timeout"},
 		{Name: "health path that is a URL (metadata service)", Set: map[string]string{"preview-url": "http://fx-preview:8080", "health-paths": "/api/health,http://169.254.169.254/latest"}, Input: "health-paths"},
 		{Name: "health path with a host", Set: map[string]string{"health-paths": "//169.254.169.254/latest"}, Input: "health-paths"},
 		{Name: "health path without a leading slash", Set: map[string]string{"health-paths": "api/health"}, Input: "health-paths"},
@@ -56,6 +65,40 @@ func TestBadInput(t *testing.T) {
 		{Name: "identity without issuer", Set: map[string]string{"verify-certificate-identity": "https://github.com/a/b/.github/workflows/r.yml@refs/tags/v1"}, Input: "verify-certificate-oidc-issuer"},
 		{Name: "attestations without a key", Set: map[string]string{"verify-attestations": "vuln"}, Input: "verify-attestations"},
 	})
+}
+
+// TestDerivedTimeout: the strategy's steps and pauses (10,25,50,100 with
+// 5m, 10m and 15m) are accepted with the default timeout, which is derived
+// from them; no test waits the 30 minutes. An explicit timeout that leaves
+// time for the waits is kept.
+func TestDerivedTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  map[string]string
+		want time.Duration
+	}{
+		{"the strategy's canary, default timeout", map[string]string{"strategy": "canary", "steps": "10,25,50,100", "step-pause": "5m,10m,15m"}, 55 * time.Minute},
+		{"one pause for every step", map[string]string{"strategy": "canary", "steps": "34,67,100", "step-pause": "1m"}, 2*time.Minute + 4*rollout.WaitAllowance},
+		{"blue-green with a post-promotion window", map[string]string{"post-promotion-window": "10m"}, 10*time.Minute + 2*rollout.WaitAllowance},
+		{"an explicit timeout that leaves time", map[string]string{"strategy": "canary", "step-pause": "5m,10m,15m", "timeout": "31m"}, 31 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inputs := map[string]string{"service": "fx-platform-service", "deployment": "fx-platform", "image": imageV2,
+				"kubeconfig": actiontest.NewTLSServer(t, nil).Kubeconfig()}
+			maps.Copy(inputs, tc.set)
+			r := actiontest.New(t, inputs)
+			var in Inputs
+			if code := r.Run(context.Background(), spec, func(_ context.Context, a *action.Action) (err error) {
+				in, err = parseInputs(a)
+				return err
+			}); code != 0 {
+				t.Fatalf("exit %d\n%s", code, r.Log.String())
+			}
+			if in.Timeout != tc.want {
+				t.Errorf("timeout %s, want %s", in.Timeout, tc.want)
+			}
+		})
+	}
 }
 
 // privateKeyFile is a cosign private key on disk: what verify-key gets when

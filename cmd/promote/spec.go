@@ -37,7 +37,7 @@ var spec = &action.Spec{
 		{Name: "post-promotion-window", Default: "0s", Kind: action.KindDuration, Description: "Analysis after 100 %; a failure switches traffic back."},
 		{Name: "scale-down-delay", Default: "30s", Kind: action.KindDuration, Description: "Wait before the old colour is scaled to zero (also for the candidate after an abort)."},
 		{Name: "lock-timeout", Default: "10m", Kind: action.KindDuration, Description: "How long to wait for another run's Lease on the Service."},
-		{Name: "timeout", Default: "30m", Kind: action.KindDuration, Description: "Bound on the whole promotion; past it, the rollout aborts."},
+		{Name: "timeout", Kind: action.KindDuration, Description: "Bound on the whole promotion; past it, the rollout aborts. Empty: the step pauses and post-promotion-window plus 5m for each change of traffic (55m for steps 10,25,50,100 with pauses 5m,10m,15m). A timeout no longer than the pauses and the window is refused."},
 	}, slices.Concat(cluster.Inputs, ghdeploy.Inputs("production"), availability.Inputs, gate.Inputs)...),
 	Outputs: append([]action.Output{
 		{Name: "result", Description: "promoted, aborted or unchanged."},

@@ -55,7 +55,9 @@ type Target struct {
 	// LeaseDuration how long a Lease lives without renewal (default 15s).
 	LockTimeout   time.Duration
 	LeaseDuration time.Duration
-	// Timeout bounds the whole run.
+	// Timeout bounds the whole run. For a promotion, 0 derives it from the
+	// pauses and windows (Timeouts), and one no longer than they are is
+	// refused; a rollback's default is 30 minutes.
 	Timeout time.Duration
 	// InterruptGrace bounds the clean-up of a run its caller cancelled (a
 	// SIGTERM): traffic back on the stable colour, the state recorded, the
@@ -143,6 +145,11 @@ func DefaultRouter(strategy string) string {
 }
 
 func (c *Config) validate() error {
+	if c.Timeout <= 0 {
+		_, c.Timeout = Timeouts(c.Strategy, c.Steps, c.Pauses, c.PostPromotionWindow)
+	} else if err := CheckTimeout(c.Timeout, c.Strategy, c.Steps, c.Pauses, c.PostPromotionWindow); err != nil {
+		return fmt.Errorf("rollout: timeout %w", err)
+	}
 	if err := c.Target.setDefaults(); err != nil {
 		return err
 	}
