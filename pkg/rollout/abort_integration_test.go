@@ -50,7 +50,7 @@ func errorRateCheck(t *testing.T) []analysis.Check {
 // with all traffic on blue at once, green scaled to zero, the abort
 // recorded, and ErrAborted.
 func TestAbort(t *testing.T) {
-	const n = 3
+	const n = 20 // 10 % and 25 % of 20 are whole replicas (the replicas router refuses weights it cannot reach)
 	tests := []struct {
 		name      string
 		values    []float64 // the analysis' answers in order
@@ -77,6 +77,7 @@ func TestAbort(t *testing.T) {
 			defer cancel()
 			if tc.cancel {
 				cfg.Pauses = []time.Duration{time.Hour}
+				cfg.Timeout = 0 // derived: the target's 3m is shorter than the pause
 				go func() { <-prov.started; cancel() }()
 			}
 			res, err := rollout.Promote(ctx, cfg)

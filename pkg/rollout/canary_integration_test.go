@@ -145,7 +145,7 @@ func TestCanaryAnalysis(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			const n = 4
+			const n = 20 // 10 % and 25 % of 20 are whole replicas
 			a := newApp(t, n)
 			if tc.app != nil {
 				scrapedColour(t, a.ns, *tc.app, 500)
@@ -218,6 +218,7 @@ func TestInterruptedAbortSaysWhatItLeft(t *testing.T) {
 	}
 	cfg := rollout.Config{Target: tgt, Image: imageV2, Strategy: rollout.Canary,
 		Steps: []int{50, 100}, Pauses: []time.Duration{time.Hour}, ScaleDownDelay: time.Minute}
+	cfg.Timeout = 0 // derived: the target's 3m is shorter than the pause
 	res, err := rollout.Promote(ctx, cfg)
 	if !errors.Is(err, rollout.ErrAborted) || res == nil || res.Outcome != rollout.Aborted {
 		t.Fatalf("Promote: %v, %+v; want the abort", err, res)

@@ -27,6 +27,9 @@ var (
 	// ErrLeaseLost: another run took the Lease; this one stopped moving
 	// traffic and left it to the new holder.
 	ErrLeaseLost = errors.New("rollout lease lost to another run")
+	// ErrUnreachableWeights: the router cannot give the steps' weights
+	// with the replicas there are; nothing was changed.
+	ErrUnreachableWeights = errors.New("the steps' weights cannot be reached")
 )
 
 // Strategies.

@@ -31,10 +31,10 @@ func helperConfig(t *testing.T, a *app, mode string) rollout.Config {
 		cfg.Preview = func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
 		return cfg
 	case "paused-at-50":
-		return rollout.Config{Target: a.target(t, "replicas"), Image: imageV2, Strategy: rollout.Canary,
+		return rollout.Config{Target: derivedTimeout(a.target(t, "replicas")), Image: imageV2, Strategy: rollout.Canary,
 			Steps: []int{25, 50, 100}, Pauses: []time.Duration{0, time.Hour}}
 	case "paused-at-25":
-		return rollout.Config{Target: a.target(t, "replicas"), Image: imageV2, Strategy: rollout.Canary,
+		return rollout.Config{Target: derivedTimeout(a.target(t, "replicas")), Image: imageV2, Strategy: rollout.Canary,
 			Steps: []int{25, 50, 100}, Pauses: []time.Duration{time.Hour}}
 	case "waiting-to-scale-down":
 		return rollout.Config{Target: a.target(t, "service"), Image: imageV2, ScaleDownDelay: time.Hour}
@@ -209,4 +209,11 @@ func TestLeaseContention(t *testing.T) {
 		}
 	})
 	w.check(t)
+}
+
+// derivedTimeout is tg with its timeout left for the promotion to derive:
+// the tests' 3 minutes are shorter than an hour's pause.
+func derivedTimeout(tg rollout.Target) rollout.Target {
+	tg.Timeout = 0
+	return tg
 }

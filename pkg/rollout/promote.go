@@ -77,6 +77,11 @@ func (p *promotion) run(ctx context.Context) error {
 	if p.st.Replicas > p.replicas {
 		p.replicas = p.st.Replicas
 	}
+	if stableImage != c.Image || p.st.Phase == PhaseProgressing {
+		if err := p.checkWeights(); err != nil {
+			return err
+		}
+	}
 	start := 0
 	switch {
 	case p.st.Phase == PhaseProgressing && p.st.CandidateImage == c.Image && p.st.CandidateColor == p.cand:
@@ -107,6 +112,23 @@ func (p *promotion) run(ctx context.Context) error {
 		}
 	}
 	return p.finish(ctx)
+}
+
+// checkWeights refuses, before anything changes, steps the router cannot
+// meet: the replicas router's weights are multiples of 100/replicas, and
+// with the strategy's 3 replicas "10 %" would be 33 %.
+func (p *promotion) checkWeights() error {
+	c := p.cfg
+	if _, scales := c.router.(traffic.Scaler); !scales || c.Strategy != Canary {
+		return nil
+	}
+	bad, reachable := traffic.Unreachable(p.replicas, c.Steps)
+	if len(bad) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: steps %v: with %d replicas the %s router cannot reach %v within %.1f points (it can reach %v %%); "+
+		"give steps it reaches, more replicas, or traffic-router gateway-api or nginx, which split requests, not pods",
+		ErrUnreachableWeights, c.Steps, p.replicas, c.Router, bad, traffic.WeightTolerance, reachable)
 }
 
 // resumeScaleDown finishes the scale-down of the old colour that a

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -299,4 +300,33 @@ func TestRealNodeGatewayCanary(t *testing.T) {
 	}
 	rollouttest.CheckProbe(t, "canary through the Gateway", gw, "v1", "v2")
 	rollouttest.CheckProbe(t, "canary, the live Service", svc, "v1", "v2")
+}
+
+// The strategy's steps, 10,25,50,100, on the replicas router with the
+// strategy's 3 replicas: 10 % and 25 % would be 33 %. Promote refuses
+// before it changes anything, naming the steps, the router and the
+// replica count; blue keeps serving every request and green is never made.
+func TestRealNodeUnreachableWeightsRefused(t *testing.T) {
+	a := newRealApp(t, replicas, "v1", "v2")
+	m := a.Probe(t)
+	before := a.service(t)
+	res, err := rollout.Promote(context.Background(), rollout.Config{Target: a.target(t, "replicas"), Image: a.images["v2"],
+		Strategy: rollout.Canary, Steps: []int{10, 25, 50, 100}, Pauses: []time.Duration{time.Second}})
+	if !errors.Is(err, rollout.ErrUnreachableWeights) || res != nil && res.Outcome == rollout.Promoted {
+		t.Fatalf("promote: %+v, %v; want ErrUnreachableWeights", res, err)
+	}
+	for _, want := range []string{"steps [10 25 50 100]", "3 replicas", "replicas router", "[10 25 50]", "33 67", "gateway-api or nginx"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
+	}
+	time.Sleep(2 * time.Second) // the probe watches a while after the refusal
+	rollouttest.CheckProbe(t, "refused steps", m, "v1")
+	after := a.service(t)
+	if !reflect.DeepEqual(before.Spec.Selector, after.Spec.Selector) || !reflect.DeepEqual(before.Annotations, after.Annotations) {
+		t.Errorf("the Service changed: selector %v -> %v, annotations %v -> %v", before.Spec.Selector, after.Spec.Selector, before.Annotations, after.Annotations)
+	}
+	if _, err := a.client.AppsV1().Deployments(a.ns).Get(context.Background(), rollouttest.Deployment+"-green", metav1.GetOptions{}); err == nil {
+		t.Error("green was made")
+	}
 }

@@ -36,6 +36,29 @@ func Split(total int32, w int) (canary, stable int32) {
 	return canary, total - canary
 }
 
+// WeightTolerance is how far, in points, a weight the replicas router
+// reaches may be from the one asked for.
+const WeightTolerance = 2.5
+
+// Unreachable returns the steps the replicas router cannot meet within
+// WeightTolerance with total replicas in all (its weights are multiples of
+// 100/total), and the weights it can reach.
+func Unreachable(total int32, steps []int) (bad []int, reachable []int) {
+	for k := int32(1); k < total; k++ {
+		reachable = append(reachable, int(math.Round(float64(k)*100/float64(total))))
+	}
+	for _, w := range steps {
+		if w >= 100 || total <= 0 {
+			continue
+		}
+		c, _ := Split(total, w)
+		if math.Abs(float64(c)*100/float64(total)-float64(w)) > WeightTolerance {
+			bad = append(bad, w)
+		}
+	}
+	return bad, reachable
+}
+
 func (r *replicasRouter) Route(ctx context.Context, stable, canary string, weight int) error {
 	if err := checkWeight(weight); err != nil {
 		return err

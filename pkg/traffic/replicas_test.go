@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -166,5 +167,29 @@ func TestReplicasRouterWeight(t *testing.T) {
 				t.Errorf("got %d, %v; want %d", got, err, tc.want)
 			}
 		})
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	for _, tc := range []struct {
+		total            int32
+		steps            []int
+		bad, reachableTo []int
+	}{
+		{3, []int{10, 25, 50, 100}, []int{10, 25, 50}, []int{33, 67}},
+		{3, []int{34, 67, 100}, nil, []int{33, 67}},
+		{4, []int{25, 50, 100}, nil, []int{25, 50, 75}},
+		{10, []int{10, 25, 50, 100}, []int{25}, nil},
+		{20, []int{10, 25, 50, 100}, nil, nil},
+		{40, []int{1, 99, 100}, nil, nil}, // 2.5 and 97.5: within the tolerance
+		{1, []int{50, 100}, []int{50}, nil}, // one replica: only 0 or 100
+	} {
+		bad, reachable := traffic.Unreachable(tc.total, tc.steps)
+		if !slices.Equal(bad, tc.bad) {
+			t.Errorf("Unreachable(%d, %v) = %v, want %v", tc.total, tc.steps, bad, tc.bad)
+		}
+		if tc.reachableTo != nil && !slices.Equal(reachable, tc.reachableTo) {
+			t.Errorf("Unreachable(%d, …) reaches %v, want %v", tc.total, reachable, tc.reachableTo)
+		}
 	}
 }
