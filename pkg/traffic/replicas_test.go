@@ -181,7 +181,7 @@ func TestUnreachable(t *testing.T) {
 		{4, []int{25, 50, 100}, nil, []int{25, 50, 75}},
 		{10, []int{10, 25, 50, 100}, []int{25}, nil},
 		{20, []int{10, 25, 50, 100}, nil, nil},
-		{40, []int{1, 99, 100}, nil, nil}, // 2.5 and 97.5: within the tolerance
+		{40, []int{1, 99, 100}, nil, nil},   // 2.5 and 97.5: within the tolerance
 		{1, []int{50, 100}, []int{50}, nil}, // one replica: only 0 or 100
 	} {
 		bad, reachable := traffic.Unreachable(tc.total, tc.steps)
