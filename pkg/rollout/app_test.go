@@ -5,8 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
@@ -48,6 +50,53 @@ func TestStateNamesTheApp(t *testing.T) {
 			}
 			if rollout.ReadState(got) != recorded || got.Spec.Selector["version"] != "green" {
 				t.Errorf("the Service changed: %+v, selector %v", rollout.ReadState(got), got.Spec.Selector)
+			}
+		})
+	}
+}
+
+// TestNoColourInTheSelector: a live Service that selects both colours (the
+// usual set-up for a replica-ratio canary) and has no state yet: with both
+// colours' Deployments holding replicas, or neither, which colour is live
+// cannot be told. Promote and rollback refuse, naming both Deployments and
+// their replica counts, and change nothing.
+func TestNoColourInTheSelector(t *testing.T) {
+	dep := func(colour string, n int32) *appsv1.Deployment {
+		return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "fx-platform-" + colour, Namespace: "prod"},
+			Spec: appsv1.DeploymentSpec{Replicas: &n}}
+	}
+	for _, tc := range []struct {
+		name string
+		deps []*appsv1.Deployment
+		want string
+	}{
+		{"both have replicas", []*appsv1.Deployment{dep("blue", 3), dep("green", 2)}, "fx-platform-blue has 3 replicas while fx-platform-green has 2 replicas"},
+		{"neither has replicas", []*appsv1.Deployment{dep("blue", 0), dep("green", 0)}, "fx-platform-blue has 0 replicas while fx-platform-green has 0 replicas"},
+		{"neither exists", nil, "fx-platform-blue does not exist while fx-platform-green does not exist"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "fx-platform-service", Namespace: "prod"},
+				Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "fx"}}}
+			objs := []runtime.Object{svc}
+			for _, d := range tc.deps {
+				objs = append(objs, d)
+			}
+			client := fake.NewClientset(objs...)
+			target := rollout.Target{App: traffic.App{Namespace: "prod", Service: "fx-platform-service", Deployment: "fx-platform"}, Client: client, Owner: "test"}
+			_, rerr := rollout.Rollback(context.Background(), rollout.RollbackConfig{Target: target})
+			_, perr := rollout.Promote(context.Background(), rollout.Config{Target: target, Image: "r@sha256:" + strings.Repeat("a", 64),
+				Strategy: rollout.Canary, Steps: []int{50, 100}})
+			for what, err := range map[string]error{"rollback": rerr, "promote": perr} {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("%s: %v, want an error containing %s", what, err, tc.want)
+				}
+			}
+			got, err := client.CoreV1().Services("prod").Get(context.Background(), "fx-platform-service", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Annotations) != 0 || len(got.Spec.Selector) != 1 {
+				t.Errorf("the Service changed: annotations %v, selector %v", got.Annotations, got.Spec.Selector)
 			}
 		})
 	}

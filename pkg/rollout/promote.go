@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fxplatform/deploy-actions/pkg/kube"
@@ -60,7 +61,7 @@ func (p *promotion) run(ctx context.Context) error {
 	if err := p.st.checkApp(c.App); err != nil {
 		return err
 	}
-	if p.stable, err = activeColour(svc, p.st, c.ColorLabel); err != nil {
+	if p.stable, err = c.activeColour(ctx, svc, p.st); err != nil {
 		return err
 	}
 	p.cand = Other(p.stable)
@@ -151,15 +152,49 @@ func (p *promotion) resumeScaleDown(ctx context.Context) error {
 }
 
 // activeColour is the recorded active colour, else the Service's selector.
-func activeColour(svc *corev1.Service, st State, key string) (string, error) {
+func (t *Target) activeColour(ctx context.Context, svc *corev1.Service, st State) (string, error) {
 	c := st.ActiveColor
 	if c == "" {
-		c = svc.Spec.Selector[key]
+		c = svc.Spec.Selector[t.ColorLabel]
+	}
+	if c == "" {
+		// No state yet, and a selector over both colours (the usual
+		// set-up for a replica-ratio canary): the colour with replicas is
+		// the live one.
+		return t.colourWithReplicas(ctx, svc)
 	}
 	if c != "blue" && c != "green" {
-		return "", fmt.Errorf("service %q: the live colour is %q (selector %s); want blue or green", svc.Name, c, key)
+		return "", fmt.Errorf("service %q: the live colour is %q (selector %s); want blue or green", svc.Name, c, t.ColorLabel)
 	}
 	return c, nil
+}
+
+// colourWithReplicas is the one colour whose Deployment has replicas; with
+// both or neither, which one is live cannot be told.
+func (t *Target) colourWithReplicas(ctx context.Context, svc *corev1.Service) (string, error) {
+	var with []string
+	counts := map[string]string{}
+	for _, colour := range []string{"blue", "green"} {
+		d, err := t.Client.AppsV1().Deployments(t.Namespace).Get(ctx, t.DeploymentName(colour), metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			counts[colour] = "does not exist"
+			continue
+		case err != nil:
+			return "", fmt.Errorf("reading deployment %q: %w", t.DeploymentName(colour), err)
+		}
+		n := kube.DesiredReplicas(d)
+		counts[colour] = fmt.Sprintf("has %d replicas", n)
+		if n > 0 {
+			with = append(with, colour)
+		}
+	}
+	if len(with) == 1 {
+		return with[0], nil
+	}
+	return "", fmt.Errorf("service %q selects no colour (no %s in its selector) and %s %s while %s %s: which colour is live cannot be told; "+
+		"put %s: blue or %s: green in the Service's selector, or scale the colour that is not live to 0",
+		svc.Name, t.ColorLabel, t.DeploymentName("blue"), counts["blue"], t.DeploymentName("green"), counts["green"], t.ColorLabel, t.ColorLabel)
 }
 
 // prepare makes the idle colour, waits for it and runs the pre-promotion

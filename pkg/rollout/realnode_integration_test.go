@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/fxplatform/deploy-actions/pkg/analysis"
+	"github.com/fxplatform/deploy-actions/pkg/kube"
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
 	"github.com/fxplatform/deploy-actions/pkg/rollout/rollouttest"
 	"github.com/fxplatform/deploy-actions/pkg/sampleapp"
@@ -329,4 +330,27 @@ func TestRealNodeUnreachableWeightsRefused(t *testing.T) {
 	if _, err := a.client.AppsV1().Deployments(a.ns).Get(context.Background(), rollouttest.Deployment+"-green", metav1.GetOptions{}); err == nil {
 		t.Error("green was made")
 	}
+}
+
+// A live Service that selects both colours and has no state yet, the
+// usual set-up for a replica-ratio canary: blue is the colour with
+// replicas, so blue is live, and a canary on the replicas router promotes
+// v2 with 0 failed requests (before, "the live colour is \"\"" refused it).
+func TestRealNodeNoColourInTheSelector(t *testing.T) {
+	a := newRealApp(t, replicas, "v1", "v2")
+	ctx := context.Background()
+	if err := kube.SetSelectorLabel(ctx, a.client, a.ns, rollouttest.Service, "version", ""); err != nil {
+		t.Fatal(err)
+	}
+	if sel := a.service(t).Spec.Selector; sel["version"] != "" {
+		t.Fatalf("the selector still names a colour: %v", sel)
+	}
+	m := a.Probe(t)
+	res, err := rollout.Promote(ctx, rollout.Config{Target: a.target(t, "replicas"), Image: a.images["v2"], Strategy: rollout.Canary,
+		Steps: []int{34, 67, 100}, Pauses: []time.Duration{time.Second}, ScaleDownDelay: time.Second})
+	if err != nil || res.Outcome != rollout.Promoted || res.PreviousColor != "blue" {
+		t.Fatalf("promote: %+v, %v; want promoted from blue", res, err)
+	}
+	rollouttest.Settle(t, m, "v2")
+	rollouttest.CheckProbe(t, "canary from a Service over both colours", m, "v1", "v2")
 }

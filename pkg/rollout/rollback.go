@@ -67,7 +67,7 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 	if err := st.checkApp(c.App); err != nil {
 		return err
 	}
-	active, err := activeColour(svc, st, c.ColorLabel)
+	active, err := c.activeColour(ctx, svc, st)
 	if err != nil {
 		return err
 	}
