@@ -116,7 +116,9 @@ func TestGitHubDeployment(t *testing.T) {
 func TestCanaryAborted(t *testing.T) {
 	c := rollouttest.NewCluster(t)
 	ctx := context.Background()
-	rollouttest.BlueApp(t, c.Client, c.Namespace, 3, imageV1)
+	// 20 replicas: the default steps, 10,25,50,100, are whole replicas of
+	// them (on 3 the replicas router refuses them).
+	rollouttest.BlueApp(t, c.Client, c.Namespace, 20, imageV1)
 	r := actiontest.New(t, map[string]string{"namespace": c.Namespace, "service": rollouttest.Service, "deployment": rollouttest.Deployment,
 		"image": imageV2, "strategy": "canary", "step-pause": "0s", "scale-down-delay": "0s", "kubeconfig": c.Kubeconfig,
 		"prometheus-url": c.PrometheusURL, "analysis-interval": "1s",
