@@ -279,19 +279,49 @@ func TestCachedBinaryIsCheckedBeforeEachRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// In a job, the signature is verified once (the mark lives in
-	// RUNNER_TEMP, which the runner empties between jobs); the binary's
-	// SHA-256 is still checked on every run.
+	// In a job, the signature is verified once: the step that verified it
+	// says so to the job's later steps through $GITHUB_ENV, which only
+	// this job writes (as the runner does, the test passes it on). The
+	// binary's SHA-256 is still checked on every run.
 	job := maps.Clone(env)
 	job["RUNNER_TEMP"] = t.TempDir()
-	for range 2 {
-		if out, err := runAction(t, job); err != nil || !strings.Contains(out, "released build-push ran") {
-			t.Fatalf("in a job: %v\n%s", err, out)
-		}
+	job["GITHUB_ENV"] = filepath.Join(t.TempDir(), "github_env")
+	if out, err := runAction(t, job); err != nil || !strings.Contains(out, "released build-push ran") {
+		t.Fatalf("in a job: %v\n%s", err, out)
 	}
-	if marks, _ := os.ReadDir(filepath.Join(job["RUNNER_TEMP"], "deploy-actions-verified")); len(marks) != 1 {
-		t.Fatalf("%d marks of a verified checksums.txt in RUNNER_TEMP, want 1", len(marks))
+	b, err := os.ReadFile(job["GITHUB_ENV"])
+	verified, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "DEPLOY_ACTIONS_VERIFIED=")
+	if err != nil || !ok || len(verified) != 32 {
+		t.Fatalf("GITHUB_ENV after the first step: %q, %v; want DEPLOY_ACTIONS_VERIFIED=<key>", b, err)
 	}
+	job["DEPLOY_ACTIONS_VERIFIED"] = verified
+	// The next step finds the key and does not verify again: a verifier
+	// that fails proves it.
+	failing := t.TempDir()
+	if err := os.WriteFile(filepath.Join(failing, "cosign"), []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	job["PATH"] = failing + ":" + os.Getenv("PATH")
+	if out, err := runAction(t, job); err != nil || !strings.Contains(out, "released build-push ran") {
+		t.Fatalf("a later step of the job: %v\n%s", err, out)
+	}
+	delete(job, "PATH")
+	// A link in the cache, even to the genuine bytes, is refused: what it
+	// leads to can change after the check.
+	genuine := filepath.Join(t.TempDir(), "build-push")
+	if err := os.WriteFile(genuine, binaryScript("build-push"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "build-push")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(genuine, filepath.Join(dir, "build-push")); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runAction(t, env); err == nil || !strings.Contains(out, "build-push of release v9.9.9 in the tool cache is not a regular file") {
+		t.Fatalf("a link in the cache: err %v, output:\n%s", err, out)
+	}
+	os.Remove(filepath.Join(dir, "build-push"))
 	for _, tc := range []struct {
 		name string
 		sums []byte
@@ -462,6 +492,18 @@ func TestSetupPutsBinariesOnPath(t *testing.T) {
 	bin := strings.TrimSpace(string(b))
 	if strings.HasPrefix(bin, filepath.Join(dir, "cache")) {
 		t.Errorf("setup put the tool cache on PATH (%s): later steps would run whatever is in it, unchecked", bin)
+	}
+	// The directory holds copies: a write into the cache's file, in place,
+	// does not reach what later steps run.
+	cached := filepath.Join(dir, "cache", "deploy-actions", "release", "v9.9.9", "linux-amd64", "rollback")
+	f, err := os.OpenFile(cached, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("#!/bin/sh\necho planted\n")
+	f.Close()
+	if got, _ := os.ReadFile(filepath.Join(bin, "rollback")); string(got) != string(binaryScript("rollback")) {
+		t.Errorf("a write into the tool cache reached the binary on PATH: %q", got)
 	}
 	for _, name := range releaseNames {
 		if _, err := os.Stat(filepath.Join(bin, name)); err != nil {
