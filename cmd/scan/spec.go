@@ -18,7 +18,7 @@ var spec = &action.Spec{
 		{Name: "only-fixed", Default: "false", Kind: action.KindBool, Description: "Leave findings with no fixed version out of the threshold."},
 		{Name: "osv-db", Description: "Offline OSV database: a directory of <ecosystem>/all.zip (the osv.dev export layout) or one zip. Default: the OSV API."},
 		{Name: "osv-api-url", Default: "https://api.osv.dev", Description: "OSV API used when osv-db is not set."},
-		{Name: "memory-budget", Default: "1GiB", Kind: action.KindBytes, Description: "The most the scan keeps in memory of the image's files that name packages (package databases, lockfiles, Go binaries), over every layer; the process needs about three times this. An image that needs more stops the scan with exit code 2: incomplete, never a pass. From 16MiB to 64GiB."},
+		{Name: "memory-budget", Default: "1GiB", Kind: action.KindBytes, Description: "The most the scan keeps in memory of the image's files that name packages (package databases, lockfiles, Go binaries), over every layer (their bytes, hard links again, paths and directories); the process needs about three times this for usual files, and up to 35 times for lockfiles or dpkg databases of very many tiny entries. An image that needs more stops the scan with exit code 2: incomplete, never a pass. From 16MiB to 64GiB."},
 		{Name: "sarif-file", Default: "scan.sarif", Description: "Where to write the SARIF 2.1.0 report (always every finding, whatever the threshold); none writes none (an empty value means the default, as for every input)."},
 		{Name: "json-file", Description: "Where to write the JSON report; empty for none."},
 		{Name: "sbom-file", Description: "Where to write the SBOM; empty for none."},

@@ -8,8 +8,10 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 	"testing/fstest"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -22,10 +24,12 @@ var osReleaseFiles = map[string]bool{"etc/os-release": true, "usr/lib/os-release
 // every file an extractor reads (package databases, lockfiles, Go
 // binaries), over all the layers, a file a later layer replaces included;
 // a hard link to one as much again, since it is parsed again; and each
-// file's path with fileOverhead, so that neither long names nor many empty
-// files come free. Parsing them takes up to twice as much again (900 MiB
-// of lockfiles peaked at 2.5 GB), so the process needs about three times
-// the budget. 0 means DefaultBudget.
+// file's path, and each directory it adds to the index, with fileOverhead,
+// so that neither long or deep names nor many empty files come free.
+// Parsing them takes up to twice as much again (900 MiB of lockfiles
+// peaked at 2.5 GB), so the process needs about three times the budget; OSV-SCALIBR's parsers take up to 35 times a lockfile or a
+// dpkg database made of very many tiny entries (measured by the hostile
+// review). 0 means DefaultBudget.
 type Budget int64
 
 // DefaultBudget is 1 GiB: a large Node or Python image keeps tens of
@@ -79,12 +83,111 @@ func squash(ctx context.Context, img v1.Image, want wanted, budget Budget) (*squ
 }
 
 func (s *squashed) apply(l v1.Layer, id v1.Hash, want wanted) error {
+	pending, err := s.pass(l, id, want)
+	if err != nil || len(pending) == 0 {
+		return err
+	}
+	return s.linkPass(l, id, pending)
+}
+
+// pass applies one layer's entries in order, keeping the wanted files. It
+// returns the hard links an extractor wants whose target it did not keep
+// (tar stores a file's first name as the file and the others as links to
+// it, so a dpkg status or a lockfile can be a link to a name no extractor
+// asks for): target -> the links' paths.
+func (s *squashed) pass(l v1.Layer, id v1.Hash, want wanted) (map[string][]string, error) {
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	added, opaque := map[string]bool{}, map[string]bool{}
+	var pending map[string][]string
+	tr := tar.NewReader(rc)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return pending, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		p := clean(hdr.Name)
+		if p == "" {
+			continue
+		}
+		dir, base := path.Split(p)
+		dir = strings.TrimSuffix(dir, "/")
+		switch {
+		case base == ".wh..wh..opq":
+			// Once per directory and layer: a marker repeated thousands of
+			// times would walk the directory as many times.
+			if !opaque[dir] {
+				opaque[dir] = true
+				s.removeUnder(dir, added)
+			}
+			continue
+		case strings.HasPrefix(base, ".wh."):
+			target := path.Join(dir, strings.TrimPrefix(base, ".wh."))
+			s.remove(target)
+			s.removeUnder(target, nil)
+			continue
+		}
+		switch hdr.Typeflag {
+		case tar.TypeReg:
+			s.remove(p) // a file of a lower layer is replaced even if unwanted now
+			info := regularInfo(p, hdr)
+			if !osReleaseFiles[p] && !want(p, info) {
+				continue
+			}
+			if err := s.keep(p, hdr.Size, func() ([]byte, error) { return readAll(tr, p, hdr.Size) }, info.Mode(), hdr, id); err != nil {
+				return nil, err
+			}
+			added[p] = true
+		case tar.TypeLink:
+			s.remove(p)
+			target := clean(hdr.Linkname)
+			f, ok := s.fs.files[target]
+			if !ok {
+				if osReleaseFiles[p] || want(p, regularInfo(p, hdr)) {
+					if pending == nil {
+						pending = map[string][]string{}
+					}
+					pending[target] = append(pending[target], p)
+				}
+				continue
+			}
+			if err := s.keep(p, int64(len(f.Data)), func() ([]byte, error) { return f.Data, nil }, f.Mode, hdr, id); err != nil {
+				return nil, err
+			}
+			added[p] = true
+		case tar.TypeDir:
+		default:
+			// symlinks, devices: the target of a symlink is scanned where it lives.
+			s.remove(p)
+		}
+	}
+}
+
+// linkPass reads the layer again for the targets of the pending hard
+// links and keeps the links, in the order of the layer: an entry after a
+// link that replaces or whites it out removes it again.
+func (s *squashed) linkPass(l v1.Layer, id v1.Hash, pending map[string][]string) error {
 	rc, err := l.Uncompressed()
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	added := map[string]bool{}
+	data := map[string][]byte{}
+	added := map[string]bool{} // links this pass kept
+	drop := func(p string, subtree bool) {
+		for q := range added {
+			if q == p || subtree && (p == "" || strings.HasPrefix(q, p+"/")) {
+				s.remove(q)
+				delete(added, q)
+			}
+		}
+	}
 	tr := tar.NewReader(rc)
 	for {
 		hdr, err := tr.Next()
@@ -102,56 +205,96 @@ func (s *squashed) apply(l v1.Layer, id v1.Hash, want wanted) error {
 		dir = strings.TrimSuffix(dir, "/")
 		switch {
 		case base == ".wh..wh..opq":
-			s.removeUnder(dir, added)
-			continue
+			continue // keeps what this layer added
 		case strings.HasPrefix(base, ".wh."):
-			target := path.Join(dir, strings.TrimPrefix(base, ".wh."))
-			s.remove(target)
-			s.removeUnder(target, nil)
+			drop(path.Join(dir, strings.TrimPrefix(base, ".wh.")), true)
 			continue
 		}
+		drop(p, false)
 		switch hdr.Typeflag {
 		case tar.TypeReg:
-			s.remove(p) // a file of a lower layer is replaced even if unwanted now
-			if !osReleaseFiles[p] && !want(p, hdr.FileInfo()) {
-				continue
-			}
-			// Checked against the header before anything is allocated, so
-			// a forged size cannot make the scanner allocate without limit;
-			// sized from it, as io.ReadAll's doubling would hold up to
-			// twice a large binary.
-			if err := s.spend(p, hdr.Size); err != nil {
-				return err
-			}
-			data := make([]byte, hdr.Size)
-			if _, err := io.ReadFull(tr, data); err != nil {
-				return fmt.Errorf("reading %q: %w", p, err)
-			}
-			s.fs.add(p, &fstest.MapFile{Data: data, Mode: hdr.FileInfo().Mode(), ModTime: hdr.ModTime})
-			s.layer[p] = id
-			added[p] = true
-		case tar.TypeLink:
-			s.remove(p)
-			if f, ok := s.fs.files[clean(hdr.Linkname)]; ok {
-				if err := s.spend(p, int64(len(f.Data))); err != nil {
+			if _, ok := pending[p]; ok {
+				// Charged with the links that use it, not as a file; no
+				// more than the budget left is ever allocated.
+				if hdr.Size > s.budget-s.kept {
+					return &BudgetError{Path: p, Size: hdr.Size, Kept: s.kept, Budget: s.budget}
+				}
+				b, err := readAll(tr, p, hdr.Size)
+				if err != nil {
 					return err
 				}
-				s.fs.add(p, f)
-				s.layer[p] = id
-				added[p] = true
+				data[p] = b
 			}
-		case tar.TypeDir:
-		default:
-			// symlinks, devices: the target of a symlink is scanned where it lives.
-			s.remove(p)
+		case tar.TypeLink:
+			target := clean(hdr.Linkname)
+			b, ok := data[target]
+			if !ok || !slices.Contains(pending[target], p) {
+				continue
+			}
+			if _, filled := s.fs.files[p]; filled {
+				continue // a later entry of this layer put a file there
+			}
+			if err := s.keep(p, int64(len(b)), func() ([]byte, error) { return b, nil }, fs.FileMode(hdr.Mode).Perm(), hdr, id); err != nil {
+				return err
+			}
+			added[p] = true
 		}
 	}
 }
 
+// keep charges the file at p, of size bytes, to the budget, then reads it
+// with read and keeps it.
+func (s *squashed) keep(p string, size int64, read func() ([]byte, error), mode fs.FileMode, hdr *tar.Header, id v1.Hash) error {
+	// Checked against the header before anything is allocated, so a
+	// forged size cannot make the scanner allocate without limit.
+	if err := s.spend(p, size); err != nil {
+		return err
+	}
+	data, err := read()
+	if err != nil {
+		return err
+	}
+	s.fs.add(p, &fstest.MapFile{Data: data, Mode: mode, ModTime: hdr.ModTime})
+	s.layer[p] = id
+	return nil
+}
+
+// readAll reads the n bytes of the current entry, sized from its header
+// (io.ReadAll's doubling would hold up to twice a large binary).
+func readAll(r io.Reader, p string, n int64) ([]byte, error) {
+	data := make([]byte, n)
+	if _, err := io.ReadFull(r, data); err != nil {
+		return nil, fmt.Errorf("reading %q: %w", p, err)
+	}
+	return data, nil
+}
+
+// regularInfo describes a regular file's tar entry as the extractors see
+// it: its permission bits only. A mode that also carries a directory's,
+// a link's or a pipe's type bits must not hide a regular file (containerd
+// unpacks it as one), and the extractors skip anything not regular.
+func regularInfo(p string, hdr *tar.Header) fs.FileInfo {
+	return fileStat{name: path.Base(p), size: hdr.Size, mode: fs.FileMode(hdr.Mode).Perm(), mtime: hdr.ModTime}
+}
+
+type fileStat struct {
+	name  string
+	size  int64
+	mode  fs.FileMode
+	mtime time.Time
+}
+
+func (f fileStat) Name() string       { return f.name }
+func (f fileStat) Size() int64        { return f.size }
+func (f fileStat) Mode() fs.FileMode  { return f.mode }
+func (f fileStat) ModTime() time.Time { return f.mtime }
+func (f fileStat) IsDir() bool        { return false }
+func (f fileStat) Sys() any           { return nil }
+
 // spend takes what keeping the file at p, of size bytes, costs from the
 // budget, or says it does not fit.
 func (s *squashed) spend(p string, size int64) error {
-	cost := size + int64(len(p)) + fileOverhead
+	cost := size + int64(len(p)) + fileOverhead + s.fs.newDirsCost(p)
 	if cost > s.budget-s.kept {
 		return &BudgetError{Path: p, Size: size, Kept: s.kept, Budget: s.budget}
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -194,4 +195,92 @@ func TestMemoryBudget(t *testing.T) {
 	if _, err := scan.ReadInventory(context.Background(), img, 0); !errors.As(err, &be) || be.Budget != int64(scan.DefaultBudget) {
 		t.Fatalf("a forged 1 TiB header: %v, want a *BudgetError at the default budget", err)
 	}
+}
+
+// TestTarOddities: what a runtime unpacks as the file an extractor reads,
+// the scan reads too. A dpkg status stored as a hard link to a name no
+// extractor asks for, or with a directory's type bits in its tar mode, still
+// gives its packages; a file 10,000 directories deep is charged for the
+// directories it adds and does not fit a small budget.
+func TestTarOddities(t *testing.T) {
+	status, err := os.ReadFile(scantest.Testdata + "/rootfs/var/lib/dpkg/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	osRelease, _ := os.ReadFile(scantest.Testdata + "/rootfs/etc/os-release")
+	tarLayer := func(write func(tw *tar.Writer)) v1.Layer {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		tw.WriteHeader(&tar.Header{Name: "etc/os-release", Mode: 0o644, Size: int64(len(osRelease)), Typeflag: tar.TypeReg})
+		tw.Write(osRelease)
+		write(tw)
+		tw.Close()
+		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	regular := func(tw *tar.Writer, name string, mode int64) {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: mode, Size: int64(len(status)), Typeflag: tar.TypeReg})
+		tw.Write(status)
+	}
+	packages := func(t *testing.T, l v1.Layer) []string {
+		img, err := mutate.AppendLayers(empty.Image, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv, err := scan.ReadInventory(context.Background(), img, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, p := range inv.Packages() {
+			names = append(names, p.Name)
+		}
+		slices.Sort(names)
+		return names
+	}
+	for _, tc := range []struct {
+		name  string
+		write func(tw *tar.Writer)
+	}{
+		{"a hard link to a name no extractor wants", func(tw *tar.Writer) {
+			regular(tw, "var/lib/dpkg/status-old", 0o644)
+			tw.WriteHeader(&tar.Header{Name: "var/lib/dpkg/status", Typeflag: tar.TypeLink, Linkname: "var/lib/dpkg/status-old"})
+		}},
+		{"a directory's type bits in a regular file's mode", func(tw *tar.Writer) {
+			regular(tw, "var/lib/dpkg/status", 0o40644)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := packages(t, tarLayer(tc.write)); !slices.Equal(got, []string{"libssl3", "zlib1g"}) {
+				t.Errorf("packages %v, want libssl3 and zlib1g", got)
+			}
+		})
+	}
+	t.Run("a later entry replaces the link", func(t *testing.T) {
+		got := packages(t, tarLayer(func(tw *tar.Writer) {
+			regular(tw, "var/lib/dpkg/status-old", 0o644)
+			tw.WriteHeader(&tar.Header{Name: "var/lib/dpkg/status", Typeflag: tar.TypeLink, Linkname: "var/lib/dpkg/status-old"})
+			tw.WriteHeader(&tar.Header{Name: "var/lib/dpkg/.wh.status", Typeflag: tar.TypeReg})
+		}))
+		if len(got) != 0 {
+			t.Errorf("packages %v from a whited-out link", got)
+		}
+	})
+	t.Run("a file 10,000 directories deep", func(t *testing.T) {
+		deep := strings.Repeat("d/", 10000) + "package.json"
+		img, err := mutate.AppendLayers(empty.Image, tarLayer(func(tw *tar.Writer) {
+			tw.WriteHeader(&tar.Header{Name: deep, Mode: 0o644, Size: 2, Typeflag: tar.TypeReg, Format: tar.FormatPAX})
+			tw.Write([]byte("{}"))
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var be *scan.BudgetError
+		if _, err := scan.ReadInventory(context.Background(), img, 16<<20); !errors.As(err, &be) {
+			t.Fatalf("ReadInventory = %v, want a *BudgetError", err)
+		}
+	})
 }

@@ -117,12 +117,15 @@ func Findings(inv *Inventory, vulns []*inventory.PackageVuln) []Finding {
 
 // mergeAliases makes one finding of the advisories that name one
 // vulnerability of one package version: osv.dev holds a Go vulnerability
-// as GO-… and as GHSA-…, a Python one as PYSEC-… and GHSA-…, each listing
-// the other (or a shared CVE) among its aliases. Findings whose IDs and
-// aliases meet are merged, as osv-scanner groups them: counted once, and
-// an ignore of any of the IDs silences the one finding. It keeps the ID of
-// the ecosystem's own database (GO-, PYSEC-, DSA-…) before a GHSA before a
-// CVE; the others become aliases.
+// as GO-… and as GHSA-…, a Python one as PYSEC-… and GHSA-…, one listing
+// the other among its aliases. Two findings are one when one's ID is among
+// the other's aliases, and a group is merged only when every two of its
+// members are so linked: a shared CVE alias, or a chain through a third
+// advisory that lists two CVEs, never merges two vulnerabilities (an
+// ignore of one would silence the other). The merged finding keeps the ID
+// of the ecosystem's own database (GO-, PYSEC-, DSA-…) before a GHSA
+// before a CVE; the other IDs become aliases, so an ignore of any of them
+// silences it, as osv-scanner's grouping does.
 func mergeAliases(fs []Finding) []Finding {
 	type pkgKey struct{ ecosystem, pkg, version string }
 	groups := map[pkgKey][]int{}
@@ -134,46 +137,28 @@ func mergeAliases(fs []Finding) []Finding {
 		}
 		groups[k] = append(groups[k], i)
 	}
+	linked := func(a, b Finding) bool { return slices.Contains(a.Aliases, b.ID) || slices.Contains(b.Aliases, a.ID) }
 	out := make([]Finding, 0, len(fs))
 	for _, k := range order {
 		idx := groups[k]
-		// Union the findings whose names (ID and aliases) meet.
-		parent := make([]int, len(idx))
-		for i := range parent {
-			parent[i] = i
-		}
-		var find func(int) int
-		find = func(i int) int {
-			for parent[i] != i {
-				parent[i] = parent[parent[i]]
-				i = parent[i]
-			}
-			return i
-		}
-		owner := map[string]int{}
-		for i, fi := range idx {
-			for _, name := range append([]string{fs[fi].ID}, fs[fi].Aliases...) {
-				if j, ok := owner[name]; ok {
-					parent[find(i)] = find(j)
-				} else {
-					owner[name] = i
+		slices.SortStableFunc(idx, func(a, b int) int {
+			return cmp.Or(cmp.Compare(idRank(fs[a].ID), idRank(fs[b].ID)), cmp.Compare(fs[a].ID, fs[b].ID))
+		})
+		var cliques [][]int
+		for _, i := range idx {
+			placed := false
+			for c, members := range cliques {
+				if !slices.ContainsFunc(members, func(m int) bool { return !linked(fs[i], fs[m]) }) {
+					cliques[c] = append(members, i)
+					placed = true
+					break
 				}
 			}
-		}
-		sets := map[int][]int{}
-		var roots []int
-		for i := range idx {
-			r := find(i)
-			if _, ok := sets[r]; !ok {
-				roots = append(roots, r)
+			if !placed {
+				cliques = append(cliques, []int{i})
 			}
-			sets[r] = append(sets[r], idx[i])
 		}
-		for _, r := range roots {
-			members := sets[r]
-			slices.SortFunc(members, func(a, b int) int {
-				return cmp.Or(cmp.Compare(idRank(fs[a].ID), idRank(fs[b].ID)), cmp.Compare(fs[a].ID, fs[b].ID))
-			})
+		for _, members := range cliques {
 			f := fs[members[0]]
 			names := slices.Clone(f.Aliases)
 			for _, m := range members[1:] {

@@ -198,3 +198,55 @@ func TestAliasesAreOneFinding(t *testing.T) {
 		}
 	}
 }
+
+// TestAnAdvisoryOfTwoCVEsMergesNothing: two vulnerabilities of one package
+// version (GO-2099-0002 is CVE-2099-0002; GO-2099-0003, critical, is
+// CVE-2099-0003) and a GitHub advisory that lists both CVEs. No two of the
+// three name each other, so they stay three findings, and an ignore of
+// GO-2099-0002 leaves GO-2099-0003 counted (a transitive merge through the
+// shared CVEs silenced it).
+func TestAnAdvisoryOfTwoCVEsMergesNothing(t *testing.T) {
+	db := t.TempDir()
+	if err := os.CopyFS(db, os.DirFS(scantest.DB())); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := os.ReadFile(filepath.Join(db, "Go", "GO-2099-0002.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := string(rec)
+	second := strings.NewReplacer(`"id": "GO-2099-0002"`, `"id": "GO-2099-0003"`, `"CVE-2099-0002"`, `"CVE-2099-0003"`,
+		"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H").Replace(r)
+	bridge := strings.NewReplacer(`"id": "GO-2099-0002"`, `"id": "GHSA-fx00-brdg-0001"`,
+		`"aliases": ["CVE-2099-0002"]`, `"aliases": ["CVE-2099-0002", "CVE-2099-0003"]`).Replace(r)
+	if second == r || !strings.Contains(bridge, "CVE-2099-0003") {
+		t.Fatal("the fixture's GO-2099-0002 record changed shape: the test proves nothing")
+	}
+	for name, body := range map[string]string{"GO-2099-0003.json": second, "GHSA-fx00-brdg-0001.json": bridge} {
+		if err := os.WriteFile(filepath.Join(db, "Go", name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	img, _ := scantest.OpenImage(t)
+	_, findings, err := scan.Scan(context.Background(), img, scan.OfflineDB{Path: db}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := scan.Evaluate("img", 0, findings, scan.Policy{Threshold: scan.High, Ignores: []scan.Ignore{{ID: "GO-2099-0002", Reason: "not imported"}}})
+	ids, counted := []string{}, []string{}
+	for _, f := range rep.Findings {
+		if f.Package == "golang.org/x/text" {
+			ids = append(ids, f.ID)
+			if f.Ignored == nil {
+				counted = append(counted, f.ID)
+			}
+		}
+	}
+	slices.Sort(ids)
+	if want := []string{"GHSA-fx00-brdg-0001", "GO-2099-0002", "GO-2099-0003"}; !slices.Equal(ids, want) {
+		t.Errorf("golang.org/x/text findings %v, want %v", ids, want)
+	}
+	if !slices.Contains(counted, "GO-2099-0003") {
+		t.Errorf("ignoring GO-2099-0002 silenced GO-2099-0003: counted %v", counted)
+	}
+}

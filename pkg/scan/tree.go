@@ -52,6 +52,20 @@ func (t *tree) add(p string, f *fstest.MapFile) {
 	}
 }
 
+// newDirsCost is what adding a file at p adds to the directory index: the
+// path and fileOverhead of each directory above it not there yet (a file
+// 10,000 directories deep adds 10,000 of them, of its path's prefixes).
+func (t *tree) newDirsCost(p string) int64 {
+	var cost int64
+	for dir := path.Dir(p); dir != "."; dir = path.Dir(dir) {
+		if _, ok := t.dirs[dir]; ok {
+			break
+		}
+		cost += int64(len(dir)) + fileOverhead
+	}
+	return cost
+}
+
 // remove deletes the file at p, and the directories above it it leaves
 // empty (directories exist only to hold files, as in fstest.MapFS).
 func (t *tree) remove(p string) {
