@@ -64,6 +64,19 @@ func TestSummary(t *testing.T) {
 			},
 		},
 		{
+			name: "canary with unmonitored pauses", golden: "summary-unmonitored.md",
+			res: &rollout.Result{
+				Outcome: rollout.Promoted, ActiveColor: "green", PreviousColor: "blue", Image: imageV2, PreviousImage: imageV1,
+				StepsCompleted: 3, Started: start, Duration: 70 * time.Second,
+				Phases: []*rollout.Phase{
+					{Name: "create green", Weight: -1, Observed: -1, Start: at(0), End: at(10 * time.Second), Status: "done"},
+					{Name: "34 %", Weight: 34, Observed: 33, Start: at(10 * time.Second), End: at(40 * time.Second), Status: rollout.StatusUnmonitored},
+					{Name: "67 %", Weight: 67, Observed: 67, Start: at(40 * time.Second), End: at(70 * time.Second), Status: rollout.StatusUnmonitored},
+					{Name: "100 %", Weight: 100, Observed: 100, Start: at(70 * time.Second), End: at(70 * time.Second), Status: "done"},
+				},
+			},
+		},
+		{
 			name: "same image unchanged", golden: "summary-unchanged.md",
 			res: &rollout.Result{
 				Outcome: rollout.Unchanged, ActiveColor: "green", PreviousColor: "blue", Image: imageV2, PreviousImage: imageV1,

@@ -14,12 +14,28 @@ import (
 // at least one passing measurement (no data is not success), so it keeps
 // measuring past its window until one passes or a limit is exceeded.
 // Without analysis it just waits for window.
+// The statuses of a pause with no analysis: the availability probe alone
+// judged it, or nothing did.
+const (
+	StatusAvailabilityOnly = "availability only"
+	StatusUnmonitored      = "unmonitored"
+)
+
 func (c *Config) measure(ctx context.Context, ph *Phase, colour string, window time.Duration) error {
 	if c.Analysis == nil {
 		if err := c.watch(ctx, ph, window); err != nil {
 			return err
 		}
-		ph.Status = "done"
+		// A pause in which nothing judged the candidate is only a wait:
+		// the summary says so, never "pass".
+		switch {
+		case window <= 0:
+			ph.Status = "done"
+		case c.Guard != nil:
+			ph.Status = StatusAvailabilityOnly
+		default:
+			ph.Status = StatusUnmonitored
+		}
 		return nil
 	}
 	vars := analysis.Vars{Namespace: c.Namespace, Deployment: c.DeploymentName(colour), Color: colour, Service: c.Service}

@@ -25,7 +25,7 @@ func (r *Result) Gantt() string {
 		switch ph.Status {
 		case "fail", "inconclusive":
 			tag = "crit"
-		case "skipped":
+		case "skipped", StatusUnmonitored:
 			tag = "active"
 		}
 		label := fmt.Sprintf("%s %s (%s)", ph.Name, ph.Status, end.Sub(ph.Start).Round(time.Millisecond))
@@ -60,6 +60,15 @@ func (r *Result) Markdown(rollbackCommand string) string {
 			rows = append(rows, []string{ph.Name, weight(ph.Weight), weight(ph.Observed), ph.End.Sub(ph.Start).Round(time.Millisecond).String(), fmt.Sprint(len(ph.Measurements)), ph.Status})
 		}
 		b.WriteString(report.Table([]string{"phase", "weight", "observed", "duration", "measurements", "result"}, rows) + "\n")
+		var unmonitored []string
+		for _, ph := range r.Phases {
+			if ph.Status == StatusUnmonitored {
+				unmonitored = append(unmonitored, ph.Name)
+			}
+		}
+		if len(unmonitored) > 0 {
+			fmt.Fprintf(&b, "> [!WARNING]\n> Nothing judged the candidate during %s: no analysis checks ran and the availability probe was off, so each pause was only a wait.\n\n", strings.Join(unmonitored, ", "))
+		}
 	}
 	for _, ph := range r.Phases {
 		if len(ph.Measurements) == 0 {
