@@ -75,19 +75,19 @@ func squash(ctx context.Context, img v1.Image, want wanted, budget Budget) (*squ
 		if err != nil {
 			return nil, fmt.Errorf("layer %d: %w", i, err)
 		}
-		if err := s.apply(l, id, want); err != nil {
+		if err := s.apply(ctx, l, id, want); err != nil {
 			return nil, fmt.Errorf("reading layer %d (%s): %w", i, id, err)
 		}
 	}
 	return s, nil
 }
 
-func (s *squashed) apply(l v1.Layer, id v1.Hash, want wanted) error {
-	pending, err := s.pass(l, id, want)
+func (s *squashed) apply(ctx context.Context, l v1.Layer, id v1.Hash, want wanted) error {
+	pending, err := s.pass(ctx, l, id, want)
 	if err != nil || len(pending) == 0 {
 		return err
 	}
-	return s.linkPass(l, id, pending)
+	return s.linkPass(ctx, l, id, pending)
 }
 
 // pass applies one layer's entries in order, keeping the wanted files. It
@@ -95,7 +95,7 @@ func (s *squashed) apply(l v1.Layer, id v1.Hash, want wanted) error {
 // (tar stores a file's first name as the file and the others as links to
 // it, so a dpkg status or a lockfile can be a link to a name no extractor
 // asks for): target -> the links' paths.
-func (s *squashed) pass(l v1.Layer, id v1.Hash, want wanted) (map[string][]string, error) {
+func (s *squashed) pass(ctx context.Context, l v1.Layer, id v1.Hash, want wanted) (map[string][]string, error) {
 	rc, err := l.Uncompressed()
 	if err != nil {
 		return nil, err
@@ -104,7 +104,12 @@ func (s *squashed) pass(l v1.Layer, id v1.Hash, want wanted) (map[string][]strin
 	added, opaque := map[string]bool{}, map[string]bool{}
 	var pending map[string][]string
 	tr := tar.NewReader(rc)
-	for {
+	for n := 0; ; n++ {
+		// A layer of millions of entries is read to its end only if the
+		// run is not stopped: a SIGTERM's grace is seconds.
+		if n%1024 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			return pending, nil
@@ -172,7 +177,7 @@ func (s *squashed) pass(l v1.Layer, id v1.Hash, want wanted) (map[string][]strin
 // linkPass reads the layer again for the targets of the pending hard
 // links and keeps the links, in the order of the layer: an entry after a
 // link that replaces or whites it out removes it again.
-func (s *squashed) linkPass(l v1.Layer, id v1.Hash, pending map[string][]string) error {
+func (s *squashed) linkPass(ctx context.Context, l v1.Layer, id v1.Hash, pending map[string][]string) error {
 	rc, err := l.Uncompressed()
 	if err != nil {
 		return err
@@ -189,7 +194,10 @@ func (s *squashed) linkPass(l v1.Layer, id v1.Hash, pending map[string][]string)
 		}
 	}
 	tr := tar.NewReader(rc)
-	for {
+	for n := 0; ; n++ {
+		if n%1024 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			return nil

@@ -10,12 +10,14 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/fxplatform/deploy-actions/pkg/scan"
 	"github.com/fxplatform/deploy-actions/pkg/scan/scantest"
@@ -283,4 +285,56 @@ func TestTarOddities(t *testing.T) {
 			t.Fatalf("ReadInventory = %v, want a *BudgetError", err)
 		}
 	})
+}
+
+// streamLayer is a layer whose tar stream is made afresh on each read, with
+// made-up digests: enough for a test that never pushes it.
+type streamLayer struct{ gen func(w io.WriteCloser) }
+
+var fakeDigest = v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("ab", 32)}
+
+func (streamLayer) Digest() (v1.Hash, error)            { return fakeDigest, nil }
+func (streamLayer) DiffID() (v1.Hash, error)            { return fakeDigest, nil }
+func (streamLayer) Size() (int64, error)                { return 0, nil }
+func (streamLayer) MediaType() (types.MediaType, error) { return types.OCIUncompressedLayer, nil }
+func (streamLayer) Compressed() (io.ReadCloser, error)  { return nil, errors.New("not used") }
+func (l streamLayer) Uncompressed() (io.ReadCloser, error) {
+	pr, pw := io.Pipe()
+	go l.gen(pw)
+	return pr, nil
+}
+
+// TestStopsWithinALayer: a run stopped while one huge layer is read (a
+// SIGTERM's grace is seconds) stops reading it, rather than reading a
+// million entries to the end first.
+func TestStopsWithinALayer(t *testing.T) {
+	const total = 1_000_000
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var written atomic.Int64
+	l := streamLayer{gen: func(w io.WriteCloser) {
+		tw := tar.NewWriter(w)
+		for i := range total {
+			if i == 5000 {
+				cancel()
+			}
+			if err := tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("f/%d", i), Mode: 0o644, Typeflag: tar.TypeReg}); err != nil {
+				return // the reader stopped
+			}
+			written.Add(1)
+		}
+		tw.Close()
+		w.Close()
+	}}
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = scan.ReadInventory(ctx, img, 0)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("ReadInventory = %v, want context.Canceled", err)
+	}
+	if n := written.Load(); n >= total {
+		t.Errorf("all %d entries were read after the cancel", n)
+	}
 }
