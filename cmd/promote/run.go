@@ -130,11 +130,13 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.PostPromotionWindow = in.Duration("post-promotion-window")
 	p.ScaleDownDelay = in.Duration("scale-down-delay")
 	p.LockTimeout = in.Duration("lock-timeout")
-	committed, derived := rollout.Timeouts(p.Strategy, p.Steps, p.StepPause, p.PostPromotionWindow)
 	if in.String("timeout") == "" {
-		p.Timeout = derived
-	} else if p.Timeout = in.Duration("timeout"); p.Timeout <= committed {
-		in.Fail("timeout", "%v", rollout.CheckTimeout(p.Timeout, p.Strategy, p.Steps, p.StepPause, p.PostPromotionWindow))
+		_, p.Timeout = rollout.Timeouts(p.Strategy, p.Steps, p.StepPause, p.PostPromotionWindow)
+	} else {
+		p.Timeout = in.Duration("timeout")
+		if err := rollout.CheckTimeout(p.Timeout, p.Strategy, p.Steps, p.StepPause, p.PostPromotionWindow); err != nil {
+			in.Fail("timeout", "%v", err)
+		}
 	}
 	p.Kube = cluster.Parse(a, in)
 	p.GitHub = ghdeploy.Parse(a, in)

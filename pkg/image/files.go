@@ -153,43 +153,39 @@ func scanMapping(root string, m Mapping, skipGit bool, add func(entry, Mapping) 
 	if err != nil {
 		return fmt.Errorf("files entry %q: %w", m, err)
 	}
-	if rel, err := filepath.Rel(root, src); err != nil || !filepath.IsLocal(rel) && rel != "." {
+	srcRel, err := filepath.Rel(root, src)
+	if err != nil || !filepath.IsLocal(srcRel) && srcRel != "." {
 		return fmt.Errorf("files entry %q: %w: %q resolves to %q", m, ErrEscapesContext, m.Src, src)
 	}
 	info, err := os.Stat(src)
 	if err != nil {
 		return fmt.Errorf("files entry %q: %w", m, err)
 	}
-	dest := strings.TrimPrefix(m.Dest, "/")
-	if !info.IsDir() {
-		if strings.HasSuffix(m.Dest, "/") || dest == "" {
-			dest = path.Join(dest, filepath.Base(src))
-		}
-		e, err := newEntry(root, src, dest, info)
-		if err != nil {
-			return fmt.Errorf("files entry %q: %w", m, err)
-		}
-		return add(e, m)
-	}
-	// The walk goes through the context's os.Root: a directory swapped for
-	// a link out of the context while it is walked is refused, never
-	// listed (the files under it would be refused when written, but the
-	// names and link targets of the tree it leads to would not).
+	// Everything below is read through the context's os.Root: a directory
+	// swapped for a link out of the context while it is walked is refused,
+	// never listed (the files under it would be refused when written, but
+	// the names and link targets of the tree it leads to would not).
 	r, err := os.OpenRoot(root)
 	if err != nil {
 		return fmt.Errorf("files entry %q: %w", m, err)
 	}
 	defer r.Close()
-	srcRel, err := filepath.Rel(root, src)
-	if err != nil {
-		return fmt.Errorf("files entry %q: %w", m, err)
+	dest := strings.TrimPrefix(m.Dest, "/")
+	if !info.IsDir() {
+		if strings.HasSuffix(m.Dest, "/") || dest == "" {
+			dest = path.Join(dest, filepath.Base(src))
+		}
+		e, err := newEntry(r, root, srcRel, dest, info)
+		if err != nil {
+			return fmt.Errorf("files entry %q: %w", m, err)
+		}
+		return add(e, m)
 	}
 	return fs.WalkDir(r.FS(), filepath.ToSlash(srcRel), func(fp string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("files entry %q: %w", m, err)
 		}
-		p := filepath.Join(root, filepath.FromSlash(fp))
-		rel, _ := filepath.Rel(src, p)
+		rel, _ := filepath.Rel(srcRel, filepath.FromSlash(fp))
 		if skipGit && rel == ".git" && d.IsDir() {
 			return filepath.SkipDir
 		}
@@ -201,7 +197,7 @@ func scanMapping(root string, m Mapping, skipGit bool, add func(entry, Mapping) 
 		if name == "" || name == "." {
 			return nil // the image root itself
 		}
-		e, err := newEntry(root, p, name, info)
+		e, err := newEntry(r, root, filepath.FromSlash(fp), name, info)
 		if err != nil {
 			return fmt.Errorf("files entry %q: %w", m, err)
 		}
@@ -209,13 +205,11 @@ func scanMapping(root string, m Mapping, skipGit bool, add func(entry, Mapping) 
 	})
 }
 
-// newEntry describes one source file. Modes are normalised: directories
-// 0755, files 0755 when any execute bit is set else 0644, links 0777.
-func newEntry(root, src, name string, info fs.FileInfo) (entry, error) {
-	rel, err := filepath.Rel(root, src)
-	if err != nil {
-		return entry{}, err
-	}
+// newEntry describes one source file, at rel in the context root (open as
+// r). Modes are normalised: directories 0755, files 0755 when any execute
+// bit is set else 0644, links 0777.
+func newEntry(r *os.Root, root, rel, name string, info fs.FileInfo) (entry, error) {
+	src := filepath.Join(root, rel)
 	e := entry{name: name, src: src, root: root, rel: rel, mtime: info.ModTime().UnixNano()}
 	if st, ok := info.Sys().(*syscall.Stat_t); ok {
 		e.ctime = st.Ctim.Nano()
@@ -233,12 +227,7 @@ func newEntry(root, src, name string, info fs.FileInfo) (entry, error) {
 	case mode&fs.ModeSymlink != 0:
 		// Read through the context's root, as the walk is: a directory
 		// above it swapped for a link meanwhile leads nowhere.
-		r, err := os.OpenRoot(root)
-		if err != nil {
-			return entry{}, err
-		}
 		link, err := r.Readlink(rel)
-		r.Close()
 		if err != nil {
 			return entry{}, err
 		}

@@ -90,109 +90,34 @@ func (s *squashed) apply(ctx context.Context, l v1.Layer, id v1.Hash, want wante
 	return s.linkPass(ctx, l, id, pending)
 }
 
-// pass applies one layer's entries in order, keeping the wanted files. It
-// returns the hard links an extractor wants whose target it did not keep
-// (tar stores a file's first name as the file and the others as links to
-// it, so a dpkg status or a lockfile can be a link to a name no extractor
-// asks for): target -> the links' paths.
-func (s *squashed) pass(ctx context.Context, l v1.Layer, id v1.Hash, want wanted) (map[string][]string, error) {
-	rc, err := l.Uncompressed()
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	added, opaque := map[string]bool{}, map[string]bool{}
-	var pending map[string][]string
-	tr := tar.NewReader(rc)
-	for n := 0; ; n++ {
-		// A layer of millions of entries is read to its end only if the
-		// run is not stopped: a SIGTERM's grace is seconds.
-		if n%1024 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return pending, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		p := clean(hdr.Name)
-		if p == "" {
-			continue
-		}
-		dir, base := path.Split(p)
-		dir = strings.TrimSuffix(dir, "/")
-		switch {
-		case base == ".wh..wh..opq":
-			// Once per directory and layer: a marker repeated thousands of
-			// times would walk the directory as many times.
-			if !opaque[dir] {
-				opaque[dir] = true
-				s.removeUnder(dir, added)
-			}
-			continue
-		case strings.HasPrefix(base, ".wh."):
-			target := path.Join(dir, strings.TrimPrefix(base, ".wh."))
-			s.remove(target)
-			s.removeUnder(target, nil)
-			continue
-		}
-		switch hdr.Typeflag {
-		case tar.TypeReg:
-			s.remove(p) // a file of a lower layer is replaced even if unwanted now
-			info := regularInfo(p, hdr)
-			if !osReleaseFiles[p] && !want(p, info) {
-				continue
-			}
-			if err := s.keep(p, hdr.Size, func() ([]byte, error) { return readAll(tr, p, hdr.Size) }, info.Mode(), hdr, id); err != nil {
-				return nil, err
-			}
-			added[p] = true
-		case tar.TypeLink:
-			s.remove(p)
-			target := clean(hdr.Linkname)
-			f, ok := s.fs.files[target]
-			if !ok {
-				if osReleaseFiles[p] || want(p, regularInfo(p, hdr)) {
-					if pending == nil {
-						pending = map[string][]string{}
-					}
-					pending[target] = append(pending[target], p)
-				}
-				continue
-			}
-			if err := s.keep(p, int64(len(f.Data)), func() ([]byte, error) { return f.Data, nil }, f.Mode, hdr, id); err != nil {
-				return nil, err
-			}
-			added[p] = true
-		case tar.TypeDir:
-		default:
-			// symlinks, devices: the target of a symlink is scanned where it lives.
-			s.remove(p)
-		}
-	}
+// entry is one tar entry of a layer, its name cleaned and split.
+type entry struct {
+	hdr             *tar.Header
+	path, dir, base string
+	body            io.Reader // the entry's bytes
 }
 
-// linkPass reads the layer again for the targets of the pending hard
-// links and keeps the links, in the order of the layer: an entry after a
-// link that replaces or whites it out removes it again.
-func (s *squashed) linkPass(ctx context.Context, l v1.Layer, id v1.Hash, pending map[string][]string) error {
+// whiteout returns what a whiteout entry hides, and whether it is one
+// (opaque: the directory's lower files, not the path itself).
+func (e entry) whiteout() (target string, opaque, ok bool) {
+	switch {
+	case e.base == ".wh..wh..opq":
+		return e.dir, true, true
+	case strings.HasPrefix(e.base, ".wh."):
+		return path.Join(e.dir, strings.TrimPrefix(e.base, ".wh.")), false, true
+	}
+	return "", false, false
+}
+
+// entries streams l's tar entries to fn in order. A layer of millions of
+// entries is read to its end only if the run is not stopped: a SIGTERM's
+// grace is seconds, so ctx is looked at every 1,024 entries.
+func entries(ctx context.Context, l v1.Layer, fn func(entry) error) error {
 	rc, err := l.Uncompressed()
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	data := map[string][]byte{}
-	added := map[string]bool{} // links this pass kept
-	drop := func(p string, subtree bool) {
-		for q := range added {
-			if q == p || subtree && (p == "" || strings.HasPrefix(q, p+"/")) {
-				s.remove(q)
-				delete(added, q)
-			}
-		}
-	}
 	tr := tar.NewReader(rc)
 	for n := 0; ; n++ {
 		if n%1024 == 0 && ctx.Err() != nil {
@@ -210,15 +135,110 @@ func (s *squashed) linkPass(ctx context.Context, l v1.Layer, id v1.Hash, pending
 			continue
 		}
 		dir, base := path.Split(p)
-		dir = strings.TrimSuffix(dir, "/")
-		switch {
-		case base == ".wh..wh..opq":
-			continue // keeps what this layer added
-		case strings.HasPrefix(base, ".wh."):
-			drop(path.Join(dir, strings.TrimPrefix(base, ".wh.")), true)
-			continue
+		if err := fn(entry{hdr: hdr, path: p, dir: strings.TrimSuffix(dir, "/"), base: base, body: tr}); err != nil {
+			return err
 		}
-		drop(p, false)
+	}
+}
+
+// pass applies one layer's entries in order, keeping the wanted files. It
+// returns the hard links an extractor wants whose target it did not keep
+// (tar stores a file's first name as the file and the others as links to
+// it, so a dpkg status or a lockfile can be a link to a name no extractor
+// asks for): target -> the links' paths.
+func (s *squashed) pass(ctx context.Context, l v1.Layer, id v1.Hash, want wanted) (map[string][]string, error) {
+	added, opaqued := map[string]bool{}, map[string]bool{}
+	var pending map[string][]string
+	err := entries(ctx, l, func(e entry) error {
+		p, hdr := e.path, e.hdr
+		if target, opaque, ok := e.whiteout(); ok {
+			switch {
+			case opaque && !opaqued[target]:
+				// Once per directory and layer: a marker repeated thousands
+				// of times would walk the directory as many times.
+				opaqued[target] = true
+				s.removeUnder(target, added)
+			case !opaque:
+				s.remove(target)
+				s.removeUnder(target, nil)
+			}
+			return nil
+		}
+		switch hdr.Typeflag {
+		case tar.TypeReg:
+			s.remove(p) // a file of a lower layer is replaced even if unwanted now
+			info := regularInfo(p, hdr)
+			if !osReleaseFiles[p] && !want(p, info) {
+				return nil
+			}
+			// Charged before anything is allocated, so a forged size
+			// cannot make the scanner allocate without limit.
+			if err := s.spend(p, hdr.Size); err != nil {
+				return err
+			}
+			data, err := readAll(e.body, p, hdr.Size)
+			if err != nil {
+				return err
+			}
+			s.store(p, &fstest.MapFile{Data: data, Mode: info.Mode(), ModTime: hdr.ModTime}, id)
+			added[p] = true
+		case tar.TypeLink:
+			s.remove(p)
+			target := clean(hdr.Linkname)
+			f, ok := s.fs.files[target]
+			if !ok {
+				if osReleaseFiles[p] || want(p, regularInfo(p, hdr)) {
+					if pending == nil {
+						pending = map[string][]string{}
+					}
+					pending[target] = append(pending[target], p)
+				}
+				return nil
+			}
+			if err := s.spend(p, int64(len(f.Data))); err != nil {
+				return err
+			}
+			s.store(p, f, id)
+			added[p] = true
+		case tar.TypeDir:
+		default:
+			// symlinks, devices: the target of a symlink is scanned where it lives.
+			s.remove(p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pending, nil
+}
+
+// linkPass reads the layer again for the targets of the pending hard
+// links and keeps the links, in the order of the layer: an entry after a
+// link that replaces or whites it out removes it again.
+func (s *squashed) linkPass(ctx context.Context, l v1.Layer, id v1.Hash, pending map[string][]string) error {
+	data := map[string][]byte{}
+	added := map[string]bool{} // links this pass kept
+	drop := func(p string) {
+		if added[p] {
+			s.remove(p)
+			delete(added, p)
+		}
+	}
+	return entries(ctx, l, func(e entry) error {
+		p, hdr := e.path, e.hdr
+		if target, opaque, ok := e.whiteout(); ok {
+			if !opaque { // an opaque marker keeps what this layer added
+				drop(target)
+				for q := range added {
+					if target == "" || strings.HasPrefix(q, target+"/") {
+						drop(q)
+					}
+				}
+			}
+			return nil
+		}
+		drop(p)
 		switch hdr.Typeflag {
 		case tar.TypeReg:
 			if _, ok := pending[p]; ok {
@@ -227,7 +247,7 @@ func (s *squashed) linkPass(ctx context.Context, l v1.Layer, id v1.Hash, pending
 				if hdr.Size > s.budget-s.kept {
 					return &BudgetError{Path: p, Size: hdr.Size, Kept: s.kept, Budget: s.budget}
 				}
-				b, err := readAll(tr, p, hdr.Size)
+				b, err := readAll(e.body, p, hdr.Size)
 				if err != nil {
 					return err
 				}
@@ -237,34 +257,25 @@ func (s *squashed) linkPass(ctx context.Context, l v1.Layer, id v1.Hash, pending
 			target := clean(hdr.Linkname)
 			b, ok := data[target]
 			if !ok || !slices.Contains(pending[target], p) {
-				continue
+				return nil
 			}
 			if _, filled := s.fs.files[p]; filled {
-				continue // a later entry of this layer put a file there
+				return nil // a later entry of this layer put a file there
 			}
-			if err := s.keep(p, int64(len(b)), func() ([]byte, error) { return b, nil }, fs.FileMode(hdr.Mode).Perm(), hdr, id); err != nil {
+			if err := s.spend(p, int64(len(b))); err != nil {
 				return err
 			}
+			s.store(p, &fstest.MapFile{Data: b, Mode: fs.FileMode(hdr.Mode).Perm(), ModTime: hdr.ModTime}, id)
 			added[p] = true
 		}
-	}
+		return nil
+	})
 }
 
-// keep charges the file at p, of size bytes, to the budget, then reads it
-// with read and keeps it.
-func (s *squashed) keep(p string, size int64, read func() ([]byte, error), mode fs.FileMode, hdr *tar.Header, id v1.Hash) error {
-	// Checked against the header before anything is allocated, so a
-	// forged size cannot make the scanner allocate without limit.
-	if err := s.spend(p, size); err != nil {
-		return err
-	}
-	data, err := read()
-	if err != nil {
-		return err
-	}
-	s.fs.add(p, &fstest.MapFile{Data: data, Mode: mode, ModTime: hdr.ModTime})
+// store keeps the file f at p, from the layer id.
+func (s *squashed) store(p string, f *fstest.MapFile, id v1.Hash) {
+	s.fs.add(p, f)
 	s.layer[p] = id
-	return nil
 }
 
 // readAll reads the n bytes of the current entry, sized from its header

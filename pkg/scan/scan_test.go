@@ -156,25 +156,13 @@ func TestOnePackageOneFinding(t *testing.T) {
 // under the GO ID with the GHSA among its aliases, counted once; an ignore
 // of either ID silences it.
 func TestAliasesAreOneFinding(t *testing.T) {
-	db := t.TempDir()
-	if err := os.CopyFS(db, os.DirFS(scantest.DB())); err != nil {
-		t.Fatal(err)
-	}
-	goRec, err := os.ReadFile(filepath.Join(db, "Go", "GO-2099-0002.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	const twinID = "GHSA-fx00-go00-0002"
-	withTwin := strings.Replace(string(goRec), `"aliases": ["CVE-2099-0002"]`, `"aliases": ["CVE-2099-0002", "`+twinID+`"]`, 1)
-	twin := strings.Replace(string(goRec), `"id": "GO-2099-0002"`, `"id": "`+twinID+`"`, 1)
-	if withTwin == string(goRec) || twin == string(goRec) {
-		t.Fatal("the fixture's GO-2099-0002 record changed shape: the test proves nothing")
-	}
-	for name, body := range map[string]string{"GO-2099-0002.json": withTwin, twinID + ".json": twin} {
-		if err := os.WriteFile(filepath.Join(db, "Go", name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
+	db := goDBWith(t, func(rec string) map[string]string {
+		return map[string]string{
+			"GO-2099-0002.json": strings.Replace(rec, `"aliases": ["CVE-2099-0002"]`, `"aliases": ["CVE-2099-0002", "`+twinID+`"]`, 1),
+			twinID + ".json":    strings.Replace(rec, `"id": "GO-2099-0002"`, `"id": "`+twinID+`"`, 1),
 		}
-	}
+	})
 	img, _ := scantest.OpenImage(t)
 	_, findings, err := scan.Scan(context.Background(), img, scan.OfflineDB{Path: db}, 0)
 	if err != nil {
@@ -206,27 +194,14 @@ func TestAliasesAreOneFinding(t *testing.T) {
 // GO-2099-0002 leaves GO-2099-0003 counted (a transitive merge through the
 // shared CVEs silenced it).
 func TestAnAdvisoryOfTwoCVEsMergesNothing(t *testing.T) {
-	db := t.TempDir()
-	if err := os.CopyFS(db, os.DirFS(scantest.DB())); err != nil {
-		t.Fatal(err)
-	}
-	rec, err := os.ReadFile(filepath.Join(db, "Go", "GO-2099-0002.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := string(rec)
-	second := strings.NewReplacer(`"id": "GO-2099-0002"`, `"id": "GO-2099-0003"`, `"CVE-2099-0002"`, `"CVE-2099-0003"`,
-		"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H").Replace(r)
-	bridge := strings.NewReplacer(`"id": "GO-2099-0002"`, `"id": "GHSA-fx00-brdg-0001"`,
-		`"aliases": ["CVE-2099-0002"]`, `"aliases": ["CVE-2099-0002", "CVE-2099-0003"]`).Replace(r)
-	if second == r || !strings.Contains(bridge, "CVE-2099-0003") {
-		t.Fatal("the fixture's GO-2099-0002 record changed shape: the test proves nothing")
-	}
-	for name, body := range map[string]string{"GO-2099-0003.json": second, "GHSA-fx00-brdg-0001.json": bridge} {
-		if err := os.WriteFile(filepath.Join(db, "Go", name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
+	db := goDBWith(t, func(rec string) map[string]string {
+		return map[string]string{
+			"GO-2099-0003.json": strings.NewReplacer(`"id": "GO-2099-0002"`, `"id": "GO-2099-0003"`, `"CVE-2099-0002"`, `"CVE-2099-0003"`,
+				"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H").Replace(rec),
+			"GHSA-fx00-brdg-0001.json": strings.NewReplacer(`"id": "GO-2099-0002"`, `"id": "GHSA-fx00-brdg-0001"`,
+				`"aliases": ["CVE-2099-0002"]`, `"aliases": ["CVE-2099-0002", "CVE-2099-0003"]`).Replace(rec),
 		}
-	}
+	})
 	img, _ := scantest.OpenImage(t)
 	_, findings, err := scan.Scan(context.Background(), img, scan.OfflineDB{Path: db}, 0)
 	if err != nil {
@@ -249,4 +224,29 @@ func TestAnAdvisoryOfTwoCVEsMergesNothing(t *testing.T) {
 	if !slices.Contains(counted, "GO-2099-0003") {
 		t.Errorf("ignoring GO-2099-0002 silenced GO-2099-0003: counted %v", counted)
 	}
+}
+
+// goDBWith is a copy of the fixtures' offline database with Go records
+// written over or added: edit gets the GO-2099-0002 record and returns the
+// files to write (name -> JSON). Each must differ from that record, or the
+// fixture changed shape and the test would prove nothing.
+func goDBWith(t *testing.T, edit func(rec string) map[string]string) string {
+	t.Helper()
+	db := t.TempDir()
+	if err := os.CopyFS(db, os.DirFS(scantest.DB())); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := os.ReadFile(filepath.Join(db, "Go", "GO-2099-0002.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range edit(string(rec)) {
+		if body == string(rec) {
+			t.Fatalf("%s: the fixture's GO-2099-0002 record changed shape: the test proves nothing", name)
+		}
+		if err := os.WriteFile(filepath.Join(db, "Go", name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
 }

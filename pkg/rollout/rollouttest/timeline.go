@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -143,12 +144,8 @@ func (tl *timeline) around(from, to time.Time) []string {
 			lines = append(lines, line{l.at, strings.TrimSuffix(name, ".log") + ": " + l.text})
 		}
 	}
-	// A stable sort by time: the events are in order, and so are the logs.
-	for i := 1; i < len(lines); i++ {
-		for j := i; j > 0 && lines[j].at.Before(lines[j-1].at); j-- {
-			lines[j], lines[j-1] = lines[j-1], lines[j]
-		}
-	}
+	// Stable: the events are in order, and so are each log's lines.
+	slices.SortStableFunc(lines, func(a, b line) int { return a.at.Compare(b.at) })
 	out := make([]string, len(lines))
 	for i, l := range lines {
 		out[i] = l.at.UTC().Format("15:04:05.000") + " " + l.text
