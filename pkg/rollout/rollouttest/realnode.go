@@ -116,7 +116,7 @@ func (r *Real) probe(t testing.TB, url, host string, rate int) *verify.Monitor {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Stop() })
-	record(t, r.Cluster, m)
+	record(t, r.Cluster, m, url)
 	return m
 }
 

@@ -3,6 +3,8 @@ package rollouttest
 import (
 	"bufio"
 	"fmt"
+	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,6 +29,9 @@ import (
 // the sandbox's logs: the evidence of where the request could have gone.
 type timeline struct {
 	logDir string
+	// dest is the host the probe sends to (a ClusterIP, or the Gateway's
+	// address): its connection-tracking entries are logged on a failure.
+	dest   string
 	mu     sync.Mutex
 	events []timelineEvent
 	stop   chan struct{}
@@ -43,8 +48,11 @@ var (
 )
 
 // record starts a timeline of c's namespace for m; it stops when t ends.
-func record(t testing.TB, c Cluster, m *verify.Monitor) {
+func record(t testing.TB, c Cluster, m *verify.Monitor, probeURL string) {
 	tl := &timeline{logDir: c.LogDir, stop: make(chan struct{})}
+	if u, err := url.Parse(probeURL); err == nil {
+		tl.dest = u.Hostname()
+	}
 	f := informers.NewSharedInformerFactoryWithOptions(c.Client, 0, informers.WithNamespace(c.Namespace))
 	f.Core().V1().Pods().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(o any) { tl.pod(nil, o.(*corev1.Pod)) },
@@ -203,4 +211,53 @@ func logTimeline(t testing.TB, m *verify.Monitor) {
 		t.Logf("around the failure sent at %s, after %s (%s):\n  %s", s.At.UTC().Format("15:04:05.000"), s.Latency.Round(time.Millisecond), s.Err,
 			strings.Join(tl.around(from, to), "\n  "))
 	}
+	if len(shown) > 0 {
+		t.Logf("connection tracking to %s now, by state and the address it was translated to: %s", tl.dest, conntrackTo(tl.dest))
+	}
+}
+
+// conntrackTo counts the kernel's connection-tracking entries whose
+// original destination is dest, by state and by the address the reply
+// comes from (the pod a ClusterIP was translated to). An entry for a pod
+// that is gone, SYN_SENT and unreplied, would send a new connection of the
+// same ports there. "" when the table cannot be read.
+func conntrackTo(dest string) string {
+	if dest == "" {
+		return ""
+	}
+	f, err := os.Open("/proc/net/nf_conntrack")
+	if err != nil {
+		return fmt.Sprintf("(unreadable: %v)", err)
+	}
+	defer f.Close()
+	counts := map[string]int{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		var state, origDst, replySrc string
+		srcs, dsts := 0, 0
+		for i, fl := range fields {
+			switch {
+			case i == 5 && !strings.Contains(fl, "="):
+				state = fl
+			case strings.HasPrefix(fl, "src="):
+				if srcs++; srcs == 2 {
+					replySrc = strings.TrimPrefix(fl, "src=")
+				}
+			case strings.HasPrefix(fl, "dst="):
+				if dsts++; dsts == 1 {
+					origDst = strings.TrimPrefix(fl, "dst=")
+				}
+			}
+		}
+		if origDst == dest {
+			counts[state+" -> "+replySrc]++
+		}
+	}
+	keys := slices.Sorted(maps.Keys(counts))
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = fmt.Sprintf("%s ×%d", k, counts[k])
+	}
+	return strings.Join(out, ", ")
 }
