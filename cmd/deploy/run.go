@@ -4,32 +4,29 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	chart "helm.sh/helm/v4/pkg/chart/v2"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 
+	"github.com/fxplatform/deploy-actions/cmd/internal/charts"
 	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
 	"github.com/fxplatform/deploy-actions/cmd/internal/gate"
 	"github.com/fxplatform/deploy-actions/cmd/internal/ghdeploy"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/github"
 	"github.com/fxplatform/deploy-actions/pkg/helm"
-	"github.com/fxplatform/deploy-actions/pkg/image"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
 	"github.com/fxplatform/deploy-actions/pkg/sign"
 )
 
 // Inputs are deploy's inputs, parsed and checked.
 type Inputs struct {
-	Chart             helm.ChartRef
+	Chart             charts.Group
 	Release           string
 	Namespace         string
 	CreateNamespace   bool
 	Image             *name.Digest
-	Values            map[string]any
 	Kube              *kube.Config // nil after an input problem
 	Wait              bool
 	Timeout           time.Duration
@@ -41,8 +38,6 @@ type Inputs struct {
 	// Gate is the signature policy the image must pass (off when no
 	// verify-* input is set).
 	Gate sign.Policy
-
-	chart *chart.Chart // loaded already for a local chart
 }
 
 // parseInputs reads and checks every input without a network call: a
@@ -51,17 +46,6 @@ type Inputs struct {
 func parseInputs(a *action.Action) (Inputs, error) {
 	in := a.Inputs()
 	var p Inputs
-	p.Chart = helm.ChartRef{Ref: in.String("chart"), Version: in.String("chart-version")}
-	if p.Chart.Ref != "" {
-		ch, err := p.Chart.Check()
-		switch {
-		case err != nil && p.Chart.Version != "" && !p.Chart.IsOCI():
-			in.Fail("chart-version", "%v", err)
-		case err != nil:
-			in.Fail("chart", "%v", err)
-		}
-		p.chart = ch
-	}
 	p.Release = in.String("release")
 	if p.Release != "" {
 		if err := chartutil.ValidateReleaseName(p.Release); err != nil {
@@ -73,39 +57,20 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	}
 	p.CreateNamespace = in.Bool("create-namespace")
 
-	values := helm.Values{Files: in.Lines("values-files"), Set: in.Lines("set"), SetString: in.Lines("set-string")}
-	if raw := in.String("image"); raw != "" {
+	raw := in.String("image")
+	if raw != "" {
 		if d := in.Digest("image"); d.DigestStr() != "" {
 			p.Image = &d
-			values.Image = &helm.Image{
-				Repository:    d.Context().Name(),
-				Digest:        d.DigestStr(),
-				Tag:           tagOf(raw),
-				RepositoryKey: in.String("image-repository-key"),
-				DigestKey:     in.String("image-digest-key"),
-				TagKey:        in.String("image-tag-key"),
-			}
 		}
-	} else if in.String("image-tag-key") != "" {
-		in.Fail("image-tag-key", "is set but image is not")
 	}
 	var img name.Digest
 	if p.Image != nil {
 		img = *p.Image
 	}
-	if p.Gate = gate.Parse(a, in, img); p.Gate.Enabled() && in.String("image") == "" {
+	if p.Gate = gate.Parse(a, in, img); p.Gate.Enabled() && raw == "" {
 		in.Fail("image", "is required when a verify-* input is set: the gate checks the image's signature")
 	}
-	if v, err := values.Merge(); err != nil {
-		var ve *helm.ValuesError
-		if errors.As(err, &ve) {
-			in.Fail(ve.Source, "%v", ve.Err)
-		} else {
-			in.Fail("values-files", "%v", err)
-		}
-	} else {
-		p.Values = v
-	}
+	p.Chart = charts.Parse(in, p.Image, raw)
 
 	p.Kube = cluster.Parse(a, in)
 
@@ -126,16 +91,6 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	return p, nil
 }
 
-// tagOf returns the tag of repo:tag@sha256:..., or "".
-func tagOf(ref string) string {
-	base, _, _ := strings.Cut(ref, "@")
-	last := base[strings.LastIndex(base, "/")+1:]
-	if _, tag, ok := strings.Cut(last, ":"); ok {
-		return tag
-	}
-	return ""
-}
-
 func run(ctx context.Context, a *action.Action) error {
 	in, err := parseInputs(a)
 	if err != nil {
@@ -149,12 +104,9 @@ func run(ctx context.Context, a *action.Action) error {
 	if err := a.SetOutput("release", in.Release); err != nil {
 		return err
 	}
-	ch := in.chart
-	if in.Chart.IsOCI() {
-		a.Infof("Pulling chart %s %s", in.Chart.Ref, in.Chart.Version)
-		if ch, err = in.Chart.Pull(ctx, image.Remote{UserAgent: "deploy-actions/deploy"}); err != nil {
-			return err
-		}
+	ch, err := in.Chart.Load(ctx, a, "deploy-actions/deploy")
+	if err != nil {
+		return err
 	}
 	client, err := helm.New(in.Kube.Getter(), in.Namespace, helm.WithLogger(a.DebugLog("helm")))
 	if err != nil {
@@ -180,7 +132,7 @@ func run(ctx context.Context, a *action.Action) error {
 	}
 	a.Infof("%s release %q in namespace %q on %s (%s)", verb, in.Release, in.Namespace, in.Kube.Host(), in.Kube.Origin())
 	res, derr := client.Deploy(ctx, helm.Request{
-		Release: in.Release, Chart: ch, Values: in.Values, CreateNamespace: in.CreateNamespace,
+		Release: in.Release, Chart: ch, Values: in.Chart.Values, CreateNamespace: in.CreateNamespace,
 		Wait: in.Wait, Timeout: in.Timeout, RollbackOnFailure: in.RollbackOnFailure, MaxHistory: in.MaxHistory, DryRun: in.DryRun,
 	})
 	logResult(a, res)

@@ -99,17 +99,4 @@ func TestKubeconfigTokenMasked(t *testing.T) {
 	}
 }
 
-func TestTagOf(t *testing.T) {
-	tests := []struct{ ref, want string }{
-		{"127.0.0.1:5000/app@" + digest, ""},
-		{"127.0.0.1:5000/app:1.2.3@" + digest, "1.2.3"},
-		{"ghcr.io/acme/app:v1@" + digest, "v1"},
-	}
-	for _, tc := range tests {
-		if got := tagOf(tc.ref); got != tc.want {
-			t.Errorf("tagOf(%q) = %q, want %q", tc.ref, got, tc.want)
-		}
-	}
-}
-
 func writeFile(path, text string) error { return os.WriteFile(path, []byte(text), 0o600) }

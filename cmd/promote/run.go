@@ -9,15 +9,18 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/fxplatform/deploy-actions/cmd/internal/availability"
+	"github.com/fxplatform/deploy-actions/cmd/internal/charts"
 	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
 	"github.com/fxplatform/deploy-actions/cmd/internal/gate"
 	"github.com/fxplatform/deploy-actions/cmd/internal/ghdeploy"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/analysis"
 	"github.com/fxplatform/deploy-actions/pkg/github"
+	"github.com/fxplatform/deploy-actions/pkg/helm"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
 	"github.com/fxplatform/deploy-actions/pkg/sign"
@@ -30,6 +33,11 @@ type Inputs struct {
 	traffic.App
 	Container, Image string
 	Digest           name.Digest
+	// Chart renders the candidate (candidate-from chart), as Release's
+	// colour; without it the live Deployment is copied.
+	Chart      *charts.Group
+	Release    string
+	MaxHistory int
 	// Gate is the signature policy the image must pass before anything
 	// changes (off when no verify-* input is set).
 	Gate                                        sign.Policy
@@ -51,6 +59,46 @@ type Inputs struct {
 	Availability                                availability.Probe
 }
 
+// parseChart reads candidate-from and the chart group. A local chart is
+// checked against the contract now, so one that breaks it changes nothing.
+func (p *Inputs) parseChart(in *action.Inputs, digest name.Digest) {
+	p.MaxHistory = in.Int("max-history", 0, 1000)
+	from := in.Enum("candidate-from")
+	g := charts.Parse(in, digestOrNil(digest), in.String("image"))
+	if from == "live" {
+		if g.Set() {
+			in.Fail("candidate-from", "is live (copy the live Deployment), but chart is set too; set candidate-from: chart to render the colours from it")
+		}
+		return
+	}
+	if !g.Set() {
+		in.Fail("chart", "is required with candidate-from chart (the default); to copy the live Deployment and set its image instead, set candidate-from: live")
+		return
+	}
+	p.Chart = &g
+	if p.Release = in.String("release"); p.Release == "" {
+		p.Release = p.Deployment
+	}
+	// The longest release name is <release>-green.
+	if err := chartutil.ValidateReleaseName(p.Release + "-green"); p.Release != "" && err != nil {
+		in.Fail("release", "%q: %q is not a valid release name (lower-case letters, digits and '-', at most 53 characters)", p.Release, p.Release+"-green")
+		return
+	}
+	if g.Local() != nil && g.Values != nil && p.Image != "" && p.Deployment != "" && p.Service != "" {
+		ch := rollout.Chart{Chart: g.Local(), Values: g.Values, Release: p.Release}
+		if err := ch.Check(p.App, p.Container, p.Image); err != nil {
+			in.Fail("chart", "%v", err)
+		}
+	}
+}
+
+func digestOrNil(d name.Digest) *name.Digest {
+	if d.DigestStr() == "" {
+		return nil
+	}
+	return &d
+}
+
 // parseInputs reads and checks every input without a network call.
 func parseInputs(a *action.Action) (Inputs, error) {
 	in := a.Inputs()
@@ -63,6 +111,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	}
 	p.Digest = digest
 	p.Gate = gate.Parse(a, in, digest)
+	p.parseChart(in, digest)
 	p.Strategy = in.Enum("strategy")
 	if p.Strategy == rollout.Canary {
 		p.Steps = in.Steps("steps")
@@ -157,7 +206,7 @@ func run(ctx context.Context, a *action.Action) error {
 	if err := gate.Check(ctx, a, in.Digest, in.Gate, "promote"); err != nil {
 		return err
 	}
-	cfg, err := config(in, a)
+	cfg, err := config(ctx, in, a)
 	if err != nil {
 		return err
 	}
@@ -247,7 +296,7 @@ func activeImage(res *rollout.Result) string {
 }
 
 // config builds the rollout from the inputs: clients, router, analysis.
-func config(in Inputs, a *action.Action) (rollout.Config, error) {
+func config(ctx context.Context, in Inputs, a *action.Action) (rollout.Config, error) {
 	client, err := in.Kube.Clientset()
 	if err != nil {
 		return rollout.Config{}, err
@@ -256,7 +305,20 @@ func config(in Inputs, a *action.Action) (rollout.Config, error) {
 	if err != nil {
 		return rollout.Config{}, err
 	}
+	var chartCfg *rollout.Chart
+	if in.Chart != nil {
+		ch, err := in.Chart.Load(ctx, a, "deploy-actions/promote")
+		if err != nil {
+			return rollout.Config{}, err
+		}
+		h, err := helm.New(in.Kube.Getter(), in.Namespace, helm.WithLogger(a.DebugLog("helm")))
+		if err != nil {
+			return rollout.Config{}, err
+		}
+		chartCfg = &rollout.Chart{Helm: h, Chart: ch, Values: in.Chart.Values, Release: in.Release, MaxHistory: in.MaxHistory}
+	}
 	cfg := rollout.Config{
+		Chart: chartCfg,
 		Target: rollout.Target{App: in.App, Client: client, Dynamic: dyn, Router: in.TrafficRouter, HTTPRoute: in.HTTPRoute, Ingress: in.Ingress,
 			Owner: in.Owner, LockTimeout: in.LockTimeout, Timeout: in.Timeout, InterruptGrace: interruptGrace,
 			OnEvent: func(e rollout.Event) { a.Infof("%s", e.Message) }},

@@ -28,7 +28,7 @@ func TestBadInput(t *testing.T) {
 	cluster, prometheus := actiontest.NewTLSServer(t, nil), actiontest.NewServer(t, nil)
 	actiontest.BadInputs{
 		Spec: spec, Run: run,
-		Good:    map[string]string{"service": "fx-platform-service", "deployment": "fx-platform", "image": imageV2, "kubeconfig": cluster.Kubeconfig()},
+		Good:    withChart(map[string]string{"service": "fx-platform-service", "deployment": "fx-platform", "image": imageV2, "kubeconfig": cluster.Kubeconfig()}),
 		Servers: []*actiontest.Server{cluster, prometheus},
 	}.Test(t, []actiontest.BadInput{
 		{Name: "tag-only image refused", Set: map[string]string{"image": "127.0.0.1:5000/fx-platform:v2"}, Input: "image"},
@@ -63,6 +63,19 @@ func TestBadInput(t *testing.T) {
 		{Name: "verify-key a private key file", Set: map[string]string{"verify-key": privateKeyFile(t)}, Input: "verify-key"},
 		{Name: "verify-key unknown KMS", Set: map[string]string{"verify-key": "vault://k"}, Input: "verify-key"},
 		{Name: "identity without issuer", Set: map[string]string{"verify-certificate-identity": "https://github.com/a/b/.github/workflows/r.yml@refs/tags/v1"}, Input: "verify-certificate-oidc-issuer"},
+		{Name: "unknown candidate-from", Set: map[string]string{"candidate-from": "copy"}, Input: "candidate-from"},
+		{Name: "no chart to render the candidate from", Set: map[string]string{"chart": ""}, Input: "chart"},
+		{Name: "a chart and candidate-from live", Set: map[string]string{"candidate-from": "live"}, Input: "candidate-from"},
+		{Name: "chart that does not exist", Set: map[string]string{"chart": "no/such/chart"}, Input: "chart"},
+		{Name: "chart without the live Service", Set: map[string]string{"set": ""}, Input: "chart"},
+		{Name: "chart whose colour is another release", Set: map[string]string{"release": "trading"}, Input: "chart"},
+		{Name: "image key the chart does not read", Set: map[string]string{"image-digest-key": "image.sha"}, Input: "chart"},
+		{Name: "release name too long", Set: map[string]string{"release": strings.Repeat("a", 50)}, Input: "release"},
+		{Name: "release name not DNS", Set: map[string]string{"release": "Fx_Platform"}, Input: "release"},
+		{Name: "values file missing", Set: map[string]string{"values-files": "no/such/values.yaml"}, Input: "values-files"},
+		{Name: "set line that sets nothing", Set: map[string]string{"set": "=x"}, Input: "set"},
+		{Name: "chart-version for a local chart", Set: map[string]string{"chart-version": "1.0.0"}, Input: "chart-version"},
+		{Name: "max-history negative", Set: map[string]string{"max-history": "-1"}, Input: "max-history"},
 		{Name: "attestations without a key", Set: map[string]string{"verify-attestations": "vuln"}, Input: "verify-attestations"},
 	})
 }
@@ -83,8 +96,8 @@ func TestDerivedTimeout(t *testing.T) {
 		{"an explicit timeout that leaves time", map[string]string{"strategy": "canary", "step-pause": "5m,10m,15m", "timeout": "31m"}, 31 * time.Minute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			inputs := map[string]string{"service": "fx-platform-service", "deployment": "fx-platform", "image": imageV2,
-				"kubeconfig": actiontest.NewTLSServer(t, nil).Kubeconfig()}
+			inputs := withChart(map[string]string{"service": "fx-platform-service", "deployment": "fx-platform", "image": imageV2,
+				"kubeconfig": actiontest.NewTLSServer(t, nil).Kubeconfig()})
 			maps.Copy(inputs, tc.set)
 			r := actiontest.New(t, inputs)
 			var in Inputs
@@ -99,6 +112,14 @@ func TestDerivedTimeout(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withChart adds the reference chart, whose live Service is named as the
+// service input says.
+func withChart(inputs map[string]string) map[string]string {
+	inputs["chart"] = "../../testdata/charts/fx-platform"
+	inputs["set"] = "service.name=fx-platform-service"
+	return inputs
 }
 
 // privateKeyFile is a cosign private key on disk: what verify-key gets when

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/fxplatform/deploy-actions/cmd/internal/availability"
+	"github.com/fxplatform/deploy-actions/cmd/internal/charts"
 	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
 	"github.com/fxplatform/deploy-actions/cmd/internal/gate"
 	"github.com/fxplatform/deploy-actions/cmd/internal/ghdeploy"
@@ -20,6 +21,9 @@ var spec = &action.Spec{
 		{Name: "color-label", Default: "version", Description: "Label that tells the colours apart."},
 		{Name: "container", Description: "Container whose image is set (default: the only one)."},
 		{Name: "image", Required: true, Kind: action.KindImage, Description: "Image pinned by digest, repo@sha256:... (a tag alone is refused)."},
+		{Name: "candidate-from", Default: "chart", Kind: action.KindEnum, Allowed: []string{"chart", "live"}, Description: "chart: render the candidate colour from chart, as its own Helm release <release>-<colour> (see the chart contract). live: copy the live colour's Deployment and set its image (nothing else of a release reaches production)."},
+		{Name: "release", Description: "Base name of the Helm releases (candidate-from chart): <release>-blue, <release>-green, and <release> for the shared objects. Default: deployment."},
+		{Name: "max-history", Default: "10", Kind: action.KindInt, Description: "Revisions kept per release (0: no limit)."},
 		{Name: "strategy", Default: "blue-green", Kind: action.KindEnum, Allowed: []string{"blue-green", "canary"}, Description: "blue-green: switch at once; canary: move traffic in steps."},
 		{Name: "steps", Default: "10,25,50,100", Kind: action.KindList, Description: "Canary traffic steps in percent, increasing, ending at 100."},
 		{Name: "step-pause", Default: "5m,10m,15m", Kind: action.KindList, Description: "Monitoring after each step but the last: one duration, or one per step."},
@@ -38,9 +42,10 @@ var spec = &action.Spec{
 		{Name: "scale-down-delay", Default: "30s", Kind: action.KindDuration, Description: "Wait before the old colour is scaled to zero (also for the candidate after an abort)."},
 		{Name: "lock-timeout", Default: "10m", Kind: action.KindDuration, Description: "How long to wait for another run's Lease on the Service."},
 		{Name: "timeout", Kind: action.KindDuration, Description: "Bound on the whole promotion; past it, the rollout aborts. Empty: the step pauses and post-promotion-window plus 5m for each change of traffic (55m for steps 10,25,50,100 with pauses 5m,10m,15m). A timeout no longer than the pauses and the window is refused."},
-	}, slices.Concat(cluster.Inputs, ghdeploy.Inputs("production"), availability.Inputs, gate.Inputs)...),
+	}, slices.Concat(charts.Inputs("Chart the colours are rendered from (candidate-from chart): local directory, packaged .tgz, or oci:// reference.", false),
+		cluster.Inputs, ghdeploy.Inputs("production"), availability.Inputs, gate.Inputs)...),
 	Outputs: append([]action.Output{
-		{Name: "result", Description: "promoted, aborted or unchanged."},
+		{Name: "result", Description: "promoted, aborted, unchanged, or installed (the first release of a chart: no live Service before)."},
 		{Name: "active-color", Description: "The colour live at the end."},
 		{Name: "previous-color", Description: "The other colour."},
 		{Name: "image", Description: "The image live at the end."},

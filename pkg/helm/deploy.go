@@ -38,6 +38,12 @@ type Request struct {
 	// DryRun renders against the cluster (server-side dry run) and changes
 	// nothing.
 	DryRun bool
+	// Own is for releases a tool manages end to end (promote's colours):
+	// objects of the rendered names that exist outside any release are
+	// adopted (helm --take-ownership), and fields another field manager
+	// changed since (a scale to zero) are set back to what the chart says
+	// (server-side apply with --force-conflicts).
+	Own bool
 }
 
 // Result is what a deploy did. Deploy fills it as far as it got, also
@@ -213,6 +219,7 @@ func (c *Client) install(ctx context.Context, req Request, replace bool) (*relea
 	in.CreateNamespace = req.CreateNamespace
 	in.Replace = replace
 	in.Timeout = req.Timeout
+	in.TakeOwnership, in.ForceConflicts = req.Own, req.Own
 	in.WaitStrategy, in.WaitOptions = waitSettings(ctx, req.Wait)
 	if req.DryRun {
 		in.DryRunStrategy = action.DryRunServer
@@ -228,6 +235,7 @@ func (c *Client) upgrade(ctx context.Context, req Request) (*release.Release, er
 	up.Install = true
 	up.Timeout = req.Timeout
 	up.MaxHistory = req.MaxHistory
+	up.TakeOwnership, up.ForceConflicts = req.Own, req.Own
 	up.WaitStrategy, up.WaitOptions = waitSettings(ctx, req.Wait)
 	if req.DryRun {
 		up.DryRunStrategy = action.DryRunServer

@@ -188,8 +188,8 @@ func TestDeployDiff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(first.Changes) != 5 || first.Changes[0].Change != Added {
-		t.Errorf("install changes = %+v, want 5 added resources", first.Changes)
+	if len(first.Changes) != 6 || first.Changes[0].Change != Added {
+		t.Errorf("install changes = %+v, want 6 added resources", first.Changes)
 	}
 	req := request(t, digestB)
 	req.Values["config"] = map[string]any{"apiKey": "s3cr3t-value"}

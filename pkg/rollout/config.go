@@ -101,6 +101,10 @@ type Config struct {
 	Preview             func(ctx context.Context) error
 	PostPromotionWindow time.Duration
 	ScaleDownDelay      time.Duration
+	// Chart, when set, renders the candidate colour from a Helm chart, as
+	// its own release; without it the candidate is a copy of the live
+	// colour's Deployment with the image set.
+	Chart *Chart
 	// Guard, when set, is asked while traffic is on the candidate: as each
 	// step's pause and the post-promotion window begin and every second of
 	// them, with the time traffic first moved in this run. An error aborts
@@ -108,6 +112,8 @@ type Config struct {
 	// below min-availability).
 	Guard func(since time.Time) error
 
+	// digest is what the candidate is rendered from (Chart.check).
+	digest string
 	// trafficSince is when this run first moved traffic (set by the steps).
 	trafficSince time.Time
 	// router is Router, made by validate.
@@ -158,6 +164,16 @@ func (c *Config) validate() error {
 	}
 	if c.Image == "" {
 		return errors.New("rollout: image is required")
+	}
+	if c.Chart != nil {
+		if c.Chart.Helm == nil {
+			return errors.New("rollout: chart: a Helm client is required")
+		}
+		d, err := c.Chart.check(c.App, c.Container, c.Image)
+		if err != nil {
+			return fmt.Errorf("rollout: chart: %w", err)
+		}
+		c.digest = d
 	}
 	switch c.Strategy {
 	case "", BlueGreen:

@@ -54,6 +54,9 @@ func Promote(ctx context.Context, cfg Config) (*Result, error) {
 func (p *promotion) run(ctx context.Context) error {
 	c := p.cfg
 	svc, err := c.Client.CoreV1().Services(c.Namespace).Get(ctx, c.Service, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) && c.Chart != nil {
+		return p.install(ctx)
+	}
 	if err != nil {
 		return fmt.Errorf("reading service %q: %w", c.Service, err)
 	}
@@ -78,14 +81,20 @@ func (p *promotion) run(ctx context.Context) error {
 	if p.st.Replicas > p.replicas {
 		p.replicas = p.st.Replicas
 	}
-	if stableImage != c.Image || p.st.Phase == PhaseProgressing {
+	// A release is a new image or, from a chart, anything else that
+	// renders differently.
+	changed := stableImage != c.Image || (c.Chart != nil && p.st.ActiveConfig != c.digest)
+	if changed || p.st.Phase == PhaseProgressing {
 		if err := p.checkWeights(); err != nil {
+			return err
+		}
+		if err := p.checkAutoscalers(ctx); err != nil {
 			return err
 		}
 	}
 	start := 0
 	switch {
-	case p.st.Phase == PhaseProgressing && p.st.CandidateImage == c.Image && p.st.CandidateColor == p.cand:
+	case p.st.Phase == PhaseProgressing && p.st.CandidateImage == c.Image && p.st.CandidateColor == p.cand && p.st.CandidateConfig == c.digest:
 		start, p.res.Resumed = p.st.Step, true
 		c.emit("resume", p.st.Weight, "resuming the rollout of %s at step %d", c.Image, start+1)
 	case p.st.Phase == PhaseProgressing:
@@ -93,16 +102,20 @@ func (p *promotion) run(ctx context.Context) error {
 		if err := p.returnToStable(ctx, "superseded by "+c.Image, 0); err != nil {
 			return err
 		}
-	case stableImage == c.Image:
+	case !changed:
 		p.res.Outcome, p.res.Image = Unchanged, c.Image
 		p.res.Reason = fmt.Sprintf("%s already serves %s", p.stable, c.Image)
+		if c.Chart != nil {
+			p.res.Reason += " with the same chart and values"
+		}
 		return p.resumeScaleDown(ctx)
 	}
 	p.res.PreviousImage = stableImage
 	if !p.res.Resumed {
 		p.st = State{Phase: PhaseProgressing, ActiveColor: p.stable, ActiveImage: stableImage,
 			PreviousColor: p.st.PreviousColor, PreviousImage: p.st.PreviousImage,
-			CandidateColor: p.cand, CandidateImage: c.Image, StartedAt: time.Now(), Replicas: p.replicas}
+			CandidateColor: p.cand, CandidateImage: c.Image, StartedAt: time.Now(), Replicas: p.replicas,
+			ActiveConfig: p.st.ActiveConfig, PreviousConfig: p.st.PreviousConfig, CandidateConfig: c.digest}
 	}
 	if err := p.prepare(ctx, live); err != nil {
 		return p.abort(ctx, err)
@@ -211,19 +224,26 @@ func (p *promotion) prepare(ctx context.Context, liveDep *appsv1.Deployment) err
 			}
 		}
 	}
-	d, err := candidateFrom(liveDep, c.DeploymentName(p.cand), c.ColorLabel, p.cand, c.Container, c.Image, replicas)
-	if err != nil {
-		return err
-	}
 	if err := p.record(ctx); err != nil {
 		return err
 	}
-	c.emit("create", 0, "deploying %s to %s", c.Image, d.Name)
-	if err := applyDeployment(ctx, c.Client, d); err != nil {
-		return err
+	name := c.DeploymentName(p.cand)
+	if c.Chart != nil {
+		if err := p.renderCandidate(ctx, liveDep, replicas); err != nil {
+			return err
+		}
+	} else {
+		d, err := candidateFrom(liveDep, name, c.ColorLabel, p.cand, c.Container, c.Image, replicas)
+		if err != nil {
+			return err
+		}
+		c.emit("create", 0, "deploying %s to %s", c.Image, name)
+		if err := applyDeployment(ctx, c.Client, d); err != nil {
+			return err
+		}
 	}
 	if replicas > 0 {
-		if _, err := kube.WaitAvailable(ctx, c.Client, c.Namespace, d.Name, c.Timeout, 0); err != nil {
+		if _, err := kube.WaitAvailable(ctx, c.Client, c.Namespace, name, c.Timeout, 0); err != nil {
 			return err
 		}
 	}
@@ -300,7 +320,8 @@ func (p *promotion) finish(ctx context.Context) error {
 		}
 	}
 	p.st = State{Phase: PhasePromoted, ActiveColor: p.cand, ActiveImage: c.Image, PreviousColor: p.stable,
-		PreviousImage: p.st.ActiveImage, StartedAt: p.st.StartedAt, Step: len(c.Steps), Weight: 100, Replicas: p.replicas}
+		PreviousImage: p.st.ActiveImage, StartedAt: p.st.StartedAt, Step: len(c.Steps), Weight: 100, Replicas: p.replicas,
+		ActiveConfig: c.digest, PreviousConfig: p.st.ActiveConfig}
 	if err := p.record(ctx); err != nil {
 		return err
 	}
@@ -366,7 +387,8 @@ func (p *promotion) scaleDown(ctx context.Context) {
 func (p *promotion) switchBack(ctx context.Context, cause error) error {
 	c := p.cfg
 	p.st = State{Phase: PhaseProgressing, ActiveColor: p.stable, ActiveImage: p.res.PreviousImage,
-		CandidateColor: p.cand, CandidateImage: c.Image, Step: len(c.Steps), Weight: 100, StartedAt: p.st.StartedAt, Replicas: p.replicas}
+		CandidateColor: p.cand, CandidateImage: c.Image, Step: len(c.Steps), Weight: 100, StartedAt: p.st.StartedAt, Replicas: p.replicas,
+		ActiveConfig: p.st.PreviousConfig, CandidateConfig: c.digest}
 	p.res.ActiveColor, p.res.PreviousColor = p.stable, p.cand
 	return p.abort(ctx, cause)
 }

@@ -11,6 +11,9 @@ const (
 	Promoted  = "promoted"
 	Aborted   = "aborted"
 	Unchanged = "unchanged"
+	// Installed: the first release of an app from its chart; there was
+	// no live colour, so no traffic moved.
+	Installed = "installed"
 )
 
 // Result is what a promotion did, for outputs and the step summary.
