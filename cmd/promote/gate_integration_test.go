@@ -51,7 +51,7 @@ func TestSignatureGate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := actiontest.New(t, map[string]string{"namespace": c.Namespace, "service": "fx-platform-service", "deployment": "fx-platform",
+			r := actiontest.New(t, map[string]string{"namespace": c.Namespace, "service": "fx-platform-service", "deployment": "fx-platform", "candidate-from": "live",
 				"image": tc.image, "scale-down-delay": "0s", "kubeconfig": c.Kubeconfig, "verify-key": string(tc.key)})
 			code := r.Run(ctx, spec, run)
 			if tc.wantRefusal == "" {

@@ -73,7 +73,7 @@ func TestInterruptedReportsInTime(t *testing.T) {
 	defer api.Close()
 	probe := app.Probe(t)
 
-	cmd := exec.Command(bin, "--namespace", app.Namespace, "--service", rollouttest.Service, "--deployment", rollouttest.Deployment,
+	cmd := exec.Command(bin, "--namespace", app.Namespace, "--service", rollouttest.Service, "--deployment", rollouttest.Deployment, "--candidate-from", "live",
 		"--image", v2, "--strategy", "canary", "--steps", "34,67,100", "--traffic-router", "replicas", "--step-pause", "1h",
 		"--scale-down-delay", "30s", "--availability-url", "none", "--github-token", "ghs_test")
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+app.Kubeconfig, "GITHUB_ACTIONS=", "GITHUB_REPOSITORY=acme/fx",

@@ -75,7 +75,7 @@ func TestKilledAtEachPhaseThenRerun(t *testing.T) {
 			t.Parallel()
 			app := rollouttest.RealBlueApp(t, 3, v1, "v1")
 			args := func(pause string) []string {
-				a := []string{"--namespace", app.Namespace, "--service", rollouttest.Service, "--deployment", rollouttest.Deployment,
+				a := []string{"--namespace", app.Namespace, "--service", rollouttest.Service, "--deployment", rollouttest.Deployment, "--candidate-from", "live",
 					"--image", v2, "--scale-down-delay", pause, "--timeout", "5m", "--availability-url", "none"}
 				if ph.blueGreen {
 					return append(a, "--strategy", "blue-green")

@@ -31,7 +31,7 @@ func TestPromoteBlueGreen(t *testing.T) {
 	client, ns := c.Client, c.Namespace
 	ctx := context.Background()
 	rollouttest.BlueApp(t, client, ns, 3, imageV1)
-	r := actiontest.New(t, map[string]string{"namespace": ns, "service": "fx-platform-service", "deployment": "fx-platform",
+	r := actiontest.New(t, map[string]string{"namespace": ns, "service": "fx-platform-service", "deployment": "fx-platform", "candidate-from": "live",
 		"image": imageV2, "scale-down-delay": "0s", "kubeconfig": c.Kubeconfig})
 	if code := r.Run(ctx, spec, run); code != 0 {
 		t.Fatalf("exit %d: %s", code, r.Log.String())
@@ -55,7 +55,7 @@ func TestPromoteBlueGreen(t *testing.T) {
 	}
 
 	t.Run("same image again is unchanged", func(t *testing.T) {
-		r := actiontest.New(t, map[string]string{"namespace": ns, "service": "fx-platform-service", "deployment": "fx-platform",
+		r := actiontest.New(t, map[string]string{"namespace": ns, "service": "fx-platform-service", "deployment": "fx-platform", "candidate-from": "live",
 			"image": imageV2, "kubeconfig": c.Kubeconfig})
 		if code := r.Run(ctx, spec, run); code != 0 || r.Outputs()["result"] != "unchanged" {
 			t.Fatalf("exit %d, outputs %v", code, r.Outputs())
@@ -90,7 +90,7 @@ func TestGitHubDeployment(t *testing.T) {
 	defer api.Close()
 	c := rollouttest.NewCluster(t)
 	rollouttest.BlueApp(t, c.Client, c.Namespace, 2, imageV1)
-	r := actiontest.New(t, map[string]string{"namespace": c.Namespace, "service": rollouttest.Service, "deployment": rollouttest.Deployment,
+	r := actiontest.New(t, map[string]string{"namespace": c.Namespace, "service": rollouttest.Service, "deployment": rollouttest.Deployment, "candidate-from": "live",
 		"image": imageV2, "scale-down-delay": "0s", "kubeconfig": c.Kubeconfig, "github-token": "ghs_test", "environment-url": "https://fx.example.com",
 		"availability-url": "none"}) // kwok's pods serve nothing, and fx.example.com is not ours to probe
 	r.Env["GITHUB_REPOSITORY"], r.Env["GITHUB_SHA"], r.Env["GITHUB_API_URL"] = "acme/fx", "abc123", api.URL
@@ -119,7 +119,7 @@ func TestCanaryAborted(t *testing.T) {
 	// 20 replicas: the default steps, 10,25,50,100, are whole replicas of
 	// them (on 3 the replicas router refuses them).
 	rollouttest.BlueApp(t, c.Client, c.Namespace, 20, imageV1)
-	r := actiontest.New(t, map[string]string{"namespace": c.Namespace, "service": rollouttest.Service, "deployment": rollouttest.Deployment,
+	r := actiontest.New(t, map[string]string{"namespace": c.Namespace, "service": rollouttest.Service, "deployment": rollouttest.Deployment, "candidate-from": "live",
 		"image": imageV2, "strategy": "canary", "step-pause": "0s", "scale-down-delay": "0s", "kubeconfig": c.Kubeconfig,
 		"prometheus-url": c.PrometheusURL, "analysis-interval": "1s",
 		"analysis-checks": "- name: error-rate\n  query: sum(http_requests_total{namespace=\"{{.Namespace}}\",version=\"{{.Color}}\",code=~\"5..\"}) / sum(http_requests_total{namespace=\"{{.Namespace}}\",version=\"{{.Color}}\"})\n  max: 0.1%\n  unit: ratio\n"})
@@ -158,7 +158,7 @@ func TestAvailabilityAbortsABadCanary(t *testing.T) {
 	app := rollouttest.RealBlueApp(t, 3, rollouttest.Image(t, "v1"), "v1")
 	bad := rollouttest.Image(t, "v2", "ERROR_RATE=0.05")
 	probe := app.Probe(t)
-	r := actiontest.New(t, map[string]string{"namespace": app.Namespace, "service": rollouttest.Service, "deployment": rollouttest.Deployment,
+	r := actiontest.New(t, map[string]string{"namespace": app.Namespace, "service": rollouttest.Service, "deployment": rollouttest.Deployment, "candidate-from": "live",
 		"image": bad, "strategy": "canary", "steps": "34,67,100", "step-pause": "30s", "traffic-router": "replicas",
 		"scale-down-delay": "1s", "timeout": "5m", "kubeconfig": app.Kubeconfig,
 		"availability-url": app.URL, "availability-rate": "200", "min-availability": "99.9%"})

@@ -2,10 +2,12 @@ package rollout_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -99,5 +101,38 @@ func TestNoColourInTheSelector(t *testing.T) {
 				t.Errorf("the Service changed: annotations %v, selector %v", got.Annotations, got.Spec.Selector)
 			}
 		})
+	}
+}
+
+// TestReplicasRouterRefusedUnderAnHPA: the replicas router sets weights by
+// replica counts, which an autoscaler of either colour changes under it;
+// promote refuses before it changes anything, naming the HPA and the
+// routers that weigh requests.
+func TestReplicasRouterRefusedUnderAnHPA(t *testing.T) {
+	n := int32(3)
+	labels := map[string]string{"app": "fx", "version": "blue"}
+	blue := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "fx-platform-blue", Namespace: "prod"},
+		Spec: appsv1.DeploymentSpec{Replicas: &n, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "r@sha256:" + strings.Repeat("1", 64)}}}}}}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "fx-platform-service", Namespace: "prod"},
+		Spec: corev1.ServiceSpec{Selector: labels}}
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "fx-platform-blue", Namespace: "prod"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{MinReplicas: &n, MaxReplicas: 10,
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "fx-platform-blue"}}}
+	client := fake.NewClientset(blue, svc, hpa)
+	target := rollout.Target{App: traffic.App{Namespace: "prod", Service: "fx-platform-service", Deployment: "fx-platform"},
+		Client: client, Owner: "test", Router: "replicas"}
+	_, err := rollout.Promote(context.Background(), rollout.Config{Target: target, Image: "r@sha256:" + strings.Repeat("2", 64),
+		Strategy: rollout.Canary, Steps: []int{34, 67, 100}})
+	if !errors.Is(err, rollout.ErrUnreachableWeights) || !strings.Contains(err.Error(), `HorizontalPodAutoscaler "fx-platform-blue"`) || !strings.Contains(err.Error(), "gateway-api") {
+		t.Fatalf("got %v, want ErrUnreachableWeights naming the HPA and gateway-api", err)
+	}
+	if _, err := client.AppsV1().Deployments("prod").Get(context.Background(), "fx-platform-green", metav1.GetOptions{}); err == nil {
+		t.Error("green was created")
+	}
+	got, _ := client.CoreV1().Services("prod").Get(context.Background(), "fx-platform-service", metav1.GetOptions{})
+	if st := rollout.ReadState(got); st.Phase != "" {
+		t.Errorf("state recorded: %+v", st)
 	}
 }

@@ -1,0 +1,249 @@
+//go:build integration
+
+package rollout_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/fxplatform/deploy-actions/pkg/helm"
+	"github.com/fxplatform/deploy-actions/pkg/kube"
+	"github.com/fxplatform/deploy-actions/pkg/rollout"
+	"github.com/fxplatform/deploy-actions/pkg/rollout/rollouttest"
+	"github.com/fxplatform/deploy-actions/pkg/sampleapp"
+	"github.com/fxplatform/deploy-actions/pkg/traffic"
+)
+
+// chartApp is fx-platform released from the reference chart on the real
+// node: its Helm client and the values every release shares.
+type chartApp struct {
+	rollouttest.Cluster
+	helm   *helm.Client
+	images map[string]string
+}
+
+func newChartApp(t *testing.T, versions ...string) *chartApp {
+	t.Helper()
+	c := rollouttest.NewCluster(t)
+	kc, err := kube.Load(kube.Source{Kubeconfig: c.Kubeconfig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := helm.New(kc.Getter(), c.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &chartApp{Cluster: c, helm: h, images: map[string]string{}}
+	for _, v := range versions {
+		a.images[v] = rollouttest.Image(t, v)
+	}
+	return a
+}
+
+// config is a promotion of version from the reference chart, with set on
+// top of the real node's values.
+func (a *chartApp) config(t *testing.T, version string, set ...string) rollout.Config {
+	t.Helper()
+	ch, err := loader.Load("../../testdata/charts/fx-platform")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := a.images[version]
+	d, repo := img[len(img)-71:], img[:len(img)-72]
+	vals, err := helm.Values{
+		Files: []string{"../../testdata/demo/real-node-values.yaml"},
+		Set:   append([]string{"service.name=fx-platform-service"}, set...),
+		Image: &helm.Image{Repository: repo, Digest: d},
+	}.Merge()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rollout.Config{
+		Target: rollout.Target{App: traffic.App{Namespace: a.Namespace, Service: "fx-platform-service", Deployment: "fx-platform"},
+			Client: a.Client, Router: "service", Owner: "test/" + t.Name(), Timeout: 3 * time.Minute, LeaseDuration: 3 * time.Second},
+		Image: img, ScaleDownDelay: 2 * time.Second,
+		Chart: &rollout.Chart{Helm: a.helm, Chart: ch, Values: vals},
+	}
+}
+
+func (a *chartApp) real(t *testing.T) *rollouttest.Real {
+	t.Helper()
+	svc, err := a.Client.CoreV1().Services(a.Namespace).Get(context.Background(), "fx-platform-service", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rollouttest.Real{Cluster: a.Cluster, URL: "http://" + svc.Spec.ClusterIP + sampleapp.PathStrategy}
+}
+
+// releaseValue is a value of the last revision of release, as helm get
+// values shows it.
+func (a *chartApp) releaseValue(t *testing.T, release string, path ...string) any {
+	t.Helper()
+	hist, err := a.helm.History(release)
+	if err != nil || len(hist) == 0 {
+		t.Fatalf("history of %s: %v, %d revisions", release, err, len(hist))
+	}
+	var v any = hist[len(hist)-1].Config
+	for _, p := range path {
+		m, _ := v.(map[string]any)
+		v = m[p]
+	}
+	return v
+}
+
+func (a *chartApp) env(t *testing.T, deployment, name string) string {
+	t.Helper()
+	d, err := a.Client.AppsV1().Deployments(a.Namespace).Get(context.Background(), deployment, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+		if e.Name == name {
+			return e.Value
+		}
+	}
+	return ""
+}
+
+// Production from the chart, on the real node: the first release installs
+// blue; blue is scaled to 7 as an HPA would at peak; a release that
+// changes an environment variable and the HPA's maximum reaches green,
+// which is at 7 ready replicas before traffic moves; helm's values show
+// it; rolling back brings blue's variable back with its image. The probe
+// through the live Service sees no failed request.
+func TestRealNodeColoursFromTheChart(t *testing.T) {
+	a := newChartApp(t, "v1", "v2")
+	ctx := context.Background()
+
+	res, err := rollout.Promote(ctx, a.config(t, "v1", "env.GREETING=hello"))
+	if err != nil || res.Outcome != rollout.Installed || res.ActiveColor != "blue" {
+		t.Fatalf("first release: %+v, %v; want installed on blue", res, err)
+	}
+	r := a.real(t)
+	r.WaitServing(t, "v1")
+	for _, rel := range []string{"fx-platform", "fx-platform-blue"} {
+		if got := a.releaseValue(t, rel, "rollout", "part"); got != map[string]string{"fx-platform": "shared", "fx-platform-blue": "blue"}[rel] {
+			t.Errorf("release %s renders part %v", rel, got)
+		}
+	}
+
+	// Peak load: the HPA (min 3, max 10) has blue at 7.
+	if err := kube.Scale(ctx, a.Client, a.Namespace, "fx-platform-blue", 7); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kube.WaitAvailable(ctx, a.Client, a.Namespace, "fx-platform-blue", 2*time.Minute, 0); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := a.config(t, "v2", "env.GREETING=bonjour", "autoscaling.maxReplicas=12")
+	var readyAtSwitch atomic.Int32
+	readyAtSwitch.Store(-1)
+	cfg.OnEvent = func(e rollout.Event) {
+		if e.Phase == "step" {
+			d, err := a.Client.AppsV1().Deployments(a.Namespace).Get(ctx, "fx-platform-green", metav1.GetOptions{})
+			if err == nil {
+				readyAtSwitch.Store(d.Status.ReadyReplicas)
+			}
+		}
+	}
+	m := r.Probe(t)
+	res, err = rollout.Promote(ctx, cfg)
+	if err != nil || res.Outcome != rollout.Promoted || res.ActiveColor != "green" {
+		t.Fatalf("promote: %+v, %v", res, err)
+	}
+	rollouttest.Settle(t, m, "v2")
+	rollouttest.CheckProbe(t, "promote of v2 from the chart", m, "v1", "v2")
+	if n := readyAtSwitch.Load(); n != 7 {
+		t.Errorf("green had %d ready replicas when traffic moved, want 7 (blue's count at peak, not the HPA's minimum)", n)
+	}
+	if got := a.releaseValue(t, "fx-platform-green", "env", "GREETING"); got != "bonjour" {
+		t.Errorf("helm get values fx-platform-green: env.GREETING = %v, want bonjour", got)
+	}
+	if got := a.env(t, "fx-platform-green", "GREETING"); got != "bonjour" {
+		t.Errorf("green runs GREETING=%q, want bonjour", got)
+	}
+	hpa, err := a.Client.AutoscalingV2().HorizontalPodAutoscalers(a.Namespace).Get(ctx, "fx-platform-green", metav1.GetOptions{})
+	if err != nil || hpa.Spec.MaxReplicas != 12 || hpa.Spec.ScaleTargetRef.Name != "fx-platform-green" {
+		t.Errorf("green's HPA: %v, %v; want max 12 scaling fx-platform-green", hpa, err)
+	}
+	if got := a.env(t, "fx-platform-blue", "GREETING"); got != "hello" {
+		t.Errorf("blue runs GREETING=%q after the release, want its own hello", got)
+	}
+	// Blue's HPA (minimum 3) does not fight its scale-down: at 0 replicas
+	// the autoscaler disables itself, as it reports.
+	err = wait.PollUntilContextTimeout(ctx, time.Second, time.Minute, true, func(ctx context.Context) (bool, error) {
+		h, err := a.Client.AutoscalingV2().HorizontalPodAutoscalers(a.Namespace).Get(ctx, "fx-platform-blue", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, c := range h.Status.Conditions {
+			if c.Type == autoscalingv2.ScalingActive && c.Status == corev1.ConditionFalse && c.Reason == "ScalingDisabled" {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Errorf("blue's HPA never reported ScalingDisabled: %v", err)
+	}
+	if got := *a.deployment(t, "fx-platform-blue").Spec.Replicas; got != 0 {
+		t.Errorf("blue has %d replicas after the scale-down delay and its HPA's sync, want 0", got)
+	}
+
+	// The same release again changes nothing; a release that changes only
+	// a value is a release.
+	same, err := rollout.Promote(ctx, a.config(t, "v2", "env.GREETING=bonjour", "autoscaling.maxReplicas=12"))
+	if err != nil || same.Outcome != rollout.Unchanged {
+		t.Errorf("the same release again: %+v, %v; want unchanged", same, err)
+	}
+
+	m = r.Probe(t)
+	rb := cfg.Target
+	rb.Owner = "test/rollback"
+	back, err := rollout.Rollback(ctx, rollout.RollbackConfig{Target: rb, To: "previous", Reason: "test"})
+	if err != nil || back.ActiveColor != "blue" {
+		t.Fatalf("rollback: %+v, %v", back, err)
+	}
+	rollouttest.Settle(t, m, "v1")
+	rollouttest.CheckProbe(t, "rollback to blue", m, "v1", "v2")
+	if got := a.env(t, "fx-platform-blue", "GREETING"); got != "hello" {
+		t.Errorf("blue runs GREETING=%q after the rollback, want hello: its config comes back with its image", got)
+	}
+	st := rollout.ReadState(a.service(t))
+	if st.ActiveConfig == "" || st.ActiveConfig == st.PreviousConfig {
+		t.Errorf("state after the rollback: active config %q, previous %q; want blue's own, not green's", st.ActiveConfig, st.PreviousConfig)
+	}
+	// A release of v2's config from blue now renders green again.
+	again, err := rollout.Promote(ctx, a.config(t, "v2", "env.GREETING=bonjour", "autoscaling.maxReplicas=12"))
+	if err != nil || again.Outcome != rollout.Promoted {
+		t.Errorf("promote after the rollback: %+v, %v", again, err)
+	}
+	t.Logf("first install, promote %s, rollback %s", res.Duration, back.Duration)
+}
+
+func (a *chartApp) deployment(t *testing.T, name string) *appsv1.Deployment {
+	t.Helper()
+	d, err := a.Client.AppsV1().Deployments(a.Namespace).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func (a *chartApp) service(t *testing.T) *corev1.Service {
+	t.Helper()
+	s, err := a.Client.CoreV1().Services(a.Namespace).Get(context.Background(), "fx-platform-service", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
