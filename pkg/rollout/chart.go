@@ -9,6 +9,7 @@ import (
 	"time"
 
 	chart "helm.sh/helm/v4/pkg/chart/v2"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -211,7 +212,15 @@ func (ch *Chart) applyShared(ctx context.Context, app traffic.App, live string, 
 	if err != nil {
 		return err
 	}
-	return ch.apply(ctx, ch.releaseName(app, PartShared), vals, timeout)
+	name := ch.releaseName(app, PartShared)
+	// A render that changes nothing adds no revision to the history.
+	if hist, err := ch.Helm.History(name); err == nil && len(hist) > 0 {
+		last := hist[len(hist)-1]
+		if r, err := helm.Render(ch.Chart, name, app.Namespace, vals); err == nil && last.Info.Status == rcommon.StatusDeployed && last.Manifest == r.Manifest {
+			return nil
+		}
+	}
+	return ch.apply(ctx, name, vals, timeout)
 }
 
 // applyColour installs or upgrades colour's release starting at replicas,

@@ -227,6 +227,10 @@ func TestRealNodeColoursFromTheChart(t *testing.T) {
 	if err != nil || again.Outcome != rollout.Promoted {
 		t.Errorf("promote after the rollback: %+v, %v", again, err)
 	}
+	// The shared objects never changed: their release has one revision.
+	if hist, err := a.helm.History("fx-platform"); err != nil || len(hist) != 1 {
+		t.Errorf("release fx-platform has %d revisions (%v), want 1: a render that changes nothing adds none", len(hist), err)
+	}
 	t.Logf("first install, promote %s, rollback %s", res.Duration, back.Duration)
 }
 

@@ -27,17 +27,22 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	corev1 "k8s.io/api/core/v1"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/fxplatform/deploy-actions/pkg/helm"
 	"github.com/fxplatform/deploy-actions/pkg/internal/sandbox"
+	"github.com/fxplatform/deploy-actions/pkg/kube"
+	"github.com/fxplatform/deploy-actions/pkg/rollout"
 	"github.com/fxplatform/deploy-actions/pkg/rollout/rollouttest"
 	"github.com/fxplatform/deploy-actions/pkg/sampleapp"
+	"github.com/fxplatform/deploy-actions/pkg/traffic"
 )
 
 // actVersion is the pinned nektos/act, built from the module proxy.
@@ -68,11 +73,14 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 	}
 	w := newWorld(t, s)
 
-	// Production as it stands: fx-platform-blue runs the previous release,
-	// live behind fx-platform-service.
+	// Production as it stands: the previous release, installed from the
+	// chart with production's values as promote's first release does it:
+	// fx-platform-blue live behind fx-platform-service.
 	v1 := w.pushPreviousRelease(t)
-	prod := rollouttest.RealBlueAppIn(t, rollouttest.Cluster{Client: client, Kubeconfig: s.Kubeconfig, Namespace: w.production, PrometheusURL: s.PrometheusURL},
-		3, v1, "v1.0.0", corev1.EnvVar{Name: "APP_ENVIRONMENT", Value: "production"})
+	h := w.installProduction(t, v1)
+	prod := &rollouttest.Real{Cluster: rollouttest.Cluster{Client: client, Kubeconfig: s.Kubeconfig, Namespace: w.production, PrometheusURL: s.PrometheusURL},
+		URL: "http://" + clusterIP(t, client, w.production) + sampleapp.PathStrategy}
+	prod.WaitServing(t, "v1.0.0")
 	w.productionURL = strings.TrimSuffix(prod.URL, sampleapp.PathStrategy)
 	probe := prod.ProbeAtRate(t, e2eProbeRate)
 
@@ -124,6 +132,14 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 	}
 	if got := imageOf(t, client, w.production, "fx-platform-green"); got != released {
 		t.Errorf("fx-platform-green runs %s, want %s", got, released)
+	}
+	// Green was rendered from the chart, as its own Helm release, with
+	// production's values.
+	if got := lastRelease(t, h, "fx-platform-green"); got.digest != digest || got.revisions != 1 || got.env != "production" || got.status != "deployed" {
+		t.Errorf("release fx-platform-green: %+v; want revision 1, deployed, %s, APP_ENVIRONMENT production", got, digest)
+	}
+	if got := lastRelease(t, h, "fx-platform"); got.part != "shared" {
+		t.Errorf("release fx-platform renders part %q, want shared", got.part)
 	}
 
 	// The step summaries, one per stage, each about this release.
@@ -184,6 +200,12 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 	}
 	if got := imageOf(t, client, w.production, "fx-platform-blue"); got != v1 {
 		t.Errorf("fx-platform-blue runs %s, want the previous release %s", got, v1)
+	}
+	if got, want := lastRelease(t, h, "fx-platform-green"), w.digestOf(t, "1.2.0"); got.digest != want || got.revisions != 2 {
+		t.Errorf("release fx-platform-green: %+v; want its revision 2 with v1.2.0 (%s), left without traffic", got, want)
+	}
+	if got := lastRelease(t, h, "fx-platform-blue"); got.revisions != 1 {
+		t.Errorf("release fx-platform-blue has %d revisions, want 1: the rollbacks switch to it as it was rendered", got.revisions)
 	}
 	rollouttest.Settle(t, probe, "v1.0.0")
 	rollouttest.CheckProbe(t, "the live Service during the release of v1.2.0 and its automatic rollback", probe, "v1.0.0", "v1.2.0")
@@ -249,6 +271,10 @@ func (w *world) makeRepo(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(w.repo, "deploy", "staging.yaml"), b)
+	if b, err = os.ReadFile(filepath.Join(w.root, "testdata/demo/production-values.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(w.repo, "deploy", "production.yaml"), b)
 	copyDir(t, filepath.Join(w.root, "testdata/scan/osv"), filepath.Join(w.repo, "osv"))
 	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(w.repo, "app", "sample-app"), "./testdata/sample-app")
 	build.Dir = w.root
@@ -267,6 +293,85 @@ func (w *world) makeRepo(t *testing.T) {
 func (w *world) pushPreviousRelease(t *testing.T) string {
 	t.Helper()
 	return w.s.PushSampleApp(t, w.repository+":1.0.0", "v1.0.0")
+}
+
+// installProduction installs release, by digest, as production's first
+// release from the chart (promote's first release: blue, and the shared
+// objects), with the values files the caller's workflow gives production.
+// It returns the Helm client of production's namespace.
+func (w *world) installProduction(t *testing.T, image string) *helm.Client {
+	t.Helper()
+	kc, err := kube.Load(kube.Source{Kubeconfig: w.s.Kubeconfig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := helm.New(kc.Getter(), w.production)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := kc.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := loader.Load(filepath.Join(w.repo, "chart"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := name.NewDigest(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals, err := helm.Values{Files: []string{filepath.Join(w.repo, "deploy/staging.yaml"), filepath.Join(w.repo, "deploy/production.yaml")},
+		Image: &helm.Image{Repository: d.Context().Name(), Digest: d.DigestStr()}}.Merge()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := rollout.Promote(context.Background(), rollout.Config{
+		Target: rollout.Target{App: traffic.App{Namespace: w.production, Service: rollouttest.Service, Deployment: rollouttest.Deployment},
+			Client: client, Owner: "e2e/setup", Timeout: 3 * time.Minute},
+		Image: image, Chart: &rollout.Chart{Helm: h, Chart: ch, Values: vals},
+	})
+	if err != nil || res.Outcome != rollout.Installed {
+		t.Fatalf("installing production: %+v, %v", res, err)
+	}
+	return h
+}
+
+// release is the last revision of a Helm release, as helm history and
+// helm get values show it.
+type release struct {
+	revisions         int
+	status            string
+	digest, env, part string
+}
+
+func lastRelease(t *testing.T, h *helm.Client, name string) release {
+	t.Helper()
+	hist, err := h.History(name)
+	if err != nil || len(hist) == 0 {
+		t.Fatalf("helm history %s: %v (%d revisions)", name, err, len(hist))
+	}
+	last := hist[len(hist)-1]
+	get := func(path ...string) string {
+		var v any = last.Config
+		for _, p := range path {
+			m, _ := v.(map[string]any)
+			v = m[p]
+		}
+		s, _ := v.(string)
+		return s
+	}
+	return release{revisions: len(hist), status: last.Info.Status.String(),
+		digest: get("image", "digest"), env: get("env", "APP_ENVIRONMENT"), part: get("rollout", "part")}
+}
+
+func clusterIP(t *testing.T, client kubernetes.Interface, ns string) string {
+	t.Helper()
+	svc, err := client.CoreV1().Services(ns).Get(context.Background(), rollouttest.Service, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc.Spec.ClusterIP
 }
 
 // freeClusterIP returns an address of the Service CIDR that no Service has.
