@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -110,6 +111,23 @@ func TestRealNodeKeepsTrafficOnTheMachine(t *testing.T) {
 	if want := fmt.Sprintf("-A %s -s %s ! -o %s -j DROP", guardChain, podCIDR, nodeBridge); !strings.Contains(guard, want) {
 		t.Errorf("%s = %q, want %q", guardChain, guard, want)
 	}
+	// A connection to an address nobody programmed is refused at once and
+	// leaves no connection-tracking entry behind: an unanswered SYN's
+	// entry would catch, for 120 s, a later connection from the same
+	// source port before NAT could translate it.
+	d := net.Dialer{Timeout: 5 * time.Second}
+	start := time.Now()
+	conn, err := d.Dial("tcp", "10.96.255.254:80")
+	if err == nil {
+		conn.Close()
+		t.Fatal("an unallocated ClusterIP answered")
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) || time.Since(start) > time.Second {
+		t.Errorf("connecting to an unallocated ClusterIP: %v after %s, want it refused at once", err, time.Since(start))
+	}
+	if ct, err := os.ReadFile("/proc/net/nf_conntrack"); err == nil && strings.Contains(string(ct), "dst=10.96.255.254 ") {
+		t.Errorf("the refused connection left a connection-tracking entry")
+	}
 	for _, line := range strings.Split(hostOutput(t, "iptables", "-w", "-t", "nat", "-S"), "\n") {
 		if strings.Contains(line, "-s "+podCIDR) && strings.Contains(line, "MASQUERADE") || strings.HasPrefix(line, "-N CNI-") {
 			t.Errorf("nat rule %q masquerades the pods", line)
@@ -138,7 +156,7 @@ func TestRealNodeKeepsTrafficOnTheMachine(t *testing.T) {
 	eventually(t, "kube-proxy's reject rule for "+ip, func(ctx context.Context) (bool, error) {
 		return strings.Contains(hostOutput(t, "iptables-save", "-t", "filter"), "-d "+ip+"/32"), nil
 	})
-	conn, err := net.DialTimeout("tcp", net.JoinHostPort(ip, "80"), 5*time.Second)
+	conn, err = net.DialTimeout("tcp", net.JoinHostPort(ip, "80"), 5*time.Second)
 	if err == nil {
 		conn.Close()
 		t.Fatalf("connecting to %s (no endpoints) succeeded", ip)

@@ -38,10 +38,11 @@ const (
 	podCIDR     = "10.245.0.0/16"
 	podCIDRBits = "16"
 	serviceCIDR = "10.96.0.0/16"
-	// guardChain holds the rule that drops forwarded pod traffic bound for
-	// anything but the pod bridge. It lives in the mangle table, which
-	// kube-proxy and the CNI plugins never touch, so no rule of theirs can
-	// come before it.
+	// guardChain is the sandbox's own chain, in two tables. In mangle it
+	// drops forwarded pod traffic bound for anything but the pod bridge
+	// (kube-proxy and the CNI plugins never touch mangle, so no rule of
+	// theirs can come before it); in filter it refuses what reaches the
+	// Service CIDR untranslated (setUpNodeNetwork).
 	guardChain = "DEPLOY-ACTIONS-GUARD"
 	// cgroupRoot is the kubelet's cgroup root: every container of the real
 	// node runs below it, in every hierarchy.
@@ -186,8 +187,9 @@ func releaseNode(dir string) {
 
 // setUpNodeNetwork makes the pod bridge with the node's address, routes the
 // Service CIDR to it (so a ClusterIP kube-proxy has not programmed yet fails
-// on the machine instead of following the default route off it), and
-// drops forwarded pod traffic that would leave through any other interface.
+// on the machine instead of following the default route off it), refuses
+// what reaches the Service CIDR untranslated, and drops forwarded pod
+// traffic that would leave through any other interface.
 func setUpNodeNetwork(ctx context.Context) error {
 	steps := [][]string{
 		{"ip", "link", "add", nodeBridge, "type", "bridge"},
@@ -197,6 +199,20 @@ func setUpNodeNetwork(ctx context.Context) error {
 		{"iptables", "-w", "-t", "mangle", "-N", guardChain},
 		{"iptables", "-w", "-t", "mangle", "-A", guardChain, "-s", podCIDR, "!", "-o", nodeBridge, "-j", "DROP"},
 		{"iptables", "-w", "-t", "mangle", "-I", "FORWARD", "1", "-j", guardChain},
+		// A packet still bound for the Service CIDR after the nat table
+		// (a ClusterIP kube-proxy has not programmed, or one it is
+		// reprogramming) is refused at once. Sent on to the bridge, nobody
+		// would answer it, and its connection-tracking entry, an
+		// unanswered SYN kept 120 s, would catch any later connection from
+		// the same source port to that address before NAT could translate
+		// it: the "host unreachable" after 3 s that rollout tests saw about
+		// once in five CI runs. Refused here, the packet is dropped before
+		// its entry is confirmed, so no entry is left.
+		{"iptables", "-w", "-t", "filter", "-N", guardChain},
+		{"iptables", "-w", "-t", "filter", "-A", guardChain, "-d", serviceCIDR, "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"},
+		{"iptables", "-w", "-t", "filter", "-A", guardChain, "-d", serviceCIDR, "-j", "REJECT"},
+		{"iptables", "-w", "-t", "filter", "-I", "OUTPUT", "1", "-j", guardChain},
+		{"iptables", "-w", "-t", "filter", "-I", "FORWARD", "1", "-j", guardChain},
 	}
 	for _, s := range steps {
 		if err := runHost(ctx, s...); err != nil {
