@@ -75,7 +75,7 @@ func TestInterruptedReportsInTime(t *testing.T) {
 
 	cmd := exec.Command(bin, "--namespace", app.Namespace, "--service", rollouttest.Service, "--deployment", rollouttest.Deployment, "--candidate-from", "live",
 		"--image", v2, "--strategy", "canary", "--steps", "34,67,100", "--traffic-router", "replicas", "--step-pause", "1h",
-		"--scale-down-delay", "30s", "--availability-url", "none", "--github-token", "ghs_test")
+		"--scale-down-delay", "30s", "--availability-url", "none", "--allow-unmonitored", "true", "--github-token", "ghs_test")
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+app.Kubeconfig, "GITHUB_ACTIONS=", "GITHUB_REPOSITORY=acme/fx",
 		"GITHUB_SHA=0123456789abcdef0123456789abcdef01234567", "GITHUB_API_URL="+api.URL)
 	var log strings.Builder

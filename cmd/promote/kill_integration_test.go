@@ -76,7 +76,7 @@ func TestKilledAtEachPhaseThenRerun(t *testing.T) {
 			app := rollouttest.RealBlueApp(t, 3, v1, "v1")
 			args := func(pause string) []string {
 				a := []string{"--namespace", app.Namespace, "--service", rollouttest.Service, "--deployment", rollouttest.Deployment, "--candidate-from", "live",
-					"--image", v2, "--scale-down-delay", pause, "--timeout", "5m", "--availability-url", "none"}
+					"--image", v2, "--scale-down-delay", pause, "--timeout", "5m", "--availability-url", "none", "--allow-unmonitored", "true"}
 				if ph.blueGreen {
 					return append(a, "--strategy", "blue-green")
 				}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,16 +41,19 @@ type Inputs struct {
 	MaxHistory int
 	// Gate is the signature policy the image must pass before anything
 	// changes (off when no verify-* input is set).
-	Gate                                        sign.Policy
-	Strategy                                    string
-	Steps                                       []int
-	StepPause                                   []time.Duration
-	TrafficRouter, HTTPRoute, Ingress           string
-	PreviewURL                                  *url.URL
-	HealthPaths                                 []string
-	PrometheusURL                               string
-	AnalysisChecks                              []analysis.Check
-	AnalysisInterval                            time.Duration
+	Gate                              sign.Policy
+	Strategy                          string
+	Steps                             []int
+	StepPause                         []time.Duration
+	TrafficRouter, HTTPRoute, Ingress string
+	PreviewURL                        *url.URL
+	HealthPaths                       []string
+	PrometheusURL                     string
+	AnalysisChecks                    []analysis.Check
+	AnalysisInterval                  time.Duration
+	// SLO: AnalysisChecks are the SLO checks (prometheus-url without
+	// analysis-checks).
+	SLO                                         bool
 	FailureLimit, InconclusiveLimit, MinSamples int
 	PostPromotionWindow, ScaleDownDelay         time.Duration
 	LockTimeout, Timeout                        time.Duration
@@ -57,6 +61,54 @@ type Inputs struct {
 	GitHub                                      ghdeploy.Group
 	Owner                                       string
 	Availability                                availability.Probe
+}
+
+// parseSLO reads the SLO inputs; with a Prometheus and no checks of the
+// user's own (useSLO), they become the analysis.
+func (p *Inputs) parseSLO(in *action.Inputs, useSLO bool) {
+	slo := analysis.SLO{
+		RequestsMetric: in.String("requests-metric"), LatencyMetric: in.String("latency-metric"),
+		Selector: in.String("metrics-selector"), MaxErrorRate: in.Percent("max-error-rate"), MaxP95: in.Duration("max-p95-latency"),
+		Window: p.AnalysisInterval,
+	}
+	bad := false
+	for _, name := range []string{"requests-metric", "latency-metric"} {
+		if err := analysis.CheckMetricName(in.String(name)); err != nil {
+			in.Fail(name, "%v", err)
+			bad = true
+		}
+	}
+	if _, err := analysis.NewCheck("metrics-selector", "up{"+slo.Selector+"}", analysis.Threshold{Bound: analysis.Max}, ""); err != nil || strings.TrimSpace(slo.Selector) == "" {
+		in.Fail("metrics-selector", "%q: want label matchers such as %s, a template over {{.Namespace}}, {{.Deployment}}, {{.Color}}, {{.Service}} (%v)", slo.Selector, analysis.DefaultSelector, err)
+		bad = true
+	}
+	if bad || !useSLO || p.PrometheusURL == "" {
+		return
+	}
+	checks, err := slo.Checks()
+	if err != nil {
+		in.Fail("max-error-rate", "%v", err)
+		return
+	}
+	p.AnalysisChecks, p.SLO = checks, true
+}
+
+// checkMonitored refuses pauses in which nothing would judge the
+// candidate (no analysis, no availability probe): such a pause is only a
+// wait, unless allow-unmonitored says that is what is wanted.
+func (p *Inputs) checkMonitored(in *action.Inputs) {
+	if len(p.AnalysisChecks) > 0 || p.Availability.URL != "" || in.Bool("allow-unmonitored") {
+		return
+	}
+	waits := p.Strategy == rollout.Canary && slices.ContainsFunc(p.StepPause, func(d time.Duration) bool { return d > 0 })
+	switch {
+	case waits:
+		in.Fail("step-pause", "%v: nothing would judge the candidate during these pauses (no prometheus-url, analysis-checks or availability probe); "+
+			"set prometheus-url for the SLO checks, or an availability-url, or allow-unmonitored: true", p.StepPause)
+	case p.PostPromotionWindow > 0:
+		in.Fail("post-promotion-window", "%s: nothing would judge the new colour in it (no prometheus-url, analysis-checks or availability probe); "+
+			"set prometheus-url for the SLO checks, or an availability-url, or allow-unmonitored: true", p.PostPromotionWindow)
+	}
 }
 
 // parseChart reads candidate-from and the chart group. A local chart is
@@ -173,6 +225,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	if p.AnalysisInterval <= 0 {
 		in.Fail("analysis-interval", "must be above 0")
 	}
+	p.parseSLO(in, err == nil && len(checks) == 0)
 	p.FailureLimit = in.Int("failure-limit", 0, 100)
 	p.InconclusiveLimit = in.Int("inconclusive-limit", 0, 100)
 	p.MinSamples = in.Int("min-samples", 0, 1<<30)
@@ -190,6 +243,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.Kube = cluster.Parse(a, in)
 	p.GitHub = ghdeploy.Parse(a, in)
 	p.Availability = availability.Parse(in, p.GitHub.URL, firstOr(p.HealthPaths, "/api/health"))
+	p.checkMonitored(in)
 	gh, err := a.Context()
 	p.Owner = kube.Holder(gh.Repository, gh.RunID, "")
 	if err := errors.Join(in.Err(), err); err != nil {

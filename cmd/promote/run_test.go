@@ -76,6 +76,14 @@ func TestBadInput(t *testing.T) {
 		{Name: "set line that sets nothing", Set: map[string]string{"set": "=x"}, Input: "set"},
 		{Name: "chart-version for a local chart", Set: map[string]string{"chart-version": "1.0.0"}, Input: "chart-version"},
 		{Name: "max-history negative", Set: map[string]string{"max-history": "-1"}, Input: "max-history"},
+		{Name: "canary pauses nothing judges", Set: map[string]string{"strategy": "canary", "steps": "34,67,100", "step-pause": "5m"}, Input: "step-pause"},
+		{Name: "post-promotion window nothing judges", Set: map[string]string{"post-promotion-window": "10m"}, Input: "post-promotion-window"},
+		{Name: "allow-unmonitored not a boolean", Set: map[string]string{"allow-unmonitored": "maybe"}, Input: "allow-unmonitored"},
+		{Name: "requests-metric not a metric name", Set: map[string]string{"prometheus-url": prometheus.URL, "requests-metric": "http-requests"}, Input: "requests-metric"},
+		{Name: "latency-metric not a metric name", Set: map[string]string{"prometheus-url": prometheus.URL, "latency-metric": "9_seconds"}, Input: "latency-metric"},
+		{Name: "metrics-selector with an unknown field", Set: map[string]string{"prometheus-url": prometheus.URL, "metrics-selector": `pod=~"{{.Colour}}-.*"`}, Input: "metrics-selector"},
+		{Name: "max-error-rate above 100 %", Set: map[string]string{"prometheus-url": prometheus.URL, "max-error-rate": "120%"}, Input: "max-error-rate"},
+		{Name: "max-p95-latency not a duration", Set: map[string]string{"prometheus-url": prometheus.URL, "max-p95-latency": "5x"}, Input: "max-p95-latency"},
 		{Name: "attestations without a key", Set: map[string]string{"verify-attestations": "vuln"}, Input: "verify-attestations"},
 	})
 }
@@ -97,7 +105,7 @@ func TestDerivedTimeout(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			inputs := withChart(map[string]string{"service": "fx-platform-service", "deployment": "fx-platform", "image": imageV2,
-				"kubeconfig": actiontest.NewTLSServer(t, nil).Kubeconfig()})
+				"kubeconfig": actiontest.NewTLSServer(t, nil).Kubeconfig(), "allow-unmonitored": "true"})
 			maps.Copy(inputs, tc.set)
 			r := actiontest.New(t, inputs)
 			var in Inputs
@@ -109,6 +117,42 @@ func TestDerivedTimeout(t *testing.T) {
 			}
 			if in.Timeout != tc.want {
 				t.Errorf("timeout %s, want %s", in.Timeout, tc.want)
+			}
+		})
+	}
+}
+
+// TestSLOAnalysisByDefault: a Prometheus and no checks of one's own give
+// the strategy's SLO checks; a canary whose pauses are judged by them, or
+// by the availability probe, is not refused as unmonitored.
+func TestSLOAnalysisByDefault(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		set    map[string]string
+		checks []string
+	}{
+		{"prometheus-url alone", map[string]string{"prometheus-url": "http://127.0.0.1:9090"}, []string{"error-rate", "p95-latency"}},
+		{"checks of one's own", map[string]string{"prometheus-url": "http://127.0.0.1:9090", "analysis-checks": "- {name: up, query: up, min: 1}"}, []string{"up"}},
+		{"only the availability probe", map[string]string{"availability-url": "http://127.0.0.1:1/api/health"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inputs := withChart(map[string]string{"service": "fx-platform-service", "deployment": "fx-platform", "image": imageV2,
+				"kubeconfig": actiontest.NewTLSServer(t, nil).Kubeconfig(), "strategy": "canary", "steps": "34,67,100", "step-pause": "5m"})
+			maps.Copy(inputs, tc.set)
+			r := actiontest.New(t, inputs)
+			var in Inputs
+			if code := r.Run(context.Background(), spec, func(_ context.Context, a *action.Action) (err error) {
+				in, err = parseInputs(a)
+				return err
+			}); code != 0 {
+				t.Fatalf("exit %d\n%s", code, r.Log.String())
+			}
+			var names []string
+			for _, c := range in.AnalysisChecks {
+				names = append(names, c.Name)
+			}
+			if strings.Join(names, ",") != strings.Join(tc.checks, ",") {
+				t.Errorf("checks %v, want %v", names, tc.checks)
 			}
 		})
 	}

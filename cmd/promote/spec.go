@@ -9,6 +9,7 @@ import (
 	"github.com/fxplatform/deploy-actions/cmd/internal/gate"
 	"github.com/fxplatform/deploy-actions/cmd/internal/ghdeploy"
 	"github.com/fxplatform/deploy-actions/pkg/action"
+	"github.com/fxplatform/deploy-actions/pkg/analysis"
 )
 
 var spec = &action.Spec{
@@ -32,8 +33,14 @@ var spec = &action.Spec{
 		{Name: "ingress", Description: "Canary Ingress that gets the canary-weight annotation (nginx)."},
 		{Name: "preview-url", Description: "Base URL of the idle colour, checked on the health paths before any traffic moves."},
 		{Name: "health-paths", Default: "/api/health,/api/health/database,/api/health/external", Kind: action.KindList, Description: "Health paths checked through preview-url."},
-		{Name: "prometheus-url", Description: "Prometheus base URL for analysis-checks."},
-		{Name: "analysis-checks", Kind: action.KindLines, Description: "YAML list of checks (verify's format); queries are templates over {{.Color}}, {{.Namespace}}, {{.Deployment}}, {{.Service}}."},
+		{Name: "prometheus-url", Description: "Prometheus base URL. With no analysis-checks, the candidate is judged on the strategy's SLOs (max-error-rate, max-p95-latency) from requests-metric and latency-metric."},
+		{Name: "analysis-checks", Kind: action.KindLines, Description: "YAML list of checks (verify's format), instead of the SLO checks; queries are templates over {{.Color}}, {{.Namespace}}, {{.Deployment}} (the colour's), {{.Service}}."},
+		{Name: "max-error-rate", Default: "0.1%", Kind: action.KindPercent, Description: "SLO check: highest share of 5xx answers of the candidate's pods."},
+		{Name: "max-p95-latency", Default: "500ms", Kind: action.KindDuration, Description: "SLO check: highest p95 latency of the candidate's pods."},
+		{Name: "requests-metric", Default: analysis.DefaultRequestsMetric, Description: "SLO checks: counter of answered requests, with the status in a code label."},
+		{Name: "latency-metric", Default: analysis.DefaultLatencyMetric, Description: "SLO checks: latency histogram (without _bucket), in seconds."},
+		{Name: "metrics-selector", Default: analysis.DefaultSelector, Description: "SLO checks: label matchers of one colour's series, a template like analysis-checks' queries (default: the namespace and pod labels Prometheus gives pod targets)."},
+		{Name: "allow-unmonitored", Default: "false", Kind: action.KindBool, Description: "Allow pauses (step-pause, post-promotion-window) in which nothing judges the candidate: no prometheus-url, no analysis-checks and no availability probe. Without it such a run is refused."},
 		{Name: "analysis-interval", Default: "1m", Kind: action.KindDuration, Description: "Time between measurements during a pause."},
 		{Name: "failure-limit", Default: "0", Kind: action.KindInt, Description: "Failed measurements tolerated per step (0: the first aborts)."},
 		{Name: "inconclusive-limit", Default: "0", Kind: action.KindInt, Description: "Inconclusive measurements (no data, NaN, Prometheus down) tolerated per step."},

@@ -1,0 +1,89 @@
+package analysis
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// The strategy's service-level objectives, and the metric names most
+// instrumentation libraries use (Prometheus client_golang, prom-client,
+// micrometer's Prometheus names).
+const (
+	DefaultRequestsMetric = "http_requests_total"
+	DefaultLatencyMetric  = "http_request_duration_seconds"
+	DefaultMaxErrorRate   = 0.001
+	DefaultMaxP95         = 500 * time.Millisecond
+	// DefaultSelector picks one colour's pods by the labels Prometheus
+	// gives pod targets (kubernetes_sd relabelled as usual, or the
+	// Prometheus Operator's PodMonitor and ServiceMonitor): namespace and
+	// pod, a Deployment's pods being <deployment>-<hash>-<hash>.
+	DefaultSelector = `namespace="{{.Namespace}}",pod=~"{{.Deployment}}-[a-z0-9]+-[a-z0-9]+"`
+	// MinSLOWindow is the shortest rate window: at the usual scrape
+	// intervals a shorter one holds too few points.
+	MinSLOWindow = 10 * time.Second
+)
+
+// SLO makes the checks a rollout gets when it names none: error rate and
+// p95 latency of the colour being measured, from a request counter with a
+// status code label and a latency histogram.
+type SLO struct {
+	RequestsMetric string // a counter labelled with the status code ("code")
+	LatencyMetric  string // a histogram, without _bucket
+	// Selector is the label matchers of one colour's series, a template
+	// over Vars like a check's query.
+	Selector     string
+	MaxErrorRate float64 // a fraction
+	MaxP95       time.Duration
+	// Window is the rate window: the analysis interval, MinSLOWindow at
+	// the least.
+	Window time.Duration
+}
+
+var metricName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
+
+// DefaultSLO is the strategy's: at most 0.1 % errors and a p95 under
+// 500 ms, from the usual metric names, over window.
+func DefaultSLO(window time.Duration) SLO {
+	return SLO{RequestsMetric: DefaultRequestsMetric, LatencyMetric: DefaultLatencyMetric, Selector: DefaultSelector,
+		MaxErrorRate: DefaultMaxErrorRate, MaxP95: DefaultMaxP95, Window: window}
+}
+
+// CheckMetricName reports a string that is not a Prometheus metric name.
+func CheckMetricName(s string) error {
+	if !metricName.MatchString(s) {
+		return fmt.Errorf("%q is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)", s)
+	}
+	return nil
+}
+
+// Checks returns the SLO's checks (DefaultSLO has every field set).
+func (s SLO) Checks() ([]Check, error) {
+	s.Window = max(s.Window, MinSLOWindow)
+	for _, m := range []string{s.RequestsMetric, s.LatencyMetric} {
+		if err := CheckMetricName(m); err != nil {
+			return nil, err
+		}
+	}
+	if s.MaxErrorRate < 0 || s.MaxErrorRate > 1 || s.MaxP95 < 0 {
+		return nil, fmt.Errorf("error rate %v must be between 0 and 1, and latency %v not negative", s.MaxErrorRate, s.MaxP95)
+	}
+	w := fmt.Sprintf("%ds", int(s.Window.Round(time.Second).Seconds()))
+	all := fmt.Sprintf("%s{%s}", s.RequestsMetric, s.Selector)
+	samples := fmt.Sprintf("sum(increase(%s[%s]))", all, w)
+	errRate, err := NewCheck("error-rate",
+		// No 5xx series at all is no error, not no data; no requests at
+		// all is no data (the denominator is empty).
+		fmt.Sprintf(`(sum(rate(%s{%s,code=~"5.."}[%s])) or vector(0)) / sum(rate(%s[%s]))`, s.RequestsMetric, s.Selector, w, all, w),
+		Threshold{Bound: Max, Value: s.MaxErrorRate, Unit: Ratio}, samples)
+	if err != nil {
+		return nil, fmt.Errorf("metrics selector: %w", err)
+	}
+	p95, err := NewCheck("p95-latency",
+		fmt.Sprintf(`histogram_quantile(0.95, sum by (le) (rate(%s_bucket{%s}[%s])))`, s.LatencyMetric, s.Selector, w),
+		Threshold{Bound: Max, Value: s.MaxP95.Seconds(), Unit: Seconds}, samples)
+	if err != nil {
+		return nil, fmt.Errorf("metrics selector: %w", err)
+	}
+	return []Check{errRate, p95}, nil
+}
