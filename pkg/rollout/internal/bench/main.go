@@ -116,7 +116,9 @@ func (b *bench) actions(ctx context.Context, ns, img string) ([3]time.Duration, 
 	args := []string{"--namespace", ns, "--service", service, "--deployment", base, "--availability-url", "none"}
 	var d [3]time.Duration
 	var f [3]int
-	d[0], f[0] = b.timed(ctx, ns, to, func() { b.run(b.promote, append(args, "--image", img, "--scale-down-delay", "0s", "--candidate-from", "live")...) })
+	d[0], f[0] = b.timed(ctx, ns, to, func() {
+		b.run(b.promote, append(args, "--image", img, "--scale-down-delay", "0s", "--candidate-from", "live")...)
+	})
 	d[1], f[1] = b.timed(ctx, ns, from, func() { b.run(b.rollback, append(args, "--to", "previous")...) })
 	d[2], f[2] = b.timed(ctx, ns, to, func() { b.run(b.rollback, append(args, "--to", "previous")...) })
 	return d, f
