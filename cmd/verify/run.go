@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -178,7 +179,7 @@ func (in Inputs) config(a *action.Action) (verify.Config, error) {
 		Health:            verify.Health{Timeout: in.HealthTimeout},
 		SLO:               verify.SLO{MaxP95: in.MaxP95Latency, MaxErrorRate: in.MaxErrorRate, MinThroughput: in.MinThroughput},
 		Levels:            verify.StrategyLevels,
-		Vars:              analysis.Vars{Namespace: in.Namespace, Deployment: in.Deployment},
+		Vars:              analysis.Vars{Namespace: in.Namespace, Deployment: in.Deployment, Pods: regexp.QuoteMeta(in.Deployment) + "-[a-z0-9]+-[a-z0-9]+"},
 		Namespace:         in.Namespace,
 		Deployment:        in.Deployment,
 		DeploymentTimeout: in.HealthTimeout,

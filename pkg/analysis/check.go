@@ -11,13 +11,18 @@ import (
 )
 
 // Vars are the values a query template may use: {{.Namespace}},
-// {{.Deployment}}, {{.Color}}, {{.Service}}. promote fills Color with the
-// colour being measured; verify leaves it empty.
+// {{.Deployment}}, {{.Color}}, {{.Service}}, {{.Pods}}. promote fills Color
+// with the colour being measured and Deployment with its Deployment;
+// verify leaves Color empty.
 type Vars struct {
 	Namespace  string
 	Deployment string
 	Color      string
 	Service    string
+	// Pods is a regular expression of the names of the pods the
+	// Deployment's current template runs (kube.PodNamePattern), so that a
+	// query leaves out an earlier release of the same colour.
+	Pods string
 }
 
 // Check is one measurement: a query that yields a single value, and the

@@ -14,11 +14,11 @@ const (
 	DefaultLatencyMetric  = "http_request_duration_seconds"
 	DefaultMaxErrorRate   = 0.001
 	DefaultMaxP95         = 500 * time.Millisecond
-	// DefaultSelector picks one colour's pods by the labels Prometheus
-	// gives pod targets (kubernetes_sd relabelled as usual, or the
-	// Prometheus Operator's PodMonitor and ServiceMonitor): namespace and
-	// pod, a Deployment's pods being <deployment>-<hash>-<hash>.
-	DefaultSelector = `namespace="{{.Namespace}}",pod=~"{{.Deployment}}-[a-z0-9]+-[a-z0-9]+"`
+	// DefaultSelector picks the pods of one colour's current release by
+	// the labels Prometheus gives pod targets (kubernetes_sd relabelled as
+	// usual, or the Prometheus Operator's PodMonitor and ServiceMonitor):
+	// namespace and pod, the pod names of the colour's newest ReplicaSet.
+	DefaultSelector = `namespace="{{.Namespace}}",pod=~"{{.Pods}}"`
 	// MinSLOWindow is the shortest rate window: at the usual scrape
 	// intervals a shorter one holds too few points.
 	MinSLOWindow = 10 * time.Second

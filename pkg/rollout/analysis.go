@@ -3,9 +3,13 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/fxplatform/deploy-actions/pkg/analysis"
+	"github.com/fxplatform/deploy-actions/pkg/kube"
 )
 
 // measure runs the analysis on colour every interval for window, and
@@ -39,6 +43,14 @@ func (c *Config) measure(ctx context.Context, ph *Phase, colour string, window t
 		return nil
 	}
 	vars := analysis.Vars{Namespace: c.Namespace, Deployment: c.DeploymentName(colour), Color: colour, Service: c.Service}
+	if d, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, vars.Deployment, metav1.GetOptions{}); err == nil {
+		// The colour's current release only: a release of the same colour
+		// aborted moments ago may still be in the metrics' window.
+		vars.Pods, _ = kube.PodNamePattern(ctx, c.Client, d)
+	}
+	if vars.Pods == "" {
+		vars.Pods = regexp.QuoteMeta(vars.Deployment) + "-[a-z0-9]+-[a-z0-9]+"
+	}
 	end := time.Now().Add(window)
 	var failed, inconclusive, passed int
 	for {

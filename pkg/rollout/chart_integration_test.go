@@ -4,6 +4,8 @@ package rollout_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/fxplatform/deploy-actions/pkg/analysis"
 	"github.com/fxplatform/deploy-actions/pkg/helm"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
@@ -250,4 +253,84 @@ func (a *chartApp) service(t *testing.T) *corev1.Service {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// The strategy's SLOs as the default analysis, on the real node: the
+// sandbox's Prometheus scrapes each colour's pods (the chart annotates
+// them). A release that answers 5 % errors is aborted at its first step,
+// and traffic is back on v1; a healthy one passes every step. A probe
+// through the live Service gives the traffic and watches it: no request
+// of the healthy release fails.
+func TestRealNodeDefaultAnalysis(t *testing.T) {
+	a := newChartApp(t, "v1", "v2")
+	a.images["v2-bad"] = rollouttest.Image(t, "v2-bad", "ERROR_RATE=0.05")
+	a.ScrapePods(t)
+	ctx := context.Background()
+	values := []string{"autoscaling.enabled=false", "replicaCount=3"}
+	if res, err := rollout.Promote(ctx, a.config(t, "v1", values...)); err != nil || res.Outcome != rollout.Installed {
+		t.Fatalf("first release: %+v, %v", res, err)
+	}
+	r := a.real(t)
+	r.WaitServing(t, "v1")
+	prom, err := analysis.NewPrometheus(a.PrometheusURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks, err := analysis.DefaultSLO(2 * time.Second).Checks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	canary := func(version string) rollout.Config {
+		cfg := a.config(t, version, values...)
+		cfg.Router, cfg.Strategy, cfg.Steps, cfg.Pauses = "replicas", rollout.Canary, []int{34, 67, 100}, []time.Duration{12 * time.Second}
+		cfg.Analysis = &analysis.Analysis{Provider: prom, Checks: checks}
+		// The candidate's first series appear a few seconds into a step
+		// (discovery, a scrape, two points for a rate): until then a
+		// measurement has no data, which is inconclusive, never a pass.
+		cfg.AnalysisInterval, cfg.InconclusiveLimit, cfg.ScaleDownDelay = 2*time.Second, 5, time.Second
+		return cfg
+	}
+
+	m := r.Probe(t)
+	res, err := rollout.Promote(ctx, canary("v2-bad"))
+	if !errors.Is(err, rollout.ErrAborted) || res.Outcome != rollout.Aborted || res.StepsCompleted != 0 {
+		t.Fatalf("the release answering 5 %% errors: %+v, %v; want it aborted at its first step", res, err)
+	}
+	if !strings.Contains(err.Error(), "error-rate") {
+		t.Errorf("abort reason %v, want the error-rate check", err)
+	}
+	var worst float64
+	for _, ph := range res.Phases {
+		for _, ms := range ph.Measurements {
+			for _, mr := range ms {
+				if mr.Name == "error-rate" && mr.Status == analysis.Fail {
+					worst = max(worst, mr.Value)
+				}
+			}
+		}
+	}
+	if worst < 0.01 {
+		t.Errorf("the failing error-rate measurement was %v, want about 5 %%", worst)
+	}
+	rollouttest.Settle(t, m, "v1")
+	bad := m.Stop()
+	t.Logf("during the bad release: %s", bad)
+	for v := range bad.Versions {
+		if v != "v1" && v != "v2-bad" {
+			t.Errorf("answers from %q", v)
+		}
+	}
+
+	m = r.Probe(t)
+	res, err = rollout.Promote(ctx, canary("v2"))
+	if err != nil || res.Outcome != rollout.Promoted {
+		t.Fatalf("the healthy release: %+v, %v", res, err)
+	}
+	for _, ph := range res.Phases {
+		if ph.Weight > 0 && ph.Weight < 100 && ph.Status != "pass" {
+			t.Errorf("step %s: %s, want pass (judged by the SLO checks)", ph.Name, ph.Status)
+		}
+	}
+	rollouttest.Settle(t, m, "v2")
+	rollouttest.CheckProbe(t, "the healthy release under the SLO checks", m, "v1", "v2")
 }

@@ -46,14 +46,24 @@ var targetName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`)
 // picks the file up within a second or two. Adding a name again replaces
 // its targets.
 func (s *Sandbox) AddScrapeTarget(name string, addrs []string, labels map[string]string) error {
+	return s.AddScrapeGroups(name, []TargetGroup{{Targets: addrs, Labels: labels}})
+}
+
+// TargetGroup is addresses Prometheus scrapes with the same labels.
+type TargetGroup struct {
+	Targets []string          `json:"targets"`
+	Labels  map[string]string `json:"labels,omitempty"`
+}
+
+// AddScrapeGroups is AddScrapeTarget with labels of each group's own.
+func (s *Sandbox) AddScrapeGroups(name string, groups []TargetGroup) error {
 	if !targetName.MatchString(name) {
 		return fmt.Errorf("scrape target name %q: use letters, digits, '.', '_' and '-'", name)
 	}
-	group := []struct {
-		Targets []string          `json:"targets"`
-		Labels  map[string]string `json:"labels,omitempty"`
-	}{{Targets: addrs, Labels: labels}}
-	data, err := json.MarshalIndent(group, "", "  ")
+	if groups == nil {
+		groups = []TargetGroup{}
+	}
+	data, err := json.MarshalIndent(groups, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -123,3 +123,12 @@ func RealBlueApp(t testing.TB, replicas int32, image, version string) *Real {
 	t.Helper()
 	return RealBlueAppIn(t, NewCluster(t), replicas, image, version)
 }
+
+// ScrapePods has the sandbox's Prometheus scrape the annotated pods of the
+// cluster's namespace on the real node (the reference chart annotates
+// them), with the namespace and pod labels of Prometheus's pod discovery,
+// until t ends.
+func (c Cluster) ScrapePods(t testing.TB) {
+	t.Helper()
+	sandbox.Get(t).ScrapePods(t, c.Namespace)
+}
