@@ -57,4 +57,3 @@ func TestPodNamePattern(t *testing.T) {
 		})
 	}
 }
-
