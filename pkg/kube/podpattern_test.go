@@ -14,7 +14,7 @@ import (
 func TestPodNamePattern(t *testing.T) {
 	controller := true
 	labels := map[string]string{"app": "fx", "version": "green"}
-	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "fx-green", Namespace: "p", UID: types.UID("d1")},
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "fx-green", Namespace: "p", UID: types.UID("d1"), Annotations: map[string]string{RevisionAnnotation: "2"}},
 		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}}}
 	rs := func(hash, rev string, owner types.UID) *appsv1.ReplicaSet {
 		l := map[string]string{"app": "fx", "version": "green", appsv1.DefaultDeploymentUniqueLabelKey: hash}

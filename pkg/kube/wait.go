@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -115,33 +114,42 @@ func ReadyPods(ctx context.Context, client kubernetes.Interface, d *appsv1.Deplo
 	return n, nil
 }
 
-// PodNamePattern is a regular expression of the names of the pods the
-// Deployment's current template makes, <name>-<pod-template-hash>-<suffix>:
-// the pods of its newest ReplicaSet, not those of an earlier template that
-// may still be in a metric's window. Before the Deployment has a
-// ReplicaSet it matches any of its pods.
-func PodNamePattern(ctx context.Context, client kubernetes.Interface, d *appsv1.Deployment) (string, error) {
-	anyPod := regexp.QuoteMeta(d.Name) + "-[a-z0-9]+-[a-z0-9]+"
+// RevisionAnnotation is what the deployment controller writes on a
+// Deployment and its ReplicaSets: the revision of each template.
+const RevisionAnnotation = "deployment.kubernetes.io/revision"
+
+// CurrentReplicaSet is the ReplicaSet the Deployment controls for its
+// current revision, or nil before the controller made it.
+func CurrentReplicaSet(ctx context.Context, client kubernetes.Interface, d *appsv1.Deployment) (*appsv1.ReplicaSet, error) {
 	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
 	if err != nil {
-		return "", fmt.Errorf("deployment %s/%s: %w", d.Namespace, d.Name, err)
+		return nil, fmt.Errorf("deployment %s/%s selector: %w", d.Namespace, d.Name, err)
 	}
-	rss, err := client.AppsV1().ReplicaSets(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	list, err := client.AppsV1().ReplicaSets(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {
-		return "", fmt.Errorf("listing the replica sets of %s/%s: %w", d.Namespace, d.Name, err)
+		return nil, fmt.Errorf("listing the replica sets of %s/%s: %w", d.Namespace, d.Name, err)
 	}
-	hash, newest := "", int64(-1)
-	for _, rs := range rss.Items {
-		if !metav1.IsControlledBy(&rs, d) {
-			continue
-		}
-		rev, err := strconv.ParseInt(rs.Annotations["deployment.kubernetes.io/revision"], 10, 64)
-		if err == nil && rev > newest && rs.Labels[appsv1.DefaultDeploymentUniqueLabelKey] != "" {
-			hash, newest = rs.Labels[appsv1.DefaultDeploymentUniqueLabelKey], rev
+	for i := range list.Items {
+		rs := &list.Items[i]
+		if metav1.IsControlledBy(rs, d) && rs.Annotations[RevisionAnnotation] != "" && rs.Annotations[RevisionAnnotation] == d.Annotations[RevisionAnnotation] {
+			return rs, nil
 		}
 	}
-	if hash == "" {
-		return anyPod, nil
+	return nil, nil
+}
+
+// PodNamePattern is a regular expression of the names of the pods the
+// Deployment's current template makes, <name>-<pod-template-hash>-<suffix>:
+// the pods of its current ReplicaSet, not those of an earlier template that
+// may still be in a metric's window. Before the controller has made that
+// ReplicaSet it matches any of the Deployment's pods.
+func PodNamePattern(ctx context.Context, client kubernetes.Interface, d *appsv1.Deployment) (string, error) {
+	rs, err := CurrentReplicaSet(ctx, client, d)
+	if err != nil {
+		return "", err
 	}
-	return regexp.QuoteMeta(d.Name+"-"+hash) + "-[a-z0-9]+", nil
+	if rs == nil || rs.Labels[appsv1.DefaultDeploymentUniqueLabelKey] == "" {
+		return regexp.QuoteMeta(d.Name) + "-[a-z0-9]+-[a-z0-9]+", nil
+	}
+	return regexp.QuoteMeta(d.Name+"-"+rs.Labels[appsv1.DefaultDeploymentUniqueLabelKey]) + "-[a-z0-9]+", nil
 }

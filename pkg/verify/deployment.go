@@ -20,10 +20,6 @@ import (
 // available, or its new pods restarted.
 var ErrDeploymentNotReady = errors.New("deployment not ready")
 
-// revisionAnnotation is what the deployment controller writes on a
-// Deployment and its ReplicaSets to tie them to a rollout.
-const revisionAnnotation = "deployment.kubernetes.io/revision"
-
 // DeploymentStatus is one observation of a Deployment.
 type DeploymentStatus struct {
 	Namespace          string    `json:"namespace"`
@@ -66,12 +62,12 @@ func CheckDeployment(ctx context.Context, client kubernetes.Interface, namespace
 	r := kube.DeploymentReadiness(d)
 	s.Replicas, s.Updated, s.Available, s.Unavailable = r.Desired, r.UpdatedReplicas, r.AvailableReplicas, r.UnavailableReplicas
 	s.Generation, s.ObservedGeneration = r.Generation, r.ObservedGeneration
-	s.Revision = d.Annotations[revisionAnnotation]
+	s.Revision = d.Annotations[kube.RevisionAnnotation]
 	s.Problems = r.Messages()
 	if s.ObservedGeneration < s.Generation || s.Revision == "" {
 		return s, nil // the controller has not caught up: the pods say nothing yet
 	}
-	rs, err := currentReplicaSet(ctx, client, d)
+	rs, err := kube.CurrentReplicaSet(ctx, client, d)
 	if err != nil {
 		return s, err
 	}
@@ -87,26 +83,6 @@ func CheckDeployment(ctx context.Context, client kubernetes.Interface, namespace
 		s.Problems = append(s.Problems, fmt.Sprintf("container %s of pod %s restarted %d times since the rollout began", r.Container, r.Pod, r.Count))
 	}
 	return s, nil
-}
-
-// currentReplicaSet finds the ReplicaSet the Deployment owns for its
-// current revision, or nil.
-func currentReplicaSet(ctx context.Context, client kubernetes.Interface, d *appsv1.Deployment) (*appsv1.ReplicaSet, error) {
-	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
-	if err != nil {
-		return nil, fmt.Errorf("deployment %s/%s selector: %w", d.Namespace, d.Name, err)
-	}
-	list, err := client.AppsV1().ReplicaSets(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
-	if err != nil {
-		return nil, fmt.Errorf("listing replicasets of %s/%s: %w", d.Namespace, d.Name, err)
-	}
-	for i := range list.Items {
-		rs := &list.Items[i]
-		if ownedBy(rs.OwnerReferences, d.UID) && rs.Annotations[revisionAnnotation] == d.Annotations[revisionAnnotation] {
-			return rs, nil
-		}
-	}
-	return nil, nil
 }
 
 func restarts(ctx context.Context, client kubernetes.Interface, d *appsv1.Deployment, rsUID types.UID) ([]Restart, error) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fxplatform/deploy-actions/pkg/kube"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,7 +23,7 @@ func rollout(replicas int32, restarts int32) []runtime.Object {
 	labels := map[string]string{"app": "fx"}
 	d := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "fx", Namespace: "ns", UID: "d-uid", Generation: 4,
-			Annotations: map[string]string{revisionAnnotation: "2"}},
+			Annotations: map[string]string{kube.RevisionAnnotation: "2"}},
 		Spec: appsv1.DeploymentSpec{Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels}},
 		Status: appsv1.DeploymentStatus{ObservedGeneration: 4, Replicas: replicas, UpdatedReplicas: replicas,
 			ReadyReplicas: replicas, AvailableReplicas: replicas,
@@ -30,7 +31,7 @@ func rollout(replicas int32, restarts int32) []runtime.Object {
 	}
 	rs := func(name, rev string, uid string) *appsv1.ReplicaSet {
 		return &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: metaUID(uid), Labels: labels,
-			Annotations:     map[string]string{revisionAnnotation: rev},
+			Annotations:     map[string]string{kube.RevisionAnnotation: rev},
 			OwnerReferences: []metav1.OwnerReference{{UID: "d-uid", Controller: &yes}}}}
 	}
 	objs := []runtime.Object{d, rs("fx-old", "1", "rs-old"), rs("fx-new", "2", "rs-new")}
