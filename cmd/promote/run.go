@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
+	"text/template"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -46,14 +46,20 @@ type Inputs struct {
 	Steps                             []int
 	StepPause                         []time.Duration
 	TrafficRouter, HTTPRoute, Ingress string
-	PreviewURL                        *url.URL
-	HealthPaths                       []string
-	PrometheusURL                     string
-	AnalysisChecks                    []analysis.Check
-	AnalysisInterval                  time.Duration
+	// PreviewURL is a template over analysis.Vars: {{.Color}} is the
+	// idle colour.
+	PreviewURL       *template.Template
+	previewRaw       string
+	ProbeRequests    int
+	HealthPaths      []string
+	PrometheusURL    string
+	AnalysisChecks   []analysis.Check
+	AnalysisInterval time.Duration
 	// SLO: AnalysisChecks are the SLO checks (prometheus-url without
 	// analysis-checks).
 	SLO                                         bool
+	MaxErrorRate                                float64
+	MaxP95                                      time.Duration
 	FailureLimit, InconclusiveLimit, MinSamples int
 	PostPromotionWindow, ScaleDownDelay         time.Duration
 	LockTimeout, Timeout                        time.Duration
@@ -71,6 +77,7 @@ func (p *Inputs) parseSLO(in *action.Inputs, useSLO bool) {
 		Selector: in.String("metrics-selector"), MaxErrorRate: in.Percent("max-error-rate"), MaxP95: in.Duration("max-p95-latency"),
 		Window: p.AnalysisInterval,
 	}
+	p.MaxErrorRate, p.MaxP95 = slo.MaxErrorRate, slo.MaxP95
 	bad := false
 	for _, name := range []string{"requests-metric", "latency-metric"} {
 		if err := analysis.CheckMetricName(in.String(name)); err != nil {
@@ -97,17 +104,17 @@ func (p *Inputs) parseSLO(in *action.Inputs, useSLO bool) {
 // candidate (no analysis, no availability probe): such a pause is only a
 // wait, unless allow-unmonitored says that is what is wanted.
 func (p *Inputs) checkMonitored(in *action.Inputs) {
-	if len(p.AnalysisChecks) > 0 || p.Availability.URL != "" || in.Bool("allow-unmonitored") {
+	if len(p.AnalysisChecks) > 0 || p.PreviewURL != nil || p.Availability.URL != "" || in.Bool("allow-unmonitored") {
 		return
 	}
 	waits := p.Strategy == rollout.Canary && slices.ContainsFunc(p.StepPause, func(d time.Duration) bool { return d > 0 })
 	switch {
 	case waits:
-		in.Fail("step-pause", "%v: nothing would judge the candidate during these pauses (no prometheus-url, analysis-checks or availability probe); "+
-			"set prometheus-url for the SLO checks, or an availability-url, or allow-unmonitored: true", p.StepPause)
+		in.Fail("step-pause", "%v: nothing would judge the candidate during these pauses (no prometheus-url, analysis-checks, preview-url or availability probe); "+
+			"set prometheus-url for the SLO checks, a preview-url to probe the candidate on them, an availability-url, or allow-unmonitored: true", p.StepPause)
 	case p.PostPromotionWindow > 0:
-		in.Fail("post-promotion-window", "%s: nothing would judge the new colour in it (no prometheus-url, analysis-checks or availability probe); "+
-			"set prometheus-url for the SLO checks, or an availability-url, or allow-unmonitored: true", p.PostPromotionWindow)
+		in.Fail("post-promotion-window", "%s: nothing would judge the new colour in it (no prometheus-url, analysis-checks, preview-url or availability probe); "+
+			"set prometheus-url for the SLO checks, a preview-url to probe the candidate on them, an availability-url, or allow-unmonitored: true", p.PostPromotionWindow)
 	}
 }
 
@@ -192,12 +199,16 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		in.Fail("ingress", "is required with traffic-router nginx")
 	}
 	if raw := in.String("preview-url"); raw != "" {
-		u, err := verify.ParseBaseURL(raw)
-		if err != nil {
-			in.Fail("preview-url", "%v", err)
+		t, err := template.New("preview-url").Option("missingkey=error").Parse(raw)
+		if err == nil {
+			_, err = verify.RenderURL(t, analysis.Vars{Color: "blue"})
 		}
-		p.PreviewURL = u
+		if err != nil {
+			in.Fail("preview-url", "%v (want a base URL; {{.Color}} names the idle colour)", err)
+		}
+		p.PreviewURL, p.previewRaw = t, raw
 	}
+	p.ProbeRequests = in.Int("probe-requests", 1, 100000)
 	p.HealthPaths = in.List("health-paths")
 	for _, path := range p.HealthPaths {
 		// Checked now, as verify does: a path that is a URL of its own
@@ -315,6 +326,9 @@ func run(ctx context.Context, a *action.Action) error {
 	return nil
 }
 
+// probeRate is the rate of the probe analysis' requests (per second).
+const probeRate = 50
+
 // interruptGrace is what an interrupted rollout gets to put traffic back
 // and record it; the GitHub Deployment's final status gets a quarter of
 // action.StopGrace after it, so the step reports before the runner kills
@@ -388,9 +402,22 @@ func config(ctx context.Context, in Inputs, a *action.Action) (rollout.Config, e
 		cfg.Analysis = &analysis.Analysis{Provider: prom, Checks: in.AnalysisChecks, MinSamples: float64(in.MinSamples)}
 	}
 	if in.PreviewURL != nil {
-		cfg.Preview = func(ctx context.Context) error {
-			_, err := verify.Health{Timeout: in.Timeout / 10}.Wait(ctx, in.PreviewURL, in.HealthPaths)
+		cfg.Preview = func(ctx context.Context, colour string) error {
+			u, err := verify.RenderURL(in.PreviewURL, analysis.Vars{Namespace: in.Namespace, Deployment: in.DeploymentName(colour), Color: colour, Service: in.Service})
+			if err != nil {
+				return err
+			}
+			_, err = verify.Health{Timeout: in.Timeout / 10}.Wait(ctx, u, in.HealthPaths)
 			return err
+		}
+		if cfg.Analysis == nil {
+			// No Prometheus: each measurement is a load probe through the
+			// colour's own URL, judged on the same SLOs.
+			pa, err := verify.NewProbeAnalysis(in.previewRaw, firstOr(in.HealthPaths, "/api/health"), in.ProbeRequests, probeRate, in.MaxErrorRate, in.MaxP95)
+			if err != nil {
+				return rollout.Config{}, err
+			}
+			cfg.Analysis = pa
 		}
 	}
 	return cfg, nil

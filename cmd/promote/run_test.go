@@ -84,6 +84,10 @@ func TestBadInput(t *testing.T) {
 		{Name: "metrics-selector with an unknown field", Set: map[string]string{"prometheus-url": prometheus.URL, "metrics-selector": `pod=~"{{.Colour}}-.*"`}, Input: "metrics-selector"},
 		{Name: "max-error-rate above 100 %", Set: map[string]string{"prometheus-url": prometheus.URL, "max-error-rate": "120%"}, Input: "max-error-rate"},
 		{Name: "max-p95-latency not a duration", Set: map[string]string{"prometheus-url": prometheus.URL, "max-p95-latency": "5x"}, Input: "max-p95-latency"},
+		{Name: "preview-url with an unknown field", Set: map[string]string{"preview-url": "http://fx-{{.Colour}}.production"}, Input: "preview-url"},
+		{Name: "preview-url not a template", Set: map[string]string{"preview-url": "http://fx-{{.Color.production"}, Input: "preview-url"},
+		{Name: "preview-url that renders a query", Set: map[string]string{"preview-url": "http://fx-{{.Color}}.production/?a=1"}, Input: "preview-url"},
+		{Name: "probe-requests zero", Set: map[string]string{"probe-requests": "0"}, Input: "probe-requests"},
 		{Name: "attestations without a key", Set: map[string]string{"verify-attestations": "vuln"}, Input: "verify-attestations"},
 	})
 }
@@ -134,6 +138,7 @@ func TestSLOAnalysisByDefault(t *testing.T) {
 		{"prometheus-url alone", map[string]string{"prometheus-url": "http://127.0.0.1:9090"}, []string{"error-rate", "p95-latency"}},
 		{"checks of one's own", map[string]string{"prometheus-url": "http://127.0.0.1:9090", "analysis-checks": "- {name: up, query: up, min: 1}"}, []string{"up"}},
 		{"only the availability probe", map[string]string{"availability-url": "http://127.0.0.1:1/api/health"}, nil},
+		{"a preview-url to probe the candidate through", map[string]string{"preview-url": "http://fx-platform-service-{{.Color}}.production"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			inputs := withChart(map[string]string{"service": "fx-platform-service", "deployment": "fx-platform", "image": imageV2,

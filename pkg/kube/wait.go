@@ -153,3 +153,26 @@ func PodNamePattern(ctx context.Context, client kubernetes.Interface, d *appsv1.
 	}
 	return regexp.QuoteMeta(d.Name+"-"+rs.Labels[appsv1.DefaultDeploymentUniqueLabelKey]) + "-[a-z0-9]+", nil
 }
+
+// WaitPodsGone waits until no pod of the Deployment is left, terminating
+// ones included: a colour scaled to zero whose pods still serve their
+// preStop drain is not yet empty.
+func WaitPodsGone(ctx context.Context, client kubernetes.Interface, d *appsv1.Deployment, timeout time.Duration) error {
+	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil {
+		return fmt.Errorf("deployment %s/%s: %w", d.Namespace, d.Name, err)
+	}
+	left := 0
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, max(timeout, time.Nanosecond), true, func(ctx context.Context) (bool, error) {
+		pods, err := client.CoreV1().Pods(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+		if err != nil {
+			return false, nil
+		}
+		left = len(pods.Items)
+		return left == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for the %d pod(s) of %s/%s to be gone: %w", left, d.Namespace, d.Name, err)
+	}
+	return nil
+}

@@ -4,6 +4,7 @@ package rollout_test
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -24,6 +25,7 @@ import (
 	"github.com/fxplatform/deploy-actions/pkg/rollout/rollouttest"
 	"github.com/fxplatform/deploy-actions/pkg/sampleapp"
 	"github.com/fxplatform/deploy-actions/pkg/traffic"
+	"github.com/fxplatform/deploy-actions/pkg/verify"
 )
 
 // chartApp is fx-platform released from the reference chart on the real
@@ -333,4 +335,63 @@ func TestRealNodeDefaultAnalysis(t *testing.T) {
 	}
 	rollouttest.Settle(t, m, "v2")
 	rollouttest.CheckProbe(t, "the healthy release under the SLO checks", m, "v1", "v2")
+}
+
+// Without Prometheus: each measurement is a load probe through the
+// candidate's own Service (the reference chart's <service>-<colour>), judged
+// on the same SLOs. The release answering 5 % errors is aborted at its
+// first step; the healthy one passes every step with 0 failed requests
+// through the live Service.
+func TestRealNodeProbeAnalysis(t *testing.T) {
+	a := newChartApp(t, "v1", "v2")
+	a.images["v2-bad"] = rollouttest.Image(t, "v2-bad", "ERROR_RATE=0.05")
+	ctx := context.Background()
+	values := []string{"autoscaling.enabled=false", "replicaCount=3"}
+	if res, err := rollout.Promote(ctx, a.config(t, "v1", values...)); err != nil || res.Outcome != rollout.Installed {
+		t.Fatalf("first release: %+v, %v", res, err)
+	}
+	r := a.real(t)
+	r.WaitServing(t, "v1")
+	ip := map[string]string{}
+	for _, colour := range []string{"blue", "green"} {
+		svc, err := a.Client.CoreV1().Services(a.Namespace).Get(ctx, "fx-platform-service-"+colour, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("the shared release's colour Service: %v", err)
+		}
+		ip[colour] = svc.Spec.ClusterIP
+	}
+	// What preview-url: http://fx-platform-service-{{.Color}}.<namespace>
+	// is in a cluster, with the addresses the host reaches.
+	preview := fmt.Sprintf(`http://{{if eq .Color "blue"}}%s{{else}}%s{{end}}`, ip["blue"], ip["green"])
+	probe, err := verify.NewProbeAnalysis(preview, sampleapp.PathStrategy, 100, 50, analysis.DefaultMaxErrorRate, analysis.DefaultMaxP95)
+	if err != nil {
+		t.Fatal(err)
+	}
+	canary := func(version string) rollout.Config {
+		cfg := a.config(t, version, values...)
+		cfg.Router, cfg.Strategy, cfg.Steps, cfg.Pauses = "replicas", rollout.Canary, []int{34, 67, 100}, []time.Duration{6 * time.Second}
+		cfg.Analysis, cfg.AnalysisInterval, cfg.ScaleDownDelay = probe, 2*time.Second, time.Second
+		return cfg
+	}
+
+	m := r.Probe(t)
+	res, err := rollout.Promote(ctx, canary("v2-bad"))
+	if !errors.Is(err, rollout.ErrAborted) || res.StepsCompleted != 0 || !strings.Contains(err.Error(), "error-rate") {
+		t.Fatalf("the release answering 5 %% errors: %+v, %v; want it aborted at its first step on error-rate", res, err)
+	}
+	rollouttest.Settle(t, m, "v1")
+	t.Logf("during the bad release: %s", m.Stop())
+
+	m = r.Probe(t)
+	res, err = rollout.Promote(ctx, canary("v2"))
+	if err != nil || res.Outcome != rollout.Promoted {
+		t.Fatalf("the healthy release: %+v, %v", res, err)
+	}
+	for _, ph := range res.Phases {
+		if ph.Weight > 0 && ph.Weight < 100 && ph.Status != "pass" {
+			t.Errorf("step %s: %s, want pass (judged by the probe)", ph.Name, ph.Status)
+		}
+	}
+	rollouttest.Settle(t, m, "v2")
+	rollouttest.CheckProbe(t, "the healthy release under the probe analysis", m, "v1", "v2")
 }

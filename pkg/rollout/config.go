@@ -72,6 +72,13 @@ type Target struct {
 	OnEvent func(Event)
 }
 
+// Analyzer measures one colour and judges each measurement: Prometheus
+// checks (*analysis.Analysis), or a probe of the colour's own URL
+// (*verify.ProbeAnalysis) where there is no Prometheus.
+type Analyzer interface {
+	Run(ctx context.Context, v analysis.Vars) []analysis.Result
+}
+
 // Event is one piece of progress.
 type Event struct {
 	Phase   string
@@ -92,13 +99,13 @@ type Config struct {
 	// Analysis, when set, runs during every pause and over the
 	// post-promotion window, every AnalysisInterval, and before traffic
 	// moves when a Preview exercised the idle colour.
-	Analysis          *analysis.Analysis
+	Analysis          Analyzer
 	AnalysisInterval  time.Duration
 	FailureLimit      int
 	InconclusiveLimit int
 	// Preview, when set, checks the idle colour before any traffic moves
 	// (health paths through the preview URL).
-	Preview             func(ctx context.Context) error
+	Preview             func(ctx context.Context, colour string) error
 	PostPromotionWindow time.Duration
 	ScaleDownDelay      time.Duration
 	// Chart, when set, renders the candidate colour from a Helm chart, as

@@ -28,7 +28,7 @@ func helperConfig(t *testing.T, a *app, mode string) rollout.Config {
 	switch mode {
 	case "stuck-in-pre-promotion":
 		cfg := rollout.Config{Target: a.target(t, "service"), Image: imageV2}
-		cfg.Preview = func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
+		cfg.Preview = func(ctx context.Context, _ string) error { <-ctx.Done(); return ctx.Err() }
 		return cfg
 	case "paused-at-50":
 		return rollout.Config{Target: derivedTimeout(a.target(t, "replicas")), Image: imageV2, Strategy: rollout.Canary,

@@ -228,6 +228,14 @@ func (p *promotion) prepare(ctx context.Context, liveDep *appsv1.Deployment) err
 		return err
 	}
 	name := c.DeploymentName(p.cand)
+	if cur, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, name, metav1.GetOptions{}); err == nil && !p.res.Resumed && kube.DesiredReplicas(cur) == 0 {
+		// An aborted release's pods may still be draining: until they are
+		// gone the colour's own Service, and so a probe of it, can reach
+		// them, and a new release would be judged on the old one's answers.
+		if err := kube.WaitPodsGone(ctx, c.Client, cur, c.Timeout); err != nil {
+			return err
+		}
+	}
 	if c.Chart != nil {
 		if err := p.renderCandidate(ctx, liveDep, replicas); err != nil {
 			return err
@@ -253,7 +261,7 @@ func (p *promotion) prepare(ctx context.Context, liveDep *appsv1.Deployment) err
 	}
 	ph = p.begin("pre-promotion", -1)
 	if c.Preview != nil {
-		if err := c.Preview(ctx); err != nil {
+		if err := c.Preview(ctx, p.cand); err != nil {
 			p.end(ph, "fail")
 			return fmt.Errorf("%w: pre-promotion health of %s: %w", ErrAborted, p.cand, err)
 		}
