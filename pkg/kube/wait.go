@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -149,9 +150,31 @@ func PodNamePattern(ctx context.Context, client kubernetes.Interface, d *appsv1.
 		return "", err
 	}
 	if rs == nil || rs.Labels[appsv1.DefaultDeploymentUniqueLabelKey] == "" {
-		return regexp.QuoteMeta(d.Name) + "-[a-z0-9]+-[a-z0-9]+", nil
+		return AnyPodPattern(d.Name), nil
 	}
-	return regexp.QuoteMeta(d.Name+"-"+rs.Labels[appsv1.DefaultDeploymentUniqueLabelKey]) + "-[a-z0-9]+", nil
+	// The ReplicaSet controller names pods <replica set>-<5 random>, the
+	// prefix cut to 58 characters (the API server's generateName rule).
+	prefix := rs.Name + "-"
+	if len(prefix) > maxGeneratedPrefix {
+		return quoteName(prefix[:maxGeneratedPrefix]) + "[a-z0-9]{5}", nil
+	}
+	return quoteName(prefix) + "[a-z0-9]+", nil
+}
+
+// maxGeneratedPrefix is the longest generateName prefix the API server
+// keeps (63 less the 5 random characters).
+const maxGeneratedPrefix = 58
+
+// AnyPodPattern matches the names of any pod of the Deployment name.
+func AnyPodPattern(name string) string {
+	return quoteName(name) + "-[a-z0-9]+-[a-z0-9]+"
+}
+
+// quoteName quotes an object name (lower-case letters, digits, '-' and
+// '.') for a regular expression without a backslash, so that the pattern
+// can stand in a PromQL string, whose escapes are Go's ("\." is not one).
+func quoteName(name string) string {
+	return strings.ReplaceAll(regexp.QuoteMeta(name), `\.`, "[.]")
 }
 
 // WaitPodsGone waits until no pod of the Deployment is left, terminating

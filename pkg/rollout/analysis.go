@@ -3,7 +3,6 @@ package rollout
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -49,7 +48,7 @@ func (c *Config) measure(ctx context.Context, ph *Phase, colour string, window t
 		vars.Pods, _ = kube.PodNamePattern(ctx, c.Client, d)
 	}
 	if vars.Pods == "" {
-		vars.Pods = regexp.QuoteMeta(vars.Deployment) + "-[a-z0-9]+-[a-z0-9]+"
+		vars.Pods = kube.AnyPodPattern(vars.Deployment)
 	}
 	end := time.Now().Add(window)
 	var failed, inconclusive, passed int
