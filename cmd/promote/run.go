@@ -37,6 +37,7 @@ type Inputs struct {
 	// Chart renders the candidate (candidate-from chart), as Release's
 	// colour; without it the live Deployment is copied.
 	Chart      *charts.Group
+	chartHPA   string // the autoscaler the local chart renders for a colour, if any
 	Release    string
 	MaxHistory int
 	// Gate is the signature policy the image must pass before anything
@@ -85,8 +86,8 @@ func (p *Inputs) parseSLO(in *action.Inputs, useSLO bool) {
 			bad = true
 		}
 	}
-	if _, err := analysis.NewCheck("metrics-selector", "up{"+slo.Selector+"}", analysis.Threshold{Bound: analysis.Max}, ""); err != nil || strings.TrimSpace(slo.Selector) == "" {
-		in.Fail("metrics-selector", "%q: want label matchers such as %s, a template over {{.Namespace}}, {{.Deployment}}, {{.Color}}, {{.Service}} (%v)", slo.Selector, analysis.DefaultSelector, err)
+	if err := analysis.CheckSelector(slo.Selector, analysis.SampleVars); err != nil {
+		in.Fail("metrics-selector", "%v: want PromQL label matchers such as %s, a template over {{.Namespace}}, {{.Deployment}}, {{.Color}}, {{.Service}}, {{.Pods}}", err, analysis.DefaultSelector)
 		bad = true
 	}
 	if bad || !useSLO || p.PrometheusURL == "" {
@@ -128,6 +129,12 @@ func (p *Inputs) parseChart(in *action.Inputs, digest name.Digest) {
 		if g.Set() {
 			in.Fail("candidate-from", "is live (copy the live Deployment), but chart is set too; set candidate-from: chart to render the colours from it")
 		}
+		// What only a chart uses would be silently ignored.
+		for _, name := range []string{"release", "chart-version", "values-files", "set", "set-string"} {
+			if in.String(name) != "" {
+				in.Fail(name, "is for candidate-from chart; with live, the candidate copies the live Deployment and only its image changes")
+			}
+		}
 		return
 	}
 	if !g.Set() {
@@ -147,6 +154,8 @@ func (p *Inputs) parseChart(in *action.Inputs, digest name.Digest) {
 		ch := rollout.Chart{Chart: g.Local(), Values: g.Values, Release: p.Release}
 		if err := ch.Check(p.App, p.Container, p.Image); err != nil {
 			in.Fail("chart", "%v", err)
+		} else {
+			p.chartHPA, _ = ch.Autoscaler(p.App)
 		}
 	}
 }
@@ -187,6 +196,9 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	}
 	if p.TrafficRouter = in.Enum("traffic-router"); p.TrafficRouter == "" {
 		p.TrafficRouter = rollout.DefaultRouter(p.Strategy)
+	}
+	if p.TrafficRouter == "replicas" && p.Strategy == rollout.Canary && p.chartHPA != "" {
+		in.Fail("traffic-router", "replicas sets traffic by replica counts, and the chart renders %s, which changes them: use gateway-api or nginx (they weigh requests), strategy blue-green, or turn the chart's autoscaler off for this service", p.chartHPA)
 	}
 	if p.TrafficRouter == "service" && p.Strategy == rollout.Canary {
 		in.Fail("traffic-router", "the service router switches all traffic at once; strategy canary needs replicas, gateway-api or nginx")
@@ -237,6 +249,15 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		in.Fail("analysis-interval", "must be above 0")
 	}
 	p.parseSLO(in, err == nil && len(checks) == 0)
+	if p.PreviewURL != nil && len(p.AnalysisChecks) == 0 && err == nil {
+		// The probe through preview-url judges each step: it must reach
+		// the candidate, whichever colour that is.
+		b, berr := verify.RenderURL(p.PreviewURL, analysis.Vars{Color: "blue"})
+		g, gerr := verify.RenderURL(p.PreviewURL, analysis.Vars{Color: "green"})
+		if berr == nil && gerr == nil && b.String() == g.String() {
+			in.Fail("preview-url", "%s names no colour, and without prometheus-url a probe of it judges each step: it would measure the same Service whichever colour is the candidate; put {{.Color}} where the colour goes (http://fx-platform-service-{{.Color}}.production)", b)
+		}
+	}
 	p.FailureLimit = in.Int("failure-limit", 0, 100)
 	p.InconclusiveLimit = in.Int("inconclusive-limit", 0, 100)
 	p.MinSamples = in.Int("min-samples", 0, 1<<30)

@@ -88,6 +88,13 @@ func TestBadInput(t *testing.T) {
 		{Name: "preview-url not a template", Set: map[string]string{"preview-url": "http://fx-{{.Color.production"}, Input: "preview-url"},
 		{Name: "preview-url that renders a query", Set: map[string]string{"preview-url": "http://fx-{{.Color}}.production/?a=1"}, Input: "preview-url"},
 		{Name: "probe-requests zero", Set: map[string]string{"probe-requests": "0"}, Input: "probe-requests"},
+		{Name: "replicas router under the chart's autoscaler", Set: map[string]string{"set": "service.name=fx-platform-service", "strategy": "canary", "steps": "34,67,100", "allow-unmonitored": "true"}, Input: "traffic-router"},
+		{Name: "values for a chart with candidate-from live", Set: map[string]string{"candidate-from": "live", "chart": "", "set": "", "values-files": "deploy/production.yaml"}, Input: "values-files"},
+		{Name: "release with candidate-from live", Set: map[string]string{"candidate-from": "live", "chart": "", "set": "", "release": "fx"}, Input: "release"},
+		{Name: "metrics-selector not label matchers", Set: map[string]string{"prometheus-url": prometheus.URL, "metrics-selector": `namespace=production`}, Input: "metrics-selector"},
+		{Name: "metrics-selector closing the braces", Set: map[string]string{"prometheus-url": prometheus.URL, "metrics-selector": `namespace="production"}`}, Input: "metrics-selector"},
+		{Name: "preview-url that names no colour judging the steps", Set: map[string]string{"preview-url": "http://fx-preview.production:8080",
+			"strategy": "canary", "steps": "34,67,100", "step-pause": "5m"}, Input: "preview-url"},
 		{Name: "attestations without a key", Set: map[string]string{"verify-attestations": "vuln"}, Input: "verify-attestations"},
 	})
 }
@@ -167,7 +174,9 @@ func TestSLOAnalysisByDefault(t *testing.T) {
 // service input says.
 func withChart(inputs map[string]string) map[string]string {
 	inputs["chart"] = "../../testdata/charts/fx-platform"
-	inputs["set"] = "service.name=fx-platform-service"
+	// The chart's autoscaler is off: the canaries here take the replicas
+	// router, which an autoscaler would fight (refused, see TestBadInput).
+	inputs["set"] = "service.name=fx-platform-service\nautoscaling.enabled=false"
 	return inputs
 }
 

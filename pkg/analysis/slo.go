@@ -3,6 +3,8 @@ package analysis
 import (
 	"fmt"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -68,13 +70,18 @@ func (s SLO) Checks() ([]Check, error) {
 	if s.MaxErrorRate < 0 || s.MaxErrorRate > 1 || s.MaxP95 < 0 {
 		return nil, fmt.Errorf("error rate %v must be between 0 and 1, and latency %v not negative", s.MaxErrorRate, s.MaxP95)
 	}
+	if err := CheckSelector(s.Selector, SampleVars); err != nil {
+		return nil, fmt.Errorf("metrics selector: %w", err)
+	}
 	w := fmt.Sprintf("%ds", int(s.Window.Round(time.Second).Seconds()))
 	all := fmt.Sprintf("%s{%s}", s.RequestsMetric, s.Selector)
 	samples := fmt.Sprintf("sum(increase(%s[%s]))", all, w)
 	errRate, err := NewCheck("error-rate",
-		// No 5xx series at all is no error, not no data; no requests at
-		// all is no data (the denominator is empty).
-		fmt.Sprintf(`(sum(rate(%s{%s,code=~"5.."}[%s])) or vector(0)) / sum(rate(%s[%s]))`, s.RequestsMetric, s.Selector, w, all, w),
+		// No 5xx series is no error, but only where the requests carry a
+		// code label at all: a counter labelled otherwise ("status") gives
+		// no data, never a 0 % that passes. No requests is no data too
+		// (the denominator is empty).
+		fmt.Sprintf(`(sum(rate(%[1]s{%[2]s,code=~"5.."}[%[3]s])) or 0 * sum(rate(%[1]s{%[2]s,code=~".+"}[%[3]s]))) / sum(rate(%[4]s[%[3]s]))`, s.RequestsMetric, s.Selector, w, all),
 		Threshold{Bound: Max, Value: s.MaxErrorRate, Unit: Ratio}, samples)
 	if err != nil {
 		return nil, fmt.Errorf("metrics selector: %w", err)
@@ -86,4 +93,56 @@ func (s SLO) Checks() ([]Check, error) {
 		return nil, fmt.Errorf("metrics selector: %w", err)
 	}
 	return []Check{errRate, p95}, nil
+}
+
+// SampleVars are the values a template is tried with when it is read: a
+// colour, and a Deployment name with a dot, as an input may give it.
+var SampleVars = Vars{Namespace: "production", Deployment: "fx.platform-blue", Color: "blue", Service: "fx-platform-service", Pods: "fx[.]platform-blue-5d4f8b9c7-[a-z0-9]+"}
+
+var matcher = regexp.MustCompile(`^\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*")\s*$`)
+
+// CheckSelector checks label matchers as PromQL takes them inside braces
+// (name="value", name=~"regexp", comma-separated), with the templates
+// filled in as v fills them: a selector that is not PromQL would reach
+// Prometheus only at the first measurement, after the candidate is out.
+func CheckSelector(selector string, v Vars) error {
+	t, err := parseTemplate("selector", selector)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, v); err != nil {
+		return err
+	}
+	text := b.String()
+	var parts []string
+	start, quoted := 0, false
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
+		case c == '\\' && quoted:
+			i++
+		case c == '"':
+			quoted = !quoted
+		case c == ',' && !quoted:
+			parts = append(parts, text[start:i])
+			start = i + 1
+		}
+	}
+	parts = append(parts, text[start:])
+	for _, p := range parts {
+		m := matcher.FindStringSubmatch(p)
+		if m == nil {
+			return fmt.Errorf("%q is not a label matcher (name=\"value\", !=, =~ or !~)", strings.TrimSpace(p))
+		}
+		value, err := strconv.Unquote(m[2])
+		if err != nil {
+			return fmt.Errorf("%s: %w", strings.TrimSpace(p), err)
+		}
+		if m[1] == "=~" || m[1] == "!~" {
+			if _, err := regexp.Compile("^(?:" + value + ")$"); err != nil {
+				return fmt.Errorf("%s: %w", strings.TrimSpace(p), err)
+			}
+		}
+	}
+	return nil
 }

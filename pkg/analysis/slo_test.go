@@ -18,7 +18,7 @@ func TestSLOChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`namespace="production"`, `pod=~"fx-platform-green-7df6445f66-[a-z0-9]+"`, `code=~"5.."`, `or vector(0)`, "[10s]"} {
+	for _, want := range []string{`namespace="production"`, `pod=~"fx-platform-green-7df6445f66-[a-z0-9]+"`, `code=~"5.."`, `or 0 * sum(rate(http_requests_total{`, "[10s]"} {
 		if !strings.Contains(q, want) {
 			t.Errorf("error-rate query %s lacks %s", q, want)
 		}
@@ -47,6 +47,19 @@ func TestSLOChecks(t *testing.T) {
 		bad(&s)
 		if _, err := s.Checks(); err == nil {
 			t.Errorf("%+v accepted", s)
+		}
+	}
+}
+
+func TestCheckSelector(t *testing.T) {
+	for _, ok := range []string{DefaultSelector, `namespace="p"`, `a="x,y", b!="z\"q"`, `job=~"api|web", code!~"2.."`} {
+		if err := CheckSelector(ok, SampleVars); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{`namespace=production`, `namespace="p"}`, `namespace="p",`, `"p"`, `a=~"("`, `{{.Colour}}="x"`, `a="x" b="y"`, ``} {
+		if err := CheckSelector(bad, SampleVars); err == nil {
+			t.Errorf("%q accepted", bad)
 		}
 	}
 }

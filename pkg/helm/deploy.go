@@ -44,6 +44,13 @@ type Request struct {
 	// changed since (a scale to zero) are set back to what the chart says
 	// (server-side apply with --force-conflicts).
 	Own bool
+	// Forward recovers a revision left pending by a killed run by marking
+	// it failed, not by rolling back to the last deployed one: for a
+	// release whose last deployed manifest may be stale (the live Service
+	// of promote's shared release, switched since), the upgrade that
+	// follows renders what is wanted now, and a rollback would first put
+	// the stale objects back.
+	Forward bool
 }
 
 // Result is what a deploy did. Deploy fills it as far as it got, also
@@ -98,7 +105,11 @@ func (c *Client) Deploy(ctx context.Context, req Request) (*Result, error) {
 		if req.DryRun {
 			return res, fmt.Errorf("release %q is %s (revision %d); a real run would recover it first", req.Release, last.Info.Status, last.Version)
 		}
-		if res.Recovery, err = c.Recover(ctx, req.Release, req.undoOptions()); err != nil {
+		if req.Forward {
+			if err := c.markFailed(last, "marked failed by the next upgrade"); err != nil {
+				return res, err
+			}
+		} else if res.Recovery, err = c.Recover(ctx, req.Release, req.undoOptions()); err != nil {
 			return res, fmt.Errorf("recovering stuck release %q: %w", req.Release, err)
 		}
 		if last, err = c.last(req.Release); err != nil {

@@ -320,6 +320,30 @@ func TestDeployRecoversFirst(t *testing.T) {
 	}
 }
 
+// TestDeployRecoversForward: with Forward, a revision left pending is
+// marked failed and the upgrade goes on from there, with no rollback
+// revision in between (which would first put the old objects back).
+func TestDeployRecoversForward(t *testing.T) {
+	c, _ := newTestClient(t)
+	res, err := c.Deploy(context.Background(), request(t, digestA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stick(t, c, 2, rcommon.StatusPendingUpgrade, res.Manifest)
+	req := request(t, digestB)
+	req.Forward = true
+	res, err = c.Deploy(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Recovery != nil || res.Revision != 3 {
+		t.Errorf("recovery %+v, revision %d; want no rollback and revision 3", res.Recovery, res.Revision)
+	}
+	if got, want := history(t, c, "fx"), "1:superseded 2:failed 3:deployed"; got != want {
+		t.Errorf("history = %q, want %q", got, want)
+	}
+}
+
 func TestDryRunChangesNothing(t *testing.T) {
 	c, _ := newTestClient(t)
 	if _, err := c.Deploy(context.Background(), request(t, digestA)); err != nil {

@@ -11,6 +11,7 @@ import (
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	rcommon "helm.sh/helm/v4/pkg/release/common"
 	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -94,56 +95,77 @@ func (ch *Chart) values(app traffic.App, part string, set map[string]any) (map[s
 	return vals, nil
 }
 
+// render renders part with the contract's values (and set) client-side.
+func (ch *Chart) render(app traffic.App, part string, set map[string]any) (*helm.Rendered, error) {
+	vals, err := ch.values(app, part, set)
+	if err != nil {
+		return nil, err
+	}
+	return helm.Render(ch.Chart, ch.releaseName(app, part), app.Namespace, vals)
+}
+
 // Check checks the chart against the contract for app, its image in
 // container, as promote does before it changes anything; it needs no
 // cluster. Callers use it to refuse a chart at input time.
 func (ch *Chart) Check(app traffic.App, container, image string) error {
-	_, err := ch.check(app.WithDefaults(), container, image)
-	return err
+	return ch.check(app.WithDefaults(), container, image)
 }
 
 // check renders every part client-side and checks the contract before
-// anything changes: each colour's release renders <deployment>-<colour>
-// with the colour's label on its selector and its pods, running image in
-// container; the shared release renders the live Service, selecting the
-// live colour and nothing of a colour's own. It returns the digest of what
-// the colours are made from (a colour's manifest without the run's
-// replicas), which tells a release that changed from one that did not.
-func (ch *Chart) check(app traffic.App, container, image string) (string, error) {
+// anything changes:
+//   - each colour's release renders <deployment>-<colour> with the colour's
+//     label on its selector and its pods, running image in container, any
+//     autoscaler of it scaling that Deployment, and not the live Service;
+//   - the shared release, with either colour live, renders the live
+//     Service selecting that colour's pods and nothing else's, and no
+//     Deployment;
+//   - no object is rendered by two releases: promote's releases adopt what
+//     they render (Own), so a candidate's release would take over, and
+//     rewrite, an object the live colour depends on.
+func (ch *Chart) check(app traffic.App, container, image string) error {
 	if ch.Chart == nil {
-		return "", errors.New("no chart")
+		return errors.New("no chart")
 	}
-	var digest string
-	var bluePods map[string]string
-	for _, colour := range []string{"blue", "green"} {
-		vals, err := ch.values(app, colour, nil)
-		if err != nil {
-			return "", err
+	owner := map[string]string{} // kind/name -> the release that renders it
+	pods := map[string]map[string]string{}
+	claim := func(r *helm.Rendered, release string) error {
+		for _, o := range r.Objects {
+			key := o.GetKind() + "/" + o.GetName()
+			if other, ok := owner[key]; ok && other != release {
+				return fmt.Errorf("releases %s and %s both render %s: each object must belong to one release (suffix a colour's objects with its colour)", other, release, key)
+			}
+			owner[key] = release
 		}
-		r, err := helm.Render(ch.Chart, ch.releaseName(app, colour), app.Namespace, vals)
+		return nil
+	}
+	for _, colour := range []string{"blue", "green"} {
+		name := ch.releaseName(app, colour)
+		r, err := ch.render(app, colour, nil)
 		if err != nil {
-			return "", err
+			return err
 		}
 		if err := checkColour(r, app, colour, container, image); err != nil {
-			return "", fmt.Errorf("release %s: %w (see the chart contract in the README)", ch.releaseName(app, colour), err)
+			return fmt.Errorf("release %s: %w (see the chart contract in the README)", name, err)
 		}
-		if colour == "blue" {
-			digest = helm.ManifestDigest(r.Manifest)
-			bluePods, _, _ = unstructured.NestedStringMap(r.Find("Deployment", app.DeploymentName(colour)).Object, "spec", "template", "metadata", "labels")
+		if err := claim(r, name); err != nil {
+			return err
+		}
+		pods[colour], _, _ = unstructured.NestedStringMap(r.Find("Deployment", app.DeploymentName(colour)).Object, "spec", "template", "metadata", "labels")
+	}
+	name := ch.releaseName(app, PartShared)
+	for _, live := range []string{"blue", "green"} {
+		r, err := ch.render(app, PartShared, map[string]any{ValueLive: live})
+		if err != nil {
+			return err
+		}
+		if err := checkShared(r, app, live, pods); err != nil {
+			return fmt.Errorf("release %s: %w (see the chart contract in the README)", name, err)
+		}
+		if err := claim(r, name); err != nil {
+			return err
 		}
 	}
-	vals, err := ch.values(app, PartShared, map[string]any{ValueLive: "blue"})
-	if err != nil {
-		return "", err
-	}
-	r, err := helm.Render(ch.Chart, ch.releaseName(app, PartShared), app.Namespace, vals)
-	if err != nil {
-		return "", err
-	}
-	if err := checkShared(r, app, bluePods); err != nil {
-		return "", fmt.Errorf("release %s: %w (see the chart contract in the README)", ch.releaseName(app, PartShared), err)
-	}
-	return digest, nil
+	return nil
 }
 
 func checkColour(r *helm.Rendered, app traffic.App, colour, container, image string) error {
@@ -167,31 +189,39 @@ func checkColour(r *helm.Rendered, app traffic.App, colour, container, image str
 			images = append(images, img)
 		}
 	}
-	if len(images) != 1 || images[0] != image {
-		return fmt.Errorf("Deployment %q runs %v, not %s: check the image keys (container %q)", name, images, image, container)
+	switch {
+	case container == "" && len(images) > 1:
+		return fmt.Errorf("Deployment %q has %d containers: name the one that runs the image (input container)", name, len(images))
+	case len(images) != 1 || images[0] != image:
+		return fmt.Errorf("Deployment %q runs %v, not %s: check the image keys (image-repository-key, image-digest-key)", name, images, image)
 	}
 	for _, o := range r.Objects {
-		if o.GetKind() == "Service" && o.GetName() == app.Service {
+		switch kind := o.GetKind(); {
+		case kind == "Service" && o.GetName() == app.Service:
 			return fmt.Errorf("it renders the live Service %q too; a colour's release must leave it to the shared release", app.Service)
+		case kind == "HorizontalPodAutoscaler":
+			if target, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "name"); target != name {
+				return fmt.Errorf("HorizontalPodAutoscaler %q scales %q; a colour's autoscaler must scale its own Deployment, %q", o.GetName(), target, name)
+			}
 		}
 	}
 	return nil
 }
 
-// checkShared checks the shared release, rendered with blue live, against
-// the pod labels of blue's release.
-func checkShared(r *helm.Rendered, app traffic.App, bluePods map[string]string) error {
+// checkShared checks the shared release, rendered with live selected,
+// against the pod labels of each colour's release.
+func checkShared(r *helm.Rendered, app traffic.App, live string, pods map[string]map[string]string) error {
 	svc := r.Find("Service", app.Service)
 	if svc == nil {
 		return fmt.Errorf("with rollout.part=shared it renders no Service %q", app.Service)
 	}
 	sel, _, _ := unstructured.NestedStringMap(svc.Object, "spec", "selector")
-	if sel[app.ColorLabel] != "blue" {
-		return fmt.Errorf("Service %q: with rollout.live=blue its selector has %s=%q, want blue", app.Service, app.ColorLabel, sel[app.ColorLabel])
+	if sel[app.ColorLabel] != live {
+		return fmt.Errorf("Service %q: with rollout.live=%s its selector has %s=%q, want %s", app.Service, live, app.ColorLabel, sel[app.ColorLabel], live)
 	}
 	for k, v := range sel {
-		if bluePods[k] != v {
-			return fmt.Errorf("Service %q selects %s=%s, which the pods of release %s do not carry: it would select none of them", app.Service, k, v, app.DeploymentName("blue"))
+		if pods[live][k] != v {
+			return fmt.Errorf("Service %q selects %s=%s, which the pods of %s do not carry: it would select none of them", app.Service, k, v, app.DeploymentName(live))
 		}
 	}
 	for _, o := range r.Objects {
@@ -202,25 +232,79 @@ func checkShared(r *helm.Rendered, app traffic.App, bluePods map[string]string) 
 	return nil
 }
 
-// applyShared installs or upgrades the shared release, its live Service
-// selecting live ("" for both colours). promote calls it only while no
-// traffic is split, with the colour that is live then, so it never moves
-// traffic: it brings the chart's shared objects (ports, NetworkPolicy) up
-// to date.
-func (ch *Chart) applyShared(ctx context.Context, app traffic.App, live string, timeout time.Duration) error {
-	vals, err := ch.values(app, PartShared, map[string]any{ValueLive: live})
+// Autoscaler names the HorizontalPodAutoscaler a colour's release renders
+// for its Deployment ("HorizontalPodAutoscaler fx-platform-blue"), or "".
+func (ch *Chart) Autoscaler(app traffic.App) (string, error) {
+	app = app.WithDefaults()
+	r, err := ch.render(app, "blue", nil)
 	if err != nil {
-		return err
+		return "", err
 	}
-	name := ch.releaseName(app, PartShared)
-	// A render that changes nothing adds no revision to the history.
-	if hist, err := ch.Helm.History(name); err == nil && len(hist) > 0 {
-		last := hist[len(hist)-1]
-		if r, err := helm.Render(ch.Chart, name, app.Namespace, vals); err == nil && last.Info.Status == rcommon.StatusDeployed && last.Manifest == r.Manifest {
-			return nil
+	for _, o := range r.Objects {
+		target, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "name")
+		if o.GetKind() == "HorizontalPodAutoscaler" && target == app.DeploymentName("blue") {
+			return "HorizontalPodAutoscaler " + o.GetName(), nil
 		}
 	}
-	return ch.apply(ctx, name, vals, timeout)
+	return "", nil
+}
+
+// rendersAs reports whether colour's release, as last deployed, is what
+// the chart renders now with these values (at the replicas that release
+// was given): the same manifest, compared with the one Helm recorded, so
+// no digest of the configuration (Secrets included) is kept anywhere else.
+// A colour with no release, a failed one, or one whose Deployment was
+// changed outside Helm (candidate-from live, a rollback to a digest: the
+// caller compares the running image too) does not.
+func (ch *Chart) rendersAs(app traffic.App, colour string) (bool, error) {
+	hist, err := ch.Helm.History(ch.releaseName(app, colour))
+	if err != nil || len(hist) == 0 {
+		return false, err
+	}
+	last := hist[len(hist)-1]
+	if last.Info.Status != rcommon.StatusDeployed {
+		return false, nil
+	}
+	set := map[string]any{}
+	if r, ok := last.Config["rollout"].(map[string]any); ok && r[ValueReplicas] != nil {
+		set[ValueReplicas] = r[ValueReplicas]
+	}
+	r, err := ch.render(app, colour, set)
+	if err != nil {
+		return false, err
+	}
+	return r.Manifest == last.Manifest, nil
+}
+
+// applyShared installs or upgrades the shared release, its live Service
+// selecting live. promote calls it only while no traffic is split, with
+// the colour that is live then, so it never moves traffic: it brings the
+// chart's shared objects (ports, NetworkPolicy) up to date. It reports
+// whether it changed anything: a render that changes nothing adds no
+// revision to the history.
+func (ch *Chart) applyShared(ctx context.Context, app traffic.App, live string, timeout time.Duration) (bool, error) {
+	vals, err := ch.values(app, PartShared, map[string]any{ValueLive: live})
+	if err != nil {
+		return false, err
+	}
+	name := ch.releaseName(app, PartShared)
+	hist, err := ch.Helm.History(name)
+	if err != nil {
+		return false, err
+	}
+	if len(hist) > 0 {
+		last := hist[len(hist)-1]
+		if r, err := helm.Render(ch.Chart, name, app.Namespace, vals); err == nil && last.Info.Status == rcommon.StatusDeployed && last.Manifest == r.Manifest {
+			return false, nil
+		}
+	}
+	// Forward: a revision left pending by a run killed in its upgrade is
+	// marked failed, not rolled back to the last deployed one, whose live
+	// Service may select the colour that was live then.
+	if _, err := ch.Helm.Deploy(ctx, helm.Request{Release: name, Chart: ch.Chart, Values: vals, Timeout: timeout, MaxHistory: ch.MaxHistory, Own: true, Forward: true}); err != nil {
+		return false, fmt.Errorf("helm upgrade --install %s: %w", name, err)
+	}
+	return true, nil
 }
 
 // applyColour installs or upgrades colour's release starting at replicas,
@@ -243,16 +327,16 @@ func (ch *Chart) apply(ctx context.Context, release string, vals map[string]any,
 // firstReplicas is what the first colour of a new app starts at: the
 // chart's replicas, else its HPA's minimum, else one.
 func (ch *Chart) firstReplicas(app traffic.App, colour string) (int32, error) {
-	vals, err := ch.values(app, colour, nil)
-	if err != nil {
-		return 0, err
-	}
-	r, err := helm.Render(ch.Chart, ch.releaseName(app, colour), app.Namespace, vals)
+	r, err := ch.render(app, colour, nil)
 	if err != nil {
 		return 0, err
 	}
 	name := app.DeploymentName(colour)
-	if n, ok, _ := unstructured.NestedInt64(r.Find("Deployment", name).Object, "spec", "replicas"); ok {
+	d := r.Find("Deployment", name)
+	if d == nil {
+		return 0, fmt.Errorf("the chart renders no Deployment %q", name)
+	}
+	if n, ok, _ := unstructured.NestedInt64(d.Object, "spec", "replicas"); ok {
 		return int32(n), nil
 	}
 	for _, o := range r.Objects {
@@ -286,7 +370,7 @@ func (p *promotion) renderCandidate(ctx context.Context, live *appsv1.Deployment
 			}
 		}
 		c.emit("create", 0, "helm upgrade --install %s (the shared objects; %s stays live)", ch.releaseName(c.App, PartShared), p.stable)
-		if err := ch.applyShared(ctx, c.App, p.stable, c.Timeout); err != nil {
+		if _, err := ch.applyShared(ctx, c.App, p.stable, c.Timeout); err != nil {
 			return err
 		}
 	}
@@ -297,11 +381,7 @@ func (p *promotion) renderCandidate(ctx context.Context, live *appsv1.Deployment
 // liveSelector is the selector the shared release gives the live Service
 // with live selected.
 func (ch *Chart) liveSelector(app traffic.App, live string) (map[string]string, error) {
-	vals, err := ch.values(app, PartShared, map[string]any{ValueLive: live})
-	if err != nil {
-		return nil, err
-	}
-	r, err := helm.Render(ch.Chart, ch.releaseName(app, PartShared), app.Namespace, vals)
+	r, err := ch.render(app, PartShared, map[string]any{ValueLive: live})
 	if err != nil {
 		return nil, err
 	}
@@ -319,6 +399,32 @@ func (ch *Chart) liveSelector(app traffic.App, live string) (map[string]string, 
 func (p *promotion) install(ctx context.Context) error {
 	c := p.cfg
 	ch := c.Chart
+	// Only into an empty place: with a Deployment or a release of the app
+	// already there, a missing Service is a typo or a deletion, and a
+	// first release would adopt and replace what may be serving.
+	var found []string
+	for _, colour := range []string{"blue", "green"} {
+		_, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, c.DeploymentName(colour), metav1.GetOptions{})
+		switch {
+		case err == nil:
+			found = append(found, "deployment "+c.DeploymentName(colour))
+		case !apierrors.IsNotFound(err):
+			return fmt.Errorf("reading deployment %q: %w", c.DeploymentName(colour), err)
+		}
+	}
+	for _, part := range []string{PartShared, "blue", "green"} {
+		hist, err := ch.Helm.History(ch.releaseName(c.App, part))
+		if err != nil {
+			return err
+		}
+		if len(hist) > 0 {
+			found = append(found, "Helm release "+ch.releaseName(c.App, part))
+		}
+	}
+	if len(found) > 0 {
+		return fmt.Errorf("service %q does not exist, but %s does: a first release is installed only where nothing of the app is; check the service input, or remove what is left",
+			c.Service, strings.Join(found, " and "))
+	}
 	p.stable, p.cand = "green", "blue"
 	n, err := ch.firstReplicas(c.App, p.cand)
 	if err != nil {
@@ -334,13 +440,13 @@ func (p *promotion) install(ctx context.Context) error {
 		p.end(ph, "fail")
 		return err
 	}
-	if err := ch.applyShared(ctx, c.App, p.cand, c.Timeout); err != nil {
+	if _, err := ch.applyShared(ctx, c.App, p.cand, c.Timeout); err != nil {
 		p.end(ph, "fail")
 		return err
 	}
 	p.end(ph, "done")
 	p.replicas = n
-	p.st = State{Phase: PhasePromoted, ActiveColor: p.cand, ActiveImage: c.Image, ActiveConfig: c.digest,
+	p.st = State{Phase: PhasePromoted, ActiveColor: p.cand, ActiveImage: c.Image,
 		StartedAt: p.res.Started, Step: len(c.Steps), Weight: 100, Replicas: n}
 	if err := p.record(ctx); err != nil {
 		return err
@@ -359,6 +465,18 @@ func (p *promotion) checkAutoscalers(ctx context.Context) error {
 	c := p.cfg
 	if _, scales := c.router.(traffic.Scaler); !scales {
 		return nil
+	}
+	if c.Chart != nil {
+		// The candidate's release will render its own: refuse it now,
+		// before the first release with one.
+		if hpa, err := c.Chart.Autoscaler(c.App); err != nil || hpa != "" {
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("%w: the chart renders %s, and the %s router sets traffic by replica counts, which the autoscaler changes: "+
+				"use traffic-router gateway-api or nginx (they weigh requests), strategy blue-green, or turn the chart's autoscaler off for this service",
+				ErrUnreachableWeights, hpa, c.Router)
+		}
 	}
 	hpas, err := c.Client.AutoscalingV2().HorizontalPodAutoscalers(c.Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {

@@ -1,11 +1,23 @@
 package rollout
 
 import (
+	"context"
+	"io"
 	"strings"
 	"testing"
+	"time"
+
+	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/chart/common"
+	kubefake "helm.sh/helm/v4/pkg/kube/fake"
+	"helm.sh/helm/v4/pkg/storage"
+	"helm.sh/helm/v4/pkg/storage/driver"
 
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/fxplatform/deploy-actions/pkg/helm"
 	"github.com/fxplatform/deploy-actions/pkg/traffic"
@@ -34,21 +46,8 @@ var chartApp = traffic.App{Namespace: "production", Service: "fx-platform-servic
 // part is what promote relies on.
 func TestReferenceChartKeepsTheContract(t *testing.T) {
 	ch := referenceChart(t, "service.name=fx-platform-service", "env.GREETING=hello")
-	digest, err := ch.check(chartApp, "", chartImage)
-	if err != nil {
+	if err := ch.check(chartApp, "", chartImage); err != nil {
 		t.Fatal(err)
-	}
-	if !strings.HasPrefix(digest, "sha256:") {
-		t.Fatalf("digest %q", digest)
-	}
-	// The digest follows the values, and not the replicas of a run.
-	other := referenceChart(t, "service.name=fx-platform-service", "env.GREETING=bonjour")
-	if d, _ := other.check(chartApp, "", chartImage); d == digest {
-		t.Errorf("a changed environment variable left the digest %s", d)
-	}
-	again := referenceChart(t, "service.name=fx-platform-service", "env.GREETING=hello")
-	if d, _ := again.check(chartApp, "", chartImage); d != digest {
-		t.Errorf("the same values gave digest %s, then %s", digest, d)
 	}
 
 	vals, err := ch.values(chartApp, "green", map[string]any{ValueReplicas: int64(7)})
@@ -116,7 +115,7 @@ func TestChartContractRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ch := referenceChart(t, tc.set...)
 			ch.Release = "fx-platform"
-			_, err := ch.check(tc.app, "", tc.image)
+			err := ch.check(tc.app, "", tc.image)
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatalf("refused: %v (promote sets the colour label itself)", err)
@@ -127,10 +126,102 @@ func TestChartContractRefused(t *testing.T) {
 	}
 }
 
+// memoryHelm is a Helm client over an in-memory release store and a kube
+// client that applies nothing, as Helm's own tests use.
+func memoryHelm(t *testing.T) *helm.Client {
+	t.Helper()
+	cfg := action.NewConfiguration()
+	cfg.Releases = storage.Init(driver.NewMemory())
+	cfg.KubeClient = &kubefake.PrintingKubeClient{Out: io.Discard}
+	cfg.Capabilities = common.DefaultCapabilities
+	h, err := helm.NewWithConfiguration(cfg, "production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// What tells a release from no release: a colour's release is "the same"
+// when the chart renders now what Helm recorded for it, whatever replicas
+// it was given; any value that renders differently is a release. A change
+// to the shared objects alone is applied by applyShared, which adds no
+// revision when nothing changed.
+func TestRendersAsAndSharedChanges(t *testing.T) {
+	h := memoryHelm(t)
+	ctx := context.Background()
+	with := func(set ...string) *Chart {
+		ch := referenceChart(t, append([]string{"service.name=fx-platform-service"}, set...)...)
+		ch.Helm = h
+		return ch
+	}
+	ch := with("env.GREETING=hello")
+	if same, err := ch.rendersAs(chartApp, "blue"); err != nil || same {
+		t.Fatalf("no release yet: same %v, %v", same, err)
+	}
+	if err := ch.applyColour(ctx, chartApp, "blue", 7, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		set  []string
+		same bool
+	}{
+		{[]string{"env.GREETING=hello"}, true},
+		{[]string{"env.GREETING=bonjour"}, false},
+		{[]string{"env.GREETING=hello", "autoscaling.maxReplicas=12"}, false},
+		{[]string{"env.GREETING=hello", "config.apiKey=rotated"}, false},
+		{[]string{"env.GREETING=hello", "networkPolicy.enabled=false"}, true}, // shared only
+	} {
+		if same, err := with(tc.set...).rendersAs(chartApp, "blue"); err != nil || same != tc.same {
+			t.Errorf("%v: same %v (%v), want %v", tc.set, same, err, tc.same)
+		}
+	}
+	for i, tc := range []struct {
+		set     []string
+		live    string
+		updated bool
+	}{
+		{nil, "blue", true},
+		{nil, "blue", false},
+		{[]string{"networkPolicy.enabled=false"}, "blue", true},
+		{[]string{"networkPolicy.enabled=false"}, "blue", false},
+		{[]string{"networkPolicy.enabled=false"}, "green", true},
+	} {
+		updated, err := with(tc.set...).applyShared(ctx, chartApp, tc.live, time.Minute)
+		if err != nil || updated != tc.updated {
+			t.Errorf("applyShared %d %v live %s: updated %v (%v), want %v", i, tc.set, tc.live, updated, err, tc.updated)
+		}
+	}
+	hist, err := h.History("fx-platform")
+	if err != nil || len(hist) != 3 {
+		t.Errorf("the shared release has %d revisions (%v), want 3: one per change", len(hist), err)
+	}
+}
+
 func nestedInt(obj map[string]any, path ...string) (int64, bool, error) {
 	return unstructured.NestedInt64(obj, path...)
 }
 
 func nestedString(obj map[string]any, path ...string) (string, bool, error) {
 	return unstructured.NestedString(obj, path...)
+}
+
+// A missing live Service is a first release only where nothing of the app
+// is: with a colour's Deployment there (a typo in service, a deleted
+// Service), promote refuses, names what it found, and installs nothing.
+func TestFirstReleaseOnlyIntoAnEmptyPlace(t *testing.T) {
+	n := int32(3)
+	blue := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "fx-platform-blue", Namespace: "production"}, Spec: appsv1.DeploymentSpec{Replicas: &n}}
+	client := fake.NewClientset(blue)
+	h := memoryHelm(t)
+	ch := referenceChart(t, "service.name=fx-platform-service")
+	ch.Helm = h
+	_, err := Promote(context.Background(), Config{Target: Target{App: chartApp, Client: client, Owner: "test"}, Image: chartImage, Chart: ch})
+	if err == nil || !strings.Contains(err.Error(), `service "fx-platform-service" does not exist, but deployment fx-platform-blue does`) {
+		t.Fatalf("got %v, want a refusal naming fx-platform-blue", err)
+	}
+	for _, rel := range []string{"fx-platform", "fx-platform-blue", "fx-platform-green"} {
+		if hist, _ := h.History(rel); len(hist) != 0 {
+			t.Errorf("release %s was installed", rel)
+		}
+	}
 }

@@ -119,8 +119,6 @@ type Config struct {
 	// below min-availability).
 	Guard func(since time.Time) error
 
-	// digest is what the candidate is rendered from (Chart.check).
-	digest string
 	// trafficSince is when this run first moved traffic (set by the steps).
 	trafficSince time.Time
 	// router is Router, made by validate.
@@ -176,11 +174,9 @@ func (c *Config) validate() error {
 		if c.Chart.Helm == nil {
 			return errors.New("rollout: chart: a Helm client is required")
 		}
-		d, err := c.Chart.check(c.App, c.Container, c.Image)
-		if err != nil {
+		if err := c.Chart.check(c.App, c.Container, c.Image); err != nil {
 			return fmt.Errorf("rollout: chart: %w", err)
 		}
-		c.digest = d
 	}
 	switch c.Strategy {
 	case "", BlueGreen:

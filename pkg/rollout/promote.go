@@ -83,7 +83,14 @@ func (p *promotion) run(ctx context.Context) error {
 	}
 	// A release is a new image or, from a chart, anything else that
 	// renders differently.
-	changed := stableImage != c.Image || (c.Chart != nil && p.st.ActiveConfig != c.digest)
+	changed := stableImage != c.Image
+	if !changed && c.Chart != nil {
+		same, err := c.Chart.rendersAs(c.App, p.stable)
+		if err != nil {
+			return err
+		}
+		changed = !same
+	}
 	if changed || p.st.Phase == PhaseProgressing {
 		if err := p.checkWeights(); err != nil {
 			return err
@@ -94,7 +101,7 @@ func (p *promotion) run(ctx context.Context) error {
 	}
 	start := 0
 	switch {
-	case p.st.Phase == PhaseProgressing && p.st.CandidateImage == c.Image && p.st.CandidateColor == p.cand && p.st.CandidateConfig == c.digest:
+	case p.st.Phase == PhaseProgressing && p.st.CandidateImage == c.Image && p.st.CandidateColor == p.cand && p.candidateRendered(ctx):
 		start, p.res.Resumed = p.st.Step, true
 		c.emit("resume", p.st.Weight, "resuming the rollout of %s at step %d", c.Image, start+1)
 	case p.st.Phase == PhaseProgressing:
@@ -106,7 +113,17 @@ func (p *promotion) run(ctx context.Context) error {
 		p.res.Outcome, p.res.Image = Unchanged, c.Image
 		p.res.Reason = fmt.Sprintf("%s already serves %s", p.stable, c.Image)
 		if c.Chart != nil {
-			p.res.Reason += " with the same chart and values"
+			p.res.Reason += " rendered from the same chart and values"
+			// The shared objects are the same for either colour: a change
+			// to them alone (a port, the NetworkPolicy) needs no colour and
+			// moves no traffic, so it is applied here.
+			updated, err := c.Chart.applyShared(ctx, c.App, p.stable, c.Timeout)
+			if err != nil {
+				return err
+			}
+			if updated {
+				p.res.Reason += fmt.Sprintf("; the shared objects changed and were applied (release %s)", c.Chart.releaseName(c.App, PartShared))
+			}
 		}
 		return p.resumeScaleDown(ctx)
 	}
@@ -114,8 +131,7 @@ func (p *promotion) run(ctx context.Context) error {
 	if !p.res.Resumed {
 		p.st = State{Phase: PhaseProgressing, ActiveColor: p.stable, ActiveImage: stableImage,
 			PreviousColor: p.st.PreviousColor, PreviousImage: p.st.PreviousImage,
-			CandidateColor: p.cand, CandidateImage: c.Image, StartedAt: time.Now(), Replicas: p.replicas,
-			ActiveConfig: p.st.ActiveConfig, PreviousConfig: p.st.PreviousConfig, CandidateConfig: c.digest}
+			CandidateColor: p.cand, CandidateImage: c.Image, StartedAt: time.Now(), Replicas: p.replicas}
 	}
 	if err := p.prepare(ctx, live); err != nil {
 		return p.abort(ctx, err)
@@ -126,6 +142,18 @@ func (p *promotion) run(ctx context.Context) error {
 		}
 	}
 	return p.finish(ctx)
+}
+
+// candidateRendered reports whether the candidate colour's release is this
+// run's render (a chart's), so a killed run of the same release resumes
+// instead of starting over. Without a chart only the image tells.
+func (p *promotion) candidateRendered(ctx context.Context) bool {
+	c := p.cfg
+	if c.Chart == nil {
+		return true
+	}
+	same, err := c.Chart.rendersAs(c.App, p.cand)
+	return err == nil && same
 }
 
 // checkWeights refuses, before anything changes, steps the router cannot
@@ -328,8 +356,7 @@ func (p *promotion) finish(ctx context.Context) error {
 		}
 	}
 	p.st = State{Phase: PhasePromoted, ActiveColor: p.cand, ActiveImage: c.Image, PreviousColor: p.stable,
-		PreviousImage: p.st.ActiveImage, StartedAt: p.st.StartedAt, Step: len(c.Steps), Weight: 100, Replicas: p.replicas,
-		ActiveConfig: c.digest, PreviousConfig: p.st.ActiveConfig}
+		PreviousImage: p.st.ActiveImage, StartedAt: p.st.StartedAt, Step: len(c.Steps), Weight: 100, Replicas: p.replicas}
 	if err := p.record(ctx); err != nil {
 		return err
 	}
@@ -395,8 +422,7 @@ func (p *promotion) scaleDown(ctx context.Context) {
 func (p *promotion) switchBack(ctx context.Context, cause error) error {
 	c := p.cfg
 	p.st = State{Phase: PhaseProgressing, ActiveColor: p.stable, ActiveImage: p.res.PreviousImage,
-		CandidateColor: p.cand, CandidateImage: c.Image, Step: len(c.Steps), Weight: 100, StartedAt: p.st.StartedAt, Replicas: p.replicas,
-		ActiveConfig: p.st.PreviousConfig, CandidateConfig: c.digest}
+		CandidateColor: p.cand, CandidateImage: c.Image, Step: len(c.Steps), Weight: 100, StartedAt: p.st.StartedAt, Replicas: p.replicas}
 	p.res.ActiveColor, p.res.PreviousColor = p.stable, p.cand
 	return p.abort(ctx, cause)
 }

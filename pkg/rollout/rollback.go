@@ -143,16 +143,12 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 	res.ActiveColor, res.Image = target, targetImage
 	c.emit("rolled-back", 100, "%s is live on %s", targetImage, target)
 	now := time.Now()
-	prevColour, prevImage, prevConfig := active, activeImage, st.ActiveConfig
+	prevColour, prevImage := active, activeImage
 	if target == active { // undoing a half-done promotion
-		prevColour, prevImage, prevConfig = st.PreviousColor, st.PreviousImage, st.PreviousConfig
-	}
-	targetConfig := st.configOf(target)
-	if image != "" {
-		targetConfig = "" // its image was set here, not rendered
+		prevColour, prevImage = st.PreviousColor, st.PreviousImage
 	}
 	next := State{Phase: PhaseRolledBack, ActiveColor: target, ActiveImage: targetImage, PreviousColor: prevColour,
-		PreviousImage: prevImage, ActiveConfig: targetConfig, PreviousConfig: prevConfig, Replicas: replicas, Owner: c.Owner, Reason: cfg.Reason, StartedAt: res.Started, UpdatedAt: now,
+		PreviousImage: prevImage, Replicas: replicas, Owner: c.Owner, Reason: cfg.Reason, StartedAt: res.Started, UpdatedAt: now,
 		Deployment: c.Deployment, ColorLabel: c.ColorLabel,
 		Router: st.Router, HTTPRoute: st.HTTPRoute, Ingress: st.Ingress, Step: st.Step, Weight: 0}
 	wctx, done := detach(ctx)

@@ -31,12 +31,6 @@ type State struct {
 	PreviousImage  string
 	CandidateColor string
 	CandidateImage string
-	// ActiveConfig, PreviousConfig and CandidateConfig are the digests of
-	// what each colour was rendered from, when it came from a chart (see
-	// Chart): a release that changes only its configuration is a release.
-	ActiveConfig    string
-	PreviousConfig  string
-	CandidateConfig string
 	// Step is the number of traffic steps completed; Weight the canary's
 	// share last set.
 	Step   int
@@ -68,7 +62,6 @@ func ReadState(svc *corev1.Service) State {
 		Phase: get("phase"), ActiveColor: get("active-color"), ActiveImage: get("active-image"),
 		PreviousColor: get("previous-color"), PreviousImage: get("previous-image"),
 		CandidateColor: get("candidate-color"), CandidateImage: get("candidate-image"),
-		ActiveConfig: get("active-config"), PreviousConfig: get("previous-config"), CandidateConfig: get("candidate-config"),
 		Step: num("step"), Weight: num("weight"), Replicas: int32(num("replicas")),
 		Deployment: get("deployment"), ColorLabel: get("color-label"),
 		Router: get("router"), HTTPRoute: get("httproute"), Ingress: get("ingress"),
@@ -88,7 +81,6 @@ func (s State) Annotations() map[string]string {
 		"phase": s.Phase, "active-color": s.ActiveColor, "active-image": s.ActiveImage,
 		"previous-color": s.PreviousColor, "previous-image": s.PreviousImage,
 		"candidate-color": s.CandidateColor, "candidate-image": s.CandidateImage,
-		"active-config": s.ActiveConfig, "previous-config": s.PreviousConfig, "candidate-config": s.CandidateConfig,
 		"step": strconv.Itoa(s.Step), "weight": strconv.Itoa(s.Weight), "replicas": fmt.Sprint(s.Replicas),
 		"deployment": s.Deployment, "color-label": s.ColorLabel,
 		"router": s.Router, "httproute": s.HTTPRoute, "ingress": s.Ingress,
@@ -99,18 +91,6 @@ func (s State) Annotations() map[string]string {
 		out[Prefix+k] = v
 	}
 	return out
-}
-
-// configOf is the recorded config digest of colour's objects, "" when
-// none is known.
-func (s State) configOf(colour string) string {
-	switch colour {
-	case s.ActiveColor:
-		return s.ActiveConfig
-	case s.PreviousColor:
-		return s.PreviousConfig
-	}
-	return ""
 }
 
 // Other returns the other colour.

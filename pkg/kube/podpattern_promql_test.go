@@ -23,7 +23,7 @@ import (
 // and "-" cut to 58 characters, so for a Deployment name of more than 46
 // characters no pod is <deployment>-<hash>-<suffix> and the pattern
 // matches none of them (no data: inconclusive).
-func TestHostilePodNamePatternInPromQL(t *testing.T) {
+func TestPodNamePatternInPromQL(t *testing.T) {
 	controller := true
 	for _, tc := range []struct{ name, pod string }{
 		{"fx.platform-green", "fx.platform-green-5d9c7b8f6-x1y2z"},
