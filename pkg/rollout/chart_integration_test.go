@@ -223,18 +223,31 @@ func TestRealNodeColoursFromTheChart(t *testing.T) {
 	if got := a.env(t, "fx-platform-blue", "GREETING"); got != "hello" {
 		t.Errorf("blue runs GREETING=%q after the rollback, want hello: its config comes back with its image", got)
 	}
-	st := rollout.ReadState(a.service(t))
-	if st.ActiveConfig == "" || st.ActiveConfig == st.PreviousConfig {
-		t.Errorf("state after the rollback: active config %q, previous %q; want blue's own, not green's", st.ActiveConfig, st.PreviousConfig)
+	// Blue runs what its release says: promoting v1 with blue's values is
+	// unchanged; v2 with green's values renders green again.
+	if same, err := rollout.Promote(ctx, a.config(t, "v1", "env.GREETING=hello")); err != nil || same.Outcome != rollout.Unchanged {
+		t.Errorf("v1 with blue's own values after the rollback: %+v, %v; want unchanged", same, err)
 	}
-	// A release of v2's config from blue now renders green again.
 	again, err := rollout.Promote(ctx, a.config(t, "v2", "env.GREETING=bonjour", "autoscaling.maxReplicas=12"))
 	if err != nil || again.Outcome != rollout.Promoted {
 		t.Errorf("promote after the rollback: %+v, %v", again, err)
 	}
-	// The shared objects never changed: their release has one revision.
-	if hist, err := a.helm.History("fx-platform"); err != nil || len(hist) != 1 {
-		t.Errorf("release fx-platform has %d revisions (%v), want 1: a render that changes nothing adds none", len(hist), err)
+	// The shared release follows the colour live when promote starts (a
+	// revision only when that changed), and a change to the shared
+	// objects alone is applied without a colour, as one more revision.
+	if got := a.releaseValue(t, "fx-platform", "rollout", "live"); got != "blue" {
+		t.Errorf("the shared release renders %v live, want blue (live when the last promote started)", got)
+	}
+	before, _ := a.helm.History("fx-platform")
+	shared, err := rollout.Promote(ctx, a.config(t, "v2", "env.GREETING=bonjour", "autoscaling.maxReplicas=12", "networkPolicy.enabled=false"))
+	if err != nil || shared.Outcome != rollout.Unchanged || !strings.Contains(shared.Reason, "shared objects changed") {
+		t.Errorf("a change to the shared objects alone: %+v, %v; want unchanged, with them applied", shared, err)
+	}
+	if _, err := a.Client.NetworkingV1().NetworkPolicies(a.Namespace).Get(ctx, "fx-platform", metav1.GetOptions{}); err == nil {
+		t.Error("the NetworkPolicy is still there after networkPolicy.enabled=false")
+	}
+	if after, _ := a.helm.History("fx-platform"); len(after) != len(before)+1 {
+		t.Errorf("the shared release went from %d to %d revisions, want one more", len(before), len(after))
 	}
 	t.Logf("first install, promote %s, rollback %s", res.Duration, back.Duration)
 }
