@@ -74,6 +74,8 @@ func TestBadInput(t *testing.T) {
 		{Name: "release name not DNS", Set: map[string]string{"release": "Fx_Platform"}, Input: "release"},
 		{Name: "values file missing", Set: map[string]string{"values-files": "no/such/values.yaml"}, Input: "values-files"},
 		{Name: "set line that sets nothing", Set: map[string]string{"set": "=x"}, Input: "set"},
+		{Name: "set-string line that sets nothing", Set: map[string]string{"set-string": "=x"}, Input: "set-string"},
+		{Name: "image-tag-key without a tag in the image", Set: map[string]string{"image-tag-key": "image.tag"}, Input: "image"},
 		{Name: "chart-version for a local chart", Set: map[string]string{"chart-version": "1.0.0"}, Input: "chart-version"},
 		{Name: "max-history negative", Set: map[string]string{"max-history": "-1"}, Input: "max-history"},
 		{Name: "canary pauses nothing judges", Set: map[string]string{"strategy": "canary", "steps": "34,67,100", "step-pause": "5m"}, Input: "step-pause"},
@@ -115,17 +117,7 @@ func TestDerivedTimeout(t *testing.T) {
 		{"an explicit timeout that leaves time", map[string]string{"strategy": "canary", "step-pause": "5m,10m,15m", "timeout": "31m"}, 31 * time.Minute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			inputs := withChart(map[string]string{"service": "fx-platform-service", "deployment": "fx-platform", "image": imageV2,
-				"kubeconfig": actiontest.NewTLSServer(t, nil).Kubeconfig(), "allow-unmonitored": "true"})
-			maps.Copy(inputs, tc.set)
-			r := actiontest.New(t, inputs)
-			var in Inputs
-			if code := r.Run(context.Background(), spec, func(_ context.Context, a *action.Action) (err error) {
-				in, err = parseInputs(a)
-				return err
-			}); code != 0 {
-				t.Fatalf("exit %d\n%s", code, r.Log.String())
-			}
+			in := parsed(t, map[string]string{"allow-unmonitored": "true"}, tc.set)
 			if in.Timeout != tc.want {
 				t.Errorf("timeout %s, want %s", in.Timeout, tc.want)
 			}
@@ -148,17 +140,7 @@ func TestSLOAnalysisByDefault(t *testing.T) {
 		{"a preview-url to probe the candidate through", map[string]string{"preview-url": "http://fx-platform-service-{{.Color}}.production"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			inputs := withChart(map[string]string{"service": "fx-platform-service", "deployment": "fx-platform", "image": imageV2,
-				"kubeconfig": actiontest.NewTLSServer(t, nil).Kubeconfig(), "strategy": "canary", "steps": "34,67,100", "step-pause": "5m"})
-			maps.Copy(inputs, tc.set)
-			r := actiontest.New(t, inputs)
-			var in Inputs
-			if code := r.Run(context.Background(), spec, func(_ context.Context, a *action.Action) (err error) {
-				in, err = parseInputs(a)
-				return err
-			}); code != 0 {
-				t.Fatalf("exit %d\n%s", code, r.Log.String())
-			}
+			in := parsed(t, map[string]string{"strategy": "canary", "steps": "34,67,100", "step-pause": "5m"}, tc.set)
 			var names []string
 			for _, c := range in.AnalysisChecks {
 				names = append(names, c.Name)
@@ -168,6 +150,26 @@ func TestSLOAnalysisByDefault(t *testing.T) {
 			}
 		})
 	}
+}
+
+// parsed runs parseInputs on good inputs with sets on top, failing t on
+// an input error.
+func parsed(t *testing.T, sets ...map[string]string) Inputs {
+	t.Helper()
+	inputs := withChart(map[string]string{"service": "fx-platform-service", "deployment": "fx-platform", "image": imageV2,
+		"kubeconfig": actiontest.NewTLSServer(t, nil).Kubeconfig()})
+	for _, set := range sets {
+		maps.Copy(inputs, set)
+	}
+	r := actiontest.New(t, inputs)
+	var in Inputs
+	if code := r.Run(context.Background(), spec, func(_ context.Context, a *action.Action) (err error) {
+		in, err = parseInputs(a)
+		return err
+	}); code != 0 {
+		t.Fatalf("exit %d\n%s", code, r.Log.String())
+	}
+	return in
 }
 
 // withChart adds the reference chart, whose live Service is named as the

@@ -336,18 +336,7 @@ func TestRealNodeDefaultAnalysis(t *testing.T) {
 		}
 	}
 
-	m = r.Probe(t)
-	res, err = rollout.Promote(ctx, canary("v2"))
-	if err != nil || res.Outcome != rollout.Promoted {
-		t.Fatalf("the healthy release: %+v, %v", res, err)
-	}
-	for _, ph := range res.Phases {
-		if ph.Weight > 0 && ph.Weight < 100 && ph.Status != "pass" {
-			t.Errorf("step %s: %s, want pass (judged by the SLO checks)", ph.Name, ph.Status)
-		}
-	}
-	rollouttest.Settle(t, m, "v2")
-	rollouttest.CheckProbe(t, "the healthy release under the SLO checks", m, "v1", "v2")
+	healthyCanary(t, r, canary("v2"), "the SLO checks")
 }
 
 // Without Prometheus: each measurement is a load probe through the
@@ -395,16 +384,23 @@ func TestRealNodeProbeAnalysis(t *testing.T) {
 	rollouttest.Settle(t, m, "v1")
 	t.Logf("during the bad release: %s", m.Stop())
 
-	m = r.Probe(t)
-	res, err = rollout.Promote(ctx, canary("v2"))
+	healthyCanary(t, r, canary("v2"), "the probe analysis")
+}
+
+// healthyCanary promotes a healthy v2 under the probe of the live Service:
+// every step passes its analysis (judge names it), and no request fails.
+func healthyCanary(t *testing.T, r *rollouttest.Real, cfg rollout.Config, judge string) {
+	t.Helper()
+	m := r.Probe(t)
+	res, err := rollout.Promote(context.Background(), cfg)
 	if err != nil || res.Outcome != rollout.Promoted {
 		t.Fatalf("the healthy release: %+v, %v", res, err)
 	}
 	for _, ph := range res.Phases {
 		if ph.Weight > 0 && ph.Weight < 100 && ph.Status != "pass" {
-			t.Errorf("step %s: %s, want pass (judged by the probe)", ph.Name, ph.Status)
+			t.Errorf("step %s: %s, want pass (judged by %s)", ph.Name, ph.Status, judge)
 		}
 	}
 	rollouttest.Settle(t, m, "v2")
-	rollouttest.CheckProbe(t, "the healthy release under the probe analysis", m, "v1", "v2")
+	rollouttest.CheckProbe(t, "the healthy release under "+judge, m, "v1", "v2")
 }
