@@ -28,6 +28,7 @@ import (
 type Inputs struct {
 	traffic.App
 	Container, To, Reason string
+	Preempt               bool
 	LockTimeout, Timeout  time.Duration
 	Kube                  *kube.Config // nil after an input problem
 	GitHub                ghdeploy.Group
@@ -61,6 +62,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		}
 	}
 	p.Reason = in.String("reason")
+	p.Preempt = in.Bool("preempt")
 	p.LockTimeout = in.Duration("lock-timeout")
 	p.Timeout = in.Duration("timeout")
 	if p.Timeout <= 0 {
@@ -138,7 +140,7 @@ func run(ctx context.Context, a *action.Action) error {
 		Target: rollout.Target{App: in.App, Client: client, Dynamic: dyn, Owner: in.Owner, LockTimeout: in.LockTimeout, Timeout: in.Timeout,
 			InterruptGrace: action.StopGrace / 2,
 			OnEvent:        func(e rollout.Event) { a.Infof("%s", e.Message) }},
-		To: in.To, Container: in.Container, Reason: in.Reason,
+		To: in.To, Container: in.Container, Reason: in.Reason, Preempt: in.Preempt,
 	})
 	// A report that cannot be written fails the step, after the GitHub
 	// Deployment's final status, which says what the cluster did.
@@ -185,6 +187,13 @@ func summary(in Inputs, res *rollout.RollbackResult) string {
 	rows := [][]string{
 		{"live colour", res.ActiveColor}, {"image", report.Code(res.Image)}, {"was", res.From},
 		{"mode", mode}, {"duration", res.Duration.Round(time.Millisecond).String()}, {"reason", in.Reason},
+	}
+	if res.Preempted != "" {
+		stopped := res.Stopped
+		if stopped == "" {
+			stopped = "it had finished when the rollback took over"
+		}
+		rows = append(rows, []string{"preempted", fmt.Sprintf("%s (%s)", report.Code(res.Preempted), stopped)})
 	}
 	return "### rollback\n\n" + report.Table([]string{"", ""}, rows) + "\n"
 }

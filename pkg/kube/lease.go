@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -48,6 +49,101 @@ type Lock struct {
 	lostOnce sync.Once
 	stop     context.CancelFunc
 	done     chan struct{}
+	// requested receives the first request to release the Lease that
+	// names this holder and was made after it took the Lease.
+	requested chan ReleaseRequest
+	acquired  time.Time
+}
+
+// AnnotationReleaseRequest, on a Lease, asks its holder to release it:
+// a ReleaseRequest as JSON. A holder sees it within RequestPoll.
+const AnnotationReleaseRequest = "coordination.fxplatform.dev/release-request"
+
+// RequestPoll is how often a Lock looks for a request to release it.
+const RequestPoll = 500 * time.Millisecond
+
+// ReleaseRequest is one run asking the holder of a Lease to give it up
+// (rollback asking a running promote to abort).
+type ReleaseRequest struct {
+	Holder string    `json:"holder"` // the holder asked
+	By     string    `json:"by"`     // who asks
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+func (r ReleaseRequest) String() string {
+	if r.Reason == "" {
+		return "asked by " + r.By
+	}
+	return fmt.Sprintf("asked by %s: %s", r.By, r.Reason)
+}
+
+// RequestRelease asks the live holder of a Lease to release it, by
+// recording the request on the Lease. It returns the holder asked, or ""
+// when there is none to ask: no Lease, no holder or an expired one, or
+// by itself.
+func RequestRelease(ctx context.Context, client kubernetes.Interface, namespace, name, by, reason string) (string, error) {
+	leases := client.CoordinationV1().Leases(namespace)
+	for {
+		lease, err := leases.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return "", nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("reading lease %s/%s: %w", namespace, name, err)
+		}
+		if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" || *lease.Spec.HolderIdentity == by || expired(lease, time.Now()) {
+			return "", nil
+		}
+		holder := *lease.Spec.HolderIdentity
+		data, err := json.Marshal(ReleaseRequest{Holder: holder, By: by, Reason: reason, At: time.Now().UTC()})
+		if err != nil {
+			return "", err
+		}
+		if lease.Annotations == nil {
+			lease.Annotations = map[string]string{}
+		}
+		lease.Annotations[AnnotationReleaseRequest] = string(data)
+		_, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) {
+			continue // renewed meanwhile: ask again
+		}
+		if err != nil {
+			return "", fmt.Errorf("asking %q to release lease %s/%s: %w", holder, namespace, name, err)
+		}
+		return holder, nil
+	}
+}
+
+// Requested receives the first request to release the Lease made to this
+// holder after it took the Lease.
+func (l *Lock) Requested() <-chan ReleaseRequest { return l.requested }
+
+// watchRequests polls the Lease for a request naming this holder.
+func (l *Lock) watchRequests(ctx context.Context) {
+	t := time.NewTicker(RequestPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.lost:
+			return
+		case <-t.C:
+		}
+		lease, err := l.client.CoordinationV1().Leases(l.namespace).Get(ctx, l.name, metav1.GetOptions{})
+		if err != nil {
+			continue
+		}
+		var req ReleaseRequest
+		if raw := lease.Annotations[AnnotationReleaseRequest]; raw == "" || json.Unmarshal([]byte(raw), &req) != nil {
+			continue
+		}
+		if req.Holder == l.opts.Holder && req.At.After(l.acquired) {
+			l.requested <- req
+			return
+		}
+	}
 }
 
 // AcquireLease takes the Lease namespace/name for opts.Holder, creating it
@@ -63,7 +159,8 @@ func AcquireLease(ctx context.Context, client kubernetes.Interface, namespace, n
 	if opts.Poll <= 0 {
 		opts.Poll = 500 * time.Millisecond
 	}
-	l := &Lock{client: client, namespace: namespace, name: name, opts: opts, lost: make(chan struct{}), done: make(chan struct{})}
+	l := &Lock{client: client, namespace: namespace, name: name, opts: opts, lost: make(chan struct{}), done: make(chan struct{}),
+		requested: make(chan ReleaseRequest, 1)}
 	deadline := time.Now().Add(opts.Wait)
 	for {
 		holder, err := l.try(ctx)
@@ -84,7 +181,10 @@ func AcquireLease(ctx context.Context, client kubernetes.Interface, namespace, n
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	l.stop = cancel
+	// A second's slack: the request's time comes from another clock.
+	l.acquired = time.Now().Add(-time.Second)
 	go l.renew(rctx)
+	go l.watchRequests(rctx)
 	return l, nil
 }
 

@@ -522,3 +522,56 @@ func TestLeaseDurationSeconds(t *testing.T) {
 		release(t, l)
 	}
 }
+
+// TestReleaseRequest: a request recorded on the Lease reaches its holder
+// within RequestPoll; one made to another holder, or before this holder
+// took the Lease, does not; nobody is asked on a free Lease.
+func TestReleaseRequest(t *testing.T) {
+	s := newAPIServer()
+	ctx := context.Background()
+	if holder, err := RequestRelease(ctx, s.client, leaseNS, leaseName, "rollback", "r"); err != nil || holder != "" {
+		t.Fatalf("no lease: asked %q (%v), want nobody", holder, err)
+	}
+	l, err := AcquireLease(ctx, s.client, leaseNS, leaseName, LeaseOptions{Holder: "promote"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release(ctx)
+	if holder, err := RequestRelease(ctx, s.client, leaseNS, leaseName, "promote", "r"); err != nil || holder != "" {
+		t.Fatalf("asking oneself: asked %q (%v), want nobody", holder, err)
+	}
+	select {
+	case req := <-l.Requested():
+		t.Fatalf("a request before anyone asked: %+v", req)
+	case <-time.After(2 * RequestPoll):
+	}
+	holder, err := RequestRelease(ctx, s.client, leaseNS, leaseName, "rollback", "production is down")
+	if err != nil || holder != "promote" {
+		t.Fatalf("asked %q (%v), want promote", holder, err)
+	}
+	select {
+	case req := <-l.Requested():
+		if req.By != "rollback" || req.Reason != "production is down" || req.String() != "asked by rollback: production is down" {
+			t.Errorf("request %+v", req)
+		}
+	case <-time.After(4 * RequestPoll):
+		t.Fatal("the holder did not see the request")
+	}
+
+	// A new holder under the same name (a rerun) is not bound by a request
+	// made to the one before it.
+	if err := l.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // past the slack for another clock
+	again, err := AcquireLease(ctx, s.client, leaseNS, leaseName, LeaseOptions{Holder: "promote"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Release(ctx)
+	select {
+	case req := <-again.Requested():
+		t.Errorf("a rerun saw the request made to the run before it: %+v", req)
+	case <-time.After(3 * RequestPoll):
+	}
+}

@@ -30,6 +30,9 @@ var (
 	// ErrUnreachableWeights: the router cannot give the steps' weights
 	// with the replicas there are; nothing was changed.
 	ErrUnreachableWeights = errors.New("the steps' weights cannot be reached")
+	// ErrPreempted: a rollback asked the running promotion to stop; it
+	// returned all traffic to the stable colour and released the Lease.
+	ErrPreempted = errors.New("preempted")
 )
 
 // Strategies.

@@ -28,6 +28,8 @@ func (t *Target) lockAndWatch(ctx context.Context) (context.Context, func(), *ku
 		select {
 		case <-lock.Lost():
 			cancel(ErrLeaseLost)
+		case req := <-lock.Requested():
+			cancel(fmt.Errorf("%w (%s)", ErrPreempted, req))
 		case <-ctx.Done():
 		}
 	}()

@@ -437,7 +437,7 @@ func (p *promotion) abort(ctx context.Context, cause error) error {
 		return fmt.Errorf("%w; stopped without moving traffic (step %d)", ErrLeaseLost, p.st.Step)
 	}
 	if ctx.Err() != nil && !strings.Contains(cause.Error(), context.Cause(ctx).Error()) {
-		cause = fmt.Errorf("%w (%v)", cause, context.Cause(ctx))
+		cause = fmt.Errorf("%w (%w)", cause, context.Cause(ctx))
 	}
 	c := p.cfg
 	c.emit("abort", 0, "aborting: %v", cause)
@@ -448,11 +448,16 @@ func (p *promotion) abort(ctx context.Context, cause error) error {
 	defer cancel()
 	actx, cancelTimeout := context.WithTimeout(actx, 5*time.Minute)
 	defer cancelTimeout()
-	back := p.returnToStable
-	if interrupted(ctx) {
+	back, delay := p.returnToStable, c.ScaleDownDelay
+	switch {
+	case interrupted(ctx):
 		back = p.returnAtOnce
+	case errors.Is(context.Cause(ctx), ErrPreempted):
+		// A rollback waits for the Lease: the candidate goes at once, its
+		// pods draining while the rollback runs.
+		delay = 0
 	}
-	if err := back(actx, cause.Error(), c.ScaleDownDelay); err != nil {
+	if err := back(actx, cause.Error(), delay); err != nil {
 		return errors.Join(fmt.Errorf("%w: %w", ErrAborted, cause), err)
 	}
 	p.res.Outcome, p.res.ActiveColor, p.res.PreviousColor = Aborted, p.stable, p.cand

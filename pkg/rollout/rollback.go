@@ -21,6 +21,10 @@ type RollbackConfig struct {
 	To        string
 	Container string
 	Reason    string
+	// Preempt asks a promotion that holds the Lease to stop (it returns
+	// all traffic to its stable colour and releases the Lease within
+	// seconds) instead of waiting for it to finish.
+	Preempt bool
 }
 
 // RollbackResult is what a rollback did.
@@ -35,6 +39,11 @@ type RollbackResult struct {
 	Started   time.Time
 	Duration  time.Duration
 	Unchanged bool
+	// Preempted names the promotion this rollback asked to stop, and
+	// Stopped says what became of it: its traffic back on the stable
+	// colour, which this rollback then kept.
+	Preempted string
+	Stopped   string
 }
 
 // Rollback makes an earlier colour or image live again. Its Lease wait
@@ -47,6 +56,16 @@ func Rollback(ctx context.Context, cfg RollbackConfig) (*RollbackResult, error) 
 	res := &RollbackResult{Started: time.Now()}
 	ctx, stop := cfg.withHardStop(ctx)
 	defer stop()
+	if cfg.Preempt {
+		holder, err := kube.RequestRelease(ctx, cfg.Client, cfg.Namespace, cfg.leaseName(), cfg.Owner, cfg.Reason)
+		if err != nil {
+			return nil, err
+		}
+		if holder != "" {
+			res.Preempted = holder
+			cfg.emit("preempt", -1, "asked %q, which holds lease %s, to stop", holder, cfg.leaseName())
+		}
+	}
 	ctx, release, _, err := cfg.lockAndWatch(ctx)
 	if err != nil {
 		return nil, err
@@ -74,6 +93,13 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 	res.From = active
 	target, image := "", ""
 	switch to := cfg.To; {
+	case (to == "" || to == "previous") && res.Preempted != "" && st.Phase == PhaseAborted && st.Owner == res.Preempted:
+		// The promotion this rollback stopped has put its traffic back on
+		// its stable colour: that is what "previous" means now, not the
+		// colour before it.
+		target = active
+		res.From = st.CandidateColor
+		res.Stopped = fmt.Sprintf("the promotion of %s to %s stopped; traffic is back on %s", st.CandidateImage, st.CandidateColor, active)
 	case (to == "" || to == "previous") && st.Phase == PhaseProgressing:
 		// A promotion was cut short: undo it, back to its stable colour.
 		target = active
@@ -99,7 +125,7 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 	if err != nil {
 		return err
 	}
-	if target == active && image == "" && st.Phase != PhaseProgressing {
+	if target == active && image == "" && st.Phase != PhaseProgressing && res.Stopped == "" {
 		res.ActiveColor, res.Image, res.Unchanged = active, activeImage, true
 		return nil
 	}
