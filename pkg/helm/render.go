@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"helm.sh/helm/v4/pkg/action"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
+	release "helm.sh/helm/v4/pkg/release/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 )
@@ -15,6 +17,28 @@ import (
 type Rendered struct {
 	Manifest string
 	Objects  []*unstructured.Unstructured
+	// Hooks is the hooks' manifests as HooksText writes them, and
+	// HookObjects the hooks' objects: Helm keeps them out of Manifest, but
+	// an install or upgrade runs them.
+	Hooks       string
+	HookObjects []*unstructured.Unstructured
+}
+
+// HooksText is the manifests of hooks in one text, in the order of their
+// templates' paths and names, so a render compares with a stored release.
+func HooksText(hooks []*release.Hook) string {
+	hs := append([]*release.Hook(nil), hooks...)
+	sort.SliceStable(hs, func(i, j int) bool {
+		if hs[i].Path != hs[j].Path {
+			return hs[i].Path < hs[j].Path
+		}
+		return hs[i].Name < hs[j].Name
+	})
+	var b strings.Builder
+	for _, h := range hs {
+		fmt.Fprintf(&b, "---\n# Hook: %s %s\n%s\n", h.Path, h.Name, h.Manifest)
+	}
+	return b.String()
 }
 
 // Render renders ch as release name in namespace with vals, client-side:
@@ -51,21 +75,38 @@ func Render(ch *chart.Chart, name, namespace string, vals map[string]any) (*Rend
 		}
 		return a.name < b.name
 	})
-	out := &Rendered{Manifest: rel.Manifest}
+	out := &Rendered{Manifest: rel.Manifest, Hooks: HooksText(rel.Hooks)}
+	for _, h := range rel.Hooks {
+		obj, err := decode(h.Manifest)
+		if err != nil {
+			return nil, fmt.Errorf("reading hook %s %q: %w", h.Kind, h.Name, err)
+		}
+		out.HookObjects = append(out.HookObjects, obj)
+	}
 	for _, k := range keys {
 		// Through JSON and the unstructured decoder, so integers are
 		// int64, as the API server's objects are.
-		j, err := yaml.YAMLToJSON([]byte(docs[k]))
-		obj := &unstructured.Unstructured{}
-		if err == nil {
-			err = obj.UnmarshalJSON(j)
-		}
+		obj, err := decode(docs[k])
 		if err != nil {
 			return nil, fmt.Errorf("reading %s %q: %w", k.kind, k.name, err)
 		}
 		out.Objects = append(out.Objects, obj)
 	}
 	return out, nil
+}
+
+// decode reads one YAML object through JSON and the unstructured decoder,
+// so integers are int64, as the API server's objects are.
+func decode(doc string) (*unstructured.Unstructured, error) {
+	j, err := yaml.YAMLToJSON([]byte(doc))
+	if err != nil {
+		return nil, err
+	}
+	obj := &unstructured.Unstructured{}
+	if err := obj.UnmarshalJSON(j); err != nil {
+		return nil, err
+	}
+	return obj, nil
 }
 
 // Find returns the rendered object of kind and name, or nil.

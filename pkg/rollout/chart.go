@@ -129,7 +129,9 @@ func (ch *Chart) check(app traffic.App, container, image string) error {
 	owner := map[string]string{} // kind/name -> the release that renders it
 	pods := map[string]map[string]string{}
 	claim := func(r *helm.Rendered, release string) error {
-		for _, o := range r.Objects {
+		// Hooks too: an upgrade runs them, and a hook object with
+		// before-hook-creation is deleted and made anew by either release.
+		for _, o := range append(append([]*unstructured.Unstructured(nil), r.Objects...), r.HookObjects...) {
 			key := o.GetKind() + "/" + o.GetName()
 			if other, ok := owner[key]; ok && other != release {
 				return fmt.Errorf("releases %s and %s both render %s: each object must belong to one release (suffix a colour's objects with its colour)", other, release, key)
@@ -273,7 +275,7 @@ func (ch *Chart) rendersAs(app traffic.App, colour string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return r.Manifest == last.Manifest, nil
+	return r.Manifest == last.Manifest && r.Hooks == helm.HooksText(last.Hooks), nil
 }
 
 // applyShared installs or upgrades the shared release, its live Service
@@ -294,7 +296,7 @@ func (ch *Chart) applyShared(ctx context.Context, app traffic.App, live string, 
 	}
 	if len(hist) > 0 {
 		last := hist[len(hist)-1]
-		if r, err := helm.Render(ch.Chart, name, app.Namespace, vals); err == nil && last.Info.Status == rcommon.StatusDeployed && last.Manifest == r.Manifest {
+		if r, err := helm.Render(ch.Chart, name, app.Namespace, vals); err == nil && last.Info.Status == rcommon.StatusDeployed && last.Manifest == r.Manifest && r.Hooks == helm.HooksText(last.Hooks) {
 			return false, nil
 		}
 	}
