@@ -99,12 +99,13 @@ func (s SLO) Checks() ([]Check, error) {
 // colour, and a Deployment name with a dot, as an input may give it.
 var SampleVars = Vars{Namespace: "production", Deployment: "fx.platform-blue", Color: "blue", Service: "fx-platform-service", Pods: "fx[.]platform-blue-5d4f8b9c7-[a-z0-9]+"}
 
-var matcher = regexp.MustCompile(`^\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*")\s*$`)
+var matcher = regexp.MustCompile("^\\s*[a-zA-Z_][a-zA-Z0-9_]*\\s*(=~|!~|!=|=)\\s*(\"(?:[^\"\\\\]|\\\\.)*\"|'(?:[^'\\\\]|\\\\.)*'|`[^`]*`)\\s*$")
 
 // CheckSelector checks label matchers as PromQL takes them inside braces
-// (name="value", name=~"regexp", comma-separated), with the templates
-// filled in as v fills them: a selector that is not PromQL would reach
-// Prometheus only at the first measurement, after the candidate is out.
+// (name="value", name=~'regexp', name!=`raw`, comma-separated), with the
+// templates filled in as v fills them: a selector that is not PromQL would
+// reach Prometheus only at the first measurement, after the candidate is
+// out.
 func CheckSelector(selector string, v Vars) error {
 	t, err := parseTemplate("selector", selector)
 	if err != nil {
@@ -116,14 +117,16 @@ func CheckSelector(selector string, v Vars) error {
 	}
 	text := b.String()
 	var parts []string
-	start, quoted := 0, false
+	start, quote := 0, byte(0)
 	for i := 0; i < len(text); i++ {
 		switch c := text[i]; {
-		case c == '\\' && quoted:
+		case quote != 0 && c == '\\' && quote != '`':
 			i++
-		case c == '"':
-			quoted = !quoted
-		case c == ',' && !quoted:
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote == 0 && (c == '"' || c == '\'' || c == '`'):
+			quote = c
+		case quote == 0 && c == ',':
 			parts = append(parts, text[start:i])
 			start = i + 1
 		}
@@ -134,7 +137,7 @@ func CheckSelector(selector string, v Vars) error {
 		if m == nil {
 			return fmt.Errorf("%q is not a label matcher (name=\"value\", !=, =~ or !~)", strings.TrimSpace(p))
 		}
-		value, err := strconv.Unquote(m[2])
+		value, err := unquote(m[2])
 		if err != nil {
 			return fmt.Errorf("%s: %w", strings.TrimSpace(p), err)
 		}
@@ -145,4 +148,17 @@ func CheckSelector(selector string, v Vars) error {
 		}
 	}
 	return nil
+}
+
+// unquote reads a PromQL string: double- or single-quoted with Go's
+// escapes, or backquoted and raw.
+func unquote(s string) (string, error) {
+	switch s[0] {
+	case '`':
+		return s[1 : len(s)-1], nil
+	case '\'':
+		inner := strings.ReplaceAll(s[1:len(s)-1], `\'`, `'`)
+		return strconv.Unquote(`"` + strings.ReplaceAll(inner, `"`, `\"`) + `"`)
+	}
+	return strconv.Unquote(s)
 }
