@@ -29,6 +29,7 @@ func TestBadInput(t *testing.T) {
 		{Name: "to a colour that does not exist", Set: map[string]string{"to": "red"}, Input: "to"},
 		{Name: "deployment missing", Set: map[string]string{"deployment": ""}, Input: "deployment"},
 		{Name: "zero timeout", Set: map[string]string{"timeout": "0s"}, Input: "timeout"},
+		{Name: "preempt not a boolean", Set: map[string]string{"preempt": "maybe"}, Input: "preempt"},
 		{Name: "bad colour label", Set: map[string]string{"color-label": "a b"}, Input: "color-label"},
 		{Name: "environment-url not a URL", Set: map[string]string{"environment-url": "fx.example.com"}, Input: "environment-url"},
 		{Name: "availability-url not a URL", Set: map[string]string{"availability-url": "169.254.169.254/latest"}, Input: "availability-url"},

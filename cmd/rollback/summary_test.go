@@ -26,6 +26,9 @@ func TestSummary(t *testing.T) {
 			Switched: started.Add(40 * time.Second), Started: started, Duration: 41 * time.Second}, "summary-cold.md"},
 		{"unchanged", &rollout.RollbackResult{ActiveColor: "blue", Image: imageV1, From: "blue", Warm: true, Unchanged: true,
 			Started: started, Duration: 80 * time.Millisecond}, "summary-unchanged.md"},
+		{"a running promote stopped", &rollout.RollbackResult{ActiveColor: "blue", Image: imageV1, From: "green", Warm: true,
+			Preempted: "acme/fx/runs/41", Stopped: "the promotion of " + imageV2 + " to green stopped; traffic is back on blue",
+			Switched: started.Add(700 * time.Millisecond), Started: started, Duration: 3 * time.Second}, "summary-preempted.md"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
