@@ -29,6 +29,7 @@ type Inputs struct {
 	traffic.App
 	Container, To, Reason string
 	Preempt               bool
+	Replicas              int32
 	LockTimeout, Timeout  time.Duration
 	Kube                  *kube.Config // nil after an input problem
 	GitHub                ghdeploy.Group
@@ -63,6 +64,12 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	}
 	p.Reason = in.String("reason")
 	p.Preempt = in.Bool("preempt")
+	if in.String("replicas") != "" {
+		p.Replicas = int32(in.Int("replicas", 1, 1000))
+		if p.Release != "" {
+			in.Fail("replicas", "scales the colour a rollback restores; a Helm release is rolled back to its revision's own replicas")
+		}
+	}
 	p.LockTimeout = in.Duration("lock-timeout")
 	p.Timeout = in.Duration("timeout")
 	if p.Timeout <= 0 {
@@ -140,7 +147,7 @@ func run(ctx context.Context, a *action.Action) error {
 		Target: rollout.Target{App: in.App, Client: client, Dynamic: dyn, Owner: in.Owner, LockTimeout: in.LockTimeout, Timeout: in.Timeout,
 			InterruptGrace: action.StopGrace / 2,
 			OnEvent:        func(e rollout.Event) { a.Infof("%s", e.Message) }},
-		To: in.To, Container: in.Container, Reason: in.Reason, Preempt: in.Preempt,
+		To: in.To, Container: in.Container, Reason: in.Reason, Preempt: in.Preempt, Replicas: in.Replicas,
 	})
 	// A report that cannot be written fails the step, after the GitHub
 	// Deployment's final status, which says what the cluster did.

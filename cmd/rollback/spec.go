@@ -23,6 +23,7 @@ var spec = &action.Spec{
 		{Name: "release", Description: "A Helm release to roll back instead of switching colours: service, deployment and to are then not used."},
 		{Name: "revision", Kind: action.KindInt, Description: "With release: the revision to restore. Empty or 0: the newest earlier revision that was deployed (never a failed one)."},
 		{Name: "reason", Description: "Why, recorded on the Service (or the new Helm revision) and in the GitHub Deployment."},
+		{Name: "replicas", Kind: action.KindInt, Description: "Emergency scale: the restored colour runs at least this many replicas, ready, before the switch (the strategy's \"scale the previous version to 5\"). Empty: as many as the live colour had."},
 		{Name: "preempt", Default: "true", Kind: action.KindBool, Description: "Ask a running promote to stop: within about a second it returns all traffic to its stable colour and releases its Lease, and that colour stays live (to: previous). false: wait for it to finish (lock-timeout)."},
 		{Name: "lock-timeout", Default: "10m", Kind: action.KindDuration, Description: "How long to wait for a running promote's Lease; a holder that stopped renewing is taken over."},
 		{Name: "timeout", Default: "5m", Kind: action.KindDuration, Description: "Bound on the whole rollback, including scaling a cold colour up, or the wait for a Helm release's workloads to be ready."},

@@ -130,3 +130,33 @@ func TestRealNodeRollbackPreemptsAWait(t *testing.T) {
 	t.Logf("the rollback took %s from its start at %s", res.Duration.Round(time.Millisecond), start.Format("15:04:05.000"))
 	rollouttest.CheckProbe(t, "a blue-green promote stopped while it waited", m, "v1")
 }
+
+// The strategy's emergency scale: the rollback brings the previous colour
+// up to at least the replicas asked, all of them ready, before the switch.
+func TestRealNodeRollbackEmergencyScale(t *testing.T) {
+	a := newRealApp(t, 2, "v1", "v2")
+	target := a.target(t, "service")
+	if res, err := rollout.Promote(context.Background(), rollout.Config{Target: target, Image: a.images["v2"]}); err != nil || res.Outcome != rollout.Promoted {
+		t.Fatalf("promote: %+v, %v", res, err)
+	}
+	rb := target
+	rb.Owner = "test/rollback-button"
+	var readyAtSwitch int32 = -1
+	rb.OnEvent = func(e rollout.Event) {
+		if e.Phase == "rolled-back" {
+			if d, err := a.client.AppsV1().Deployments(a.ns).Get(context.Background(), "fx-platform-blue", metav1.GetOptions{}); err == nil {
+				readyAtSwitch = d.Status.ReadyReplicas
+			}
+		}
+	}
+	m := a.Probe(t)
+	res, err := rollout.Rollback(context.Background(), rollout.RollbackConfig{Target: rb, To: "previous", Reason: "scale the previous version to 4", Replicas: 4})
+	if err != nil || res.ActiveColor != "blue" || res.Warm {
+		t.Fatalf("rollback: %+v, %v; want a cold rollback to blue", res, err)
+	}
+	rollouttest.Settle(t, m, "v1")
+	rollouttest.CheckProbe(t, "an emergency rollback to 4 replicas", m, "v1", "v2")
+	if got := *a.deployment(t, "blue").Spec.Replicas; got != 4 || readyAtSwitch != 4 {
+		t.Errorf("blue has %d replicas, %d of them ready at the switch; want 4 and 4", got, readyAtSwitch)
+	}
+}

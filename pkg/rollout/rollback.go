@@ -21,6 +21,10 @@ type RollbackConfig struct {
 	To        string
 	Container string
 	Reason    string
+	// Replicas, when above 0, is the least the restored colour runs
+	// before the switch (the strategy's emergency "scale the previous
+	// version to 5"); it never lowers a colour that has more.
+	Replicas int32
 	// Preempt asks a promotion that holds the Lease to stop (it returns
 	// all traffic to its stable colour and releases the Lease within
 	// seconds) instead of waiting for it to finish.
@@ -133,7 +137,7 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 	if err != nil {
 		return fmt.Errorf("reading deployment %q to roll back to: %w", c.DeploymentName(target), err)
 	}
-	replicas := max(st.Replicas, kube.DesiredReplicas(activeDep), 1)
+	replicas := max(st.Replicas, kube.DesiredReplicas(activeDep), cfg.Replicas, 1)
 	res.Warm = image == "" && kube.Available(dep) && kube.DesiredReplicas(dep) >= replicas
 	if res.Warm {
 		n, err := kube.ReadyPods(ctx, c.Client, dep)
