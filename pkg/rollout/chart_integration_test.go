@@ -394,6 +394,8 @@ func healthyCanary(t *testing.T, r *rollouttest.Real, cfg rollout.Config, judge 
 	m := r.Probe(t)
 	res, err := rollout.Promote(context.Background(), cfg)
 	if err != nil || res.Outcome != rollout.Promoted {
+		logPhases(t, res)
+		logPods(t, r.Cluster)
 		t.Fatalf("the healthy release: %+v, %v", res, err)
 	}
 	for _, ph := range res.Phases {
@@ -403,4 +405,37 @@ func healthyCanary(t *testing.T, r *rollouttest.Real, cfg rollout.Config, judge 
 	}
 	rollouttest.Settle(t, m, "v2")
 	rollouttest.CheckProbe(t, "the healthy release under "+judge, m, "v1", "v2")
+}
+
+// logPhases logs when each phase of a promotion began and ended.
+func logPhases(t *testing.T, res *rollout.Result) {
+	t.Helper()
+	if res == nil {
+		return
+	}
+	for _, ph := range res.Phases {
+		t.Logf("phase %q: %s to %s, %s", ph.Name, ph.Start.Format("15:04:05.000"), ph.End.Format("15:04:05.000"), ph.Status)
+	}
+}
+
+// logPods logs the namespace's pods and its latest events, for a rollout
+// that waited too long.
+func logPods(t *testing.T, c rollouttest.Cluster) {
+	t.Helper()
+	ctx := context.Background()
+	if pods, err := c.Client.CoreV1().Pods(c.Namespace).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, p := range pods.Items {
+			ready := false
+			for _, cond := range p.Status.Conditions {
+				ready = ready || cond.Type == corev1.PodReady && cond.Status == corev1.ConditionTrue
+			}
+			t.Logf("pod %s: %s ready=%v deleting=%v ip=%s created %s", p.Name, p.Status.Phase, ready, p.DeletionTimestamp != nil, p.Status.PodIP, p.CreationTimestamp.Format("15:04:05"))
+		}
+	}
+	if evs, err := c.Client.CoreV1().Events(c.Namespace).List(ctx, metav1.ListOptions{}); err == nil {
+		from := max(0, len(evs.Items)-30)
+		for _, e := range evs.Items[from:] {
+			t.Logf("event %s %s/%s: %s: %s", e.LastTimestamp.Format("15:04:05"), e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, e.Message)
+		}
+	}
 }
