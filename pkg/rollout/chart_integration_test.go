@@ -324,8 +324,11 @@ func TestRealNodeDefaultAnalysis(t *testing.T) {
 			}
 		}
 	}
-	if worst < 0.01 {
-		t.Errorf("the failing error-rate measurement was %v, want about 5 %%", worst)
+	// The measured rate is below the 5 % the release answers early in a
+	// step (Prometheus' rate() does not count a new series' first errors),
+	// but it is a measured value above the SLO.
+	if worst <= analysis.DefaultMaxErrorRate {
+		t.Errorf("the failing error-rate measurement was %v, want a value above %v", worst, analysis.DefaultMaxErrorRate)
 	}
 	rollouttest.Settle(t, m, "v1")
 	bad := m.Stop()
