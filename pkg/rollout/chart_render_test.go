@@ -2,17 +2,12 @@ package rollout
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"helm.sh/helm/v4/pkg/action"
-	"helm.sh/helm/v4/pkg/chart/common"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
-	kubefake "helm.sh/helm/v4/pkg/kube/fake"
-	"helm.sh/helm/v4/pkg/storage"
 	"helm.sh/helm/v4/pkg/storage/driver"
 	"k8s.io/client-go/kubernetes/fake"
 
@@ -23,15 +18,7 @@ import (
 // goes through JSON, so the stored Config's numbers come back float64.
 func secretHelm(t *testing.T) *helm.Client {
 	t.Helper()
-	cfg := action.NewConfiguration()
-	cfg.Releases = storage.Init(driver.NewSecrets(fake.NewClientset().CoreV1().Secrets("production")))
-	cfg.KubeClient = &kubefake.PrintingKubeClient{Out: io.Discard}
-	cfg.Capabilities = common.DefaultCapabilities
-	h, err := helm.NewWithConfiguration(cfg, "production")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
+	return testHelm(t, driver.NewSecrets(fake.NewClientset().CoreV1().Secrets("production")))
 }
 
 // rendersAs against a release stored as on a cluster

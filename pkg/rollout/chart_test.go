@@ -130,8 +130,15 @@ func TestChartContractRefused(t *testing.T) {
 // client that applies nothing, as Helm's own tests use.
 func memoryHelm(t *testing.T) *helm.Client {
 	t.Helper()
+	return testHelm(t, driver.NewMemory())
+}
+
+// testHelm is a Helm client over the release store d and a kube client
+// that applies nothing.
+func testHelm(t *testing.T, d driver.Driver) *helm.Client {
+	t.Helper()
 	cfg := action.NewConfiguration()
-	cfg.Releases = storage.Init(driver.NewMemory())
+	cfg.Releases = storage.Init(d)
 	cfg.KubeClient = &kubefake.PrintingKubeClient{Out: io.Discard}
 	cfg.Capabilities = common.DefaultCapabilities
 	h, err := helm.NewWithConfiguration(cfg, "production")
