@@ -115,6 +115,22 @@ func RequestRelease(ctx context.Context, client kubernetes.Interface, namespace,
 	}
 }
 
+// LeaseHolder is the live holder of a Lease: "" when there is no Lease,
+// no holder, or one that stopped renewing.
+func LeaseHolder(ctx context.Context, client kubernetes.Interface, namespace, name string) (string, error) {
+	lease, err := client.CoordinationV1().Leases(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading lease %s/%s: %w", namespace, name, err)
+	}
+	if lease.Spec.HolderIdentity == nil || expired(lease, time.Now()) {
+		return "", nil
+	}
+	return *lease.Spec.HolderIdentity, nil
+}
+
 // Requested receives the first request to release the Lease made to this
 // holder after it took the Lease.
 func (l *Lock) Requested() <-chan ReleaseRequest { return l.requested }

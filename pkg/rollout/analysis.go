@@ -58,6 +58,9 @@ func (c *Config) measure(ctx context.Context, ph *Phase, colour string, window t
 			return ctx.Err()
 		}
 		ph.Measurements = append(ph.Measurements, results)
+		if c.measured != nil {
+			c.measured(results)
+		}
 		switch status(results) {
 		case analysis.Fail:
 			failed++
@@ -92,10 +95,16 @@ func (c *Config) measure(ctx context.Context, ph *Phase, colour string, window t
 const guardEvery = time.Second
 
 // watch waits for d, asking the guard (if any) at once and then every
-// guardEvery; the guard's error aborts the phase.
+// guardEvery; the guard's error aborts the phase. A command that ends the
+// wait (promote-full in a step's pause, resume in a hold) ends it early
+// with errFull or errHoldOver.
 func (c *Config) watch(ctx context.Context, ph *Phase, d time.Duration) error {
 	end := time.Now().Add(d)
 	for {
+		woken := c.ctl.woken()
+		if err := c.ctl.interruption(); err != nil {
+			return err
+		}
 		if c.Guard != nil && !c.trafficSince.IsZero() {
 			if err := c.Guard(c.trafficSince); err != nil {
 				ph.Status = "fail"
@@ -109,9 +118,15 @@ func (c *Config) watch(ctx context.Context, ph *Phase, d time.Duration) error {
 		if c.Guard != nil {
 			left = min(left, guardEvery)
 		}
-		if err := sleep(ctx, left); err != nil {
-			return err
+		t := time.NewTimer(left)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-woken:
+		case <-t.C:
 		}
+		t.Stop()
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"k8s.io/client-go/dynamic"
@@ -115,6 +116,13 @@ type Config struct {
 	// its own release; without it the candidate is a copy of the live
 	// colour's Deployment with the image set.
 	Chart *Chart
+	// PauseAt are the weights at which the rollout holds for a person,
+	// after that step's pause, until resume or promote-full: 0 holds before
+	// any traffic moves (blue-green's approval before the switch).
+	// PauseTimeout bounds each hold; it then aborts (default 1h). The time
+	// held does not count against Timeout.
+	PauseAt      []int
+	PauseTimeout time.Duration
 	// Guard, when set, is asked while traffic is on the candidate: as each
 	// step's pause and the post-promotion window begin and every second of
 	// them, with the time traffic first moved in this run. An error aborts
@@ -126,6 +134,10 @@ type Config struct {
 	trafficSince time.Time
 	// router is Router, made by validate.
 	router traffic.Router
+	// ctl is the running promotion's command channel; measured hears
+	// each measurement.
+	ctl      *controller
+	measured func([]analysis.Result)
 }
 
 func (c *Target) setDefaults() error {
@@ -205,6 +217,30 @@ func (c *Config) validate() error {
 	c.router = r
 	if c.AnalysisInterval <= 0 {
 		c.AnalysisInterval = 30 * time.Second
+	}
+	if c.PauseTimeout <= 0 {
+		c.PauseTimeout = time.Hour
+	}
+	if err := CheckPauseAt(c.PauseAt, c.Strategy, c.Steps); err != nil {
+		return fmt.Errorf("rollout: %w", err)
+	}
+	return nil
+}
+
+// CheckPauseAt refuses a hold the rollout never reaches: each weight must
+// be 0 (before any traffic) or a step's weight other than the last, whose
+// move is the promotion itself.
+func CheckPauseAt(pauseAt []int, strategy string, steps []int) error {
+	if strategy != Canary {
+		steps = []int{100}
+	}
+	for _, w := range pauseAt {
+		if w != 0 && (!slices.Contains(steps, w) || w == steps[len(steps)-1]) {
+			if strategy != Canary {
+				return fmt.Errorf("pause-at %d: a %s promotion holds only at 0, before the switch", w, BlueGreen)
+			}
+			return fmt.Errorf("pause-at %d: not a step before the last of %v (0 holds before the first)", w, steps)
+		}
 	}
 	return nil
 }

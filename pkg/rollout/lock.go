@@ -4,26 +4,52 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/fxplatform/deploy-actions/pkg/kube"
 	"github.com/fxplatform/deploy-actions/pkg/traffic"
 )
 
-// lockAndWatch takes the Service's Lease and returns a context cancelled
-// with ErrLeaseLost when the Lease is lost, or after the run's timeout.
-func (t *Target) lockAndWatch(ctx context.Context) (context.Context, func(), *kube.Lock, error) {
+// held is a run holding the Service's Lease.
+type held struct {
+	// ctx is cancelled with ErrLeaseLost when the Lease is lost, with
+	// ErrPreempted when a rollback asks for it, and after the timeout.
+	ctx context.Context
+	// stop ends ctx with a cause of the caller's (an abort asked for).
+	stop context.CancelCauseFunc
+	// extend moves the timeout later: the time a rollout held for a
+	// person does not count against it.
+	extend  func(time.Duration)
+	release func()
+	// since is when the Lease was taken, less a second for other clocks.
+	since time.Time
+}
+
+// lockAndWatch takes the Service's Lease and watches it.
+func (t *Target) lockAndWatch(ctx context.Context) (*held, error) {
 	lock, err := kube.AcquireLease(ctx, t.Client, t.Namespace, t.leaseName(), kube.LeaseOptions{
 		Holder: t.Owner, Duration: t.LeaseDuration, Wait: t.LockTimeout, Poll: t.LeaseDuration / 5,
 	})
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if lock.TookOver != "" {
 		t.emit("lock", -1, "took over lease %s from %q, which stopped renewing it", t.leaseName(), lock.TookOver)
 	}
-	ctx, cancelTimeout := context.WithTimeoutCause(ctx, t.Timeout, fmt.Errorf("timed out after %s", t.Timeout))
+	h := &held{since: time.Now().Add(-time.Second)}
 	ctx, cancel := context.WithCancelCause(ctx)
+	var mu sync.Mutex
+	deadline := time.Now().Add(t.Timeout)
+	timer := time.AfterFunc(t.Timeout, func() { cancel(fmt.Errorf("timed out after %s", t.Timeout)) })
+	h.extend = func(d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		deadline = deadline.Add(d)
+		if timer.Stop() { // not fired yet
+			timer.Reset(time.Until(deadline))
+		}
+	}
 	go func() {
 		select {
 		case <-lock.Lost():
@@ -33,14 +59,15 @@ func (t *Target) lockAndWatch(ctx context.Context) (context.Context, func(), *ku
 		case <-ctx.Done():
 		}
 	}()
-	release := func() {
+	h.ctx, h.stop = ctx, cancel
+	h.release = func() {
 		cancel(nil)
-		cancelTimeout()
+		timer.Stop()
 		rctx, done := detach(ctx)
 		defer done()
 		_ = lock.Release(rctx)
 	}
-	return ctx, release, lock, nil
+	return h, nil
 }
 
 type hardStopKey struct{}

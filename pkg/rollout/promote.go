@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/fxplatform/deploy-actions/pkg/analysis"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
 	"github.com/fxplatform/deploy-actions/pkg/traffic"
 )
@@ -25,6 +27,9 @@ type promotion struct {
 	replicas     int32
 	// scaleDownPending: promoted; the old colour goes after the delay.
 	scaleDownPending bool
+	// h is the held Lease; ctl the commands the run heard.
+	h   *held
+	ctl *controller
 }
 
 // Promote rolls cfg.Image out to the idle colour and moves the traffic to
@@ -37,13 +42,21 @@ func Promote(ctx context.Context, cfg Config) (*Result, error) {
 	res := &Result{Started: time.Now(), Image: cfg.Image}
 	ctx, stop := cfg.withHardStop(ctx)
 	defer stop()
-	lctx, release, _, err := cfg.lockAndWatch(ctx)
+	h, err := cfg.lockAndWatch(ctx)
 	if err != nil {
 		return nil, err
 	}
-	p := &promotion{cfg: &cfg, res: res}
-	err = p.run(lctx)
-	release()
+	p := &promotion{cfg: &cfg, res: res, h: h, ctl: newController(h.since)}
+	cfg.ctl = p.ctl
+	cfg.measured = func(results []analysis.Result) {
+		p.st.Analysis = summarize(results)
+		_ = p.record(h.ctx)
+	}
+	lctx, stopListening := context.WithCancel(h.ctx)
+	go cfg.listen(lctx, p.ctl, h.stop)
+	err = p.run(h.ctx)
+	stopListening()
+	h.release()
 	if err == nil && p.scaleDownPending {
 		p.scaleDown(ctx)
 	}
@@ -136,12 +149,69 @@ func (p *promotion) run(ctx context.Context) error {
 	if err := p.prepare(ctx, live); err != nil {
 		return p.abort(ctx, err)
 	}
-	for i := start; i < len(c.Steps); i++ {
-		if err := p.step(ctx, i); err != nil {
+	// Held before the first step (pause-at 0: the candidate is up and
+	// checked, no traffic on it), or again where a killed run was held.
+	if p.st.Paused != "" || (start == 0 && slices.Contains(c.PauseAt, 0)) || p.ctl.pauseRequested() != nil {
+		if err := p.hold(ctx, p.st.Weight); err != nil {
 			return p.abort(ctx, err)
 		}
 	}
+	last := len(c.Steps) - 1
+	for i := start; i < len(c.Steps); i++ {
+		if full := p.ctl.fullRequested(); full != nil && i < last {
+			c.emit("skip", c.Steps[last], "%s: skipping steps %v", full, c.Steps[i:last])
+			i = last
+		}
+		err := p.step(ctx, i)
+		if errors.Is(err, errFull) {
+			i = last - 1 // the loop's next step is the last
+			continue
+		}
+		if err != nil {
+			return p.abort(ctx, err)
+		}
+		if i < last && (slices.Contains(c.PauseAt, c.Steps[i]) || p.ctl.pauseRequested() != nil) {
+			if err := p.hold(ctx, c.Steps[i]); err != nil {
+				return p.abort(ctx, err)
+			}
+		}
+	}
 	return p.finish(ctx)
+}
+
+// hold keeps the traffic at weight until a person resumes the rollout or
+// promotes it fully, or aborts it; after PauseTimeout it aborts. Analysis
+// and the guard go on judging the candidate meanwhile, and the time held
+// does not count against the run's timeout.
+func (p *promotion) hold(ctx context.Context, weight int) error {
+	c := p.cfg
+	by := p.ctl.beginHold(Command{Verb: VerbPause, By: fmt.Sprintf("pause-at %d", weight)})
+	ph := p.begin(fmt.Sprintf("hold at %d %%", weight), weight)
+	started := time.Now()
+	p.st.Paused = fmt.Sprintf("held at %d %% since %s (%s)", weight, started.UTC().Format(time.RFC3339), by)
+	if err := p.record(ctx); err != nil {
+		p.ctl.endHold()
+		return err
+	}
+	c.emit("hold", weight, "holding at %d %% until resume or promote-full (%s); aborting after %s", weight, by, c.PauseTimeout)
+	err := c.measure(ctx, ph, p.cand, c.PauseTimeout)
+	ended := p.ctl.endHold()
+	p.h.extend(time.Since(started))
+	p.st.Paused = ""
+	switch {
+	case errors.Is(err, errHoldOver) && ended != nil:
+		p.end(ph, ended.Verb+" by "+ended.By)
+		c.emit("resume", weight, "%s after %s held", ended, time.Since(started).Round(time.Second))
+		return p.record(ctx)
+	case err == nil:
+		p.end(ph, "timed out")
+		return fmt.Errorf("%w: held at %d %% for %s with no resume or promote-full (pause-timeout)", ErrAborted, weight, c.PauseTimeout)
+	}
+	p.end(ph, ph.Status)
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return err
 }
 
 // candidateRendered reports whether the candidate colour's release is this
@@ -329,7 +399,20 @@ func (p *promotion) step(ctx context.Context, i int) error {
 	if err := p.record(ctx); err != nil {
 		return err
 	}
+	if i < len(c.Steps)-1 {
+		// promote-full cuts the pause of any step but the last short.
+		p.ctl.setMode(waitStep)
+		defer p.ctl.setMode(waitOther)
+	}
 	if err := c.measure(ctx, ph, p.cand, c.pause(i)); err != nil {
+		if errors.Is(err, errFull) {
+			p.end(ph, "cut short: "+p.ctl.fullRequested().String())
+			p.st.Step, p.res.StepsCompleted = i+1, i+1
+			if err := p.record(ctx); err != nil {
+				return err
+			}
+			return errFull
+		}
 		p.end(ph, ph.Status)
 		if ctx.Err() != nil {
 			return context.Cause(ctx)

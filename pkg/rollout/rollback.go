@@ -70,12 +70,12 @@ func Rollback(ctx context.Context, cfg RollbackConfig) (*RollbackResult, error) 
 			cfg.emit("preempt", -1, "asked %q, which holds lease %s, to stop", holder, cfg.leaseName())
 		}
 	}
-	ctx, release, _, err := cfg.lockAndWatch(ctx)
+	h, err := cfg.lockAndWatch(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
-	err = rollback(ctx, &cfg, res)
+	defer h.release()
+	err = rollback(h.ctx, &cfg, res)
 	res.Duration = time.Since(res.Started)
 	return res, err
 }

@@ -48,6 +48,10 @@ type State struct {
 	Ingress   string
 	Owner     string
 	Reason    string
+	// Paused says who holds the rollout at its weight, and since when;
+	// Analysis is the last measurement, in a line.
+	Paused    string
+	Analysis  string
 	StartedAt time.Time
 	UpdatedAt time.Time
 }
@@ -65,7 +69,7 @@ func ReadState(svc *corev1.Service) State {
 		Step: num("step"), Weight: num("weight"), Replicas: int32(num("replicas")),
 		Deployment: get("deployment"), ColorLabel: get("color-label"),
 		Router: get("router"), HTTPRoute: get("httproute"), Ingress: get("ingress"),
-		Owner: get("owner"), Reason: get("reason"), StartedAt: at("started-at"), UpdatedAt: at("updated-at"),
+		Owner: get("owner"), Reason: get("reason"), Paused: get("paused"), Analysis: get("analysis"), StartedAt: at("started-at"), UpdatedAt: at("updated-at"),
 	}
 }
 
@@ -84,7 +88,7 @@ func (s State) Annotations() map[string]string {
 		"step": strconv.Itoa(s.Step), "weight": strconv.Itoa(s.Weight), "replicas": fmt.Sprint(s.Replicas),
 		"deployment": s.Deployment, "color-label": s.ColorLabel,
 		"router": s.Router, "httproute": s.HTTPRoute, "ingress": s.Ingress,
-		"owner": s.Owner, "reason": s.Reason, "started-at": ts(s.StartedAt), "updated-at": ts(s.UpdatedAt),
+		"owner": s.Owner, "reason": s.Reason, "paused": s.Paused, "analysis": s.Analysis, "started-at": ts(s.StartedAt), "updated-at": ts(s.UpdatedAt),
 	}
 	out := make(map[string]string, len(m))
 	for k, v := range m {
