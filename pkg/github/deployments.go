@@ -1,6 +1,7 @@
 // Package github records deploys as GitHub Deployments: one deployment
 // per commit and environment, with statuses in_progress, then success or
-// failure, and earlier deployments of the environment made inactive.
+// failure, and earlier deployments of the environment made inactive. It
+// also compares two commits, for the changes a failure report lists.
 package github
 
 import (
@@ -18,10 +19,11 @@ import (
 // GITHUB_API_URL to its own (https://HOST/api/v3).
 const DefaultAPIURL = "https://api.github.com"
 
-// Client talks to one repository's Deployments API.
+// Client talks to one repository's Deployments and compare APIs.
 type Client struct {
 	gh          *gh.Client
 	owner, repo string
+	token       string // kept only to redact it from errors
 }
 
 // New makes a client for repository ("owner/name") at apiURL (default
@@ -50,7 +52,7 @@ func New(repository, token, apiURL string, httpClient *http.Client) (*Client, er
 	if err != nil {
 		return nil, fmt.Errorf("making a GitHub client: %w", err)
 	}
-	return &Client{gh: c, owner: owner, repo: repo}, nil
+	return &Client{gh: c, owner: owner, repo: repo, token: token}, nil
 }
 
 // Request describes a deployment to record.
