@@ -11,18 +11,18 @@ import (
 	"strings"
 )
 
-// DefaultClient posts the notifications when a receiver is given no
+// defaultClient posts the notifications when a receiver is given no
 // client. It follows no redirect: a webhook that redirects is
 // misconfigured, and following it would send the event, and the
 // signature, somewhere the user did not name. The time out of each
 // request is the Notifier's.
-var DefaultClient = &http.Client{
+var defaultClient = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
 func clientOr(c *http.Client) *http.Client {
 	if c == nil {
-		return DefaultClient
+		return defaultClient
 	}
 	return c
 }
@@ -53,7 +53,7 @@ func post(ctx context.Context, c *http.Client, webhook string, body []byte, head
 	return nil
 }
 
-// StatusError is a webhook's answer other than 2xx.
+// StatusError is a webhook's answer other than 2xx (Slack: other than 200).
 type StatusError struct{ Code int }
 
 func (e *StatusError) Error() string {

@@ -23,7 +23,8 @@ type Options struct {
 	// comes after Close returned.
 	Warn func(string)
 	// Budget bounds the time Close may block the caller (DefaultBudget
-	// when 0): a rollout must not wait on a chat service.
+	// when 0): a rollout must not wait on a chat service. Notify never
+	// waits on the network, so this is all the time notifying costs a run.
 	Budget time.Duration
 	// RequestTimeout bounds each request (when 0: the smaller of Budget
 	// and MaxRequestTime).
@@ -220,7 +221,7 @@ func (n *Notifier) Close(ctx context.Context) {
 	case <-t.C:
 		why = fmt.Sprintf("within the %s budget", n.opts.Budget)
 	case <-ctx.Done():
-		why = "before the run ended"
+		why = "in the time the run had left"
 	}
 
 	n.mu.Lock()

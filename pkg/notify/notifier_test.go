@@ -106,8 +106,8 @@ func TestCloseWithinBudget(t *testing.T) {
 		t.Errorf("the failing receiver got %d requests, want 2 (then it is given up)", n)
 	}
 	want := []string{
-		"Slack: the start notification was not sent: slack server error: 500 Internal Server Error",
-		"Slack: the step notification was not sent: slack server error: 500 Internal Server Error (6 more dropped); 2 failures in a row: Slack gets no more notifications in this run",
+		"Slack: the start notification was not sent: answered 500 Internal Server Error",
+		"Slack: the step notification was not sent: answered 500 Internal Server Error (6 more dropped); 2 failures in a row: Slack gets no more notifications in this run",
 		"Teams: 8 notification(s) not sent within the 300ms budget: start, step, hold, resume, abort, success, rollback, failure",
 	}
 	if ws := w.list(); !reflect.DeepEqual(ws, want) {
@@ -202,7 +202,7 @@ func TestCloseWhenContextDone(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	n.Close(ctx)
-	want := []string{"Slack: 1 notification(s) not sent before the run ended: abort"}
+	want := []string{"Slack: 1 notification(s) not sent in the time the run had left: abort"}
 	if ws := w.list(); !reflect.DeepEqual(ws, want) {
 		t.Errorf("warnings %q, want %q", ws, want)
 	}

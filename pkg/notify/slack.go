@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -16,8 +17,8 @@ type Slack struct {
 }
 
 // NewSlack makes a receiver for a Slack incoming webhook URL
-// (https://hooks.slack.com/services/...), a secret. A nil client is
-// DefaultClient.
+// (https://hooks.slack.com/services/...), a secret. client may be
+// nil: the default follows no redirect.
 func NewSlack(webhookURL string, client *http.Client) *Slack {
 	return &Slack{url: webhookURL, client: clientOr(client)}
 }
@@ -30,10 +31,12 @@ func (s *Slack) String() string { return s.Name() }
 
 // Send posts e. Slack answers 200 to a message it accepts.
 func (s *Slack) Send(ctx context.Context, e Event) error {
-	if err := slack.PostWebhookCustomHTTPContext(ctx, s.url, s.client, SlackMessage(e)); err != nil {
-		return scrub(err, s.url)
+	err := slack.PostWebhookCustomHTTPContext(ctx, s.url, s.client, SlackMessage(e))
+	var status slack.StatusCodeError
+	if errors.As(err, &status) {
+		return &StatusError{Code: status.Code}
 	}
-	return nil
+	return scrub(err, s.url)
 }
 
 // Limits of Block Kit that a long event would otherwise break (Slack

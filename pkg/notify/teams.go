@@ -17,7 +17,8 @@ type Teams struct {
 }
 
 // NewTeams makes a receiver for a Teams workflow webhook URL, a secret (it
-// carries its own signature). A nil client is DefaultClient.
+// carries its own signature). client may be nil: the default
+// follows no redirect.
 func NewTeams(webhookURL string, client *http.Client) *Teams {
 	return &Teams{url: webhookURL, client: clientOr(client)}
 }

@@ -31,7 +31,8 @@ type Webhook struct {
 }
 
 // NewWebhook makes a generic webhook receiver. The URL and the secret are
-// both secrets. A nil client is DefaultClient.
+// both secrets. client may be nil: the default
+// follows no redirect.
 func NewWebhook(webhookURL, secret string, client *http.Client) *Webhook {
 	return &Webhook{url: webhookURL, secret: secret, client: clientOr(client)}
 }
