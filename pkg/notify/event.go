@@ -33,8 +33,8 @@ const (
 	Failure Kind = "failure"
 )
 
-// Kinds lists every Kind.
-var Kinds = []Kind{Start, Step, Hold, Resume, Abort, Success, Rollback, Failure}
+// Kinds lists every Kind, in that order.
+func Kinds() []Kind { return []Kind{Start, Step, Hold, Resume, Abort, Success, Rollback, Failure} }
 
 // Statuses of a Value.
 const (

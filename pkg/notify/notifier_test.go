@@ -92,12 +92,12 @@ func TestCloseWithinBudget(t *testing.T) {
 		NewSlack(failing.URL+secretPath, nil),
 		NewTeams(hang.URL+secretPath, nil),
 	)
-	for _, k := range Kinds {
+	for _, k := range Kinds() {
 		n.Notify(sample(k))
 	}
 	close(gate)
-	if kinds := kindsOf(t, got, len(Kinds)); !reflect.DeepEqual(kinds, Kinds) {
-		t.Errorf("the healthy receiver got %q, want %q", kinds, Kinds)
+	if kinds := kindsOf(t, got, len(Kinds())); !reflect.DeepEqual(kinds, Kinds()) {
+		t.Errorf("the healthy receiver got %q, want %q", kinds, Kinds())
 	}
 	w.waitFor(t, "Slack gets no more notifications")
 	n.Close(context.Background())
@@ -141,7 +141,7 @@ func TestDisabledAfterTimeouts(t *testing.T) {
 	t.Cleanup(func() { close(done) })
 	w := newWarnings()
 	n := New(Options{Warn: w.warn, Budget: time.Hour, RequestTimeout: 50 * time.Millisecond}, NewWebhook(hang.URL, secret, nil))
-	for _, k := range Kinds {
+	for _, k := range Kinds() {
 		n.Notify(sample(k))
 	}
 	n.Close(context.Background())

@@ -102,7 +102,7 @@ func at(t *testing.T, v any, path ...any) any {
 }
 
 func TestSlackPayload(t *testing.T) {
-	for _, k := range Kinds {
+	for _, k := range Kinds() {
 		t.Run(string(k), func(t *testing.T) {
 			srv, got := recorder(t, http.StatusOK)
 			e := sample(k)
@@ -151,7 +151,7 @@ func TestSlackPayload(t *testing.T) {
 }
 
 func TestTeamsPayload(t *testing.T) {
-	for _, k := range Kinds {
+	for _, k := range Kinds() {
 		t.Run(string(k), func(t *testing.T) {
 			srv, got := recorder(t, http.StatusAccepted)
 			e := sample(k)
@@ -201,7 +201,7 @@ func TestWebhookPayload(t *testing.T) {
 	srv, got := recorder(t, http.StatusNoContent)
 	w := NewWebhook(srv.URL+secretPath, secret, nil)
 	deliveries := map[string]bool{}
-	for _, k := range Kinds {
+	for _, k := range Kinds() {
 		t.Run(string(k), func(t *testing.T) {
 			e := sample(k)
 			if err := w.Send(context.Background(), e); err != nil {
