@@ -1,7 +1,7 @@
 // Package cluster is the cluster input group of every action that talks to
-// Kubernetes (deploy, verify, promote, rollback): the inputs kubeconfig and
-// context, the checks of the object names the other inputs give, and the
-// masking of the credentials. It returns a plain *kube.Config.
+// Kubernetes (deploy, verify, promote, rollback, control): the inputs
+// kubeconfig and context, the checks of the object names the other inputs
+// give, and the masking of the credentials. It returns a plain *kube.Config.
 package cluster
 
 import (
