@@ -10,8 +10,10 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
+	"github.com/fxplatform/deploy-actions/cmd/internal/notify"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
+	pkgnotify "github.com/fxplatform/deploy-actions/pkg/notify"
 	"github.com/fxplatform/deploy-actions/pkg/report"
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
 	"github.com/fxplatform/deploy-actions/pkg/traffic"
@@ -24,6 +26,7 @@ type Inputs struct {
 	AckTimeout, Timeout time.Duration
 	Kube                *kube.Config
 	Owner               string
+	Notify              notify.Group
 }
 
 func parseInputs(a *action.Action) (Inputs, error) {
@@ -36,6 +39,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	}
 	p.AckTimeout, p.Timeout = in.Duration("ack-timeout"), in.Duration("timeout")
 	p.Kube = cluster.Parse(a, in)
+	p.Notify = notify.Parse(a, in)
 	gh, err := a.Context()
 	p.Owner = kube.Holder(gh.Repository, gh.RunID, "control")
 	if gh.Actor != "" {
@@ -69,6 +73,11 @@ func run(ctx context.Context, a *action.Action) error {
 	if res == nil || res.Status == nil {
 		return cerr
 	}
+	if ev, ok := controlEvent(in, res, cerr); ok {
+		nt := in.Notify.Notifier(a, "")
+		nt.Notify(ev)
+		notify.Close(ctx, nt)
+	}
 	st := res.Status
 	answer := ""
 	if res.Ack != nil {
@@ -82,6 +91,32 @@ func run(ctx context.Context, a *action.Action) error {
 		a.Noticef("undone", "no promote was running: the half-done rollout was rolled back to %s in %s", res.Undone.ActiveColor, res.Undone.Duration.Round(time.Millisecond))
 	}
 	return err
+}
+
+// controlEvent is the notification of a verb that changed something:
+// pause and resume as a hold and a resume, abort, promote-full as a step.
+// status notifies nothing.
+func controlEvent(in Inputs, res *rollout.ControlResult, cerr error) (pkgnotify.Event, bool) {
+	kinds := map[string]pkgnotify.Kind{rollout.VerbPause: pkgnotify.Hold, rollout.VerbResume: pkgnotify.Resume,
+		rollout.VerbAbort: pkgnotify.Abort, rollout.VerbPromoteFull: pkgnotify.Step}
+	kind, ok := kinds[in.Verb]
+	if !ok {
+		return pkgnotify.Event{}, false
+	}
+	st := res.Status.State
+	ev := pkgnotify.Event{Kind: kind, Action: "control", Service: in.Namespace + "/" + in.Service, Image: st.CandidateImage,
+		StableImage: st.ActiveImage, Weight: st.Weight, Reason: in.Reason,
+		Title: fmt.Sprintf("control %s: %s by %s", in.Namespace+"/"+in.Service, in.Verb, in.Owner)}
+	switch {
+	case cerr != nil:
+		ev.Kind, ev.Message = pkgnotify.Failure, cerr.Error()
+	case res.Ack != nil:
+		ev.Message = res.Ack.Result
+	case res.Undone != nil:
+		ev.Kind, ev.Duration = pkgnotify.Rollback, res.Undone.Duration
+		ev.Message = fmt.Sprintf("no promote was running: the half-done rollout was rolled back to %s", res.Undone.ActiveColor)
+	}
+	return ev, true
 }
 
 // summary is the step summary: what was asked, the answer, and the

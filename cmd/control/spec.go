@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
+	"github.com/fxplatform/deploy-actions/cmd/internal/notify"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
 )
@@ -20,7 +21,7 @@ var spec = &action.Spec{
 		{Name: "reason", Description: "Why, recorded with the command and in the running promote's log and summary."},
 		{Name: "ack-timeout", Default: "15s", Kind: action.KindDuration, Description: "How long to wait for the running promote to answer (it reads every half second); no answer fails the step."},
 		{Name: "timeout", Default: "5m", Kind: action.KindDuration, Description: "abort: how long to wait for the traffic to be back on the stable colour, or for the rollback of a half-done rollout nobody runs."},
-	}, slices.Concat(cluster.Inputs)...),
+	}, slices.Concat(cluster.Inputs, notify.Inputs)...),
 	Outputs: []action.Output{
 		{Name: "phase", Description: "The rollout's phase after the command: progressing, promoted, aborted or rolled-back."},
 		{Name: "active-color", Description: "The stable colour (the live one)."},

@@ -13,15 +13,18 @@ import (
 	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
 	"github.com/fxplatform/deploy-actions/cmd/internal/gate"
 	"github.com/fxplatform/deploy-actions/cmd/internal/ghdeploy"
+	"github.com/fxplatform/deploy-actions/cmd/internal/notify"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/github"
 	"github.com/fxplatform/deploy-actions/pkg/helm"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
+	pkgnotify "github.com/fxplatform/deploy-actions/pkg/notify"
 	"github.com/fxplatform/deploy-actions/pkg/sign"
 )
 
 // Inputs are deploy's inputs, parsed and checked.
 type Inputs struct {
+	Notify            notify.Group
 	Chart             charts.Group
 	Release           string
 	Namespace         string
@@ -82,6 +85,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.RollbackOnFailure = in.Bool("rollback-on-failure")
 	p.MaxHistory = in.Int("max-history", 0, 1000)
 	p.DryRun = in.Bool("dry-run")
+	p.Notify = notify.Parse(a, in)
 	if p.GitHub = ghdeploy.Parse(a, in); p.DryRun {
 		p.GitHub = ghdeploy.Group{Environment: p.GitHub.Environment, URL: p.GitHub.URL}
 	}
@@ -126,6 +130,18 @@ func run(ctx context.Context, a *action.Action) error {
 		return err
 	}
 
+	var nt *pkgnotify.Notifier
+	if !in.DryRun {
+		nt = in.Notify.Notifier(a, notify.DeploymentsURL(a, in.GitHub.Environment))
+	}
+	defer notify.Close(ctx, nt)
+	base := pkgnotify.Event{Action: "deploy", Service: in.Namespace + "/" + in.Release, Environment: in.GitHub.Environment, Weight: -1}
+	if in.Image != nil {
+		base.Image = in.Image.String()
+	}
+	start, began := base, time.Now()
+	start.Kind, start.Title = pkgnotify.Start, fmt.Sprintf("deploy: release %s to %s", in.Release, in.Namespace)
+	nt.Notify(start)
 	verb := "Deploying"
 	if in.DryRun {
 		verb = "Rendering (dry run)"
@@ -139,6 +155,16 @@ func run(ctx context.Context, a *action.Action) error {
 	// The GitHub Deployment's final status says what the cluster did,
 	// whatever happens to the step's own report.
 	reportErr := errors.Join(writeOutputs(a, res), a.AddSummary(summary(in, res, derr)))
+	end := base
+	end.Duration = time.Since(began)
+	if derr == nil {
+		end.Kind, end.Weight = pkgnotify.Success, 100
+		end.Title = fmt.Sprintf("deploy: revision %d of %s deployed to %s", res.Revision, in.Release, in.Namespace)
+	} else {
+		end.Kind, end.Reason = pkgnotify.Failure, derr.Error()+undone(res)
+		end.Title = fmt.Sprintf("deploy: release %s to %s failed", in.Release, in.Namespace)
+	}
+	nt.Notify(end)
 	if derr == nil {
 		dep.Succeed(ctx, fmt.Sprintf("Revision %d of %s deployed", res.Revision, in.Release))
 	} else {

@@ -7,6 +7,7 @@ import (
 	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
 	"github.com/fxplatform/deploy-actions/cmd/internal/gate"
 	"github.com/fxplatform/deploy-actions/cmd/internal/ghdeploy"
+	"github.com/fxplatform/deploy-actions/cmd/internal/notify"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 )
 
@@ -23,7 +24,7 @@ var spec = &action.Spec{
 		{Name: "rollback-on-failure", Default: "true", Kind: action.KindBool, Description: "On failure (or SIGINT/SIGTERM), roll back to the last deployed revision; a failed first install is uninstalled."},
 		{Name: "max-history", Default: "10", Kind: action.KindInt, Description: "Revisions kept per release (0: no limit)."},
 		{Name: "dry-run", Default: "false", Kind: action.KindBool, Description: "Render (server-side dry run) and diff against the deployed revision; change nothing."},
-	}, cluster.Inputs, ghdeploy.Inputs("staging"), gate.Inputs),
+	}, cluster.Inputs, ghdeploy.Inputs("staging"), gate.Inputs, notify.Inputs),
 	Outputs: []action.Output{
 		{Name: "revision", Description: "The Helm revision this run created (after a failure: the failed one; the rollback's is in the summary)."},
 		{Name: "status", Description: "Its Helm status: deployed, failed, or pending-* for a dry run."},

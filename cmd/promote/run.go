@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -18,11 +19,14 @@ import (
 	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
 	"github.com/fxplatform/deploy-actions/cmd/internal/gate"
 	"github.com/fxplatform/deploy-actions/cmd/internal/ghdeploy"
+	"github.com/fxplatform/deploy-actions/cmd/internal/notify"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/analysis"
+	"github.com/fxplatform/deploy-actions/pkg/changes"
 	"github.com/fxplatform/deploy-actions/pkg/github"
 	"github.com/fxplatform/deploy-actions/pkg/helm"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
+	pkgnotify "github.com/fxplatform/deploy-actions/pkg/notify"
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
 	"github.com/fxplatform/deploy-actions/pkg/sign"
 	"github.com/fxplatform/deploy-actions/pkg/traffic"
@@ -42,10 +46,15 @@ type Inputs struct {
 	MaxHistory int
 	// Gate is the signature policy the image must pass before anything
 	// changes (off when no verify-* input is set).
-	Gate                              sign.Policy
-	Strategy                          string
-	Steps                             []int
-	StepPause                         []time.Duration
+	Gate      sign.Policy
+	Strategy  string
+	Steps     []int
+	StepPause []time.Duration
+	// PauseAt are the weights held for a person, each hold bounded by
+	// PauseTimeout.
+	PauseAt                           []int
+	PauseTimeout                      time.Duration
+	Notify                            notify.Group
 	TrafficRouter, HTTPRoute, Ingress string
 	// PreviewURL is a template over analysis.Vars: {{.Color}} is the
 	// idle colour.
@@ -194,6 +203,20 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		}
 		p.StepPause = append(p.StepPause, d)
 	}
+	for _, s := range in.List("pause-at") {
+		w, err := strconv.Atoi(s)
+		if err != nil || w < 0 || w > 100 {
+			in.Fail("pause-at", "%q is not a weight in %% (0 to 100)", s)
+			continue
+		}
+		p.PauseAt = append(p.PauseAt, w)
+	}
+	if err := rollout.CheckPauseAt(p.PauseAt, p.Strategy, p.Steps); err != nil && len(p.Steps) > 0 || err != nil && p.Strategy != rollout.Canary {
+		in.Fail("pause-at", "%v", err)
+	}
+	if p.PauseTimeout = in.Duration("pause-timeout"); p.PauseTimeout <= 0 && in.String("pause-timeout") != "" {
+		in.Fail("pause-timeout", "must be above 0")
+	}
 	if p.TrafficRouter = in.Enum("traffic-router"); p.TrafficRouter == "" {
 		p.TrafficRouter = rollout.DefaultRouter(p.Strategy)
 	}
@@ -275,6 +298,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.Kube = cluster.Parse(a, in)
 	p.GitHub = ghdeploy.Parse(a, in)
 	p.Availability = availability.Parse(in, p.GitHub.URL, firstOr(p.HealthPaths, "/api/health"))
+	p.Notify = notify.Parse(a, in)
 	p.checkMonitored(in)
 	gh, err := a.Context()
 	p.Owner = kube.Holder(gh.Repository, gh.RunID, "")
@@ -302,14 +326,25 @@ func run(ctx context.Context, a *action.Action) error {
 	if err != nil {
 		return err
 	}
-	cfg.OnEvent = progress(ctx, a, dep)
+	nt := in.Notify.Notifier(a, notify.DeploymentsURL(a, in.GitHub.Environment))
+	defer notify.Close(ctx, nt)
+	base := pkgnotify.Event{Action: "promote", Service: in.Namespace + "/" + in.Service, Environment: in.GitHub.Environment, Image: in.Image, Weight: -1}
+	cfg.OnEvent = progress(ctx, a, dep, nt, base)
 	a.Infof("Promoting %s to %s/%s (%s, router %s)", in.Image, in.Namespace, in.Service, in.Strategy, cfg.Router)
 	// The probe lives as long as the promotion may: its Lease wait, its
-	// timeout, and the scale-down after it.
-	probe, err := in.Availability.Start(ctx, in.LockTimeout+in.Timeout+in.ScaleDownDelay+time.Minute)
+	// timeout, its holds, and the scale-down after it.
+	probe, err := in.Availability.Start(ctx, in.LockTimeout+in.Timeout+time.Duration(len(in.PauseAt)+1)*in.PauseTimeout+in.ScaleDownDelay+time.Minute)
 	if err != nil {
 		return err
 	}
+	start := base
+	start.Kind, start.Weight = pkgnotify.Start, 0
+	start.Title = fmt.Sprintf("promote: %s to %s", in.Image, start.Service)
+	start.Message = fmt.Sprintf("%s, router %s", in.Strategy, cfg.Router)
+	if in.Strategy == rollout.Canary {
+		start.Message += fmt.Sprintf(", steps %v", in.Steps)
+	}
+	nt.Notify(start)
 	if probe != nil {
 		cfg.Guard = func(since time.Time) error { return probe.Require(in.Availability.Min, since) }
 	}
@@ -322,6 +357,11 @@ func run(ctx context.Context, a *action.Action) error {
 	}
 	// The GitHub Deployment gets its final status whatever happens to the
 	// step's own report.
+	var report changes.Report
+	if res != nil && res.Outcome == rollout.Aborted && res.PreviousImage != "" {
+		report = notify.Changes(ctx, a, in.GitHub.Client(), res.PreviousImage, in.Image)
+	}
+	nt.Notify(outcomeEvent(base, res, perr, report))
 	var reportErr error
 	if res != nil {
 		reportErr = errors.Join(a.SetOutputs(
@@ -329,7 +369,7 @@ func run(ctx context.Context, a *action.Action) error {
 			"previous-color", res.PreviousColor, "image", activeImage(res),
 			"duration", res.Duration.Round(time.Millisecond).String(),
 			"steps-completed", fmt.Sprint(res.StepsCompleted),
-		), a.AddSummary(summary(in, res, perr)))
+		), a.AddSummary(summary(in, res, perr)+changesSection(res, report)))
 	}
 	if _, err := in.Availability.Finish(ctx, a, probe, settleUntil); err != nil {
 		reportErr = errors.Join(reportErr, err)
@@ -444,15 +484,70 @@ func config(ctx context.Context, in Inputs, a *action.Action) (rollout.Config, e
 	return cfg, nil
 }
 
-// progress logs each rollout event and records traffic moves and aborts
-// on the GitHub Deployment as in_progress statuses ("25 % traffic on green").
-func progress(ctx context.Context, a *action.Action, dep *ghdeploy.Record) func(rollout.Event) {
+// progress logs each rollout event, records traffic moves and aborts on
+// the GitHub Deployment as in_progress statuses ("25 % traffic on green"),
+// and notifies each measured step, hold and resume.
+func progress(ctx context.Context, a *action.Action, dep *ghdeploy.Record, nt *pkgnotify.Notifier, base pkgnotify.Event) func(rollout.Event) {
 	return func(e rollout.Event) {
 		a.Infof("%s", e.Message)
 		if e.Phase == "step" || e.Phase == "abort" {
 			dep.Progress(ctx, e.Message)
 		}
+		ev := base
+		switch e.Phase {
+		case "measured":
+			ev.Kind = pkgnotify.Step
+		case "hold":
+			ev.Kind = pkgnotify.Hold
+		case "resume":
+			ev.Kind = pkgnotify.Resume
+		default:
+			return
+		}
+		ev.Weight, ev.Message, ev.Values = e.Weight, e.Message, notify.Values(e.Results)
+		ev.Title = fmt.Sprintf("promote %s: %s at %d %%", base.Service, ev.Kind, e.Weight)
+		nt.Notify(ev)
 	}
+}
+
+// outcomeEvent is the notification of how the promotion ended: success
+// with the last KPIs, an abort with its reason, the values that failed
+// and the changes, or a failure.
+func outcomeEvent(base pkgnotify.Event, res *rollout.Result, perr error, report changes.Report) pkgnotify.Event {
+	ev := base
+	if res == nil {
+		ev.Kind, ev.Title, ev.Reason = pkgnotify.Failure, "promote "+base.Service+": failed", fmt.Sprint(perr)
+		return ev
+	}
+	ev.StableImage, ev.Duration = res.PreviousImage, res.Duration
+	var last []analysis.Result
+	for _, ph := range res.Phases {
+		if n := len(ph.Measurements); n > 0 && (last == nil || res.Outcome != rollout.Aborted || ph.Status == "fail" || ph.Status == "inconclusive") {
+			last = ph.Measurements[n-1]
+		}
+	}
+	ev.Values = notify.Values(last)
+	switch {
+	case res.Outcome == rollout.Aborted:
+		ev.Kind, ev.Weight, ev.Reason, ev.Changes = pkgnotify.Abort, 0, res.Reason, notify.ChangeList(report)
+		ev.Title = fmt.Sprintf("promote %s: aborted, all traffic back on %s", base.Service, res.ActiveColor)
+		ev.Message = report.Summary()
+	case perr != nil:
+		ev.Kind, ev.Title, ev.Reason = pkgnotify.Failure, "promote "+base.Service+": failed", perr.Error()
+	default:
+		ev.Kind, ev.Weight = pkgnotify.Success, 100
+		ev.Title = fmt.Sprintf("promote %s: %s, live on %s", base.Service, res.Outcome, res.ActiveColor)
+		ev.Message = fmt.Sprintf("%s in %s", res.Outcome, res.Duration.Round(time.Second))
+	}
+	return ev
+}
+
+// changesSection is the failure report of an aborted promotion.
+func changesSection(res *rollout.Result, report changes.Report) string {
+	if res == nil || res.Outcome != rollout.Aborted || res.PreviousImage == "" {
+		return ""
+	}
+	return "\n" + report.Markdown()
 }
 
 // finish sets the GitHub Deployment's final status.

@@ -8,6 +8,7 @@ import (
 	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
 	"github.com/fxplatform/deploy-actions/cmd/internal/gate"
 	"github.com/fxplatform/deploy-actions/cmd/internal/ghdeploy"
+	"github.com/fxplatform/deploy-actions/cmd/internal/notify"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/analysis"
 )
@@ -28,6 +29,8 @@ var spec = &action.Spec{
 		{Name: "strategy", Default: "blue-green", Kind: action.KindEnum, Allowed: []string{"blue-green", "canary"}, Description: "blue-green: switch at once; canary: move traffic in steps."},
 		{Name: "steps", Default: "10,25,50,100", Kind: action.KindList, Description: "Canary traffic steps in percent, increasing, ending at 100."},
 		{Name: "step-pause", Default: "5m,10m,15m", Kind: action.KindList, Description: "Monitoring after each step but the last: one duration, or one per step."},
+		{Name: "pause-at", Kind: action.KindList, Description: "Manual judgement: weights at which the rollout holds for a person, after that step's pause, until control's resume or promote-full (or abort): a step before the last, or 0 to hold before any traffic moves (blue-green's approval before the switch). Analysis goes on while held; the step summary and the notifications report the wait."},
+		{Name: "pause-timeout", Default: "1h", Kind: action.KindDuration, Description: "How long one hold (pause-at, or control's pause) waits for a person before it aborts. The time held does not count against timeout."},
 		{Name: "traffic-router", Kind: action.KindEnum, Allowed: []string{"service", "replicas", "gateway-api", "nginx"}, Description: "How traffic moves (default: service for blue-green, replicas for canary)."},
 		{Name: "httproute", Description: "HTTPRoute whose backendRefs <service>-blue/<service>-green get the weights (gateway-api)."},
 		{Name: "ingress", Description: "Canary Ingress that gets the canary-weight annotation (nginx)."},
@@ -51,7 +54,7 @@ var spec = &action.Spec{
 		{Name: "lock-timeout", Default: "10m", Kind: action.KindDuration, Description: "How long to wait for another run's Lease on the Service."},
 		{Name: "timeout", Kind: action.KindDuration, Description: "Bound on the whole promotion; past it, the rollout aborts. Empty: the step pauses and post-promotion-window plus 5m for each change of traffic (55m for steps 10,25,50,100 with pauses 5m,10m,15m). A timeout no longer than the pauses and the window is refused."},
 	}, slices.Concat(charts.Inputs("Chart the colours are rendered from (candidate-from chart): local directory, packaged .tgz, or oci:// reference.", false),
-		cluster.Inputs, ghdeploy.Inputs("production"), availability.Inputs, gate.Inputs)...),
+		cluster.Inputs, ghdeploy.Inputs("production"), availability.Inputs, gate.Inputs, notify.Inputs)...),
 	Outputs: append([]action.Output{
 		{Name: "result", Description: "promoted, aborted, unchanged, or installed (the first release of a chart: no live Service before)."},
 		{Name: "active-color", Description: "The colour live at the end."},

@@ -14,9 +14,12 @@ import (
 	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
 	"github.com/fxplatform/deploy-actions/cmd/internal/gate"
 	"github.com/fxplatform/deploy-actions/cmd/internal/ghdeploy"
+	"github.com/fxplatform/deploy-actions/cmd/internal/notify"
 	"github.com/fxplatform/deploy-actions/pkg/action"
+	"github.com/fxplatform/deploy-actions/pkg/changes"
 	"github.com/fxplatform/deploy-actions/pkg/github"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
+	pkgnotify "github.com/fxplatform/deploy-actions/pkg/notify"
 	"github.com/fxplatform/deploy-actions/pkg/report"
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
 	"github.com/fxplatform/deploy-actions/pkg/sign"
@@ -33,6 +36,7 @@ type Inputs struct {
 	LockTimeout, Timeout  time.Duration
 	Kube                  *kube.Config // nil after an input problem
 	GitHub                ghdeploy.Group
+	Notify                notify.Group
 	Owner                 string
 	Availability          availability.Probe
 	// Gate is the signature policy an image given as to must pass before
@@ -78,6 +82,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.Kube = cluster.Parse(a, in)
 	p.GitHub = ghdeploy.Parse(a, in)
 	p.Availability = availability.Parse(in, p.GitHub.URL, "/api/health")
+	p.Notify = notify.Parse(a, in)
 	gh, err := a.Context()
 	p.Owner = kube.Holder(gh.Repository, gh.RunID, "rollback")
 	if err := errors.Join(in.Err(), err); err != nil {
@@ -138,6 +143,8 @@ func run(ctx context.Context, a *action.Action) error {
 	if err != nil {
 		return err
 	}
+	nt := in.Notify.Notifier(a, notify.DeploymentsURL(a, in.GitHub.Environment))
+	defer notify.Close(ctx, nt)
 	a.Infof("Rolling %s/%s back to %s", in.Namespace, in.Service, in.To)
 	probe, err := in.Availability.Start(ctx, in.LockTimeout+in.Timeout+availability.Settle+time.Minute)
 	if err != nil {
@@ -151,10 +158,15 @@ func run(ctx context.Context, a *action.Action) error {
 	})
 	// A report that cannot be written fails the step, after the GitHub
 	// Deployment's final status, which says what the cluster did.
+	var report changes.Report
+	if res != nil && rerr == nil && !res.Unchanged && res.FromImage != "" && res.FromImage != res.Image {
+		report = notify.Changes(ctx, a, in.GitHub.Client(), res.Image, res.FromImage)
+	}
+	nt.Notify(rollbackEvent(in, res, rerr, report))
 	var reportErr error
 	if res != nil && rerr == nil {
 		reportErr = errors.Join(a.SetOutputs("active-color", res.ActiveColor, "image", res.Image,
-			"duration", res.Duration.Round(time.Millisecond).String()), a.AddSummary(summary(in, res)))
+			"duration", res.Duration.Round(time.Millisecond).String()), a.AddSummary(summary(in, res)+changesSection(res, report)))
 	}
 	// The probe goes on past the switch, until the Service's new endpoints
 	// are in force, so its answers show the version rolled back to; a
@@ -181,6 +193,34 @@ func run(ctx context.Context, a *action.Action) error {
 		a.Noticef("unchanged", "%s is already live on %s", res.Image, res.ActiveColor)
 	}
 	return nil
+}
+
+// rollbackEvent is the notification of a rollback: its duration, and the
+// changes it took out of production; or its failure.
+func rollbackEvent(in Inputs, res *rollout.RollbackResult, rerr error, report changes.Report) pkgnotify.Event {
+	ev := pkgnotify.Event{Action: "rollback", Service: in.Namespace + "/" + in.Service, Environment: in.GitHub.Environment, Reason: in.Reason, Weight: -1}
+	if rerr != nil || res == nil {
+		ev.Kind, ev.Title, ev.Message = pkgnotify.Failure, "rollback "+ev.Service+": failed", fmt.Sprint(rerr)
+		return ev
+	}
+	ev.Kind, ev.Image, ev.StableImage, ev.Duration, ev.Weight = pkgnotify.Rollback, res.FromImage, res.Image, res.Duration, 100
+	ev.Title = fmt.Sprintf("rollback %s: %s live on %s in %s", ev.Service, res.Image, res.ActiveColor, res.Duration.Round(time.Millisecond))
+	if res.Unchanged {
+		ev.Title = fmt.Sprintf("rollback %s: unchanged, %s already live on %s", ev.Service, res.Image, res.ActiveColor)
+	}
+	ev.Message, ev.Changes = report.Summary(), notify.ChangeList(report)
+	if res.Unchanged || res.FromImage == "" || res.FromImage == res.Image {
+		ev.Message = ""
+	}
+	return ev
+}
+
+// changesSection lists the changes the rollback took out of production.
+func changesSection(res *rollout.RollbackResult, report changes.Report) string {
+	if res.Unchanged || res.FromImage == "" || res.FromImage == res.Image {
+		return ""
+	}
+	return "\n" + report.Markdown()
 }
 
 func summary(in Inputs, res *rollout.RollbackResult) string {

@@ -88,6 +88,9 @@ type Event struct {
 	Phase   string
 	Weight  int
 	Message string
+	// Results are the phase's last measurement, on "measured" (a step
+	// whose pause passed its analysis).
+	Results []analysis.Result
 }
 
 // Config is a promotion.

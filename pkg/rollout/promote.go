@@ -420,6 +420,13 @@ func (p *promotion) step(ctx context.Context, i int) error {
 		return err
 	}
 	p.end(ph, ph.Status)
+	if c.OnEvent != nil {
+		e := Event{Phase: "measured", Weight: w, Message: fmt.Sprintf("%d %% on %s: %s", w, p.cand, ph.Status)}
+		if n := len(ph.Measurements); n > 0 {
+			e.Results = ph.Measurements[n-1]
+		}
+		c.OnEvent(e)
+	}
 	p.st.Step = i + 1
 	p.res.StepsCompleted = i + 1
 	return p.record(ctx)

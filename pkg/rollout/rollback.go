@@ -36,6 +36,9 @@ type RollbackResult struct {
 	ActiveColor string
 	Image       string
 	From        string // the colour that was live
+	// FromImage is the image that was live (of a half-done promotion: its
+	// candidate's), what the rollback undid.
+	FromImage string
 	// Warm is true when the target colour still had its replicas.
 	Warm bool
 	// Switched is when the live Service's selector was switched.
@@ -171,6 +174,10 @@ func rollback(ctx context.Context, cfg *RollbackConfig, res *RollbackResult) err
 		}
 	}
 	res.ActiveColor, res.Image = target, targetImage
+	res.FromImage = activeImage
+	if target == active {
+		res.FromImage = st.CandidateImage
+	}
 	c.emit("rolled-back", 100, "%s is live on %s", targetImage, target)
 	now := time.Now()
 	prevColour, prevImage := active, activeImage

@@ -176,3 +176,12 @@ func (r *Record) finish(ctx context.Context, description string, record func(con
 		r.a.Warningf("GitHub deployment", "the cluster is in its final state; recording the GitHub deployment's final status (%q): %v", description, err)
 	}
 }
+
+// Client is github-token's client for the run's repository (the compare
+// API of a failure report); nil without a token.
+func (g Group) Client() *github.Client {
+	if g.run == nil {
+		return nil
+	}
+	return g.run.Client
+}
