@@ -454,6 +454,7 @@ func config(ctx context.Context, in Inputs, a *action.Action) (rollout.Config, e
 		Container: in.Container, Image: in.Image, Strategy: in.Strategy, Steps: in.Steps, Pauses: in.StepPause,
 		AnalysisInterval: in.AnalysisInterval, FailureLimit: in.FailureLimit, InconclusiveLimit: in.InconclusiveLimit,
 		PostPromotionWindow: in.PostPromotionWindow, ScaleDownDelay: in.ScaleDownDelay,
+		PauseAt: in.PauseAt, PauseTimeout: in.PauseTimeout,
 	}
 	if len(in.AnalysisChecks) > 0 {
 		prom, err := analysis.NewPrometheus(in.PrometheusURL)
