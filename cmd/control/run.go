@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -140,7 +141,7 @@ func summary(in Inputs, res *rollout.ControlResult) string {
 	weight := ""
 	if st.State.Phase == rollout.PhaseProgressing {
 		weight = fmt.Sprintf("%d %%", st.State.Weight)
-		if st.Weight >= 0 && st.Weight != st.State.Weight {
+		if st.Weight >= 0 && math.Abs(float64(st.Weight-st.State.Weight)) > traffic.WeightTolerance {
 			weight += fmt.Sprintf(" (the router's objects say %d %%)", st.Weight)
 		}
 	}

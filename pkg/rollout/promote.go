@@ -188,12 +188,16 @@ func (p *promotion) hold(ctx context.Context, weight int) error {
 	by := p.ctl.beginHold(Command{Verb: VerbPause, By: fmt.Sprintf("pause-at %d", weight)})
 	ph := p.begin(fmt.Sprintf("hold at %d %%", weight), weight)
 	started := time.Now()
-	p.st.Paused = fmt.Sprintf("held at %d %% since %s (%s)", weight, started.UTC().Format(time.RFC3339), by)
+	who := by.String()
+	if strings.HasPrefix(by.By, "pause-at ") {
+		who = by.By
+	}
+	p.st.Paused = fmt.Sprintf("held at %d %% since %s (%s)", weight, started.UTC().Format(time.RFC3339), who)
 	if err := p.record(ctx); err != nil {
 		p.ctl.endHold()
 		return err
 	}
-	c.emit("hold", weight, "holding at %d %% until resume or promote-full (%s); aborting after %s", weight, by, c.PauseTimeout)
+	c.emit("hold", weight, "holding at %d %% until resume or promote-full (%s); aborting after %s", weight, who, c.PauseTimeout)
 	err := c.measure(ctx, ph, p.cand, c.PauseTimeout)
 	ended := p.ctl.endHold()
 	p.h.extend(time.Since(started))
