@@ -171,6 +171,16 @@ func (k *controller) fullRequested() *Command {
 	return k.full
 }
 
+// pause asks for a hold before the next traffic step, as a pause command
+// does.
+func (k *controller) pause(cmd Command) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.paused == nil && k.full == nil {
+		k.paused = &cmd
+	}
+}
+
 // beginHold holds for pause (a pause-at step) unless a person's pause
 // already does, and returns the pause holding.
 func (k *controller) beginHold(pause Command) Command {

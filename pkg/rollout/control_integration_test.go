@@ -169,3 +169,66 @@ func TestRealNodeControlHoldTimesOut(t *testing.T) {
 	}
 	rollouttest.CheckProbe(t, "a blue-green hold that timed out", m, "v1")
 }
+
+// A promote SIGKILLed while held for a person: nobody answers a verb
+// meanwhile; a rerun of the same image resumes and holds again where the
+// person had not yet judged, and a resume then promotes it.
+func TestRealNodeKilledWhileHeld(t *testing.T) {
+	a := newRealApp(t, 3, "v1", "v2")
+	m := a.Probe(t)
+	kill := startHelper(t, a.app, "held-at-34", "ROLLOUT_HELPER_IMAGE="+a.images["v2"])
+	waitFor(t, a, nil, "held at 34 %", 2*time.Minute, func(st rollout.State) bool { return st.Weight == 34 && st.Paused != "" })
+	kill()
+	target := a.target(t, "replicas")
+	c := target
+	c.Owner = "test/control"
+	if _, err := rollout.Control(context.Background(), rollout.ControlConfig{Target: c, Verb: rollout.VerbResume, AckTimeout: 2 * time.Second}); err == nil {
+		t.Error("resume of a killed promote succeeded; nobody was there to hear it")
+	}
+	rerun := helperConfig(t, a.app, "held-at-34")
+	rerun.Image, rerun.LockTimeout = a.images["v2"], time.Minute
+	var res *rollout.Result
+	promoted := make(chan error, 1)
+	go func() {
+		var err error
+		res, err = rollout.Promote(context.Background(), rerun)
+		promoted <- err
+	}()
+	waitFor(t, a, promoted, "held again after the rerun", 2*time.Minute, func(st rollout.State) bool {
+		return st.Owner == rerun.Owner && st.Weight == 34 && st.Paused != ""
+	})
+	control(t, target, rollout.VerbResume)
+	if err := <-promoted; err != nil || res.Outcome != rollout.Promoted || !res.Resumed {
+		t.Fatalf("rerun: %+v, %v; want resumed and promoted", res, err)
+	}
+	rollouttest.Settle(t, m, "v2")
+	rollouttest.CheckProbe(t, "a held canary killed, rerun, resumed", m, "v1", "v2")
+}
+
+// With the promote that held it dead, abort rolls the half-done canary
+// back itself.
+func TestRealNodeAbortWithNoPromoteRunning(t *testing.T) {
+	a := newRealApp(t, 3, "v1", "v2")
+	m := a.Probe(t)
+	kill := startHelper(t, a.app, "held-at-34", "ROLLOUT_HELPER_IMAGE="+a.images["v2"])
+	waitFor(t, a, nil, "held at 34 %", 2*time.Minute, func(st rollout.State) bool { return st.Weight == 34 && st.Paused != "" })
+	kill()
+	target := a.target(t, "replicas")
+	target.LockTimeout = time.Minute // the dead holder's Lease expires first
+	var res *rollout.ControlResult
+	err := wait.PollUntilContextTimeout(context.Background(), 500*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		var err error
+		c := target
+		c.Owner = "test/control-abort"
+		res, err = rollout.Control(context.Background(), rollout.ControlConfig{Target: c, Verb: rollout.VerbAbort, AckTimeout: time.Second})
+		return err == nil, nil // until the dead holder's Lease has expired
+	})
+	if err != nil || res.Undone == nil || res.Undone.ActiveColor != "blue" || res.Status.State.Phase != rollout.PhaseRolledBack {
+		t.Fatalf("abort with no promote running: %+v, %v; want the half-done canary rolled back to blue", res, err)
+	}
+	rollouttest.Settle(t, m, "v1")
+	rollouttest.CheckProbe(t, "a dead promote's canary aborted", m, "v1", "v2")
+	if got := *a.deployment(t, "green").Spec.Replicas; got != 0 {
+		t.Errorf("green has %d replicas, want 0", got)
+	}
+}

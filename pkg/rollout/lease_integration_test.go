@@ -36,6 +36,10 @@ func helperConfig(t *testing.T, a *app, mode string) rollout.Config {
 	case "paused-at-25":
 		return rollout.Config{Target: derivedTimeout(a.target(t, "replicas")), Image: imageV2, Strategy: rollout.Canary,
 			Steps: []int{25, 50, 100}, Pauses: []time.Duration{time.Hour}}
+	case "held-at-34":
+		// On the real node (3 replicas): the image is the parent's.
+		return rollout.Config{Target: a.target(t, "replicas"), Image: os.Getenv("ROLLOUT_HELPER_IMAGE"), Strategy: rollout.Canary,
+			Steps: []int{34, 67, 100}, Pauses: []time.Duration{time.Second}, PauseAt: []int{34}, ScaleDownDelay: time.Second}
 	case "waiting-to-scale-down":
 		return rollout.Config{Target: a.target(t, "service"), Image: imageV2, ScaleDownDelay: time.Hour}
 	}
@@ -63,10 +67,11 @@ func TestHelperPromote(t *testing.T) {
 
 // startHelper starts a promote in a child process and returns a function
 // that SIGKILLs it.
-func startHelper(t *testing.T, a *app, mode string) func() {
+func startHelper(t *testing.T, a *app, mode string, env ...string) func() {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperPromote$", "-test.v")
 	cmd.Env = append(os.Environ(), helperNS+"="+a.ns, "ROLLOUT_HELPER_MODE="+mode, "SANDBOX_DIR="+sandbox.Get(t).Dir)
+	cmd.Env = append(cmd.Env, env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

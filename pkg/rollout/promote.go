@@ -141,6 +141,12 @@ func (p *promotion) run(ctx context.Context) error {
 		return p.resumeScaleDown(ctx)
 	}
 	p.res.PreviousImage = stableImage
+	if p.res.Resumed && p.st.Paused != "" {
+		// A killed run was held for a person, who has not judged yet: hold
+		// again, unless a resume comes first. The hold records itself anew.
+		p.ctl.pause(Command{Verb: VerbPause, By: "a hold recorded before the restart (" + p.st.Paused + ")"})
+		p.st.Paused = ""
+	}
 	if !p.res.Resumed {
 		p.st = State{Phase: PhaseProgressing, ActiveColor: p.stable, ActiveImage: stableImage,
 			PreviousColor: p.st.PreviousColor, PreviousImage: p.st.PreviousImage,
@@ -151,7 +157,7 @@ func (p *promotion) run(ctx context.Context) error {
 	}
 	// Held before the first step (pause-at 0: the candidate is up and
 	// checked, no traffic on it), or again where a killed run was held.
-	if p.st.Paused != "" || (start == 0 && slices.Contains(c.PauseAt, 0)) || p.ctl.pauseRequested() != nil {
+	if (start == 0 && slices.Contains(c.PauseAt, 0)) || p.ctl.pauseRequested() != nil {
 		if err := p.hold(ctx, p.st.Weight); err != nil {
 			return p.abort(ctx, err)
 		}
