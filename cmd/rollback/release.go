@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/fxplatform/deploy-actions/cmd/internal/availability"
+	"github.com/fxplatform/deploy-actions/cmd/internal/notify"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/github"
 	"github.com/fxplatform/deploy-actions/pkg/helm"
+	pkgnotify "github.com/fxplatform/deploy-actions/pkg/notify"
 	"github.com/fxplatform/deploy-actions/pkg/report"
 )
 
@@ -62,6 +64,15 @@ func rollbackRelease(ctx context.Context, a *action.Action, in Inputs) error {
 	if _, err := in.Availability.Finish(ctx, a, probe, settleUntil); err != nil {
 		rerr = errors.Join(rerr, err)
 	}
+	ev := pkgnotify.Event{Kind: pkgnotify.Rollback, Action: "rollback", Service: in.Namespace + "/" + in.Release, Environment: in.GitHub.Environment,
+		Image: res.Image, Reason: in.Reason, Duration: took, Weight: -1,
+		Title: fmt.Sprintf("rollback %s/%s: revision %d restores revision %d in %s", in.Namespace, in.Release, res.Revision, res.To, took.Round(time.Millisecond))}
+	if rerr != nil {
+		ev.Kind, ev.Title, ev.Message = pkgnotify.Failure, fmt.Sprintf("rollback %s/%s: failed", in.Namespace, in.Release), rerr.Error()
+	}
+	nt := in.Notify.Notifier(a, notify.DeploymentsURL(a, in.GitHub.Environment))
+	nt.Notify(ev)
+	notify.Close(ctx, nt)
 	if rerr == nil {
 		dep.Succeed(ctx, fmt.Sprintf("Rolled back: revision %d of %s restores revision %d", res.Revision, in.Release, res.To))
 	} else {
