@@ -18,9 +18,11 @@ type held struct {
 	ctx context.Context
 	// stop ends ctx with a cause of the caller's (an abort asked for).
 	stop context.CancelCauseFunc
-	// extend moves the timeout later: the time a rollout held for a
-	// person does not count against it.
-	extend  func(time.Duration)
+	// suspend stops the run's timeout until the returned resume is
+	// called: the time a rollout holds for a person does not count
+	// against it (a hold has its own bound, PauseTimeout). When the
+	// timeout has fired already, both do nothing.
+	suspend func() (resume func())
 	release func()
 	// since is when the Lease was taken, less a second for other clocks.
 	since time.Time
@@ -42,12 +44,18 @@ func (t *Target) lockAndWatch(ctx context.Context) (*held, error) {
 	var mu sync.Mutex
 	deadline := time.Now().Add(t.Timeout)
 	timer := time.AfterFunc(t.Timeout, func() { cancel(fmt.Errorf("timed out after %s", t.Timeout)) })
-	h.extend = func(d time.Duration) {
+	h.suspend = func() func() {
 		mu.Lock()
 		defer mu.Unlock()
-		deadline = deadline.Add(d)
-		if timer.Stop() { // not fired yet
-			timer.Reset(time.Until(deadline))
+		if !timer.Stop() { // fired, or stopped by release
+			return func() {}
+		}
+		left := time.Until(deadline)
+		return func() {
+			mu.Lock()
+			defer mu.Unlock()
+			deadline = time.Now().Add(left)
+			timer.Reset(left)
 		}
 	}
 	go func() {

@@ -204,9 +204,10 @@ func (p *promotion) hold(ctx context.Context, weight int) error {
 		return err
 	}
 	c.emit("hold", weight, "holding at %d %% until resume or promote-full (%s); aborting after %s", weight, who, c.PauseTimeout)
+	resumeTimeout := p.h.suspend()
 	err := c.measure(ctx, ph, p.cand, c.PauseTimeout)
+	resumeTimeout()
 	ended := p.ctl.endHold()
-	p.h.extend(time.Since(started))
 	p.st.Paused = ""
 	switch {
 	case errors.Is(err, errHoldOver) && ended != nil:
