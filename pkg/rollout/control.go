@@ -372,6 +372,12 @@ func Control(ctx context.Context, cfg ControlConfig) (*ControlResult, error) {
 	deadline := time.Now().Add(cfg.AckTimeout)
 	for res.Ack == nil || res.Ack.ID != res.Command.ID {
 		if !time.Now().Before(deadline) {
+			if c := res.Status.LastCommand; c != nil && c.ID != res.Command.ID {
+				// One command at a time: another was written over this one
+				// before the promote read it.
+				return res, fmt.Errorf("%s was replaced on the Service by %s (sent at %s) before %q read it: it was not obeyed; send it again",
+					cfg.Verb, c, c.At.Format(time.RFC3339), st.Holder)
+			}
 			return res, fmt.Errorf("%q, which holds the Lease, did not answer %s within %s (a rollback holds it, or a promote from before the control verbs)",
 				st.Holder, cfg.Verb, cfg.AckTimeout)
 		}
@@ -388,14 +394,28 @@ func Control(ctx context.Context, cfg ControlConfig) (*ControlResult, error) {
 		return res, nil
 	}
 	// Back on the stable colour once the abort is recorded (the Lease is
-	// released then, the candidate's scale-down may follow later).
+	// released then, the candidate's scale-down may follow later), within
+	// cfg.Timeout.
+	deadline = time.Now().Add(cfg.Timeout)
 	for res.Status.State.Phase == PhaseProgressing || res.Status.State.Phase == PhasePromoted && res.Status.Holder == st.Holder {
+		if !time.Now().Before(deadline) {
+			if res.Status.State.Phase == PhasePromoted {
+				break // its scale-down of the old colour holds the Lease
+			}
+			return res, fmt.Errorf("%q answered abort, but the rollout is still %s (%d %% on the candidate) after %s: the abort did not finish; "+
+				"run control abort again (with no promote running it rolls the rollout back) or rollback", st.Holder, res.Status.State.Phase, res.Status.State.Weight, cfg.Timeout)
+		}
 		if err := sleep(ctx, CommandPoll/2); err != nil {
 			return res, err
 		}
 		if res.Status, err = ReadStatus(ctx, cfg.Target); err != nil {
 			return res, err
 		}
+	}
+	if res.Status.State.Phase == PhasePromoted {
+		// The promotion ended between reading the abort and obeying it.
+		return res, fmt.Errorf("%q answered abort, but the promotion completed first: %s is live on %s; to undo it, roll back",
+			st.Holder, res.Status.State.ActiveImage, res.Status.State.ActiveColor)
 	}
 	return res, nil
 }
