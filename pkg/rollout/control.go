@@ -110,6 +110,9 @@ type controller struct {
 	full   *Command
 	resume *Command // what ended the last hold
 	mode   int
+	// final: the last traffic step has begun, so there is no step left
+	// to hold before; a pause is refused from then on.
+	final bool
 	wake   chan struct{}
 }
 
@@ -181,6 +184,22 @@ func (k *controller) pause(cmd Command) {
 	}
 }
 
+// closeHolds marks the start of the last traffic step: from here on a
+// pause is refused. It returns a pause heard since the promotion last
+// looked (it holds once more before the last step), or nil.
+func (k *controller) closeHolds() *Command {
+	if k == nil {
+		return nil
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.final = true
+	if k.full != nil {
+		return nil
+	}
+	return k.paused
+}
+
 // beginHold holds for pause (a pause-at step) unless a person's pause
 // already does, and returns the pause holding.
 func (k *controller) beginHold(pause Command) Command {
@@ -219,6 +238,9 @@ func (k *controller) apply(cmd Command) string {
 		}
 		if k.paused != nil {
 			return "already held (" + k.paused.String() + ")"
+		}
+		if k.final {
+			return "not paused: no traffic step is left to hold before (next or already done: 100 % and the switch); abort returns all traffic to the stable colour"
 		}
 		k.paused = &cmd
 		if k.mode == waitHold {

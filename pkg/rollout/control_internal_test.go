@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -77,4 +78,31 @@ func TestNilController(t *testing.T) {
 		t.Error("a nil controller acted")
 	}
 	k.setMode(waitHold)
+}
+
+// Once the last traffic step has begun there is no step to hold before:
+// a pause is refused, not acknowledged as a hold that never comes; one
+// heard just before still holds.
+func TestPauseAfterTheLastStepBegan(t *testing.T) {
+	k := newController(time.Now())
+	k.apply(Command{ID: "1", Verb: VerbPause, By: "alice"})
+	if late := k.closeHolds(); late == nil || late.By != "alice" {
+		t.Errorf("a pause heard before the last step: %+v, want alice's to hold", late)
+	}
+	k.beginHold(Command{Verb: VerbPause, By: "pause-at 50"})
+	k.apply(Command{ID: "2", Verb: VerbResume, By: "alice"})
+	k.endHold()
+	if got := k.apply(Command{ID: "3", Verb: VerbPause, By: "bob"}); !strings.HasPrefix(got, "not paused: no traffic step is left") {
+		t.Errorf("pause during the last step: %q", got)
+	}
+	if k.pauseRequested() != nil || k.closeHolds() != nil {
+		t.Error("a refused pause was kept")
+	}
+	// promote-full asked for: nothing holds before the last step.
+	k = newController(time.Now())
+	k.apply(Command{ID: "1", Verb: VerbPause, By: "alice"})
+	k.apply(Command{ID: "2", Verb: VerbPromoteFull, By: "bob"})
+	if late := k.closeHolds(); late != nil {
+		t.Errorf("a pause before promote-full held before the last step: %+v", late)
+	}
 }

@@ -168,6 +168,13 @@ func (p *promotion) run(ctx context.Context) error {
 			c.emit("skip", c.Steps[last], "%s: skipping steps %v", full, c.Steps[i:last])
 			i = last
 		}
+		// No step is left to hold before once the last begins: a pause
+		// heard since the last look holds here, later ones are refused.
+		if i == last && p.ctl.closeHolds() != nil {
+			if err := p.hold(ctx, p.st.Weight); err != nil {
+				return p.abort(ctx, err)
+			}
+		}
 		err := p.step(ctx, i)
 		if errors.Is(err, errFull) {
 			i = last - 1 // the loop's next step is the last
