@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -35,7 +36,15 @@ func Values(results []analysis.Result) []pkgnotify.Value {
 // images (their revision labels and, with gh, the commits between them),
 // within ChangesTimeout. It never fails: what it could not learn is in the
 // report.
+//
+// After an interruption it reads nothing: the step has action.StopGrace in
+// all, already spent in part on the way back, and the GitHub Deployment's
+// final status and the notifications come after the report.
 func Changes(ctx context.Context, a *action.Action, gh *github.Client, stable, candidate string) changes.Report {
+	if ctx.Err() != nil {
+		err := errors.New("not read: the run was interrupted")
+		return changes.Report{Stable: changes.Revision{Image: stable}, StableErr: err, Candidate: changes.Revision{Image: candidate}, CandidateErr: err}
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ChangesTimeout)
 	defer cancel()
 	host := ""
