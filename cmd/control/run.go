@@ -33,12 +33,7 @@ type Inputs struct {
 func parseInputs(a *action.Action) (Inputs, error) {
 	in := a.Inputs()
 	p := Inputs{App: cluster.App(in), Verb: in.Enum("command"), Reason: in.String("reason")}
-	for _, name := range []string{"ack-timeout", "timeout"} {
-		if in.Duration(name) <= 0 && in.String(name) != "" {
-			in.Fail(name, "must be above 0")
-		}
-	}
-	p.AckTimeout, p.Timeout = in.Duration("ack-timeout"), in.Duration("timeout")
+	p.AckTimeout, p.Timeout = positive(in, "ack-timeout"), positive(in, "timeout")
 	p.Kube = cluster.Parse(a, in)
 	p.Notify = notify.Parse(a, in)
 	gh, err := a.Context()
@@ -50,6 +45,16 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		return Inputs{}, err
 	}
 	return p, nil
+}
+
+// positive reads a duration input that must be above 0, with one error
+// when it is not.
+func positive(in *action.Inputs, name string) time.Duration {
+	d, err := action.ParseDuration(in.String(name))
+	if err == nil && d <= 0 {
+		in.Fail(name, "must be above 0")
+	}
+	return in.Duration(name) // reports a value that is not a duration
 }
 
 func run(ctx context.Context, a *action.Action) error {

@@ -214,9 +214,10 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	if err := rollout.CheckPauseAt(p.PauseAt, p.Strategy, p.Steps); err != nil && len(p.Steps) > 0 || err != nil && p.Strategy != rollout.Canary {
 		in.Fail("pause-at", "%v", err)
 	}
-	if p.PauseTimeout = in.Duration("pause-timeout"); p.PauseTimeout <= 0 && in.String("pause-timeout") != "" {
+	if d, err := action.ParseDuration(in.String("pause-timeout")); err == nil && d <= 0 {
 		in.Fail("pause-timeout", "must be above 0")
 	}
+	p.PauseTimeout = in.Duration("pause-timeout") // reports a value that is not a duration
 	if p.TrafficRouter = in.Enum("traffic-router"); p.TrafficRouter == "" {
 		p.TrafficRouter = rollout.DefaultRouter(p.Strategy)
 	}

@@ -42,6 +42,8 @@ func TestBadInput(t *testing.T) {
 		{Name: "pause-at not a number", Set: map[string]string{"strategy": "canary", "pause-at": "half"}, Input: "pause-at"},
 		{Name: "pause-at 50 on blue-green", Set: map[string]string{"pause-at": "50"}, Input: "pause-at"},
 		{Name: "pause-timeout zero", Set: map[string]string{"pause-timeout": "0s"}, Input: "pause-timeout"},
+		{Name: "pause-timeout negative", Set: map[string]string{"pause-timeout": "-5m"}, Input: "pause-timeout"},
+		{Name: "pause-timeout not a duration", Set: map[string]string{"pause-timeout": "soon"}, Input: "pause-timeout"},
 		{Name: "webhook-url over plain http to another host", Set: map[string]string{"webhook-url": "http://hooks.example.com/x", "webhook-secret": "s"}, Input: "webhook-url"},
 		{Name: "webhook-url without its secret", Set: map[string]string{"webhook-url": "https://hooks.example.com/x"}, Input: "webhook-secret"},
 		{Name: "slack-webhook-url not a URL", Set: map[string]string{"slack-webhook-url": "hooks.slack.com/services/T/B/X"}, Input: "slack-webhook-url"},
