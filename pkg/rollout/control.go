@@ -113,7 +113,7 @@ type controller struct {
 	// final: the last traffic step has begun, so there is no step left
 	// to hold before; a pause is refused from then on.
 	final bool
-	wake   chan struct{}
+	wake  chan struct{}
 }
 
 func newController(since time.Time) *controller {
