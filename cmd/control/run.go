@@ -79,7 +79,9 @@ func run(ctx context.Context, a *action.Action) error {
 	if res == nil || res.Status == nil {
 		return cerr
 	}
-	if ev, ok := controlEvent(in, res, cerr); ok {
+	if res.Ack != nil && res.Ack.Refused {
+		a.Warningf("refused", "%s: %s", in.Verb, res.Ack.Result)
+	} else if ev, ok := controlEvent(in, res, cerr); ok {
 		nt := in.Notify.Notifier(a, "")
 		nt.Notify(ev)
 		notify.Close(ctx, nt)

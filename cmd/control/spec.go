@@ -27,10 +27,10 @@ var spec = &action.Spec{
 		{Name: "active-color", Description: "The stable colour (the live one)."},
 		{Name: "candidate-image", Description: "The image being rolled out, while progressing."},
 		{Name: "step", Description: "Traffic steps completed."},
-		{Name: "weight", Description: "The candidate's traffic share in %, as recorded (while progressing)."},
+		{Name: "weight", Description: "The traffic share in % last recorded on the Service (the candidate's while progressing)."},
 		{Name: "paused", Description: "Who holds the rollout at its weight and since when; empty when it is not held."},
 		{Name: "holder", Description: "The run holding the Service's Lease (the running promote or rollback); empty when none."},
 		{Name: "analysis", Description: "The last analysis measurement, in a line."},
-		{Name: "answer", Description: "The running promote's answer to the command (empty for status)."},
+		{Name: "answer", Description: "The running promote's answer to the command (empty for status). A verb it turns down (resume with nothing held, pause with no step left) is a warning, not a failure."},
 	},
 }

@@ -26,20 +26,7 @@ const (
 
 func (c *Config) measure(ctx context.Context, ph *Phase, colour string, window time.Duration) error {
 	if c.Analysis == nil {
-		if err := c.watch(ctx, ph, window); err != nil {
-			return err
-		}
-		// A pause in which nothing judged the candidate is only a wait:
-		// the summary says so, never "pass".
-		switch {
-		case window <= 0:
-			ph.Status = "done"
-		case c.Guard != nil:
-			ph.Status = StatusAvailabilityOnly
-		default:
-			ph.Status = StatusUnmonitored
-		}
-		return nil
+		return c.wait(ctx, ph, window)
 	}
 	vars := analysis.Vars{Namespace: c.Namespace, Deployment: c.DeploymentName(colour), Color: colour, Service: c.Service}
 	if d, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, vars.Deployment, metav1.GetOptions{}); err == nil {
@@ -88,6 +75,24 @@ func (c *Config) measure(ctx context.Context, ph *Phase, colour string, window t
 		return err
 	}
 	ph.Status = "pass"
+	return nil
+}
+
+// wait is a phase with no analysis: the guard alone may judge it.
+func (c *Config) wait(ctx context.Context, ph *Phase, window time.Duration) error {
+	if err := c.watch(ctx, ph, window); err != nil {
+		return err
+	}
+	// A pause in which nothing judged the candidate is only a wait: the
+	// summary says so, never "pass".
+	switch {
+	case window <= 0:
+		ph.Status = "done"
+	case c.Guard != nil && !c.trafficSince.IsZero():
+		ph.Status = StatusAvailabilityOnly
+	default:
+		ph.Status = StatusUnmonitored
+	}
 	return nil
 }
 

@@ -78,11 +78,20 @@ func (c Command) String() string {
 
 // Ack is the promotion's answer to a Command: what it will do.
 type Ack struct {
-	ID     string    `json:"id"`
-	Verb   string    `json:"verb"`
-	Holder string    `json:"holder"`
-	Result string    `json:"result"`
-	At     time.Time `json:"at"`
+	ID     string `json:"id"`
+	Verb   string `json:"verb"`
+	Holder string `json:"holder"`
+	Result string `json:"result"`
+	// Refused: the promotion will not do what was asked (resume with
+	// nothing held, pause with no step left to hold before).
+	Refused bool      `json:"refused,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// refused reports whether apply's answer turns the command down: those
+// answers, and only those, begin "not " or "ignored".
+func refused(result string) bool {
+	return strings.HasPrefix(result, "not ") || strings.HasPrefix(result, "ignored")
 }
 
 // errFull ends a step's pause early (promote-full); errHoldOver ends a
@@ -223,7 +232,8 @@ func (k *controller) endHold() *Command {
 	return k.resume
 }
 
-// apply records cmd and says what the promotion will do about it.
+// apply records cmd and says what the promotion will do about it; an
+// answer that turns it down begins "not " or "ignored" (refused).
 func (k *controller) apply(cmd Command) string {
 	k.mu.Lock()
 	defer func() {
@@ -289,7 +299,7 @@ func (t *Target) listen(ctx context.Context, k *controller, abort func(error)) {
 		k.last = cmd.ID
 		result := k.apply(cmd)
 		t.emit("control", -1, "%s: %s", cmd, result)
-		ack, _ := json.Marshal(Ack{ID: cmd.ID, Verb: cmd.Verb, Holder: t.Owner, Result: result, At: time.Now().UTC()})
+		ack, _ := json.Marshal(Ack{ID: cmd.ID, Verb: cmd.Verb, Holder: t.Owner, Result: result, Refused: refused(result), At: time.Now().UTC()})
 		_ = kube.AnnotateService(ctx, t.Client, t.Namespace, t.Service, map[string]string{AnnotationAck: string(ack)})
 		if cmd.Verb == VerbAbort {
 			abort(fmt.Errorf("%w (%s)", ErrAbortRequested, cmd))

@@ -212,7 +212,16 @@ func (p *promotion) hold(ctx context.Context, weight int) error {
 	}
 	c.emit("hold", weight, "holding at %d %% until resume or promote-full (%s); aborting after %s", weight, who, c.PauseTimeout)
 	resumeTimeout := p.h.suspend()
-	err := c.measure(ctx, ph, p.cand, c.PauseTimeout)
+	judge := c.measure
+	if _, scales := c.router.(traffic.Scaler); weight == 0 && (c.Preview == nil || scales) {
+		// No traffic on the candidate, and no preview exercising it (or, on
+		// the replicas router, no pod of it yet): there is nothing to
+		// measure, as before the first step.
+		judge = func(ctx context.Context, ph *Phase, _ string, window time.Duration) error {
+			return c.wait(ctx, ph, window)
+		}
+	}
+	err := judge(ctx, ph, p.cand, c.PauseTimeout)
 	resumeTimeout()
 	ended := p.ctl.endHold()
 	p.st.Paused = ""

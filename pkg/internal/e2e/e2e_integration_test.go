@@ -175,6 +175,21 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 		t.Errorf("rollback summary:\n%s", got)
 	}
 
+	// --- the same button, asking for the rollout's status -----------------------
+	run = w.run(t, "workflow_dispatch", `{"inputs": {"command": "status", "reason": "e2e: status"}}`, "rollback.yml")
+	if run.err != nil {
+		t.Fatalf("the status command failed: %v\n%s", run.err, run.tail())
+	}
+	if got := run.results["control"]; got != "success" {
+		t.Errorf("job control: %q, want success", got)
+	}
+	if _, ran := run.results["rollback"]; ran {
+		t.Errorf("a status command ran the rollback job")
+	}
+	if got := run.summary("control", "control"); !strings.Contains(got, "### control: status") || !strings.Contains(got, "| phase | rolled-back |") || !strings.Contains(got, "| live colour | blue |") {
+		t.Errorf("control summary:\n%s", got)
+	}
+
 	// --- a release whose production verify fails ---------------------------------
 	// v1.2.0 answers 700 ms late under production's configuration only (a
 	// defect staging cannot show): staging passes; in production no request
