@@ -192,7 +192,10 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.Strategy = in.Enum("strategy")
 	if p.Strategy == rollout.Canary {
 		p.Steps = in.Steps("steps")
-		if len(p.Steps) > 0 && p.Steps[len(p.Steps)-1] != 100 {
+		switch {
+		case len(p.Steps) == 0 && in.String("steps") == "":
+			in.Fail("steps", "is empty: a canary needs its traffic steps in percent, ending at 100 (10,25,50,100)")
+		case len(p.Steps) > 0 && p.Steps[len(p.Steps)-1] != 100:
 			in.Fail("steps", "%v must end at 100", p.Steps)
 		}
 	}
