@@ -11,19 +11,33 @@ import (
 // ScrapeInterval is how often the sandbox's Prometheus scrapes its targets.
 const ScrapeInterval = "1s"
 
-func writePrometheusConfig(dir string) (string, error) {
-	if err := os.MkdirAll(filepath.Join(dir, "targets"), 0o755); err != nil {
-		return "", err
+// writePrometheusConfig writes prometheus.yml: the file_sd scrape targets
+// tests add, the Pushgateway (its series keep the labels pushed), the rule
+// files in dir/rules, and the Alertmanager alerts go to.
+func writePrometheusConfig(dir, alertmanager, pushgateway string) (string, error) {
+	for _, sub := range []string{"targets", "rules"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return "", err
+		}
 	}
 	config := fmt.Sprintf(`global:
   scrape_interval: %[1]s
   evaluation_interval: %[1]s
+rule_files: [%[3]q]
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: [%[4]q]
 scrape_configs:
   - job_name: sandbox
     file_sd_configs:
       - files: [%[2]q]
         refresh_interval: 1s
-`, ScrapeInterval, filepath.Join(dir, "targets", "*.json"))
+  - job_name: pushgateway
+    honor_labels: true
+    static_configs:
+      - targets: [%[5]q]
+`, ScrapeInterval, filepath.Join(dir, "targets", "*.json"), filepath.Join(dir, "rules", "*.yml"), alertmanager, pushgateway)
 	path := filepath.Join(dir, "prometheus.yml")
 	return path, os.WriteFile(path, []byte(config), 0o644)
 }
@@ -35,6 +49,10 @@ func prometheusArgs(dir, config string, port int) []string {
 		"--storage.tsdb.retention.time=1d",
 		"--web.listen-address=" + hostPort(port),
 		"--web.enable-lifecycle",
+		// A reload restarts the Alertmanager discovery: an alert that fires
+		// at once after one can be sent while no Alertmanager is known, and
+		// is only sent again after the resend delay (1 m by default).
+		"--rules.alert.resend-delay=2s",
 	}
 }
 

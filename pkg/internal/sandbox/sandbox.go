@@ -90,14 +90,18 @@ type Component struct {
 // Sandbox is a running sandbox: where to reach each server. It is what
 // state.json in the state directory holds.
 type Sandbox struct {
-	Dir              string      `json:"dir"`
-	Kubeconfig       string      `json:"kubeconfig"`
-	Registry         string      `json:"registry"` // host:port
-	RegistryUser     string      `json:"registryUser,omitempty"`
-	RegistryPassword string      `json:"registryPassword,omitempty"`
-	PrometheusURL    string      `json:"prometheusURL"`
-	Started          time.Time   `json:"started"`
-	Components       []Component `json:"components"`
+	Dir              string `json:"dir"`
+	Kubeconfig       string `json:"kubeconfig"`
+	Registry         string `json:"registry"` // host:port
+	RegistryUser     string `json:"registryUser,omitempty"`
+	RegistryPassword string `json:"registryPassword,omitempty"`
+	PrometheusURL    string `json:"prometheusURL"`
+	// AlertmanagerURL receives Prometheus' alerts (AddAlertReceiver routes
+	// a namespace's to a webhook); PushgatewayURL is scraped by Prometheus.
+	AlertmanagerURL string      `json:"alertmanagerURL,omitempty"`
+	PushgatewayURL  string      `json:"pushgatewayURL,omitempty"`
+	Started         time.Time   `json:"started"`
+	Components      []Component `json:"components"`
 	// Node is the real node, nil without one.
 	Node *Node `json:"node,omitempty"`
 	// Gateway is the Gateway API data plane (Traefik), nil without the
@@ -111,7 +115,8 @@ type Sandbox struct {
 const stateFile = "state.json"
 
 // Env returns the sandbox as NAME=value lines for a shell or a child
-// process: KUBECONFIG, REGISTRY, PROMETHEUS_URL and SANDBOX_DIR (plus the
+// process: KUBECONFIG, REGISTRY, PROMETHEUS_URL, ALERTMANAGER_URL,
+// PUSHGATEWAY_URL and SANDBOX_DIR (plus the
 // registry credentials when set, and GATEWAY_ADDR, the Gateway's listener,
 // with the real node).
 func (s *Sandbox) Env() []string {
@@ -119,6 +124,8 @@ func (s *Sandbox) Env() []string {
 		"KUBECONFIG=" + s.Kubeconfig,
 		"REGISTRY=" + s.Registry,
 		"PROMETHEUS_URL=" + s.PrometheusURL,
+		"ALERTMANAGER_URL=" + s.AlertmanagerURL,
+		"PUSHGATEWAY_URL=" + s.PushgatewayURL,
 		"SANDBOX_DIR=" + s.Dir,
 	}
 	if s.RegistryUser != "" {

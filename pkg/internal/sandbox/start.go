@@ -19,7 +19,7 @@ import (
 // On failure it stops what it started and keeps the logs in cfg.Dir.
 func start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	say := func(format string, args ...any) { fmt.Fprintf(cfg.Progress, "sandbox: "+format+"\n", args...) }
-	tools, err := findTools(ctx, cfg.LookPath, cfg.Install, toolRegistry, toolPrometheus)
+	tools, err := findTools(ctx, cfg.LookPath, cfg.Install, toolRegistry, toolPrometheus, toolAlertmanager, toolPushgateway)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 		return nil, err
 	}
 
-	names := []string{"etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "prometheus"}
+	names := []string{"etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "prometheus", "alertmanager", "pushgateway"}
 	if !cfg.NoRealNode {
 		names = append(append(names, nodePortNames...), gatewayPortNames...)
 	}
@@ -99,7 +99,7 @@ func start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 		return nil, err
 	}
 
-	say("starting etcd, the registry and prometheus")
+	say("starting etcd, the registry, prometheus, alertmanager and the pushgateway")
 	etcd, err := run("etcd", bins["etcd"], etcdArgs(filepath.Join(cfg.Dir, "etcd"), ports["etcd"], ports["etcd-peer"]))
 	if err != nil {
 		return nil, err
@@ -116,7 +116,21 @@ func start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	if err := writePidFile(cfg.Dir, "registry", reg.proc.pid); err != nil {
 		return nil, err
 	}
-	promCfg, err := writePrometheusConfig(filepath.Join(cfg.Dir, "prometheus"))
+	amCfg, err := writeAlertmanagerConfig(filepath.Join(cfg.Dir, "alertmanager"))
+	if err != nil {
+		return nil, err
+	}
+	am, err := run("alertmanager", tools[toolAlertmanager.binary], alertmanagerArgs(filepath.Join(cfg.Dir, "alertmanager"), amCfg, ports["alertmanager"]))
+	if err != nil {
+		return nil, err
+	}
+	s.AlertmanagerURL = "http://" + hostPort(ports["alertmanager"])
+	push, err := run("pushgateway", tools[toolPushgateway.binary], pushgatewayArgs(filepath.Join(cfg.Dir, "pushgateway"), ports["pushgateway"]))
+	if err != nil {
+		return nil, err
+	}
+	s.PushgatewayURL = "http://" + hostPort(ports["pushgateway"])
+	promCfg, err := writePrometheusConfig(filepath.Join(cfg.Dir, "prometheus"), hostPort(ports["alertmanager"]), hostPort(ports["pushgateway"]))
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +173,8 @@ func start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 		{sched, "https://" + hostPort(ports["kube-scheduler"]) + "/healthz"},
 		{kwok, "http://" + hostPort(ports["kwok"]) + "/healthz"},
 		{prom, s.PrometheusURL + "/-/ready"},
+		{am, s.AlertmanagerURL + "/-/ready"},
+		{push, s.PushgatewayURL + "/-/ready"},
 	} {
 		if err := waitReady(ctx, w.p, componentTimeout, httpCheck(w.url, nil, true, "")); err != nil {
 			return nil, err
