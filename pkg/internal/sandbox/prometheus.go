@@ -11,10 +11,21 @@ import (
 // ScrapeInterval is how often the sandbox's Prometheus scrapes its targets.
 const ScrapeInterval = "1s"
 
+// promConfig is where the sandbox's Prometheus sends alerts and what it
+// scrapes besides the targets tests add.
+type promConfig struct {
+	alertmanager, pushgateway string // host:port
+	// kubelet is the real node's kubelet (host:port, "" without one), whose
+	// cAdvisor metrics give the pods' CPU and memory; token authenticates
+	// to it.
+	kubelet, token string
+}
+
 // writePrometheusConfig writes prometheus.yml: the file_sd scrape targets
-// tests add, the Pushgateway (its series keep the labels pushed), the rule
-// files in dir/rules, and the Alertmanager alerts go to.
-func writePrometheusConfig(dir, alertmanager, pushgateway string) (string, error) {
+// tests add, the Pushgateway (its series keep the labels pushed), the real
+// node's cAdvisor metrics, the rule files in dir/rules, and the
+// Alertmanager alerts go to.
+func writePrometheusConfig(dir string, c promConfig) (string, error) {
 	for _, sub := range []string{"targets", "rules"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return "", err
@@ -37,7 +48,23 @@ scrape_configs:
     honor_labels: true
     static_configs:
       - targets: [%[5]q]
-`, ScrapeInterval, filepath.Join(dir, "targets", "*.json"), filepath.Join(dir, "rules", "*.yml"), alertmanager, pushgateway)
+`, ScrapeInterval, filepath.Join(dir, "targets", "*.json"), filepath.Join(dir, "rules", "*.yml"), c.alertmanager, c.pushgateway)
+	if c.kubelet != "" {
+		tokenFile := filepath.Join(dir, "kubelet-token")
+		if err := os.WriteFile(tokenFile, []byte(c.token), 0o600); err != nil {
+			return "", err
+		}
+		// The kubelet's serving certificate is self-signed: the node is
+		// this machine's own.
+		config += fmt.Sprintf(`  - job_name: kubelet-cadvisor
+    scheme: https
+    metrics_path: /metrics/cadvisor
+    tls_config: {insecure_skip_verify: true}
+    authorization: {credentials_file: %q}
+    static_configs:
+      - targets: [%q]
+`, tokenFile, c.kubelet)
+	}
 	path := filepath.Join(dir, "prometheus.yml")
 	return path, os.WriteFile(path, []byte(config), 0o644)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,7 +131,11 @@ func start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 		return nil, err
 	}
 	s.PushgatewayURL = "http://" + hostPort(ports["pushgateway"])
-	promCfg, err := writePrometheusConfig(filepath.Join(cfg.Dir, "prometheus"), hostPort(ports["alertmanager"]), hostPort(ports["pushgateway"]))
+	pc := promConfig{alertmanager: hostPort(ports["alertmanager"]), pushgateway: hostPort(ports["pushgateway"])}
+	if !cfg.NoRealNode {
+		pc.kubelet, pc.token = net.JoinHostPort(nodeIP, strconv.Itoa(ports["kubelet"])), files.token
+	}
+	promCfg, err := writePrometheusConfig(filepath.Join(cfg.Dir, "prometheus"), pc)
 	if err != nil {
 		return nil, err
 	}
