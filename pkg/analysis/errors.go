@@ -20,6 +20,9 @@ var (
 	// ErrNotScalar: the query returned more than one series, or a type
 	// other than a scalar or a one-element vector.
 	ErrNotScalar = errors.New("result is not a single value")
+	// ErrNotVector: a query asked for a set of series returned a scalar, a
+	// string or a range vector.
+	ErrNotVector = errors.New("result is not an instant vector")
 )
 
 // Outcomes of a set of checks, as returned by Verdict.

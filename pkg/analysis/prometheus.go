@@ -105,11 +105,9 @@ func CheckURL(s string) error {
 // one-element vector is a value; an empty vector is ErrNoData; NaN is
 // ErrNaN; anything else is ErrNotScalar.
 func (p *Prometheus) Query(ctx context.Context, query string) (float64, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	v, _, _, err := p.api.Query(ctx, query, p.now(), promv1.WithTimeout(p.timeout))
+	v, err := p.query(ctx, query)
 	if err != nil {
-		return math.NaN(), p.classify(err)
+		return math.NaN(), err
 	}
 	var f model.SampleValue
 	switch v := v.(type) {
@@ -131,6 +129,52 @@ func (p *Prometheus) Query(ctx context.Context, query string) (float64, error) {
 		return math.NaN(), ErrNaN
 	}
 	return float64(f), nil
+}
+
+// Sample is one series of an instant vector.
+type Sample struct {
+	// Labels are the series' labels, __name__ among them.
+	Labels map[string]string
+	Value  float64
+}
+
+// QueryVector runs an instant query and returns every series it selects,
+// for a query whose answer is a set (the firing alerts): an empty vector
+// is no series and no error, not ErrNoData. A scalar, string or matrix is
+// ErrNotVector; errors are classified as Query's are.
+func (p *Prometheus) QueryVector(ctx context.Context, query string) ([]Sample, error) {
+	v, err := p.query(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	vec, ok := v.(model.Vector)
+	if !ok {
+		return nil, fmt.Errorf("%w: a %s", ErrNotVector, v.Type())
+	}
+	out := make([]Sample, 0, len(vec))
+	for _, s := range vec {
+		labels := make(map[string]string, len(s.Metric))
+		for k, v := range s.Metric {
+			labels[string(k)] = string(v)
+		}
+		out = append(out, Sample{Labels: labels, Value: float64(s.Value)})
+	}
+	return out, nil
+}
+
+// query runs an instant query at the provider's clock, bounded by its
+// timeout, and classifies its error.
+func (p *Prometheus) query(ctx context.Context, query string) (model.Value, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	v, _, _, err := p.api.Query(ctx, query, p.now(), promv1.WithTimeout(p.timeout))
+	if err != nil {
+		return nil, p.classify(err)
+	}
+	if v == nil {
+		return nil, fmt.Errorf("%w: prometheus %s: an answer with no result", ErrUnavailable, p.address)
+	}
+	return v, nil
 }
 
 // classify maps a client error to the package's sentinels: a query

@@ -56,6 +56,7 @@ func TestPrometheusQuery(t *testing.T) {
 		{name: "server error", code: 500, body: `internal error`, wantErr: ErrUnavailable},
 		{name: "unavailable", code: 503, body: `{"status":"error","errorType":"unavailable","error":"starting"}`, wantErr: ErrUnavailable},
 		{name: "not prometheus", code: 404, body: `not found`, wantErr: ErrUnavailable},
+		{name: "success without data", code: 200, body: `{"status":"success"}`, wantErr: ErrUnavailable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,6 +117,49 @@ func TestNewPrometheusBadAddress(t *testing.T) {
 		t.Run(addr, func(t *testing.T) {
 			if _, err := NewPrometheus(addr); err == nil {
 				t.Errorf("NewPrometheus(%q) accepted it", addr)
+			}
+		})
+	}
+}
+
+func TestPrometheusQueryVector(t *testing.T) {
+	tests := []struct {
+		name    string
+		code    int
+		body    string
+		want    int // series
+		wantErr error
+	}{
+		{name: "two series", code: 200, body: vector("1", "1"), want: 2},
+		{name: "empty vector is no series, not no data", code: 200, body: vector(), want: 0},
+		{name: "scalar", code: 200, body: `{"status":"success","data":{"resultType":"scalar","result":[1700000000,"1"]}}`, wantErr: ErrNotVector},
+		{name: "matrix", code: 200, body: `{"status":"success","data":{"resultType":"matrix","result":[]}}`, wantErr: ErrNotVector},
+		{name: "no result type", code: 200, body: `{"status":"success","data":{}}`, wantErr: ErrUnavailable},
+		{name: "success without data", code: 200, body: `{"status":"success"}`, wantErr: ErrUnavailable},
+		{name: "bad query", code: 400, body: `{"status":"error","errorType":"bad_data","error":"parse error"}`, wantErr: ErrBadQuery},
+		{name: "server error", code: 500, body: `internal error`, wantErr: ErrUnavailable},
+		{name: "not JSON", code: 200, body: `<html>login</html>`, wantErr: ErrUnavailable},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := NewPrometheus(promAnswer(t, tc.code, tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := p.QueryVector(context.Background(), "up")
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("QueryVector() = %v, %v; want error %v", got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || len(got) != tc.want {
+				t.Fatalf("QueryVector() = %v, %v; want %d series", got, err, tc.want)
+			}
+			for i, s := range got {
+				if want := fmt.Sprintf("p%d", i); s.Labels["pod"] != want || s.Value != 1 {
+					t.Errorf("series %d = %+v, want pod %s and value 1", i, s, want)
+				}
 			}
 		})
 	}
