@@ -99,7 +99,7 @@ func (s SLO) Checks() ([]Check, error) {
 // colour, and a Deployment name with a dot, as an input may give it.
 var SampleVars = Vars{Namespace: "production", Deployment: "fx.platform-blue", Color: "blue", Service: "fx-platform-service", Pods: "fx[.]platform-blue-5d4f8b9c7-[a-z0-9]+"}
 
-var matcher = regexp.MustCompile("^\\s*[a-zA-Z_][a-zA-Z0-9_]*\\s*(=~|!~|!=|=)\\s*(\"(?:[^\"\\\\]|\\\\.)*\"|'(?:[^'\\\\]|\\\\.)*'|`[^`]*`)\\s*$")
+var matcher = regexp.MustCompile("^\\s*([a-zA-Z_][a-zA-Z0-9_]*)\\s*(=~|!~|!=|=)\\s*(\"(?:[^\"\\\\]|\\\\.)*\"|'(?:[^'\\\\]|\\\\.)*'|`[^`]*`)\\s*$")
 
 // CheckSelector checks label matchers as PromQL takes them inside braces
 // (name="value", name=~'regexp', name!=`raw`, comma-separated), with the
@@ -107,13 +107,20 @@ var matcher = regexp.MustCompile("^\\s*[a-zA-Z_][a-zA-Z0-9_]*\\s*(=~|!~|!=|=)\\s
 // reach Prometheus only at the first measurement, after the candidate is
 // out.
 func CheckSelector(selector string, v Vars) error {
+	_, err := selectorLabels(selector, v)
+	return err
+}
+
+// selectorLabels is CheckSelector returning the label names the matchers
+// match on, in order.
+func selectorLabels(selector string, v Vars) ([]string, error) {
 	t, err := parseTemplate("selector", selector)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var b strings.Builder
 	if err := t.Execute(&b, v); err != nil {
-		return err
+		return nil, err
 	}
 	text := b.String()
 	var parts []string
@@ -132,22 +139,24 @@ func CheckSelector(selector string, v Vars) error {
 		}
 	}
 	parts = append(parts, text[start:])
+	labels := make([]string, 0, len(parts))
 	for _, p := range parts {
 		m := matcher.FindStringSubmatch(p)
 		if m == nil {
-			return fmt.Errorf("%q is not a label matcher (name=\"value\", !=, =~ or !~)", strings.TrimSpace(p))
+			return nil, fmt.Errorf("%q is not a label matcher (name=\"value\", !=, =~ or !~)", strings.TrimSpace(p))
 		}
-		value, err := unquote(m[2])
+		value, err := unquote(m[3])
 		if err != nil {
-			return fmt.Errorf("%s: %w", strings.TrimSpace(p), err)
+			return nil, fmt.Errorf("%s: %w", strings.TrimSpace(p), err)
 		}
-		if m[1] == "=~" || m[1] == "!~" {
+		if m[2] == "=~" || m[2] == "!~" {
 			if _, err := regexp.Compile("^(?:" + value + ")$"); err != nil {
-				return fmt.Errorf("%s: %w", strings.TrimSpace(p), err)
+				return nil, fmt.Errorf("%s: %w", strings.TrimSpace(p), err)
 			}
 		}
+		labels = append(labels, m[1])
 	}
-	return nil
+	return labels, nil
 }
 
 // unquote reads a PromQL string: double- or single-quoted with Go's
