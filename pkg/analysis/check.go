@@ -120,13 +120,21 @@ type Analysis struct {
 	// MinSamples applies to checks with a Samples query and no MinSamples
 	// of their own.
 	MinSamples float64
+	// Alerts, when set, is evaluated after the checks at every Run: a
+	// critical alert firing fails the measurement as a check's value out
+	// of bounds does.
+	Alerts *AlertCheck
 }
 
-// Run evaluates every check with the given template values, in order.
+// Run evaluates every check with the given template values, in order, and
+// then the alert check.
 func (a *Analysis) Run(ctx context.Context, v Vars) []Result {
-	out := make([]Result, 0, len(a.Checks))
+	out := make([]Result, 0, len(a.Checks)+1)
 	for i := range a.Checks {
 		out = append(out, a.evaluate(ctx, &a.Checks[i], v))
+	}
+	if a.Alerts != nil {
+		out = append(out, a.Alerts.Evaluate(ctx, v))
 	}
 	return out
 }

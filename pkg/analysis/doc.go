@@ -8,4 +8,8 @@
 // result, NaN, too few samples or an unreachable provider is inconclusive,
 // and callers treat it as not passing (verify fails; promote counts it
 // against its inconclusive limit).
+//
+// An AlertCheck asks Prometheus which alerts fire for the app (the ALERTS
+// series its label matchers select): a critical one fails the measurement,
+// and its Gate asks the same once, before traffic moves.
 package analysis

@@ -31,4 +31,6 @@ var (
 	ErrCheckFailed = errors.New("check failed")
 	// ErrInconclusive: a value could not be measured.
 	ErrInconclusive = errors.New("check inconclusive")
+	// ErrAlertFiring: a critical alert fires for the app (AlertCheck).
+	ErrAlertFiring = errors.New("critical alert firing")
 )

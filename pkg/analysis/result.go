@@ -48,6 +48,21 @@ type Result struct {
 	// sentinel errors.
 	Err error
 	At  time.Time
+	// Alerts are the alerts an AlertCheck found firing, critical or not,
+	// critical ones first; nil for other checks.
+	Alerts []Alert
+}
+
+// Warnings are the alerts in r.Alerts that are not critical: they fire
+// but do not fail the check, and a report lists them.
+func (r Result) Warnings() []Alert {
+	var out []Alert
+	for _, a := range r.Alerts {
+		if !a.Critical() {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func (r Result) inconclusive(err error) Result {
@@ -57,24 +72,34 @@ func (r Result) inconclusive(err error) Result {
 }
 
 // Current writes the measured value for a report ("412 ms"), or why there
-// is none.
+// is none. An AlertCheck's value is the alerts firing, warnings too
+// ("DeploymentFailure (critical), HighLatency (warning)"), or "none
+// firing".
 func (r Result) Current() string {
-	if r.Status == Inconclusive || math.IsNaN(r.Value) {
+	switch {
+	case r.Status == Inconclusive || math.IsNaN(r.Value):
 		if r.Err != nil {
 			return "no value: " + r.Err.Error()
 		}
 		return "no value"
+	case r.Threshold.Unit == CriticalAlerts && len(r.Alerts) == 0:
+		return "none firing"
+	case r.Threshold.Unit == CriticalAlerts:
+		return alertList(r.Alerts)
 	}
 	return r.Threshold.Unit.Format(r.Value)
 }
 
-// Error describes a result that did not pass, wrapping ErrCheckFailed or
-// ErrInconclusive (and the cause), or returns nil for a pass.
+// Error describes a result that did not pass, wrapping ErrCheckFailed
+// (and ErrAlertFiring for an AlertCheck's) or ErrInconclusive (and the
+// cause), or returns nil for a pass.
 func (r Result) Error() error {
-	switch r.Status {
-	case Pass:
+	switch {
+	case r.Status == Pass:
 		return nil
-	case Fail:
+	case r.Status == Fail && r.Threshold.Unit == CriticalAlerts:
+		return fmt.Errorf("%w: %w: %s", ErrCheckFailed, ErrAlertFiring, alertList(critical(r.Alerts)))
+	case r.Status == Fail:
 		return fmt.Errorf("%w: %q is %s, want %s", ErrCheckFailed, r.Name, r.Current(), r.Threshold)
 	}
 	if r.Err == nil {
@@ -109,9 +134,10 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		Samples   *float64  `json:"samples,omitempty"`
 		Error     string    `json:"error,omitempty"`
 		Evaluated time.Time `json:"evaluated"`
+		Alerts    []Alert   `json:"alerts,omitempty"`
 	}
 	o := out{Name: r.Name, Query: r.Query, Status: r.Status, Target: r.Threshold.String(),
-		Value: finite(r.Value), Current: r.Current(), Samples: finite(r.SampleCount), Evaluated: r.At}
+		Value: finite(r.Value), Current: r.Current(), Samples: finite(r.SampleCount), Evaluated: r.At, Alerts: r.Alerts}
 	if r.Err != nil {
 		o.Error = r.Err.Error()
 	}

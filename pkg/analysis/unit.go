@@ -22,6 +22,9 @@ const (
 	Percent   Unit = "percent" // 1 is 1 %
 	PerSecond Unit = "req/s"
 	PerMinute Unit = "req/min"
+	// CriticalAlerts counts the critical alerts an AlertCheck found
+	// firing; a check read from YAML cannot have it.
+	CriticalAlerts Unit = "critical alerts"
 )
 
 const unitsUsage = "seconds, ms, ratio, percent, req/s, req/min or none"
@@ -98,6 +101,9 @@ func (u Unit) Format(base float64) string {
 			return trim(base*60) + " req/min"
 		}
 		return trim(base) + " req/s"
+	}
+	if u == CriticalAlerts {
+		return trim(base) + " critical alerts"
 	}
 	return trim(base)
 }
