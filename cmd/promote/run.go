@@ -14,6 +14,7 @@ import (
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/fxplatform/deploy-actions/cmd/internal/alerts"
 	"github.com/fxplatform/deploy-actions/cmd/internal/availability"
 	"github.com/fxplatform/deploy-actions/cmd/internal/charts"
 	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
@@ -52,9 +53,11 @@ type Inputs struct {
 	StepPause []time.Duration
 	// PauseAt are the weights held for a person, each hold bounded by
 	// PauseTimeout.
-	PauseAt                           []int
-	PauseTimeout                      time.Duration
-	Notify                            notify.Group
+	PauseAt      []int
+	PauseTimeout time.Duration
+	Notify       notify.Group
+	// Alerts is the firing-alerts gate (off without prometheus-url).
+	Alerts                            alerts.Group
 	TrafficRouter, HTTPRoute, Ingress string
 	// PreviewURL is a template over analysis.Vars: {{.Color}} is the
 	// idle colour.
@@ -276,6 +279,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		in.Fail("analysis-interval", "must be above 0")
 	}
 	p.parseSLO(in, err == nil && len(checks) == 0)
+	p.Alerts = alerts.Parse(in, p.PrometheusURL)
 	if p.PreviewURL != nil && len(p.AnalysisChecks) == 0 && err == nil {
 		// The probe through preview-url judges each step: it must reach
 		// the candidate, whichever colour that is.
@@ -460,12 +464,17 @@ func config(ctx context.Context, in Inputs, a *action.Action) (rollout.Config, e
 		PostPromotionWindow: in.PostPromotionWindow, ScaleDownDelay: in.ScaleDownDelay,
 		PauseAt: in.PauseAt, PauseTimeout: in.PauseTimeout,
 	}
-	if len(in.AnalysisChecks) > 0 {
+	if len(in.AnalysisChecks) > 0 || in.Alerts.Enabled() {
 		prom, err := analysis.NewPrometheus(in.PrometheusURL)
 		if err != nil {
 			return rollout.Config{}, err
 		}
-		cfg.Analysis = &analysis.Analysis{Provider: prom, Checks: in.AnalysisChecks, MinSamples: float64(in.MinSamples)}
+		if cfg.Alerts, err = in.Alerts.Check(prom); err != nil {
+			return rollout.Config{}, err
+		}
+		if len(in.AnalysisChecks) > 0 {
+			cfg.Analysis = &analysis.Analysis{Provider: prom, Checks: in.AnalysisChecks, MinSamples: float64(in.MinSamples), Alerts: cfg.Alerts}
+		}
 	}
 	if in.PreviewURL != nil {
 		cfg.Preview = func(ctx context.Context, colour string) error {
@@ -497,6 +506,9 @@ func progress(ctx context.Context, a *action.Action, dep *ghdeploy.Record, nt *p
 		a.Infof("%s", e.Message)
 		if e.Phase == "step" || e.Phase == "abort" {
 			dep.Progress(ctx, e.Message)
+		}
+		if e.Phase == "alerts" {
+			a.Warningf("alerts", "%s", e.Message)
 		}
 		ev := base
 		switch e.Phase {

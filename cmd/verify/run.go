@@ -15,6 +15,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/fxplatform/deploy-actions/cmd/internal/alerts"
 	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/analysis"
@@ -36,11 +37,14 @@ type Inputs struct {
 	MinThroughput    float64 // per second
 	PrometheusURL    string
 	PrometheusChecks []analysis.Check
-	MinSamples       int
-	Kube             *kube.Config // nil without a deployment
-	Namespace        string
-	Deployment       string
-	ReportFile       string
+	Service          string
+	// Alerts is the firing-alerts gate (off without prometheus-url).
+	Alerts     alerts.Group
+	MinSamples int
+	Kube       *kube.Config // nil without a deployment
+	Namespace  string
+	Deployment string
+	ReportFile string
 }
 
 // probeTimeout bounds each load-probe request.
@@ -88,9 +92,19 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		in.Fail("prometheus-checks", "%v", err)
 	}
 	v.PrometheusChecks = checks
+	v.Service = cluster.Name(in, "service", cluster.ServiceName, "")
+	v.Alerts = alerts.Parse(in, v.PrometheusURL)
+	if v.Alerts.Enabled() && v.Service == "" {
+		if in.String("alert-matchers") != analysis.DefaultAlertMatchers && strings.Contains(v.Alerts.Matchers, ".Service") {
+			in.Fail("service", "is required by alert-matchers, which use {{.Service}}; set service, or alert-matchers without it")
+		}
+		if in.String("alert-matchers") == analysis.DefaultAlertMatchers {
+			v.Alerts.Matchers = `namespace="{{.Namespace}}"`
+		}
+	}
 	switch {
-	case v.PrometheusURL != "" && len(checks) == 0 && err == nil:
-		in.Fail("prometheus-checks", "is required when prometheus-url is given")
+	case v.PrometheusURL != "" && len(checks) == 0 && err == nil && !v.Alerts.Enabled():
+		in.Fail("prometheus-checks", "is required when prometheus-url is given and alert-gate is false")
 	case v.PrometheusURL == "" && len(checks) > 0:
 		in.Fail("prometheus-url", "is required when prometheus-checks are given")
 	case v.PrometheusURL != "":
@@ -179,7 +193,7 @@ func (in Inputs) config(a *action.Action) (verify.Config, error) {
 		Health:            verify.Health{Timeout: in.HealthTimeout},
 		SLO:               verify.SLO{MaxP95: in.MaxP95Latency, MaxErrorRate: in.MaxErrorRate, MinThroughput: in.MinThroughput},
 		Levels:            verify.StrategyLevels,
-		Vars:              analysis.Vars{Namespace: in.Namespace, Deployment: in.Deployment, Pods: regexp.QuoteMeta(in.Deployment) + "-[a-z0-9]+-[a-z0-9]+"},
+		Vars:              analysis.Vars{Namespace: in.Namespace, Deployment: in.Deployment, Service: in.Service, Pods: regexp.QuoteMeta(in.Deployment) + "-[a-z0-9]+-[a-z0-9]+"},
 		Namespace:         in.Namespace,
 		Deployment:        in.Deployment,
 		DeploymentTimeout: in.HealthTimeout,
@@ -194,7 +208,7 @@ func (in Inputs) config(a *action.Action) (verify.Config, error) {
 			Rate: in.LoadRate, RequestTimeout: probeTimeout}
 		cfg.Load.Deadline = cfg.Load.DefaultDeadline()
 	}
-	if len(in.PrometheusChecks) > 0 {
+	if len(in.PrometheusChecks) > 0 || in.Alerts.Enabled() {
 		p, err := analysis.NewPrometheus(in.PrometheusURL)
 		if err != nil {
 			return cfg, &action.InputError{Input: "prometheus-url", Err: err}
@@ -204,7 +218,11 @@ func (in Inputs) config(a *action.Action) (verify.Config, error) {
 				a.Warningf("check without samples", "check %q has no samples query, so min-samples cannot apply to it", c.Name)
 			}
 		}
-		cfg.Analysis = &analysis.Analysis{Provider: p, Checks: in.PrometheusChecks, MinSamples: float64(in.MinSamples)}
+		check, err := in.Alerts.Check(p)
+		if err != nil {
+			return cfg, &action.InputError{Input: "alert-matchers", Err: err}
+		}
+		cfg.Analysis = &analysis.Analysis{Provider: p, Checks: in.PrometheusChecks, MinSamples: float64(in.MinSamples), Alerts: check}
 	}
 	if in.Kube != nil {
 		client, err := in.Kube.Clientset()

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"slices"
+
+	"github.com/fxplatform/deploy-actions/cmd/internal/alerts"
 	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 )
@@ -20,13 +23,14 @@ var spec = &action.Spec{
 		{Name: "max-p95-latency", Kind: action.KindDuration, Default: "500ms", Description: "Highest acceptable p95 latency of the load probe."},
 		{Name: "max-error-rate", Kind: action.KindPercent, Default: "0.1%", Description: "Highest acceptable share of failed probe requests (non-2xx/3xx or no answer)."},
 		{Name: "min-throughput", Default: "1000/min", Description: "Lowest acceptable rate of successful probe requests: 1000/min, 20/s (a plain number is per minute)."},
-		{Name: "prometheus-url", Description: "Prometheus base URL for prometheus-checks, e.g. http://prometheus:9090."},
+		{Name: "prometheus-url", Description: "Prometheus base URL for prometheus-checks and the firing-alerts gate (alert-gate), e.g. http://prometheus:9090."},
 		{Name: "prometheus-checks", Description: "YAML list of {name, query, max|min, unit[, samples, min-samples]}; a query must return one scalar or a one-element vector. Queries may use {{.Namespace}} and {{.Deployment}}."},
 		{Name: "min-samples", Kind: action.KindInt, Default: "100", Description: "Request count (from a check's samples query) below which a Prometheus check is inconclusive, never a pass."},
 		{Name: "namespace", Description: "Namespace of the Deployment (default: the kubeconfig context's)."},
+		{Name: "service", Description: "The live Service, for the alert gate's default alert-matchers (its service label). Empty: the gate matches the namespace's alerts."},
 		{Name: "deployment", Description: "Deployment that must be Available with no unavailable replicas, observedGeneration current and no container restarts since its rollout began. kubeconfig and context say where."},
 		{Name: "report-file", Description: "Where to write the JSON report (default: $RUNNER_TEMP/verify-report.json when RUNNER_TEMP is set)."},
-	}, cluster.Inputs...),
+	}, slices.Concat(cluster.Inputs, alerts.Inputs)...),
 	Outputs: []action.Output{
 		{Name: "passed", Description: "true or false."},
 		{Name: "p50", Description: "Median probe latency, ms."},

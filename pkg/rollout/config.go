@@ -119,6 +119,13 @@ type Config struct {
 	// its own release; without it the candidate is a copy of the live
 	// colour's Deployment with the image set.
 	Chart *Chart
+	// Alerts, when set, are the firing alerts that gate the rollout: a
+	// critical one refuses to start it, and aborts it before a step (its
+	// measurements judge it too, through the analysis). Other severities
+	// are reported as "alerts" events. When Prometheus cannot be asked the
+	// gate is inconclusive: it stops the rollout unless InconclusiveLimit
+	// allows some.
+	Alerts *analysis.AlertCheck
 	// PauseAt are the weights at which the rollout holds for a person,
 	// after that step's pause, until resume or promote-full: 0 holds before
 	// any traffic moves (blue-green's approval before the switch).

@@ -30,6 +30,8 @@ type promotion struct {
 	// h is the held Lease; ctl the commands the run heard.
 	h   *held
 	ctl *controller
+	// gateInconclusive counts the alert gates that could not ask.
+	gateInconclusive int
 }
 
 // Promote rolls cfg.Image out to the idle colour and moves the traffic to
@@ -141,6 +143,14 @@ func (p *promotion) run(ctx context.Context) error {
 		return p.resumeScaleDown(ctx)
 	}
 	p.res.PreviousImage = stableImage
+	if !p.res.Resumed {
+		// Nothing has changed yet: a critical alert on the live service
+		// refuses the release outright.
+		if err := p.alertGate(ctx, "before the promotion"); err != nil {
+			p.res.Outcome, p.res.ActiveColor, p.res.PreviousColor, p.res.Reason = Aborted, p.stable, p.cand, err.Error()
+			return err
+		}
+	}
 	if p.res.Resumed && p.st.Paused != "" {
 		// A killed run was held for a person, who has not judged yet: hold
 		// again, unless a resume comes first. The hold records itself anew.
@@ -239,6 +249,31 @@ func (p *promotion) hold(ctx context.Context, weight int) error {
 		return context.Cause(ctx)
 	}
 	return err
+}
+
+// alertGate asks for the firing alerts matching the gate: a critical one
+// is an error wrapping ErrAborted and analysis.ErrAlertFiring, warnings
+// are reported as events, and an unreachable Prometheus is an error unless
+// the inconclusive limit allows one (each gate that could not ask counts).
+func (p *promotion) alertGate(ctx context.Context, when string) error {
+	c := p.cfg
+	if c.Alerts == nil {
+		return nil
+	}
+	vars := analysis.Vars{Namespace: c.Namespace, Deployment: c.DeploymentName(p.cand), Color: p.cand, Service: c.Service}
+	warnings, err := c.Alerts.Gate(ctx, vars)
+	for _, a := range warnings {
+		c.emit("alerts", -1, "%s: %s is firing", when, a)
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, analysis.ErrInconclusive) && p.gateInconclusive < c.InconclusiveLimit:
+		p.gateInconclusive++
+		c.emit("alerts", -1, "%s: the alerts could not be read (%v); going on (%d of %d inconclusive allowed)", when, err, p.gateInconclusive, c.InconclusiveLimit)
+		return nil
+	}
+	return fmt.Errorf("%w: %s: %w", ErrAborted, when, err)
 }
 
 // candidateRendered reports whether the candidate colour's release is this
@@ -410,6 +445,10 @@ func (p *promotion) step(ctx context.Context, i int) error {
 	ph := p.begin(fmt.Sprintf("%d %%", w), w)
 	if err := ctx.Err(); err != nil {
 		return context.Cause(ctx)
+	}
+	if err := p.alertGate(ctx, fmt.Sprintf("before %d %%", w)); err != nil {
+		p.end(ph, "fail")
+		return err
 	}
 	c.emit("step", w, "%d %% traffic on %s", w, p.cand)
 	if c.trafficSince.IsZero() {

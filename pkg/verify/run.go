@@ -93,8 +93,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, err
 		}
 	}
-	if cfg.Analysis != nil && len(cfg.Analysis.Checks) > 0 {
-		log.Infof("running %d metric checks", len(cfg.Analysis.Checks))
+	if cfg.Analysis != nil && (len(cfg.Analysis.Checks) > 0 || cfg.Analysis.Alerts != nil) {
+		log.Infof("running %d metric checks (firing alerts: %v)", len(cfg.Analysis.Checks), cfg.Analysis.Alerts != nil)
 		rep.Checks = cfg.Analysis.Run(ctx, cfg.Vars)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

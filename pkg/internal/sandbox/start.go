@@ -61,7 +61,7 @@ func start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 		return nil, err
 	}
 
-	names := []string{"etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "prometheus", "alertmanager", "pushgateway"}
+	names := []string{"etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "prometheus", "alertmanager", "pushgateway", "kube-state"}
 	if !cfg.NoRealNode {
 		names = append(append(names, nodePortNames...), gatewayPortNames...)
 	}
@@ -184,6 +184,23 @@ func start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 		if err := waitReady(ctx, w.p, componentTimeout, httpCheck(w.url, nil, true, "")); err != nil {
 			return nil, err
 		}
+	}
+
+	// kube-state-metrics' Deployment series, from this very executable
+	// (see RunAgentIfAsked), scraped as job kube-state-metrics.
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	ks, err := run("kube-state", self, kubeStateArgs(cfg.Dir, files.kubeconfig, ports["kube-state"]))
+	if err != nil {
+		return nil, err
+	}
+	if err := waitReady(ctx, ks, componentTimeout, httpCheck("http://"+hostPort(ports["kube-state"])+"/healthz", nil, false, "")); err != nil {
+		return nil, err
+	}
+	if err := s.AddScrapeTarget("kube-state", []string{hostPort(ports["kube-state"])}, map[string]string{"job": "kube-state-metrics"}); err != nil {
+		return nil, err
 	}
 
 	say("creating %d fake nodes and the Gateway API CRDs", cfg.Nodes)

@@ -36,6 +36,7 @@ var (
 // first if the cache is cold) and stops it when the tests end. A sandbox
 // that cannot start fails the run: integration tests never skip.
 func Main(m *testing.M) int {
+	RunAgentIfAsked()
 	s, stop, err := reuseOrStart(context.Background())
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "sandbox: %v\n", err)

@@ -21,6 +21,7 @@ import (
 )
 
 func main() {
+	sandbox.RunAgentIfAsked()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	code, err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
