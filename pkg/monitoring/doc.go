@@ -1,7 +1,8 @@
 // Package monitoring renders the strategy's monitoring as code, from one
 // description of a service (Service): the alerts as a PrometheusRule and as
-// the rule file Prometheus and promtool load, and a ServiceMonitor for the
-// app.
+// the rule file Prometheus and promtool load, a ServiceMonitor for the app,
+// and a Grafana dashboard of the rollout, the service's performance, its
+// resources and its business metrics.
 //
 // Every query selects the two colours of the service the same way: by
 // namespace and by the pod names of <deployment>-blue and
@@ -10,4 +11,8 @@
 // alerts and panels see both colours whatever the traffic router does, and
 // whichever way the app is scraped. Resource usage comes from cAdvisor's
 // series alone, and the replica count from kube-state-metrics'.
+//
+// The rollout panels read the gauges promote pushes to a Pushgateway
+// (MetricRolloutWeight and the others); Prometheus must scrape the
+// Pushgateway with honor_labels, so that their namespace label is kept.
 package monitoring

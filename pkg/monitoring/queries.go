@@ -55,3 +55,8 @@ func (s Service) memory() string {
 	c := s.containers()
 	return fmt.Sprintf(`max by (namespace, pod, container) (container_memory_working_set_bytes{%[1]s}) / on (namespace, pod, container) max by (namespace, pod, container) (container_spec_memory_limit_bytes{%[1]s} > 0)`, c)
 }
+
+// rollout selects the series promote pushes for this service.
+func (s Service) rollout(metric string) string {
+	return fmt.Sprintf(`%s{%s=%s,%s=%s}`, metric, LabelNamespace, strconv.Quote(s.Namespace), LabelService, strconv.Quote(s.Service))
+}

@@ -247,6 +247,9 @@ func (s Service) checkMetrics(bad problem) {
 // checkBusinessMetrics checks that each makes a panel of its own title.
 func (s Service) checkBusinessMetrics(bad problem) {
 	titles := map[string]bool{}
+	for _, t := range fixedTitles {
+		titles[t] = true
+	}
 	for i, m := range s.BusinessMetrics {
 		field := fmt.Sprintf("businessMetrics[%d]", i)
 		if strings.TrimSpace(m.Name) == "" {

@@ -67,6 +67,7 @@ func TestCheckRefuses(t *testing.T) {
 		{"business metrics of one name", func(s *Service) {
 			s.BusinessMetrics = []BusinessMetric{{Name: "Trades", Query: "a"}, {Name: "Trades", Query: "b"}}
 		}, "businessMetrics[1].name"},
+		{"business metric named as a panel", func(s *Service) { s.BusinessMetrics = []BusinessMetric{{Name: "Error rate", Query: "a"}} }, "businessMetrics[0].name"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,6 +87,9 @@ func TestCheckRefuses(t *testing.T) {
 			}
 			if _, err := ServiceMonitor(s); err == nil {
 				t.Error("ServiceMonitor rendered it")
+			}
+			if _, err := Dashboard(s); err == nil {
+				t.Error("Dashboard rendered it")
 			}
 		})
 	}
