@@ -145,7 +145,7 @@ func FuzzParseService(f *testing.F) {
 			return
 		}
 		// What parses renders.
-		if _, err := PrometheusRule(s); err != nil {
+		if _, err := Files(s); err != nil {
 			t.Fatalf("ParseService(%q) passed, but rendering failed: %v", data, err)
 		}
 	})
