@@ -53,6 +53,7 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.FailHealth, "fail-health", envOr("FAIL_HEALTH", ""), "health path that always answers 503 ($FAIL_HEALTH)")
 	readyAfter := fs.String("ready-after", envOr("READY_AFTER", "0s"), "health paths answer 503 until this long after start ($READY_AFTER)")
 	crash := fs.Bool("crash", os.Getenv("CRASH_AT_START") == "true", "exit 1 at once, as a release that crashes at start ($CRASH_AT_START=true)")
+	crashAfter := fs.String("crash-after", envOr("CRASH_AFTER", "0s"), "exit 1 this long after start, as a release that runs out of memory in production ($CRASH_AFTER; 0: never)")
 	environment := fs.String("environment", envOr("APP_ENVIRONMENT", ""), "the environment the app runs in ($APP_ENVIRONMENT)")
 	faultEnv := fs.String("fault-environment", envOr("FAULT_ENVIRONMENT", ""), "inject the faults only when -environment is this one, as a defect that shows only under one environment's configuration ($FAULT_ENVIRONMENT)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 25*time.Second, "how long SIGTERM waits for requests in flight")
@@ -72,8 +73,20 @@ func run(ctx context.Context, args []string) error {
 	if cfg.ErrorRate, err = strconv.ParseFloat(*errorRate, 64); err != nil {
 		return fmt.Errorf("error-rate: %w", err)
 	}
+	crashIn, err := time.ParseDuration(*crashAfter)
+	if err != nil {
+		return fmt.Errorf("crash-after: %w", err)
+	}
 	if *faultEnv != "" && *faultEnv != *environment {
-		cfg.Latency, cfg.ErrorRate, cfg.FailHealth, cfg.ReadyAfter = 0, 0, "", 0
+		cfg.Latency, cfg.ErrorRate, cfg.FailHealth, cfg.ReadyAfter, crashIn = 0, 0, "", 0, 0
+	}
+	if crashIn > 0 {
+		// Abrupt, as an out-of-memory kill is: no shutdown, requests in
+		// flight are lost.
+		time.AfterFunc(crashIn, func() {
+			fmt.Fprintf(os.Stderr, "crashing after %s, as asked (-crash-after or CRASH_AFTER)\n", crashIn)
+			os.Exit(1)
+		})
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
