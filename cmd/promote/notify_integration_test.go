@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+
 	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
+	"github.com/fxplatform/deploy-actions/pkg/analysis"
 	"github.com/fxplatform/deploy-actions/pkg/notify"
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
 	"github.com/fxplatform/deploy-actions/pkg/rollout/rollouttest"
@@ -83,7 +87,8 @@ func TestNotifiedManualJudgement(t *testing.T) {
 		"image": v2, "strategy": "canary", "steps": "34,67,100", "step-pause": "2s", "traffic-router": "replicas", "pause-at": "34",
 		"scale-down-delay": "1s", "timeout": "5m", "kubeconfig": app.Kubeconfig,
 		"availability-url": app.URL, "availability-rate": "50",
-		"webhook-url": hook.URL, "webhook-secret": "s3cret", "teams-webhook-url": hanging.URL, "slack-webhook-url": failing.URL})
+		"webhook-url": hook.URL, "webhook-secret": "s3cret", "teams-webhook-url": hanging.URL, "slack-webhook-url": failing.URL,
+		"pushgateway-url": app.PushgatewayURL})
 	r.Env["GITHUB_SERVER_URL"], r.Env["GITHUB_REPOSITORY"], r.Env["GITHUB_RUN_ID"] = "https://github.example", "acme/fx", "42"
 	done := make(chan int, 1)
 	go func() { done <- r.Run(context.Background(), spec, run) }()
@@ -110,6 +115,26 @@ func TestNotifiedManualJudgement(t *testing.T) {
 	}
 	rollouttest.Settle(t, probe, "v2")
 	rollouttest.CheckProbe(t, "a canary held for a person, then resumed", probe, "v1", "v2")
+
+	// The rollout gauges reached Prometheus through the Pushgateway.
+	prom, err := analysis.NewPrometheus(app.PrometheusURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := fmt.Sprintf(`namespace=%q,service=%q`, app.Namespace, rollouttest.Service)
+	for _, q := range []string{
+		`deploy_actions_rollout_result{` + sel + `,result="promoted"}`,
+		`deploy_actions_rollout_live_color{` + sel + `,color="green"}`,
+		`deploy_actions_rollout_weight{` + sel + `} / 100`,
+	} {
+		err := wait.PollUntilContextTimeout(context.Background(), 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			v, err := prom.Query(ctx, q)
+			return err == nil && v == 1, nil
+		})
+		if err != nil {
+			t.Errorf("%s: not 1 in Prometheus: %v", q, err)
+		}
+	}
 
 	rc.mu.Lock()
 	defer rc.mu.Unlock()

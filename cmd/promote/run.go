@@ -21,12 +21,14 @@ import (
 	"github.com/fxplatform/deploy-actions/cmd/internal/gate"
 	"github.com/fxplatform/deploy-actions/cmd/internal/ghdeploy"
 	"github.com/fxplatform/deploy-actions/cmd/internal/notify"
+	progressgw "github.com/fxplatform/deploy-actions/cmd/internal/progress"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/analysis"
 	"github.com/fxplatform/deploy-actions/pkg/changes"
 	"github.com/fxplatform/deploy-actions/pkg/github"
 	"github.com/fxplatform/deploy-actions/pkg/helm"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
+	"github.com/fxplatform/deploy-actions/pkg/monitoring"
 	pkgnotify "github.com/fxplatform/deploy-actions/pkg/notify"
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
 	"github.com/fxplatform/deploy-actions/pkg/sign"
@@ -57,7 +59,9 @@ type Inputs struct {
 	PauseTimeout time.Duration
 	Notify       notify.Group
 	// Alerts is the firing-alerts gate (off without prometheus-url).
-	Alerts                            alerts.Group
+	Alerts alerts.Group
+	// Progress pushes the rollout gauges (pushgateway-url).
+	Progress                          progressgw.Group
 	TrafficRouter, HTTPRoute, Ingress string
 	// PreviewURL is a template over analysis.Vars: {{.Color}} is the
 	// idle colour.
@@ -280,6 +284,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	}
 	p.parseSLO(in, err == nil && len(checks) == 0)
 	p.Alerts = alerts.Parse(in, p.PrometheusURL)
+	p.Progress = progressgw.Parse(in)
 	if p.PreviewURL != nil && len(p.AnalysisChecks) == 0 && err == nil {
 		// The probe through preview-url judges each step: it must reach
 		// the candidate, whichever colour that is.
@@ -337,7 +342,9 @@ func run(ctx context.Context, a *action.Action) error {
 	nt := in.Notify.Notifier(a, notify.DeploymentsURL(a, in.GitHub.Environment))
 	defer notify.Close(ctx, nt)
 	base := pkgnotify.Event{Action: "promote", Service: in.Namespace + "/" + in.Service, Environment: in.GitHub.Environment, Image: in.Image, Weight: -1}
-	cfg.OnEvent = progress(ctx, a, dep, nt, base)
+	pg := in.Progress.Pusher(a)
+	defer progressgw.Close(ctx, pg)
+	cfg.OnEvent = progress(ctx, a, dep, nt, base, pg, in)
 	a.Infof("Promoting %s to %s/%s (%s, router %s)", in.Image, in.Namespace, in.Service, in.Strategy, cfg.Router)
 	// The probe lives as long as the promotion may: its Lease wait, its
 	// timeout, its holds, and the scale-down after it.
@@ -370,6 +377,14 @@ func run(ctx context.Context, a *action.Action) error {
 		report = notify.Changes(ctx, a, in.GitHub.Client(), res.PreviousImage, in.Image)
 	}
 	nt.Notify(outcomeEvent(base, res, perr, report))
+	if res != nil && res.Outcome != "" {
+		final := monitoring.Progress{Namespace: in.Namespace, Service: in.Service, Phase: res.Outcome, Result: res.Outcome,
+			LiveColor: res.ActiveColor, Duration: res.Duration}
+		if res.Outcome == rollout.Promoted {
+			final.Weight = 100
+		}
+		pg.Update(final)
+	}
 	var reportErr error
 	if res != nil {
 		reportErr = errors.Join(a.SetOutputs(
@@ -501,9 +516,25 @@ func config(ctx context.Context, in Inputs, a *action.Action) (rollout.Config, e
 // progress logs each rollout event, records traffic moves and aborts on
 // the GitHub Deployment as in_progress statuses ("25 % traffic on green"),
 // and notifies each measured step, hold and resume.
-func progress(ctx context.Context, a *action.Action, dep *ghdeploy.Record, nt *pkgnotify.Notifier, base pkgnotify.Event) func(rollout.Event) {
+func progress(ctx context.Context, a *action.Action, dep *ghdeploy.Record, nt *pkgnotify.Notifier, base pkgnotify.Event, pg *monitoring.ProgressPusher, in Inputs) func(rollout.Event) {
+	started := time.Now()
+	gauge := monitoring.Progress{Namespace: in.Namespace, Service: in.Service, Phase: rollout.PhaseProgressing}
 	return func(e rollout.Event) {
 		a.Infof("%s", e.Message)
+		gauge.LiveColor, gauge.Duration = e.Live, time.Since(started)
+		switch e.Phase {
+		case "step":
+			gauge.Weight, gauge.Phase = e.Weight, rollout.PhaseProgressing
+		case "hold":
+			gauge.Phase = monitoring.PhaseHolding
+		case "resume":
+			gauge.Phase = rollout.PhaseProgressing
+		case "abort":
+			gauge.Phase, gauge.Weight = rollout.PhaseAborted, 0
+		case "promoted":
+			gauge.Phase, gauge.Weight = rollout.PhasePromoted, 100
+		}
+		pg.Update(gauge)
 		if e.Phase == "step" || e.Phase == "abort" {
 			dep.Progress(ctx, e.Message)
 		}

@@ -43,6 +43,7 @@ func TestBadInput(t *testing.T) {
 		{Name: "pause-at 50 on blue-green", Set: map[string]string{"pause-at": "50"}, Input: "pause-at"},
 		{Name: "alert-matchers malformed", Set: map[string]string{"prometheus-url": "http://127.0.0.1:9090", "alert-matchers": `namespace=`}, Input: "alert-matchers"},
 		{Name: "alert-matchers on alertstate", Set: map[string]string{"prometheus-url": "http://127.0.0.1:9090", "alert-matchers": `alertstate="pending"`}, Input: "alert-matchers"},
+		{Name: "pushgateway-url not a URL", Set: map[string]string{"pushgateway-url": "pushgateway:9091"}, Input: "pushgateway-url"},
 		{Name: "pause-timeout zero", Set: map[string]string{"pause-timeout": "0s"}, Input: "pause-timeout"},
 		{Name: "pause-timeout negative", Set: map[string]string{"pause-timeout": "-5m"}, Input: "pause-timeout"},
 		{Name: "pause-timeout not a duration", Set: map[string]string{"pause-timeout": "soon"}, Input: "pause-timeout"},

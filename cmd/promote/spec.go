@@ -10,6 +10,7 @@ import (
 	"github.com/fxplatform/deploy-actions/cmd/internal/gate"
 	"github.com/fxplatform/deploy-actions/cmd/internal/ghdeploy"
 	"github.com/fxplatform/deploy-actions/cmd/internal/notify"
+	progressgw "github.com/fxplatform/deploy-actions/cmd/internal/progress"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/analysis"
 )
@@ -55,7 +56,7 @@ var spec = &action.Spec{
 		{Name: "lock-timeout", Default: "10m", Kind: action.KindDuration, Description: "How long to wait for another run's Lease on the Service."},
 		{Name: "timeout", Kind: action.KindDuration, Description: "Bound on the whole promotion; past it, the rollout aborts. Empty: the step pauses and post-promotion-window plus 5m for each change of traffic (55m for steps 10,25,50,100 with pauses 5m,10m,15m). A timeout no longer than the pauses and the window is refused."},
 	}, slices.Concat(charts.Inputs("Chart the colours are rendered from (candidate-from chart): local directory, packaged .tgz, or oci:// reference.", false),
-		cluster.Inputs, ghdeploy.Inputs("production"), availability.Inputs, gate.Inputs, notify.Inputs, alerts.Inputs)...),
+		cluster.Inputs, ghdeploy.Inputs("production"), availability.Inputs, gate.Inputs, notify.Inputs, alerts.Inputs, progressgw.Inputs)...),
 	Outputs: append([]action.Output{
 		{Name: "result", Description: "promoted, aborted, unchanged, or installed (the first release of a chart: no live Service before)."},
 		{Name: "active-color", Description: "The colour live at the end."},

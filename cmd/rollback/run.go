@@ -15,10 +15,12 @@ import (
 	"github.com/fxplatform/deploy-actions/cmd/internal/gate"
 	"github.com/fxplatform/deploy-actions/cmd/internal/ghdeploy"
 	"github.com/fxplatform/deploy-actions/cmd/internal/notify"
+	progressgw "github.com/fxplatform/deploy-actions/cmd/internal/progress"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/changes"
 	"github.com/fxplatform/deploy-actions/pkg/github"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
+	"github.com/fxplatform/deploy-actions/pkg/monitoring"
 	pkgnotify "github.com/fxplatform/deploy-actions/pkg/notify"
 	"github.com/fxplatform/deploy-actions/pkg/report"
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
@@ -37,6 +39,7 @@ type Inputs struct {
 	Kube                  *kube.Config // nil after an input problem
 	GitHub                ghdeploy.Group
 	Notify                notify.Group
+	Progress              progressgw.Group
 	Owner                 string
 	Availability          availability.Probe
 	// Gate is the signature policy an image given as to must pass before
@@ -83,6 +86,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.GitHub = ghdeploy.Parse(a, in)
 	p.Availability = availability.Parse(in, p.GitHub.URL, "/api/health")
 	p.Notify = notify.Parse(a, in)
+	p.Progress = progressgw.Parse(in)
 	gh, err := a.Context()
 	p.Owner = kube.Holder(gh.Repository, gh.RunID, "rollback")
 	if err := errors.Join(in.Err(), err); err != nil {
@@ -163,6 +167,12 @@ func run(ctx context.Context, a *action.Action) error {
 		report = notify.Changes(ctx, a, in.GitHub.Client(), res.Image, res.FromImage)
 	}
 	nt.Notify(rollbackEvent(in, res, rerr, report))
+	if res != nil && rerr == nil && !res.Unchanged {
+		pg := in.Progress.Pusher(a)
+		pg.Update(monitoring.Progress{Namespace: in.Namespace, Service: in.Service, Phase: rollout.PhaseRolledBack, Result: rollout.PhaseRolledBack,
+			LiveColor: res.ActiveColor, Duration: res.Duration})
+		progressgw.Close(ctx, pg)
+	}
 	var reportErr error
 	if res != nil && rerr == nil {
 		reportErr = errors.Join(a.SetOutputs("active-color", res.ActiveColor, "image", res.Image,

@@ -74,6 +74,9 @@ type Target struct {
 	InterruptGrace time.Duration
 	// OnEvent, when set, hears progress ("25 % traffic").
 	OnEvent func(Event)
+
+	// live is the colour live now, for the events.
+	live string
 }
 
 // Analyzer measures one colour and judges each measurement: Prometheus
@@ -91,6 +94,8 @@ type Event struct {
 	// Results are the phase's last measurement, on "measured" (a step
 	// whose pause passed its analysis).
 	Results []analysis.Result
+	// Live is the colour the live Service selects, once known.
+	Live string
 }
 
 // Config is a promotion.
@@ -270,7 +275,7 @@ func (c *Config) pause(i int) time.Duration {
 
 func (c *Target) emit(phase string, weight int, format string, args ...any) {
 	if c.OnEvent != nil {
-		c.OnEvent(Event{Phase: phase, Weight: weight, Message: fmt.Sprintf(format, args...)})
+		c.OnEvent(Event{Phase: phase, Weight: weight, Message: fmt.Sprintf(format, args...), Live: c.live})
 	}
 }
 

@@ -83,6 +83,7 @@ func (p *promotion) run(ctx context.Context) error {
 		return err
 	}
 	p.cand = Other(p.stable)
+	c.live = p.stable
 	live, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, c.DeploymentName(p.stable), metav1.GetOptions{})
 	if err != nil {
 		return fmt.Errorf("reading the live colour's deployment: %w", err)
@@ -487,7 +488,7 @@ func (p *promotion) step(ctx context.Context, i int) error {
 	}
 	p.end(ph, ph.Status)
 	if c.OnEvent != nil {
-		e := Event{Phase: "measured", Weight: w, Message: fmt.Sprintf("%d %% on %s: %s", w, p.cand, ph.Status)}
+		e := Event{Phase: "measured", Weight: w, Message: fmt.Sprintf("%d %% on %s: %s", w, p.cand, ph.Status), Live: c.live}
 		if n := len(ph.Measurements); n > 0 {
 			e.Results = ph.Measurements[n-1]
 		}
@@ -518,6 +519,7 @@ func (p *promotion) finish(ctx context.Context) error {
 	}
 	p.res.Outcome, p.res.ActiveColor, p.res.PreviousColor = Promoted, p.cand, p.stable
 	p.res.StepsCompleted = len(c.Steps)
+	c.live = p.cand
 	c.emit("promoted", 100, "%s is live on %s", c.Image, p.cand)
 	if c.PostPromotionWindow > 0 || c.Analysis != nil {
 		ph := p.begin("post-promotion", 100)
@@ -580,6 +582,7 @@ func (p *promotion) switchBack(ctx context.Context, cause error) error {
 	p.st = State{Phase: PhaseProgressing, ActiveColor: p.stable, ActiveImage: p.res.PreviousImage,
 		CandidateColor: p.cand, CandidateImage: c.Image, Step: len(c.Steps), Weight: 100, StartedAt: p.st.StartedAt, Replicas: p.replicas}
 	p.res.ActiveColor, p.res.PreviousColor = p.stable, p.cand
+	c.live = p.stable
 	return p.abort(ctx, cause)
 }
 

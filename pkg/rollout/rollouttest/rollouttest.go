@@ -74,8 +74,10 @@ type Cluster struct {
 	Client     kubernetes.Interface
 	Kubeconfig string // path
 	Namespace  string // unique to the test, deleted when it ends
-	// PrometheusURL is the sandbox's Prometheus.
-	PrometheusURL string
+	// PrometheusURL is the sandbox's Prometheus; PushgatewayURL the
+	// Pushgateway it scrapes.
+	PrometheusURL  string
+	PushgatewayURL string
 	// LogDir holds the sandbox's logs (kube-proxy.log, kubelet.log), read
 	// when a probe request fails.
 	LogDir string

@@ -37,7 +37,7 @@ func NewCluster(t testing.TB) Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Cluster{Client: client, Kubeconfig: s.Kubeconfig, Namespace: s.Namespace(t), PrometheusURL: s.PrometheusURL, LogDir: filepath.Join(s.Dir, "logs")}
+	return Cluster{Client: client, Kubeconfig: s.Kubeconfig, Namespace: s.Namespace(t), PrometheusURL: s.PrometheusURL, PushgatewayURL: s.PushgatewayURL, LogDir: filepath.Join(s.Dir, "logs")}
 }
 
 // Route puts fx-platform behind the sandbox's Gateway (Traefik): the colour

@@ -1,0 +1,82 @@
+package monitoring
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+)
+
+// The gauges go to the service's group, in the text format, and a finished
+// rollout carries its result.
+func TestPushProgress(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The push is in the protobuf format: decode it, and keep the text.
+		var text strings.Builder
+		dec := expfmt.NewDecoder(r.Body, expfmt.ResponseFormat(r.Header))
+		for {
+			var mf dto.MetricFamily
+			if err := dec.Decode(&mf); err != nil {
+				if err != io.EOF {
+					t.Errorf("decoding the push: %v", err)
+				}
+				break
+			}
+			_, _ = expfmt.MetricFamilyToText(&text, &mf)
+		}
+		mu.Lock()
+		got = append(got, r.Method+" "+r.URL.Path+"\n"+text.String())
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer gw.Close()
+	var warnings []string
+	p := NewProgressPusher(gw.URL, func(s string) { warnings = append(warnings, s) })
+	p.Update(Progress{Namespace: "production", Service: "fx-platform-service", Phase: "progressing", Weight: 25, LiveColor: "blue", Duration: 90 * time.Second})
+	p.Update(Progress{Namespace: "production", Service: "fx-platform-service", Phase: "promoted", Result: "promoted", Weight: 100, LiveColor: "green", Duration: 30 * time.Minute})
+	p.Close(context.Background())
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) == 0 || len(warnings) > 0 {
+		t.Fatalf("pushes %q, warnings %q", got, warnings)
+	}
+	last := got[len(got)-1]
+	for _, want := range []string{
+		"PUT /metrics/job/deploy-actions/namespace/production/service/fx-platform-service\n",
+		MetricRolloutWeight + " 100", MetricRolloutLiveColor + `{color="green"} 1`, MetricRolloutLiveColor + `{color="blue"} 0`,
+		MetricRolloutPhase + `{phase="promoted"} 1`, MetricRolloutResult + `{result="promoted"} 1`, MetricRolloutDuration + " 1800",
+	} {
+		if !strings.Contains(last, want) {
+			t.Errorf("the last push lacks %q:\n%s", want, last)
+		}
+	}
+}
+
+// A Pushgateway that fails is one warning, however many updates come, and
+// Close still returns.
+func TestPushProgressFailing(t *testing.T) {
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) }))
+	defer gw.Close()
+	var warnings []string
+	p := NewProgressPusher(gw.URL, func(s string) { warnings = append(warnings, s) })
+	for i := range 5 {
+		p.Update(Progress{Namespace: "ns", Service: "svc", Phase: "progressing", Weight: i})
+		time.Sleep(10 * time.Millisecond)
+	}
+	p.Close(context.Background())
+	if len(warnings) != 1 {
+		t.Errorf("warnings %q, want one", warnings)
+	}
+	var none *ProgressPusher
+	none.Update(Progress{})
+	none.Close(context.Background())
+}
