@@ -150,6 +150,9 @@ func startNode(ctx context.Context, s *Sandbox, cfg Config, node *Node, tools, b
 	if err := waitReady(ctx, ctrd, nodeTimeout, unixSocketCheck(files.socket)); err != nil {
 		return err
 	}
+	if err := linkCadvisorSocket(files.socket); err != nil {
+		return err
+	}
 	kubelet, err := run("kubelet", bins["kubelet"], []string{
 		"--config=" + files.kubelet, "--kubeconfig=" + s.Kubeconfig,
 		"--root-dir=" + filepath.Join(dir, "kubelet"), "--hostname-override=" + NodeName, "--node-ip=" + nodeIP,
@@ -427,3 +430,23 @@ iptables:
 
 // nodePortNames are the loopback ports the node's processes listen on.
 var nodePortNames = []string{"kubelet", "kubelet-healthz", "kube-proxy-healthz", "kube-proxy-metrics"}
+
+// cadvisorSocket is where the kubelet's cAdvisor looks for containerd (a
+// path no flag or setting of the kubelet moves): without containerd there,
+// its series of the containers carry no namespace, pod or container label,
+// and the CPU and memory alerts would have nothing to read.
+const cadvisorSocket = "/run/containerd/containerd.sock"
+
+// linkCadvisorSocket points cadvisorSocket at the node's containerd,
+// unless the host has a containerd of its own there (then cAdvisor reads
+// that one, and the containers' series go unlabelled). Down removes the
+// link.
+func linkCadvisorSocket(socket string) error {
+	if _, err := os.Lstat(cadvisorSocket); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(cadvisorSocket), 0o711); err != nil {
+		return err
+	}
+	return os.Symlink(socket, cadvisorSocket)
+}

@@ -322,6 +322,9 @@ func killNodeProcesses(nodeDir string, inCgroups bool) error {
 				os.Remove(s)
 			}
 		}
+		if target, err := os.Readlink(cadvisorSocket); err == nil && strings.HasPrefix(target, marker) {
+			os.Remove(cadvisorSocket)
+		}
 		// Empty now unless another containerd uses them.
 		for _, d := range []string{"/run/containerd/s", "/run/containerd"} {
 			os.Remove(d)
