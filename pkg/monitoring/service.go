@@ -143,12 +143,22 @@ func Defaults() Service {
 // ParseService reads a values file, YAML or JSON, over Defaults() and
 // checks it. A field it does not know is an error, not a value ignored.
 func ParseService(data []byte) (Service, error) {
-	s := Defaults()
-	if err := yaml.UnmarshalStrict(data, &s); err != nil {
-		return Service{}, fmt.Errorf("reading the service: %w", err)
+	s, err := DecodeService(data)
+	if err != nil {
+		return Service{}, err
 	}
 	if err := s.Check(); err != nil {
 		return Service{}, err
+	}
+	return s, nil
+}
+
+// DecodeService is ParseService without the Check, for a caller that sets
+// fields of its own (the monitoring action's inputs) before it checks.
+func DecodeService(data []byte) (Service, error) {
+	s := Defaults()
+	if err := yaml.UnmarshalStrict(data, &s); err != nil {
+		return Service{}, fmt.Errorf("reading the service: %w", err)
 	}
 	return s, nil
 }

@@ -136,6 +136,23 @@ businessMetrics:
 	}
 }
 
+// DecodeService reads what ParseService reads, names left out included,
+// and refuses the same unknown fields.
+func TestDecodeService(t *testing.T) {
+	got, err := DecodeService([]byte("namespace: production\nthresholds: {cpu: {warning: 0.7, critical: 0.85}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Defaults()
+	want.Namespace, want.Thresholds.CPU = "production", Levels{Warning: 0.7, Critical: 0.85}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("DecodeService:\n got %+v\nwant %+v", got, want)
+	}
+	if _, err := DecodeService([]byte("threshold: {}\n")); err == nil {
+		t.Error("DecodeService read an unknown field")
+	}
+}
+
 func FuzzParseService(f *testing.F) {
 	f.Add([]byte("namespace: production\nservice: s\ndeployment: d\nselector: {app: a}\n"))
 	f.Add([]byte(`{"service":"s","deployment":"d.e","selector":{"app":"a"},"businessMetrics":[{"name":"x","query":"up"}]}`))
