@@ -32,14 +32,14 @@ type releaseFiles struct {
 }
 
 // the binaries of a fake release: each a script that says which it is.
-var releaseNames = []string{"build-push", "scan", "sign", "deploy", "verify", "promote", "rollback", "control"}
+var releaseNames = []string{"build-push", "scan", "sign", "deploy", "verify", "promote", "rollback", "control", "monitoring"}
 
 func binaryScript(name string) []byte {
 	return []byte("#!/bin/sh\necho \"released " + name + " ran with image=$INPUT_IMAGE\"\n")
 }
 
 // release serves v9.9.9 of fxplatform/deploy-actions as GitHub serves
-// release assets: an archive of the eight binaries for linux/amd64,
+// release assets: an archive of the nine binaries for linux/amd64,
 // checksums.txt with the archive's and each binary's SHA-256, and the
 // bundle of checksums.txt signed keyless by signer (given the server's URL;
 // nil: the repository's release workflow at v9.9.9), through Sigstore
@@ -88,7 +88,7 @@ func release(t *testing.T, signer func(server string) string, change func(*relea
 	return srv, root
 }
 
-// archive makes the linux/amd64 archive of the eight binaries, each with
+// archive makes the linux/amd64 archive of the nine binaries, each with
 // the content script gives it, and the checksums.txt that lists it and them.
 func archive(t *testing.T, script func(name string) []byte) (archive, checksums []byte) {
 	t.Helper()
