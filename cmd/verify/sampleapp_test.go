@@ -21,7 +21,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := testMain(m)
 	if buildDir != "" {
 		_ = os.RemoveAll(buildDir)
 	}

@@ -154,3 +154,14 @@ func (c Cluster) LoadAlerts(t testing.TB, svc monitoring.Service) {
 	}
 	t.Cleanup(func() { _ = s.RemoveRules(c.Namespace) })
 }
+
+// AddRules loads a rule file of the test's own into the sandbox's
+// Prometheus until the test ends.
+func (c Cluster) AddRules(t testing.TB, name string, rules []byte) {
+	t.Helper()
+	s := sandbox.Get(t)
+	if err := s.AddRules(name, rules); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.RemoveRules(name) })
+}
