@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
@@ -97,7 +96,7 @@ func Dashboard(s Service) (dashboard.Dashboard, error) {
 		WithPanel(statPanel(ds, titleDuration, "", query(fmt.Sprintf("max(%s)", s.rollout(MetricRolloutDuration)), "duration")).
 			Unit("s")).
 		WithRow(dashboard.NewRowBuilder("Performance")).
-		WithPanel(graph(ds, titleResponseTime, "s", thresholds(time.Duration(t.Latency.Warning).Seconds(), time.Duration(t.Latency.Critical).Seconds()),
+		WithPanel(graph(ds, titleResponseTime, "s", thresholds(seconds(t.Latency.Warning), seconds(t.Latency.Critical)),
 			query(s.latency(0.5, rateInterval, "namespace"), "p50"),
 			query(s.latency(0.95, rateInterval, "namespace"), "p95"),
 			query(s.latency(0.99, rateInterval, "namespace"), "p99"))).

@@ -56,7 +56,7 @@ func PrometheusRule(s Service) (*monitoringv1.PrometheusRule, error) {
 		},
 		func(l level) monitoringv1.Rule {
 			return s.alert(AlertHighLatency, l.severity, s.For.Latency,
-				s.latency(0.95, w, "namespace")+" > "+number(time.Duration(l.pickDuration(t.Latency)).Seconds()),
+				s.latency(0.95, w, "namespace")+" > "+number(seconds(l.pickDuration(t.Latency))),
 				"High latency on "+s.Service,
 				fmt.Sprintf("The p95 response time of %s over the last %s is {{ $value | humanizeDuration }} (%s above %s).", at, w, l.severity, l.pickDuration(t.Latency)))
 		},
@@ -120,6 +120,11 @@ func (s Service) alert(name, severity string, hold model.Duration, expr, summary
 	}
 	return r
 }
+
+// seconds is d in seconds, rounded once: 1118ms is 1.118, where
+// time.Duration's Seconds, which adds the fraction to the whole seconds,
+// gives 1.1179999999999999. The chart computes the same exactly.
+func seconds(d model.Duration) float64 { return float64(d) / float64(time.Second) }
 
 // number is a threshold as PromQL reads it.
 func number(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }

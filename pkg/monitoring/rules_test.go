@@ -7,8 +7,10 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
 )
@@ -147,5 +149,20 @@ func TestRuleFileRefuses(t *testing.T) {
 	rule.Spec.Groups[0].PartialResponseStrategy = "warn"
 	if _, err := RuleFile(rule); err == nil || !strings.Contains(err.Error(), "partial_response_strategy") {
 		t.Errorf("a Thanos-only field: %v", err)
+	}
+}
+
+// A latency threshold in milliseconds reads as PromQL and people write it.
+func TestLatencyThresholdInSeconds(t *testing.T) {
+	s := fxPlatform()
+	s.Thresholds.Latency.Warning = model.Duration(1118 * time.Millisecond)
+	rule, err := PrometheusRule(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rule.Spec.Groups[0].Rules {
+		if r.Alert == AlertHighLatency && r.Labels["severity"] == SeverityWarning && !strings.HasSuffix(r.Expr.StrVal, " > 1.118") {
+			t.Errorf("expr %q, want it to end in > 1.118", r.Expr.StrVal)
+		}
 	}
 }
