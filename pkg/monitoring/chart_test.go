@@ -3,7 +3,10 @@ package monitoring_test
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -14,16 +17,22 @@ import (
 	"github.com/prometheus/common/model"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	"github.com/fxplatform/deploy-actions/pkg/helm"
 	"github.com/fxplatform/deploy-actions/pkg/monitoring"
 )
 
+var update = flag.Bool("update", false, "rewrite the reference chart's files/dashboard.json instead of comparing it")
+
 // The reference chart, whose monitoring templates write what the
 // generator writes; helm templates cannot call it, so these tests render
 // both and compare.
-const referenceChart = "../../testdata/charts/fx-platform"
+const (
+	referenceChart = "../../testdata/charts/fx-platform"
+	dashboardFile  = "files/dashboard.json"
+)
 
 func loadReferenceChart(t *testing.T) *chart.Chart {
 	t.Helper()
@@ -32,6 +41,85 @@ func loadReferenceChart(t *testing.T) *chart.Chart {
 		t.Fatal(err)
 	}
 	return ch
+}
+
+// chartDashboard is the dashboard the chart carries: the generator's, for
+// a service of placeholder values, each turned into an @name@ the
+// dashboard template fills in (the numbers in quotes, so the file stays
+// JSON). No value of a service holds an @, so filling one in never makes
+// another placeholder.
+func chartDashboard(t *testing.T) []byte {
+	t.Helper()
+	s := monitoring.Defaults()
+	s.Namespace, s.Service, s.Deployment = "chart-namespace", "chart-service", "chart-deployment"
+	s.Selector = map[string]string{"app": "chart"}
+	s.RequestsMetric, s.CodeLabel, s.LatencyMetric = "chart_requests_metric", "chart_code_label", "chart_latency_metric"
+	s.Thresholds = monitoring.Thresholds{
+		Latency:    monitoring.DurationLevels{Warning: model.Duration(1111 * time.Millisecond), Critical: model.Duration(2222 * time.Millisecond)},
+		ErrorRatio: monitoring.Levels{Warning: 0.0111, Critical: 0.0555},
+		CPU:        monitoring.Levels{Warning: 0.8111, Critical: 0.9111},
+		Memory:     monitoring.Levels{Warning: 0.8222, Critical: 0.9222},
+	}
+	data, err := monitoring.DashboardJSON(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range [][2]string{
+		{`"uid": "chart-namespace-chart-deployment"`, `"uid": "@uid@"`}, // before the names it is made of
+		{"chart-namespace", "@namespace@"},
+		{"chart-service", "@service@"},
+		{"chart-deployment", "@deployment@"},
+		{"chart_requests_metric", "@requestsMetric@"},
+		{"chart_code_label", "@codeLabel@"},
+		{"chart_latency_metric", "@latencyMetric@"},
+		{`"value": 1.111`, `"value": "@latency.warning@"`},
+		{`"value": 2.222`, `"value": "@latency.critical@"`},
+		{`"value": 0.0111`, `"value": "@errorRatio.warning@"`},
+		{`"value": 0.0555`, `"value": "@errorRatio.critical@"`},
+		{`"value": 0.8111`, `"value": "@cpu.warning@"`},
+		{`"value": 0.9111`, `"value": "@cpu.critical@"`},
+		{`"value": 0.8222`, `"value": "@memory.warning@"`},
+		{`"value": 0.9222`, `"value": "@memory.critical@"`},
+	} {
+		if !bytes.Contains(data, []byte(r[0])) {
+			t.Fatalf("the dashboard has no %s: the placeholders no longer fit the generator", r[0])
+		}
+		data = bytes.ReplaceAll(data, []byte(r[0]), []byte(r[1]))
+	}
+	for _, left := range []string{"chart-", "chart_", "1111", "2222", "0111", "0555", "8111", "9111", "8222", "9222"} {
+		if bytes.Contains(data, []byte(left)) {
+			t.Fatalf("the dashboard still has %q after its placeholders were put in", left)
+		}
+	}
+	return data
+}
+
+// The chart's dashboard is the generator's: go test -run
+// TestChartDashboardFile -update rewrites it after a change to the
+// dashboard.
+func TestChartDashboardFile(t *testing.T) {
+	want := chartDashboard(t)
+	path := filepath.Join(referenceChart, dashboardFile)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (write it with: go test ./pkg/monitoring -run TestChartDashboardFile -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s is out of date with pkg/monitoring's dashboard; rewrite it with: go test ./pkg/monitoring -run TestChartDashboardFile -update\n%s",
+			path, diff(string(got), string(want)))
+	}
+	if !json.Valid(got) {
+		t.Errorf("%s is not JSON", path)
+	}
 }
 
 // renderShared renders the chart's shared part as promote does, with
@@ -63,9 +151,10 @@ func mergeValues(base, over map[string]any) map[string]any {
 	return out
 }
 
-// The chart's PrometheusRule and ServiceMonitor are the generator's for
-// the same service, whatever the values: decoded strictly into
-// prometheus-operator's types, and equal.
+// The chart's PrometheusRule, ServiceMonitor and dashboard are the
+// generator's for the same service, whatever the values: the rule and the
+// monitor decoded strictly into prometheus-operator's types and equal, the
+// dashboard's JSON byte for byte.
 func TestChartRendersTheGenerators(t *testing.T) {
 	ms := func(d time.Duration) model.Duration { return model.Duration(d) }
 	for _, tc := range []struct {
@@ -115,6 +204,15 @@ func TestChartRendersTheGenerators(t *testing.T) {
 				s.RunbookURL = "https://runbooks.example.com/fx's"
 			},
 		},
+		{
+			// Over 40 characters, the dashboard's uid is a hash.
+			name: "a long uid", release: "fx-platform", namespace: "fx-platform-production-europe",
+			set: []string{"service.name=fx-platform-service", "monitoring.thresholds.latency.warning=1s500ms"},
+			want: func(s *monitoring.Service) {
+				s.Service = "fx-platform-service"
+				s.Thresholds.Latency.Warning = ms(1500 * time.Millisecond)
+			},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := renderShared(t, tc.release, tc.namespace, tc.vals, tc.set...)
@@ -142,6 +240,22 @@ func TestChartRendersTheGenerators(t *testing.T) {
 			decodeRendered(t, r, "ServiceMonitor", wantMonitor.Name, &monitor)
 			same(t, &monitor, wantMonitor)
 
+			wantDashboard, err := monitoring.DashboardJSON(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cm := r.Find("ConfigMap", s.Service+"-dashboard")
+			if cm == nil {
+				t.Fatalf("no ConfigMap %s-dashboard; rendered %v", s.Service, kinds(r))
+			}
+			if l := cm.GetLabels(); l["grafana_dashboard"] != "1" {
+				t.Errorf("the dashboard's ConfigMap has labels %v, want grafana_dashboard: \"1\" for Grafana's sidecar", l)
+			}
+			data, _, _ := unstructured.NestedStringMap(cm.Object, "data")
+			key := s.Namespace + "-" + s.Service + ".json"
+			if got := data[key]; got != string(wantDashboard) {
+				t.Errorf("the ConfigMap's %s differs from monitoring.DashboardJSON (keys %v):\n%s", key, keys(data), diff(got, string(wantDashboard)))
+			}
 		})
 	}
 }
@@ -190,6 +304,14 @@ func kinds(r *helm.Rendered) []string {
 	return out
 }
 
+func keys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
 // Only the shared release renders the monitoring objects, and only with
 // monitoring on: a colour's release never does (promote refuses an object
 // two releases render), nor part all, whose one Deployment has no colour
@@ -219,13 +341,13 @@ func TestChartRendersMonitoringInTheSharedPartOnly(t *testing.T) {
 			}
 			var got []string
 			for _, o := range r.Objects {
-				if o.GetAPIVersion() == "monitoring.coreos.com/v1" {
+				if o.GetAPIVersion() == "monitoring.coreos.com/v1" || o.GetLabels()["grafana_dashboard"] != "" {
 					got = append(got, o.GetKind()+"/"+o.GetName())
 				}
 			}
 			want := []string(nil)
 			if tc.want {
-				want = []string{"PrometheusRule/fx-platform-deployment-alerts", "ServiceMonitor/fx-platform-service"}
+				want = []string{"ConfigMap/fx-platform-service-dashboard", "PrometheusRule/fx-platform-deployment-alerts", "ServiceMonitor/fx-platform-service"}
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("release %s renders %v, want %v", tc.release, got, want)

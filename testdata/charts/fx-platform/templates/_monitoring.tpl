@@ -1,8 +1,9 @@
 {{- /*
 Monitoring as code (values.yaml, monitoring). Helm cannot call pkg/monitoring,
 so these templates write what monitoring.PrometheusRule and
-monitoring.ServiceMonitor write for the same service; the tests in
-pkg/monitoring (chart_test.go) render both and compare.
+monitoring.ServiceMonitor write for the same service, and the dashboard is
+pkg/monitoring's, stored in files/dashboard.json with placeholders; the
+tests in pkg/monitoring (chart_test.go) render both and compare.
 */ -}}
 
 {{- /* "true" when this release renders the monitoring objects: the shared
