@@ -55,3 +55,29 @@ func TestChartColourHPAScalesItsOwn(t *testing.T) {
 		t.Error("green's HPA scales fx-platform-blue, and the check passed")
 	}
 }
+
+// With monitoring on, the shared release alone renders the PrometheusRule,
+// the ServiceMonitor and the dashboard's ConfigMap, and the chart keeps
+// the contract; rendered in the colours' releases as well, they would be
+// objects of two releases, which the check refuses.
+func TestChartMonitoringKeepsTheContract(t *testing.T) {
+	ch := referenceChart(t, "service.name=fx-platform-service", "monitoring.enabled=true")
+	if err := ch.check(chartApp, "", chartImage); err != nil {
+		t.Fatal(err)
+	}
+	shared, err := ch.render(chartApp, PartShared, map[string]any{ValueLive: "blue"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range [][2]string{{"PrometheusRule", "fx-platform-deployment-alerts"}, {"ServiceMonitor", "fx-platform-service"}, {"ConfigMap", "fx-platform-service-dashboard"}} {
+		if shared.Find(want[0], want[1]) == nil {
+			t.Errorf("the shared release renders no %s %s", want[0], want[1])
+		}
+	}
+
+	ch = referenceChart(t, "service.name=fx-platform-service", "monitoring.enabled=true")
+	patchTemplate(t, ch, "templates/_monitoring.tpl", `(eq (include "fx-platform.part" .) "shared")`, `true`)
+	if err := ch.check(chartApp, "", chartImage); err == nil || !strings.Contains(err.Error(), "both render") {
+		t.Errorf("both colours' releases render the PrometheusRule: check = %v, want a refusal", err)
+	}
+}
