@@ -127,6 +127,11 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		// input, not one to pass over silently.
 		cluster.Parse(a, in)
 	}
+	if v.Alerts.Enabled() && v.Namespace == "" && strings.Contains(v.Alerts.Matchers, ".Namespace") {
+		// namespace="" would select the alerts that have no namespace
+		// label (the cluster's own), never the app's.
+		in.Fail("namespace", "is required by the alert gate, whose alert-matchers use {{.Namespace}}: set namespace (or deployment, whose kubeconfig context names one), or alert-gate: false")
+	}
 	if v.URL == nil && len(checks) == 0 && v.Deployment == "" {
 		in.Fail("url", "is required unless prometheus-checks or deployment is given")
 	}

@@ -36,6 +36,8 @@ func TestBadInputSendsNothing(t *testing.T) {
 		{Name: "check without a bound", Set: map[string]string{"url": url, "prometheus-url": url, "prometheus-checks": "- name: x\n  query: up"}, Input: "prometheus-checks"},
 		{Name: "alert-matchers malformed", Set: map[string]string{"url": url, "prometheus-url": url, "alert-matchers": `namespace=~`}, Input: "alert-matchers"},
 		{Name: "alert-matchers on {{.Service}} without service", Set: map[string]string{"url": url, "prometheus-url": url, "alert-matchers": `service="{{.Service}}"`}, Input: "service"},
+		{Name: "alert gate without a namespace", Set: map[string]string{"url": url, "prometheus-url": url, "service": "fx-platform-service"}, Input: "namespace"},
+		{Name: "alert gate without a namespace or service", Set: map[string]string{"url": url, "prometheus-url": url}, Input: "namespace"},
 		{Name: "prometheus-url alone with the alert gate off", Set: map[string]string{"url": url, "prometheus-url": url, "alert-gate": "false"}, Input: "prometheus-checks"},
 		{Name: "checks without prometheus-url", Set: map[string]string{"url": url, "prometheus-checks": "- name: x\n  query: up\n  max: 1"}, Input: "prometheus-url"},
 		{Name: "relative health path", Set: map[string]string{"url": url, "health-paths": "/api/health\napi/health/database"}, Input: "health-paths"},
