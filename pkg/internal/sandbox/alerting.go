@@ -162,6 +162,9 @@ func (s *Sandbox) changeAlertReceivers(change func(dir string) error) error {
 // AddRules loads a Prometheus rule file (the groups: YAML) into the
 // sandbox's Prometheus as name, replacing one of that name, and returns once
 // Prometheus has reloaded it: a file it refuses is an error, and is removed.
+// Tests in other processes share the sandbox: a reload reads every file, so
+// each change and its reload happen under a lock, or one test's bad file
+// would fail (and remove) another's good one reloaded meanwhile.
 func (s *Sandbox) AddRules(name string, rules []byte) error {
 	if !targetName.MatchString(name) {
 		return fmt.Errorf("rule file name %q: use letters, digits, '.', '_' and '-'", name)
@@ -170,6 +173,11 @@ func (s *Sandbox) AddRules(name string, rules []byte) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	unlock, err := s.lockRules()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	path := filepath.Join(dir, name+".yml")
 	tmp := filepath.Join(dir, "."+name+".yml.tmp")
 	if err := os.WriteFile(tmp, rules, 0o644); err != nil {
@@ -187,7 +195,12 @@ func (s *Sandbox) AddRules(name string, rules []byte) error {
 
 // RemoveRules unloads the rule file added as name.
 func (s *Sandbox) RemoveRules(name string) error {
-	err := os.Remove(filepath.Join(s.Dir, "prometheus", "rules", name+".yml"))
+	unlock, err := s.lockRules()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	err = os.Remove(filepath.Join(s.Dir, "prometheus", "rules", name+".yml"))
 	if os.IsNotExist(err) {
 		return nil
 	}
@@ -195,6 +208,14 @@ func (s *Sandbox) RemoveRules(name string) error {
 		return err
 	}
 	return reload(s.PrometheusURL)
+}
+
+// lockRules takes the lock of the rule files (beside their directory,
+// out of rule_files' glob), waiting at most a minute for another process.
+func (s *Sandbox) lockRules() (func(), error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return lockFile(ctx, filepath.Join(s.Dir, "prometheus", "rules.lock"))
 }
 
 // reload asks a Prometheus or an Alertmanager to read its configuration
