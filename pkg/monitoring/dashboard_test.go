@@ -72,7 +72,7 @@ func TestDashboard(t *testing.T) {
 	for _, want := range []string{
 		`deploy_actions_rollout_live_color{namespace="production",service="fx-platform-service"}`,
 		`deploy_actions_rollout_weight{namespace="production",service="fx-platform-service"}`,
-		`histogram_quantile(0.99, `,
+		`histogram_quantile(0.99, sum by (color, le) (label_replace(rate(http_request_duration_seconds_bucket{`,
 		`container_spec_memory_limit_bytes{namespace="production",pod=~"fx-platform-(blue|green)-.*",container!=""} > 0`,
 		`trades_executed_total`,
 	} {
@@ -162,4 +162,59 @@ func exprOf(t *testing.T, target variants.Dataquery) string {
 	}
 	t.Fatalf("target %#v is not a Prometheus query", target)
 	return ""
+}
+
+// TestDashboardResponseTimeByColour evaluates the response-time panel's
+// queries in Prometheus's engine: each colour has its own p50, p95 and p99
+// (the runbooks compare the colours on it), and another Deployment's pods
+// are left out.
+func TestDashboardResponseTimeByColour(t *testing.T) {
+	s := fxPlatform()
+	d, err := Dashboard(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules strings.Builder
+	rules.WriteString("groups:\n- name: dashboard\n  rules:\n")
+	for _, p := range d.Panels {
+		if p.Panel == nil || *p.Panel.Title != titleResponseTime {
+			continue
+		}
+		for i, target := range p.Panel.Targets {
+			quoted, err := json.Marshal(strings.ReplaceAll(exprOf(t, target), "$__rate_interval", "1m"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&rules, "  - record: response_time:q%d\n    expr: %s\n", i, quoted)
+		}
+	}
+	// Blue answers everything within 0.1 s, green everything between 1 s
+	// and 2 s; the worker, all in 10 s, is not the app.
+	test := `rule_files: [rules.yml]
+evaluation_interval: 15s
+tests:
+- interval: 15s
+  input_series:
+  - {series: 'http_request_duration_seconds_bucket{namespace="production",pod="` + bluePod + `",le="0.1"}', values: '0+100x20'}
+  - {series: 'http_request_duration_seconds_bucket{namespace="production",pod="` + bluePod + `",le="1"}', values: '0+100x20'}
+  - {series: 'http_request_duration_seconds_bucket{namespace="production",pod="` + bluePod + `",le="2"}', values: '0+100x20'}
+  - {series: 'http_request_duration_seconds_bucket{namespace="production",pod="` + bluePod + `",le="+Inf"}', values: '0+100x20'}
+  - {series: 'http_request_duration_seconds_bucket{namespace="production",pod="` + greenPod + `",le="0.1"}', values: '0+0x20'}
+  - {series: 'http_request_duration_seconds_bucket{namespace="production",pod="` + greenPod + `",le="1"}', values: '0+0x20'}
+  - {series: 'http_request_duration_seconds_bucket{namespace="production",pod="` + greenPod + `",le="2"}', values: '0+100x20'}
+  - {series: 'http_request_duration_seconds_bucket{namespace="production",pod="` + greenPod + `",le="+Inf"}', values: '0+100x20'}
+  - {series: 'http_request_duration_seconds_bucket{namespace="production",pod="` + otherPod + `",le="+Inf"}', values: '0+100x20'}
+  promql_expr_test:
+  - expr: response_time:q0
+    eval_time: 4m
+    exp_samples:
+    - {labels: 'response_time:q0{color="blue"}', value: 0.05}
+    - {labels: 'response_time:q0{color="green"}', value: 1.5}
+  - expr: response_time:q1
+    eval_time: 4m
+    exp_samples:
+    - {labels: 'response_time:q1{color="blue"}', value: 0.095}
+    - {labels: 'response_time:q1{color="green"}', value: 1.95}
+`
+	runPromtool(t, map[string][]byte{"rules.yml": []byte(rules.String()), "test.yml": []byte(test)}, "test", "rules", "test.yml")
 }
