@@ -377,7 +377,8 @@ func run(ctx context.Context, a *action.Action) error {
 		report = notify.Changes(ctx, a, in.GitHub.Client(), res.PreviousImage, in.Image)
 	}
 	nt.Notify(outcomeEvent(base, res, perr, report))
-	if res != nil && res.Outcome != "" {
+	// A rerun that changed nothing leaves the last rollout's figures.
+	if res != nil && res.Outcome != "" && res.Outcome != rollout.Unchanged {
 		final := monitoring.Progress{Namespace: in.Namespace, Service: in.Service, Phase: res.Outcome, Result: res.Outcome,
 			LiveColor: res.ActiveColor, Duration: res.Duration}
 		if res.Outcome == rollout.Promoted {

@@ -116,13 +116,21 @@ func (s *Sandbox) AddAlertReceiver(name, namespace, url string) error {
 	if err != nil {
 		return err
 	}
-	return s.changeAlertReceivers(func(dir string) error {
+	var path string
+	err = s.changeAlertReceivers(func(dir string) error {
 		tmp := filepath.Join(dir, "."+name+".json.tmp")
 		if err := os.WriteFile(tmp, data, 0o644); err != nil {
 			return err
 		}
-		return os.Rename(tmp, filepath.Join(dir, name+".json"))
+		path = filepath.Join(dir, name+".json")
+		return os.Rename(tmp, path)
 	})
+	if err != nil && path != "" {
+		// A receiver Alertmanager refuses must not stay, or every later
+		// change would be refused with it.
+		return errors.Join(err, s.RemoveAlertReceiver(name))
+	}
+	return err
 }
 
 // RemoveAlertReceiver stops sending alerts to the receiver added as name.
