@@ -329,6 +329,20 @@ var (
 	builds   = map[string]*build{}
 )
 
+// TestMain removes the actions built for the tests (about 120 MB each,
+// which every run left in the temporary directory).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	buildsMu.Lock()
+	for _, b := range builds {
+		if b.path != "" {
+			_ = os.RemoveAll(filepath.Dir(b.path))
+		}
+	}
+	buildsMu.Unlock()
+	os.Exit(code)
+}
+
 // binary builds cmd/<name> once per test binary.
 func binary(t *testing.T, name string) string {
 	t.Helper()
