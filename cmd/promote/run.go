@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 
@@ -519,10 +520,18 @@ func config(ctx context.Context, in Inputs, a *action.Action) (rollout.Config, e
 // and notifies each measured step, hold and resume.
 func progress(ctx context.Context, a *action.Action, dep *ghdeploy.Record, nt *pkgnotify.Notifier, base pkgnotify.Event, pg *monitoring.ProgressPusher, in Inputs) func(rollout.Event) {
 	started := time.Now()
+	// Events come from the promotion and from its control listener.
+	var mu sync.Mutex
 	gauge := monitoring.Progress{Namespace: in.Namespace, Service: in.Service, Phase: rollout.PhaseProgressing}
 	return func(e rollout.Event) {
 		a.Infof("%s", e.Message)
-		gauge.LiveColor, gauge.Duration = e.Live, time.Since(started)
+		// Only the gauge is shared: the GitHub status below may take
+		// seconds, and must not hold up the listener's answer to a verb.
+		mu.Lock()
+		if e.Live != "" {
+			gauge.LiveColor = e.Live
+		}
+		gauge.Duration = time.Since(started)
 		switch e.Phase {
 		case "step":
 			gauge.Weight, gauge.Phase = e.Weight, rollout.PhaseProgressing
@@ -536,6 +545,7 @@ func progress(ctx context.Context, a *action.Action, dep *ghdeploy.Record, nt *p
 			gauge.Phase, gauge.Weight = rollout.PhasePromoted, 100
 		}
 		pg.Update(gauge)
+		mu.Unlock()
 		if e.Phase == "step" || e.Phase == "abort" {
 			dep.Progress(ctx, e.Message)
 		}

@@ -72,7 +72,9 @@ type Target struct {
 	// in the time it has left (default 4s). A run that ends on its own
 	// timeout gets 5 minutes for the same clean-up.
 	InterruptGrace time.Duration
-	// OnEvent, when set, hears progress ("25 % traffic").
+	// OnEvent, when set, hears progress ("25 % traffic"). A promotion
+	// calls it from two goroutines (its own, and the one that hears the
+	// control verbs): it must be safe for concurrent use.
 	OnEvent func(Event)
 
 	// live is the colour live now, for the events.

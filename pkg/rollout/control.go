@@ -298,7 +298,11 @@ func (t *Target) listen(ctx context.Context, k *controller, abort func(error)) {
 		}
 		k.last = cmd.ID
 		result := k.apply(cmd)
-		t.emit("control", -1, "%s: %s", cmd, result)
+		// This goroutine runs beside the promotion's: its event carries no
+		// live colour, which only the promotion's goroutine writes.
+		if t.OnEvent != nil {
+			t.OnEvent(Event{Phase: "control", Weight: -1, Message: fmt.Sprintf("%s: %s", cmd, result)})
+		}
 		ack, _ := json.Marshal(Ack{ID: cmd.ID, Verb: cmd.Verb, Holder: t.Owner, Result: result, Refused: refused(result), At: time.Now().UTC()})
 		_ = kube.AnnotateService(ctx, t.Client, t.Namespace, t.Service, map[string]string{AnnotationAck: string(ack)})
 		if cmd.Verb == VerbAbort {
