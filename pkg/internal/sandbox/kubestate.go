@@ -25,6 +25,11 @@ import (
 // instead: the sandbox runs it with the executable that started it.
 const agentArg = "deploy-actions-sandbox-kube-state"
 
+// Every binary that links the sandbox can start one, and so must answer as
+// the agent: the CLI, and the test binaries of every build (integration,
+// lifecycle), whatever their TestMain does.
+func init() { RunAgentIfAsked() }
+
 // RunAgentIfAsked runs the kube-state agent and exits when the process was
 // started as one; otherwise it returns at once. The sandbox CLI's main and
 // Main call it first.

@@ -26,13 +26,6 @@ var (
 	shared   *Sandbox
 )
 
-// init makes every test binary built with this file a kube-state agent
-// when started as one: a sandbox a test starts runs its agent with the test
-// binary, and a package whose tests call Get without a TestMain calling
-// Main would otherwise run its tests again as the "agent" (which starts a
-// sandbox of its own, never serves /healthz, and fails the Up).
-func init() { RunAgentIfAsked() }
-
 // Main runs a package's tests against one sandbox. Call it from TestMain:
 //
 //	func TestMain(m *testing.M) { os.Exit(sandbox.Main(m)) }
