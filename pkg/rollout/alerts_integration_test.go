@@ -98,14 +98,26 @@ func TestRealNodeHealthyReleaseFiresNoAlert(t *testing.T) {
 		t.Errorf("alerts fired during a healthy release: %q", alerts)
 	}
 	// The CPU and memory rules have real series: the kubelet's cAdvisor
-	// metrics of the app's containers, with their limits.
+	// metrics of the app's containers, with their limits. cAdvisor stamps
+	// its samples with its housekeeping time (every 10 to 15 s, later
+	// under load), so a young container may hold one CPU sample, too few
+	// for rate(): each query is given up to a minute to answer.
 	for _, q := range []string{
 		`container_memory_working_set_bytes{namespace="` + a.ns + `",pod=~"fx-platform-(blue|green)-.*",container!=""}`,
 		`container_spec_memory_limit_bytes{namespace="` + a.ns + `",pod=~"fx-platform-(blue|green)-.*",container!=""}`,
 		`rate(container_cpu_usage_seconds_total{namespace="` + a.ns + `",pod=~"fx-platform-(blue|green)-.*",container!=""}[1m])`,
 	} {
-		if series, err := prom.QueryVector(context.Background(), q); err != nil || len(series) == 0 {
-			t.Errorf("%s: %d series, %v; want the app's containers", q, len(series), err)
+		var n int
+		var err error
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Second) {
+			var series []analysis.Sample
+			series, err = prom.QueryVector(context.Background(), q)
+			if n = len(series); (err == nil && n > 0) || time.Now().After(deadline) {
+				break
+			}
+		}
+		if err != nil || n == 0 {
+			t.Errorf("%s: %d series after a minute, %v; want the app's containers", q, n, err)
 		}
 	}
 	// Pending is fine: a starting pod leaves an unavailable replica for a
