@@ -118,7 +118,7 @@ func TestAlertCheck(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := NewAlertCheck(p, DefaultAlertMatchers)
+			c, err := NewAlertCheck(p, DefaultAlertMatchers, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -179,7 +179,7 @@ func TestAlertCheckFiringLabels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewAlertCheck(p, `namespace="{{.Namespace}}",pod=~"{{.Pods}}"`)
+	c, err := NewAlertCheck(p, `namespace="{{.Namespace}}",pod=~"{{.Pods}}"`, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestAnalysisRunsAlertCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	alerts, err := NewAlertCheck(p, DefaultAlertMatchers)
+	alerts, err := NewAlertCheck(p, DefaultAlertMatchers, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,10 +261,10 @@ func TestNewAlertCheckRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewAlertCheck(nil, DefaultAlertMatchers); err == nil {
+	if _, err := NewAlertCheck(nil, DefaultAlertMatchers, ""); err == nil {
 		t.Error("NewAlertCheck(nil, ...) accepted it")
 	}
-	if _, err := NewAlertCheck(p, `alertstate="firing"`); err == nil {
+	if _, err := NewAlertCheck(p, `alertstate="firing"`, ""); err == nil {
 		t.Error("NewAlertCheck(p, alertstate) accepted it")
 	}
 }
@@ -278,7 +278,7 @@ func FuzzCheckAlertMatchers(f *testing.F) {
 		if CheckAlertMatchers(matchers) != nil {
 			return
 		}
-		c, err := NewAlertCheck(answersVector{}, matchers)
+		c, err := NewAlertCheck(answersVector{}, matchers, "")
 		if err != nil {
 			t.Fatalf("accepted matchers %q make no check: %v", matchers, err)
 		}
@@ -324,11 +324,76 @@ func ExampleAlertCheck_Gate() {
 		{"alertname": "HighLatency", "severity": "warning", "namespace": "production"},
 		{"alertname": "DeploymentFailure", "severity": "critical", "namespace": "production"},
 	}
-	c, _ := NewAlertCheck(prom, DefaultAlertMatchers)
+	c, _ := NewAlertCheck(prom, DefaultAlertMatchers, "")
 	warnings, err := c.Gate(context.Background(), Vars{Namespace: "production", Service: "fx-platform-service"})
 	fmt.Println(errors.Is(err, ErrAlertFiring), err)
 	fmt.Println("warnings:", warnings[0])
 	// Output:
 	// true critical alert firing: DeploymentFailure (critical)
 	// warnings: HighLatency (warning)
+}
+
+// alertOn is an ALERTS series with more labels, a JSON object's members.
+func alertOn(name, severity, labels string) string {
+	return fmt.Sprintf(`{"metric":{"__name__":"ALERTS","alertname":%q,"alertstate":"firing","severity":%q,"namespace":"production","service":"fx-platform-service",%s},"value":[1700000000,"1"]}`, name, severity, labels)
+}
+
+// The scope decides which critical alerts stop a rollout whose candidate
+// is SampleVars.Color (blue): the app's all, or the candidate's and the
+// colourless ones; the report names where each fires.
+func TestAlertScope(t *testing.T) {
+	body := alertsAnswer(
+		alertOn("DeploymentFailure", "critical", `"deployment":"fx-platform-green","color":"green"`),
+		alertOn("HighErrorRate", "critical", `"color":"blue"`),
+		alertOn("Watchdog", "critical", `"team":"fx"`),
+		alertOn("HighCPU", "warning", `"pod":"fx-platform-blue-5d4f8b9c7-x2k9p","color":"blue"`),
+	)
+	for _, tc := range []struct {
+		scope        AlertScope
+		wantGate     string
+		wantWarnings []string
+	}{
+		{ScopeApp, "critical alert firing: DeploymentFailure (critical) on deployment fx-platform-green, HighErrorRate (critical) on colour blue, Watchdog (critical)",
+			[]string{"HighCPU (warning) on pod fx-platform-blue-5d4f8b9c7-x2k9p"}},
+		{"", "critical alert firing: DeploymentFailure (critical) on deployment fx-platform-green, HighErrorRate (critical) on colour blue, Watchdog (critical)",
+			[]string{"HighCPU (warning) on pod fx-platform-blue-5d4f8b9c7-x2k9p"}},
+		{ScopeCandidate, "critical alert firing: HighErrorRate (critical) on colour blue, Watchdog (critical)",
+			[]string{"DeploymentFailure (critical, not stopping) on deployment fx-platform-green", "HighCPU (warning) on pod fx-platform-blue-5d4f8b9c7-x2k9p"}},
+	} {
+		t.Run(string(tc.scope), func(t *testing.T) {
+			p, err := NewPrometheus(newAlertsServer(t, 200, body).URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := NewAlertCheck(p, DefaultAlertMatchers, tc.scope)
+			if err != nil {
+				t.Fatal(err)
+			}
+			warnings, err := c.Gate(context.Background(), SampleVars)
+			if !errors.Is(err, ErrAlertFiring) || err.Error() != tc.wantGate {
+				t.Errorf("Gate() error = %v, want %q", err, tc.wantGate)
+			}
+			if got := alertStrings(warnings); strings.Join(got, ";") != strings.Join(tc.wantWarnings, ";") {
+				t.Errorf("Gate() warnings = %q, want %q", got, tc.wantWarnings)
+			}
+			if r := c.Evaluate(context.Background(), SampleVars); r.Value != float64(len(strings.Split(tc.wantGate, ", "))) {
+				t.Errorf("Evaluate() = %v critical alerts, want those of %q", r.Value, tc.wantGate)
+			}
+		})
+	}
+	if _, err := NewAlertCheck(answersVector{}, DefaultAlertMatchers, "stable"); err == nil {
+		t.Error("NewAlertCheck took the scope stable")
+	}
+}
+
+// A report names five alerts, and counts the rest.
+func TestAlertListCountsTheRest(t *testing.T) {
+	var alerts []Alert
+	for i := range 8 {
+		alerts = append(alerts, Alert{Name: "HighCPU", Severity: "critical", Stops: true, Labels: map[string]string{"pod": fmt.Sprintf("p%d", i)}})
+	}
+	want := "HighCPU (critical) on pod p0, HighCPU (critical) on pod p1, HighCPU (critical) on pod p2, HighCPU (critical) on pod p3, HighCPU (critical) on pod p4, and 3 more"
+	if got := alertList(alerts); got != want {
+		t.Errorf("alertList() = %q, want %q", got, want)
+	}
 }

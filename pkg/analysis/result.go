@@ -48,17 +48,18 @@ type Result struct {
 	// sentinel errors.
 	Err error
 	At  time.Time
-	// Alerts are the alerts an AlertCheck found firing, critical or not,
-	// critical ones first; nil for other checks.
+	// Alerts are the alerts an AlertCheck found firing, those that stop
+	// the rollout first; nil for other checks.
 	Alerts []Alert
 }
 
-// Warnings are the alerts in r.Alerts that are not critical: they fire
-// but do not fail the check, and a report lists them.
+// Warnings are the alerts in r.Alerts that do not stop the rollout (not
+// critical, or critical out of the check's scope): they fire but do not
+// fail the check, and a report lists them.
 func (r Result) Warnings() []Alert {
 	var out []Alert
 	for _, a := range r.Alerts {
-		if !a.Critical() {
+		if !a.Stops {
 			out = append(out, a)
 		}
 	}
@@ -98,7 +99,7 @@ func (r Result) Error() error {
 	case r.Status == Pass:
 		return nil
 	case r.Status == Fail && r.Threshold.Unit == CriticalAlerts:
-		return fmt.Errorf("%w: %w: %s", ErrCheckFailed, ErrAlertFiring, alertList(critical(r.Alerts)))
+		return fmt.Errorf("%w: %w: %s", ErrCheckFailed, ErrAlertFiring, alertList(stopping(r.Alerts)))
 	case r.Status == Fail:
 		return fmt.Errorf("%w: %q is %s, want %s", ErrCheckFailed, r.Name, r.Current(), r.Threshold)
 	}

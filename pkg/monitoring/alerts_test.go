@@ -38,12 +38,14 @@ type (
 	}
 )
 
-// The pods of the tests: one of each colour, and one of another
-// Deployment of the namespace whose name starts the same.
+// The pods of the tests: one of each colour, one of another Deployment of
+// the namespace whose name starts the same, and a Job's named after a
+// colour.
 const (
-	bluePod  = "fx-platform-blue-5d4f8b9c7-abcde"
-	greenPod = "fx-platform-green-6c9d7f8b5-vwxyz"
-	otherPod = "fx-platform-worker-7f6d5c4b3-qwert"
+	bluePod  = "fx-platform-blue-5d4f8b9c7-x2k9p"
+	greenPod = "fx-platform-green-6c9d7f8b5-vwxzq"
+	otherPod = "fx-platform-worker-7f6d5c4b3-qwrt5"
+	jobPod   = "fx-platform-blue-migrate-7xk2p"
 )
 
 // at is the labels of a series of pod in namespace production.
@@ -124,36 +126,39 @@ func TestAlertsInPromtool(t *testing.T) {
 	}
 	const app = "production/fx-platform-service"
 	errorRate := func(severity, ratio, threshold string) firing {
-		return firing{severity, nil, "High error rate on fx-platform-service",
-			ratio + " of the requests to " + app + " were answered 5xx over the last 1m (" + severity + " above " + threshold + ")."}
+		return firing{severity, map[string]string{"color": "blue"}, "High error rate on fx-platform-service (blue)",
+			ratio + " of the requests to the blue colour of " + app + " were answered 5xx over the last 1m (" + severity + " above " + threshold + ")."}
 	}
-	highLatency := func(severity, p95, threshold string) firing {
-		return firing{severity, nil, "High latency on fx-platform-service",
-			"The p95 response time of " + app + " over the last 1m is " + p95 + " (" + severity + " above " + threshold + ")."}
+	highLatency := func(severity, color, p95, threshold string) firing {
+		return firing{severity, map[string]string{"color": color}, "High latency on fx-platform-service (" + color + ")",
+			"The p95 response time of the " + color + " colour of " + app + " over the last 1m is " + p95 + " (" + severity + " above " + threshold + ")."}
 	}
 	resource := func(what string) func(severity, pod, share, threshold string) firing {
 		return func(severity, pod, share, threshold string) firing {
-			return firing{severity, map[string]string{"pod": pod}, "High " + what + " on pod " + pod,
+			color := strings.Split(pod, "-")[2]
+			return firing{severity, map[string]string{"pod": pod, "color": color}, "High " + what + " on pod " + pod,
 				"A container of pod production/" + pod + " (" + app + ") uses " + share + " of its " + what + " limit (" + severity + " above " + threshold + ")."}
 		}
 	}
 	highCPU, highMemory := resource("CPU"), resource("memory")
 	unavailable := func(deployment string, replicas string) firing {
-		return firing{"critical", map[string]string{"deployment": deployment}, "Deployment " + deployment + " has unavailable replicas",
+		return firing{"critical", map[string]string{"deployment": deployment, "color": strings.TrimPrefix(deployment, "fx-platform-")}, "Deployment " + deployment + " has unavailable replicas",
 			replicas + " replicas of Deployment production/" + deployment + ", a colour of " + app + ", are unavailable."}
 	}
-	// Requests per 15 s: 10,000 in all, split over both colours.
+	// Requests per 15 s: 10,000 to blue, and 5,000 to green, which
+	// answers them all: each colour's error rate is its own.
 	requests := func(blue5xx float64, noise ...series) []series {
 		return append([]series{
-			input("http_requests_total", at(bluePod, `code="200"`), 0, 5000-blue5xx),
+			input("http_requests_total", at(bluePod, `code="200"`), 0, 10000-blue5xx),
 			input("http_requests_total", at(bluePod, `code="500"`), 0, blue5xx),
 			input("http_requests_total", at(greenPod, `code="200"`), 0, 5000),
 		}, noise...)
 	}
-	// Errors that are not the service's: another Deployment's pod, and the
-	// same pod name in staging, all failing.
+	// Errors that are not the service's: another Deployment's pod, a Job
+	// named after a colour, and the same pod name in staging, all failing.
 	otherErrors := []series{
 		input("http_requests_total", at(otherPod, `code="500"`), 0, 10000),
+		input("http_requests_total", at(jobPod, `code="500"`), 0, 10000),
 		input("http_requests_total", in(bluePod, `code="500"`), 0, 10000),
 	}
 	app1 := `container="app"`
@@ -183,21 +188,22 @@ func TestAlertsInPromtool(t *testing.T) {
 		{"HighErrorRate: no requests is quiet", AlertHighErrorRate, otherErrors, nil},
 
 		// p95 interpolated in the bucket that holds the 95th percentile.
-		{"HighLatency: p95 1.02 s warns", AlertHighLatency, concat(
+		{"HighLatency: p95 1.02 s warns, on the slow colour alone", AlertHighLatency, concat(
 			latency(at(bluePod), map[string]float64{"0.9": 175, "1.1": 200, "+Inf": 200}),
-			latency(at(greenPod), map[string]float64{"0.9": 175, "1.1": 200, "+Inf": 200}),
-		), []firing{highLatency("warning", "1.02s", "1s")}},
+			latency(at(greenPod), map[string]float64{"0.1": 200, "0.9": 200, "1.1": 200, "+Inf": 200}),
+		), []firing{highLatency("warning", "blue", "1.02s", "1s")}},
 		{"HighLatency: p95 0.98 s is quiet, other pods' latency left out", AlertHighLatency, concat(
 			latency(at(bluePod), map[string]float64{"0.9": 275, "1.1": 300, "+Inf": 300}),
 			latency(at(otherPod), map[string]float64{"0.9": 0, "1.1": 0, "+Inf": 300}),
+			latency(at(jobPod), map[string]float64{"0.9": 0, "1.1": 0, "+Inf": 300}),
 			latency(in(bluePod), map[string]float64{"0.9": 0, "1.1": 0, "+Inf": 300}),
 		), nil},
 		{"HighLatency: p95 2.04 s is critical", AlertHighLatency,
 			latency(at(bluePod), map[string]float64{"1.8": 175, "2.2": 200, "+Inf": 200}),
-			[]firing{highLatency("warning", "2.04s", "1s"), highLatency("critical", "2.04s", "2s")}},
+			[]firing{highLatency("warning", "blue", "2.04s", "1s"), highLatency("critical", "blue", "2.04s", "2s")}},
 		{"HighLatency: p95 1.96 s warns only", AlertHighLatency,
-			latency(at(bluePod), map[string]float64{"1.8": 275, "2.2": 300, "+Inf": 300}),
-			[]firing{highLatency("warning", "1.96s", "1s")}},
+			latency(at(greenPod), map[string]float64{"1.8": 275, "2.2": 300, "+Inf": 300}),
+			[]firing{highLatency("warning", "green", "1.96s", "1s")}},
 
 		{"HighCPU: 81 % of the limit warns", AlertHighCPU, cpu(at(bluePod, app1), 0.81, 1), []firing{highCPU("warning", bluePod, "81%", "80%")}},
 		{"HighCPU: 79 % is quiet, other containers left out", AlertHighCPU, concat(
@@ -205,6 +211,7 @@ func TestAlertsInPromtool(t *testing.T) {
 			cpu(at(bluePod, `container="istio-proxy"`), 4, 0), // no limit
 			cpu(at(bluePod, `container=""`), 4, 1),            // the pod's cgroup
 			cpu(at(otherPod, app1), 1, 1),
+			cpu(at(jobPod, app1), 1, 1),
 			cpu(in(bluePod, app1), 1, 1),
 		), nil},
 		{"HighCPU: 91 % of half a core is critical", AlertHighCPU, concat(
@@ -219,6 +226,7 @@ func TestAlertsInPromtool(t *testing.T) {
 			memory(at(bluePod, `container="istio-proxy"`), 5e9, 0), // cAdvisor's 0: no limit
 			memory(at(bluePod, `container=""`), 2e9, 1e9),
 			memory(at(otherPod, app1), 1e9, 1e9),
+			memory(at(jobPod, app1), 1e9, 1e9),
 			memory(in(bluePod, app1), 1e9, 1e9),
 		), nil},
 		{"HighMemory: 91 % is critical", AlertHighMemory, memory(at(greenPod, app1), 910e6, 1e9),

@@ -65,10 +65,10 @@ func chartDashboard(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	for _, r := range [][2]string{
-		{`"uid": "chart-namespace-chart-deployment"`, `"uid": "@uid@"`}, // before the names it is made of
+		{`"uid": "chart-namespace-chart-deployment"`, `"uid": "@uid@"`},                                                  // before the names it is made of
+		{"chart-deployment-(blue|green)-[bcdfghjklmnpqrstvwxz2456789]{1,10}-[bcdfghjklmnpqrstvwxz2456789]{5}", "@pods@"}, // a long name's differs
 		{"chart-namespace", "@namespace@"},
 		{"chart-service", "@service@"},
-		{"chart-deployment", "@deployment@"},
 		{"chart_requests_metric", "@requestsMetric@"},
 		{"chart_code_label", "@codeLabel@"},
 		{"chart_latency_metric", "@latencyMetric@"},
@@ -203,6 +203,13 @@ func TestChartRendersTheGenerators(t *testing.T) {
 				s.For.DeploymentFailure, s.For.CPU, s.For.Memory, s.For.ErrorRate = 0, ms(90*time.Second), ms(time.Hour), ms(30*time.Second)
 				s.RunbookURL = "https://runbooks.example.com/fx's"
 			},
+		},
+		{
+			// Over 40 characters, the pods' names are cut inside their
+			// ReplicaSet's hash, and the queries match what is left.
+			name: "a long release name", release: "fx-platform-trading-gateway-europe-west-2a", namespace: "production",
+			set:  []string{"service.name=fx-platform-service"},
+			want: func(s *monitoring.Service) { s.Service = "fx-platform-service" },
 		},
 		{
 			// Over 40 characters, the dashboard's uid is a hash.
@@ -385,6 +392,25 @@ func TestChartMonitoringDefaults(t *testing.T) {
 	same(t, got, want)
 	if path := loadReferenceChart(t).Values["metrics"].(map[string]any)["path"]; path != want.MetricsPath {
 		t.Errorf("metrics.path is %v, want %s", path, want.MetricsPath)
+	}
+}
+
+// A Deployment name so long that its pods' names lose the colour is
+// refused by the chart and by Check alike: no query could select a colour.
+func TestChartRefusesAReleaseNameThatHidesTheColour(t *testing.T) {
+	release := strings.Repeat("fx-platform-", 4) + "abcd" // 52 characters
+	_, err := renderShared(t, release, "production", nil, "service.name=fx-platform-service")
+	if err == nil || !strings.Contains(err.Error(), "longer than 51 characters") {
+		t.Errorf("the chart rendered the monitoring of release %q: %v", release, err)
+	}
+	s := monitoring.Defaults()
+	s.Namespace, s.Service, s.Deployment, s.Selector = "production", "fx-platform-service", release, map[string]string{"app": "fx"}
+	if err := s.Check(); err == nil || !strings.Contains(err.Error(), "deployment") {
+		t.Errorf("Check took deployment %q: %v", release, err)
+	}
+	s.Deployment = release[:monitoring.MaxDeploymentName]
+	if err := s.Check(); err != nil {
+		t.Errorf("Check refused a %d-character deployment: %v", len(s.Deployment), err)
 	}
 }
 

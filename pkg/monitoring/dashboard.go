@@ -97,16 +97,14 @@ func Dashboard(s Service) (dashboard.Dashboard, error) {
 			Unit("s")).
 		WithRow(dashboard.NewRowBuilder("Performance")).
 		WithPanel(graph(ds, titleResponseTime, "s", thresholds(seconds(t.Latency.Warning), seconds(t.Latency.Critical)),
-			query(s.latencyByColour(0.5, rateInterval), "{{color}} p50"),
-			query(s.latencyByColour(0.95, rateInterval), "{{color}} p95"),
-			query(s.latencyByColour(0.99, rateInterval), "{{color}} p99")).
+			query(s.latency(0.5, rateInterval), "{{color}} p50"),
+			query(s.latency(0.95, rateInterval), "{{color}} p95"),
+			query(s.latency(0.99, rateInterval), "{{color}} p99")).
 			Description("Per colour: a candidate slower than the stable colour is the release; both slow is load or a dependency")).
 		WithPanel(graph(ds, titleErrorRate, "percentunit", thresholds(t.ErrorRatio.Warning, t.ErrorRatio.Critical),
-			query(fmt.Sprintf(`sum by (color) (%s) / sum by (color) (%s)`,
-				s.byColour(fmt.Sprintf(`rate(%s{%s,%s=~"5.."}[%s])`, s.RequestsMetric, s.pods(), s.CodeLabel, rateInterval)),
-				s.byColour(fmt.Sprintf(`rate(%s{%s}[%s])`, s.RequestsMetric, s.pods(), rateInterval))), "{{color}}"))).
+			query(s.errorRatio(rateInterval), "{{color}}"))).
 		WithPanel(graph(ds, titleThroughput, "reqpm", nil,
-			query(fmt.Sprintf(`sum by (color) (%s) * 60`, s.byColour(fmt.Sprintf(`rate(%s{%s}[%s])`, s.RequestsMetric, s.pods(), rateInterval))), "{{color}}"))).
+			query(s.throughput(rateInterval), "{{color}}"))).
 		WithRow(dashboard.NewRowBuilder("Resources")).
 		WithPanel(graph(ds, titleCPU, "percentunit", thresholds(t.CPU.Warning, t.CPU.Critical),
 			query("max by (color) ("+s.byColour(s.cpu(rateInterval))+")", "{{color}}")).
@@ -135,13 +133,6 @@ func Dashboard(s Service) (dashboard.Dashboard, error) {
 		}
 	}
 	return d, nil
-}
-
-// latencyByColour is a quantile of each colour's response time over window
-// (the alerts' latency is both colours' together).
-func (s Service) latencyByColour(q float64, window string) string {
-	return fmt.Sprintf(`histogram_quantile(%v, sum by (color, le) (%s))`, q,
-		s.byColour(fmt.Sprintf(`rate(%s_bucket{%s}[%s])`, s.LatencyMetric, s.pods(), window)))
 }
 
 // DashboardJSON is Dashboard as the JSON Grafana imports.

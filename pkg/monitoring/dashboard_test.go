@@ -72,8 +72,8 @@ func TestDashboard(t *testing.T) {
 	for _, want := range []string{
 		`deploy_actions_rollout_live_color{namespace="production",service="fx-platform-service"}`,
 		`deploy_actions_rollout_weight{namespace="production",service="fx-platform-service"}`,
-		`histogram_quantile(0.99, sum by (color, le) (label_replace(rate(http_request_duration_seconds_bucket{`,
-		`container_spec_memory_limit_bytes{namespace="production",pod=~"fx-platform-(blue|green)-.*",container!=""} > 0`,
+		`histogram_quantile(0.99, sum by (namespace, color, le) (label_replace(rate(http_request_duration_seconds_bucket{`,
+		`container_spec_memory_limit_bytes{namespace="production",pod=~"fx-platform-(blue|green)-[bcdfghjklmnpqrstvwxz2456789]{1,10}-[bcdfghjklmnpqrstvwxz2456789]{5}",container!=""} > 0`,
 		`trades_executed_total`,
 	} {
 		if !strings.Contains(strings.Join(exprs, "\n"), want) {
@@ -189,7 +189,7 @@ func TestDashboardResponseTimeByColour(t *testing.T) {
 		}
 	}
 	// Blue answers everything within 0.1 s, green everything between 1 s
-	// and 2 s; the worker, all in 10 s, is not the app.
+	// and 2 s; the worker and the Job, all in 10 s, are not the app.
 	test := `rule_files: [rules.yml]
 evaluation_interval: 15s
 tests:
@@ -204,17 +204,18 @@ tests:
   - {series: 'http_request_duration_seconds_bucket{namespace="production",pod="` + greenPod + `",le="2"}', values: '0+100x20'}
   - {series: 'http_request_duration_seconds_bucket{namespace="production",pod="` + greenPod + `",le="+Inf"}', values: '0+100x20'}
   - {series: 'http_request_duration_seconds_bucket{namespace="production",pod="` + otherPod + `",le="+Inf"}', values: '0+100x20'}
+  - {series: 'http_request_duration_seconds_bucket{namespace="production",pod="` + jobPod + `",le="+Inf"}', values: '0+100x20'}
   promql_expr_test:
   - expr: response_time:q0
     eval_time: 4m
     exp_samples:
-    - {labels: 'response_time:q0{color="blue"}', value: 0.05}
-    - {labels: 'response_time:q0{color="green"}', value: 1.5}
+    - {labels: 'response_time:q0{color="blue",namespace="production"}', value: 0.05}
+    - {labels: 'response_time:q0{color="green",namespace="production"}', value: 1.5}
   - expr: response_time:q1
     eval_time: 4m
     exp_samples:
-    - {labels: 'response_time:q1{color="blue"}', value: 0.095}
-    - {labels: 'response_time:q1{color="green"}', value: 1.95}
+    - {labels: 'response_time:q1{color="blue",namespace="production"}', value: 0.095}
+    - {labels: 'response_time:q1{color="green",namespace="production"}', value: 1.95}
 `
 	runPromtool(t, map[string][]byte{"rules.yml": []byte(rules.String()), "test.yml": []byte(test)}, "test", "rules", "test.yml")
 }

@@ -6,10 +6,13 @@
 //
 // Every query selects the two colours of the service the same way: by
 // namespace and by the pod names of <deployment>-blue and
-// <deployment>-green, the labels Prometheus's Kubernetes discovery,
-// relabelled as usual, and the Prometheus Operator give pod targets. So the
-// alerts and panels see both colours whatever the traffic router does, and
-// whichever way the app is scraped. Resource usage comes from cAdvisor's
+// <deployment>-green (<colour Deployment>-<pod-template-hash>-<suffix>),
+// the labels Prometheus's Kubernetes discovery, relabelled as usual, and
+// the Prometheus Operator give pod targets. So the alerts and panels see
+// both colours whatever the traffic router does, and whichever way the app
+// is scraped. Each alert and panel is per colour, with a color label taken
+// from the pod's name, so that a gate can tell the candidate's alerts from
+// the stable colour's. Resource usage comes from cAdvisor's
 // series alone, and the replica count from kube-state-metrics'.
 //
 // The rollout panels read the gauges promote pushes to a Pushgateway

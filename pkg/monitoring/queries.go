@@ -6,15 +6,44 @@ import (
 	"strings"
 )
 
-// colours is the regular expression of both colours' Deployment names.
+// colours is the regular expression of both colours' Deployment names,
+// the colour its first group.
 func (s Service) colours() string {
 	// [.] rather than \. : no backslashes to escape inside PromQL strings.
 	return strings.ReplaceAll(s.Deployment, ".", "[.]") + "-(blue|green)"
 }
 
+// podChars are the characters of the names Kubernetes makes up: a
+// ReplicaSet's pod-template-hash and generateName's suffix
+// (k8s.io/apimachinery/pkg/util/rand's alphabet, without vowels).
+const podChars = "bcdfghjklmnpqrstvwxz2456789"
+
+// maxGeneratedPrefix is how much of generateName the API server keeps: a
+// ReplicaSet's pods are named <replicaset>- cut to 58 characters, then 5
+// random ones.
+const maxGeneratedPrefix = 58
+
+// MaxDeploymentName is the longest Deployment base name whose colours'
+// pods keep "<deployment>-green-" whole in their names.
+const MaxDeploymentName = maxGeneratedPrefix - len("-green-")
+
+// podNames is the regular expression of both colours' pod names, the
+// colour its first group: <deployment>-<colour>-<pod-template-hash>-<5>,
+// as the colours' ReplicaSets name them. It leaves out the pods of other
+// workloads whose names start the same, such as a Job
+// <deployment>-blue-migrate's (vowels are not in podChars).
+func (s Service) podNames() string {
+	// The hash is the decimal digits of a 32-bit hash, one character each.
+	if len(s.Deployment)+len("-green-")+10+len("-") <= maxGeneratedPrefix {
+		return fmt.Sprintf("%s-[%s]{1,10}-[%[2]s]{5}", s.colours(), podChars)
+	}
+	// A long name's prefix is cut inside the hash or its hyphen.
+	return fmt.Sprintf("%s-[%s-]{5,16}", s.colours(), podChars)
+}
+
 // pods selects the series of both colours' pods.
 func (s Service) pods() string {
-	return fmt.Sprintf(`namespace=%s,pod=~"%s-.*"`, strconv.Quote(s.Namespace), s.colours())
+	return fmt.Sprintf(`namespace=%s,pod=~"%s"`, strconv.Quote(s.Namespace), s.podNames())
 }
 
 // containers selects cAdvisor's series of the colours' containers (the
@@ -24,19 +53,28 @@ func (s Service) containers() string { return s.pods() + `,container!=""` }
 // byColour adds a color label, taken from the pod's name, to the series of
 // expr.
 func (s Service) byColour(expr string) string {
-	return fmt.Sprintf(`label_replace(%s, "color", "$1", "pod", "%s-.*")`, expr, s.colours())
+	return fmt.Sprintf(`label_replace(%s, "color", "$1", "pod", "%s")`, expr, s.podNames())
 }
 
-// errorRatio is the share of requests answered 5xx over window, summed
-// over by (which keeps namespace at least).
-func (s Service) errorRatio(window, by string) string {
-	return fmt.Sprintf(`sum by (%[5]s) (rate(%[1]s{%[2]s,%[3]s=~"5.."}[%[4]s])) / sum by (%[5]s) (rate(%[1]s{%[2]s}[%[4]s]))`,
-		s.RequestsMetric, s.pods(), s.CodeLabel, window, by)
+// errorRatio is each colour's share of requests answered 5xx over window,
+// by namespace and color: a candidate's errors are its own, not diluted
+// by the stable colour's traffic.
+func (s Service) errorRatio(window string) string {
+	return fmt.Sprintf(`sum by (namespace, color) (%s) / sum by (namespace, color) (%s)`,
+		s.byColour(fmt.Sprintf(`rate(%s{%s,%s=~"5.."}[%s])`, s.RequestsMetric, s.pods(), s.CodeLabel, window)),
+		s.byColour(fmt.Sprintf(`rate(%s{%s}[%s])`, s.RequestsMetric, s.pods(), window)))
 }
 
-// latency is a quantile of the response time over window.
-func (s Service) latency(q float64, window, by string) string {
-	return fmt.Sprintf(`histogram_quantile(%v, sum by (%s) (rate(%s_bucket{%s}[%s])))`, q, by+", le", s.LatencyMetric, s.pods(), window)
+// latency is a quantile of each colour's response time over window, by
+// namespace and color.
+func (s Service) latency(q float64, window string) string {
+	return fmt.Sprintf(`histogram_quantile(%v, sum by (namespace, color, le) (%s))`, q,
+		s.byColour(fmt.Sprintf(`rate(%s_bucket{%s}[%s])`, s.LatencyMetric, s.pods(), window)))
+}
+
+// throughput is each colour's requests per minute.
+func (s Service) throughput(window string) string {
+	return fmt.Sprintf(`sum by (namespace, color) (%s) * 60`, s.byColour(fmt.Sprintf(`rate(%s{%s}[%s])`, s.RequestsMetric, s.pods(), window)))
 }
 
 // cpu is each container's CPU usage as a share of its limit. Each

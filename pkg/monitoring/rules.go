@@ -34,7 +34,9 @@ const (
 // PrometheusRule is the service's alerts, named
 // <deployment>-deployment-alerts, in one group of the same name. Each
 // alert carries the labels severity, service (the live Service's name) and
-// namespace, and the annotations summary, description and runbook_url.
+// namespace, the color it fires on (blue or green: each colour is judged
+// on its own, so a gate can tell the candidate's alerts from the stable
+// colour's), and the annotations summary, description and runbook_url.
 func PrometheusRule(s Service) (*monitoringv1.PrometheusRule, error) {
 	if err := s.Check(); err != nil {
 		return nil, err
@@ -43,32 +45,32 @@ func PrometheusRule(s Service) (*monitoringv1.PrometheusRule, error) {
 	w := s.RateWindow.String()
 	at := fmt.Sprintf("%s/%s", s.Namespace, s.Service)
 	rules := []monitoringv1.Rule{s.alert(AlertDeploymentFailure, SeverityCritical, s.For.DeploymentFailure,
-		fmt.Sprintf(`max by (namespace, deployment) (kube_deployment_status_replicas_unavailable{namespace=%s,deployment=~"%s"}) > 0`, strconv.Quote(s.Namespace), s.colours()),
+		fmt.Sprintf(`max by (namespace, deployment, color) (label_replace(kube_deployment_status_replicas_unavailable{namespace=%s,deployment=~"%s"}, "color", "$1", "deployment", "%[2]s")) > 0`, strconv.Quote(s.Namespace), s.colours()),
 		"Deployment {{ $labels.deployment }} has unavailable replicas",
 		fmt.Sprintf("{{ $value }} replicas of Deployment {{ $labels.namespace }}/{{ $labels.deployment }}, a colour of %s, are unavailable.", at))}
 	t := s.Thresholds
 	byLevel := []func(l level) monitoringv1.Rule{
 		func(l level) monitoringv1.Rule {
 			return s.alert(AlertHighErrorRate, l.severity, s.For.ErrorRate,
-				s.errorRatio(w, "namespace")+" > "+number(l.pick(t.ErrorRatio)),
-				"High error rate on "+s.Service,
-				fmt.Sprintf("{{ $value | humanizePercentage }} of the requests to %s were answered 5xx over the last %s (%s above %s).", at, w, l.severity, percent(l.pick(t.ErrorRatio))))
+				s.errorRatio(w)+" > "+number(l.pick(t.ErrorRatio)),
+				"High error rate on "+s.Service+" ({{ $labels.color }})",
+				fmt.Sprintf("{{ $value | humanizePercentage }} of the requests to the {{ $labels.color }} colour of %s were answered 5xx over the last %s (%s above %s).", at, w, l.severity, percent(l.pick(t.ErrorRatio))))
 		},
 		func(l level) monitoringv1.Rule {
 			return s.alert(AlertHighLatency, l.severity, s.For.Latency,
-				s.latency(0.95, w, "namespace")+" > "+number(seconds(l.pickDuration(t.Latency))),
-				"High latency on "+s.Service,
-				fmt.Sprintf("The p95 response time of %s over the last %s is {{ $value | humanizeDuration }} (%s above %s).", at, w, l.severity, l.pickDuration(t.Latency)))
+				s.latency(0.95, w)+" > "+number(seconds(l.pickDuration(t.Latency))),
+				"High latency on "+s.Service+" ({{ $labels.color }})",
+				fmt.Sprintf("The p95 response time of the {{ $labels.color }} colour of %s over the last %s is {{ $value | humanizeDuration }} (%s above %s).", at, w, l.severity, l.pickDuration(t.Latency)))
 		},
 		func(l level) monitoringv1.Rule {
 			return s.alert(AlertHighCPU, l.severity, s.For.CPU,
-				"max by (namespace, pod) ("+s.cpu(w)+") > "+number(l.pick(t.CPU)),
+				"max by (namespace, color, pod) ("+s.byColour(s.cpu(w))+") > "+number(l.pick(t.CPU)),
 				"High CPU on pod {{ $labels.pod }}",
 				fmt.Sprintf("A container of pod {{ $labels.namespace }}/{{ $labels.pod }} (%s) uses {{ $value | humanizePercentage }} of its CPU limit (%s above %s).", at, l.severity, percent(l.pick(t.CPU))))
 		},
 		func(l level) monitoringv1.Rule {
 			return s.alert(AlertHighMemory, l.severity, s.For.Memory,
-				"max by (namespace, pod) ("+s.memory()+") > "+number(l.pick(t.Memory)),
+				"max by (namespace, color, pod) ("+s.byColour(s.memory())+") > "+number(l.pick(t.Memory)),
 				"High memory on pod {{ $labels.pod }}",
 				fmt.Sprintf("A container of pod {{ $labels.namespace }}/{{ $labels.pod }} (%s) uses {{ $value | humanizePercentage }} of its memory limit (%s above %s).", at, l.severity, percent(l.pick(t.Memory))))
 		},

@@ -220,6 +220,8 @@ func (s Service) checkObjects(bad problem) {
 	name("service", s.Service, validation.IsDNS1035Label)
 	if s.Deployment == "" {
 		bad("deployment", "required")
+	} else if len(s.Deployment) > MaxDeploymentName {
+		bad("deployment", "%q is longer than %d characters: the API server cuts the names of %s-green's pods inside the colour, so no query could tell the colours' pods apart", s.Deployment, MaxDeploymentName, s.Deployment)
 	} else if problems := validation.IsDNS1123Subdomain(s.Deployment + alertsSuffix); len(problems) > 0 {
 		bad("deployment", "%q makes the PrometheusRule's name %q, which is not valid: %s", s.Deployment, s.Deployment+alertsSuffix, strings.Join(problems, "; "))
 	}

@@ -30,9 +30,9 @@ func (a *alertsAnswer) QueryVector(_ context.Context, q string) ([]analysis.Samp
 	return out, nil
 }
 
-func gatePromotion(t *testing.T, p analysis.VectorProvider, inconclusiveLimit int) (*promotion, *[]Event) {
+func gatePromotion(t *testing.T, p analysis.VectorProvider, inconclusiveLimit int, scope ...analysis.AlertScope) (*promotion, *[]Event) {
 	t.Helper()
-	check, err := analysis.NewAlertCheck(p, analysis.DefaultAlertMatchers)
+	check, err := analysis.NewAlertCheck(p, analysis.DefaultAlertMatchers, append(scope, "")[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,5 +74,28 @@ func TestAlertGate(t *testing.T) {
 	}
 	if err := p.alertGate(context.Background(), "before 10 %"); !errors.Is(err, ErrAborted) || !errors.Is(err, analysis.ErrInconclusive) {
 		t.Errorf("second unreachable gate, limit 1: %v", err)
+	}
+}
+
+// With scope candidate, the stable colour's critical alert (blue's) is
+// reported and the candidate (green) goes on; the candidate's own stops it.
+func TestAlertGateCandidateScope(t *testing.T) {
+	prom := &alertsAnswer{alerts: []map[string]string{
+		{"alertname": "HighErrorRate", "severity": "critical", "namespace": "prod", "service": "fx-service", "color": "blue"},
+	}}
+	p, events := gatePromotion(t, prom, 0, analysis.ScopeCandidate)
+	if err := p.alertGate(context.Background(), "before the promotion"); err != nil {
+		t.Fatalf("the stable colour's alert stopped the candidate: %v", err)
+	}
+	if len(*events) != 1 || !strings.Contains((*events)[0].Message, "HighErrorRate (critical, not stopping) on colour blue is firing") {
+		t.Errorf("events %+v", *events)
+	}
+	app, _ := gatePromotion(t, prom, 0)
+	if err := app.alertGate(context.Background(), "before the promotion"); !errors.Is(err, analysis.ErrAlertFiring) {
+		t.Errorf("scope app: %v, want the stable colour's alert to stop it", err)
+	}
+	prom.alerts = append(prom.alerts, map[string]string{"alertname": "HighErrorRate", "severity": "critical", "namespace": "prod", "service": "fx-service", "color": "green"})
+	if err := p.alertGate(context.Background(), "before 10 %"); !errors.Is(err, analysis.ErrAlertFiring) || !strings.Contains(err.Error(), "on colour green") || strings.Contains(err.Error(), "on colour blue") {
+		t.Errorf("the candidate's alert: %v", err)
 	}
 }

@@ -37,7 +37,7 @@ func alertGate(t *testing.T, a *realApp) (*analysis.Prometheus, *analysis.AlertC
 	if err != nil {
 		t.Fatal(err)
 	}
-	check, err := analysis.NewAlertCheck(prom, analysis.DefaultAlertMatchers)
+	check, err := analysis.NewAlertCheck(prom, analysis.DefaultAlertMatchers, "")
 	if err != nil {
 		t.Fatal(err)
 	}

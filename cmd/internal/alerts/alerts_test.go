@@ -21,10 +21,12 @@ func TestParse(t *testing.T) {
 		inputs map[string]string
 		want   Group
 	}{
-		{name: "on by default with a Prometheus", inputs: map[string]string{"prometheus-url": prom}, want: Group{Matchers: analysis.DefaultAlertMatchers}},
-		{name: "empty matchers are the default", inputs: map[string]string{"prometheus-url": prom, "alert-matchers": ""}, want: Group{Matchers: analysis.DefaultAlertMatchers}},
+		{name: "on by default with a Prometheus", inputs: map[string]string{"prometheus-url": prom}, want: Group{Matchers: analysis.DefaultAlertMatchers, Scope: analysis.ScopeApp}},
+		{name: "empty matchers are the default", inputs: map[string]string{"prometheus-url": prom, "alert-matchers": ""}, want: Group{Matchers: analysis.DefaultAlertMatchers, Scope: analysis.ScopeApp}},
 		{name: "own matchers", inputs: map[string]string{"prometheus-url": prom, "alert-matchers": `namespace="{{.Namespace}}",team="fx"`},
-			want: Group{Matchers: `namespace="{{.Namespace}}",team="fx"`}},
+			want: Group{Matchers: `namespace="{{.Namespace}}",team="fx"`, Scope: analysis.ScopeApp}},
+		{name: "the candidate's alerts", inputs: map[string]string{"prometheus-url": prom, "alert-scope": "candidate"},
+			want: Group{Matchers: analysis.DefaultAlertMatchers, Scope: analysis.ScopeCandidate}},
 		{name: "off without a Prometheus", inputs: map[string]string{}},
 		{name: "turned off", inputs: map[string]string{"prometheus-url": prom, "alert-gate": "false"}},
 	}
@@ -122,5 +124,6 @@ func TestBadInputs(t *testing.T) {
 		{Name: "alertstate", Set: map[string]string{"alert-matchers": `alertstate="pending"`}, Input: "alert-matchers"},
 		{Name: "bad matchers with the gate off", Set: map[string]string{"alert-gate": "false", "alert-matchers": "production"}, Input: "alert-matchers"},
 		{Name: "alert-gate not a bool", Set: map[string]string{"alert-gate": "sometimes"}, Input: "alert-gate"},
+		{Name: "an unknown scope", Set: map[string]string{"alert-scope": "stable"}, Input: "alert-scope"},
 	})
 }

@@ -53,6 +53,24 @@ model.ParseDuration reads it, or fail naming the value. Called with
 {{- end -}}
 {{- end -}}
 
+{{- /* The regular expression of both colours' pod names, the colour its
+first group, as monitoring's podNames writes it: <deployment>-<colour>-
+<pod-template-hash>-<5 characters>, in the alphabet of the names Kubernetes
+makes up, so that a Job <deployment>-blue-migrate's pods are left out. A
+long name's pods have their prefix cut inside the hash; a name too long to
+keep the colour whole fails. Called with the Deployment's base name. */ -}}
+{{- define "fx-platform.monitoring.pods" -}}
+{{- $chars := "bcdfghjklmnpqrstvwxz2456789" -}}
+{{- $colours := printf "%s-(blue|green)" (replace "." "[.]" .) -}}
+{{- if gt (len .) 51 -}}
+{{- fail (printf "monitoring: the Deployment name %q is longer than 51 characters: the API server cuts the names of %s-green's pods inside the colour, so no query could tell the colours' pods apart" . .) -}}
+{{- else if le (add (len .) 18) 58 -}}
+{{- printf "%s-[%s]{1,10}-[%s]{5}" $colours $chars $chars -}}
+{{- else -}}
+{{- printf "%s-[%s-]{5,16}" $colours $chars -}}
+{{- end -}}
+{{- end -}}
+
 {{- /* The service the monitoring objects describe, as JSON (read it with
 fromJson): the names, the durations as Prometheus writes them, the
 thresholds. It fails on a value monitoring.Service's Check refuses. */ -}}
@@ -64,6 +82,7 @@ thresholds. It fails on a value monitoring.Service's Check refuses. */ -}}
   "service" (include "fx-platform.serviceName" .)
   "deployment" $deployment
   "colours" (printf "%s-(blue|green)" (replace "." "[.]" $deployment))
+  "pods" (include "fx-platform.monitoring.pods" $deployment)
   "metricsPath" .Values.metrics.path
   "requestsMetric" (toString $m.requestsMetric)
   "codeLabel" (toString $m.codeLabel)
