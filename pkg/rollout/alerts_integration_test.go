@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fxplatform/deploy-actions/pkg/analysis"
 	"github.com/fxplatform/deploy-actions/pkg/monitoring"
@@ -128,4 +129,78 @@ func TestRealNodeHealthyReleaseFiresNoAlert(t *testing.T) {
 	}
 	rollouttest.Settle(t, m, "v2")
 	rollouttest.CheckProbe(t, "a healthy release through the alert gate", m, "v1", "v2")
+}
+
+// A fix forward. The live release (v1) answers a fifth of its requests
+// 500, and HighErrorRate fires critical on blue. With the default scope,
+// the gate refuses every release before anything changes, the fix
+// included; with scope candidate, the fix (v2) is promoted blue-green, the
+// stable colour's alert reported and not stopping it, and from the switch
+// on only v2 answers, with no request failed but v1's own 500s.
+func TestRealNodeFixForwardWhileTheStableColourAlerts(t *testing.T) {
+	images := map[string]string{"v1": rollouttest.Image(t, "v1", "ERROR_RATE=0.2"), "v2": rollouttest.Image(t, "v2")}
+	r := rollouttest.RealBlueApp(t, 2, images["v1"], "v1")
+	a := &realApp{app: &app{client: r.Client, ns: r.Namespace}, Real: r, images: images}
+	a.ScrapePods(t)
+	svc := monitoring.Defaults()
+	svc.Service, svc.Deployment, svc.Selector = "fx-platform-service", "fx-platform", map[string]string{"app": "fx-platform"}
+	svc.ScrapeInterval, svc.RateWindow = model.Duration(time.Second), model.Duration(10*time.Second)
+	svc.For.ErrorRate = 0
+	a.Cluster.LoadAlerts(t, svc)
+	prom, err := analysis.NewPrometheus(a.PrometheusURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := a.Probe(t)
+	firing := `ALERTS{alertstate="firing",alertname="HighErrorRate",severity="critical",namespace="` + a.ns + `",color="blue"}`
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(time.Second) {
+		series, err := prom.QueryVector(context.Background(), firing)
+		if err == nil && len(series) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d series, %v, after 90 s of v1's errors", firing, len(series), err)
+		}
+	}
+
+	appScope, err := analysis.NewAlertCheck(prom, analysis.DefaultAlertMatchers, analysis.ScopeApp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := a.target(t, "service")
+	res, err := rollout.Promote(context.Background(), rollout.Config{Target: target, Image: images["v2"], ScaleDownDelay: time.Second,
+		Analysis: &analysis.Analysis{Alerts: appScope}, AnalysisInterval: time.Second, Alerts: appScope})
+	if !errors.Is(err, analysis.ErrAlertFiring) || !strings.Contains(err.Error(), "HighErrorRate (critical) on colour blue") {
+		t.Fatalf("promote with scope app: %+v, %v; want it refused on blue's HighErrorRate", res, err)
+	}
+	if d, err := a.client.AppsV1().Deployments(a.ns).Get(context.Background(), "fx-platform-green", metav1.GetOptions{}); err == nil && (d.Spec.Replicas == nil || *d.Spec.Replicas > 0) {
+		t.Errorf("the refused release scaled green to %v", d.Spec.Replicas)
+	}
+
+	candidateScope, err := analysis.NewAlertCheck(prom, analysis.DefaultAlertMatchers, analysis.ScopeCandidate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warned []string
+	target.OnEvent = func(e rollout.Event) {
+		if e.Phase == "alerts" {
+			warned = append(warned, e.Message)
+		}
+	}
+	res, err = rollout.Promote(context.Background(), rollout.Config{Target: target, Image: images["v2"], ScaleDownDelay: time.Second,
+		Analysis: &analysis.Analysis{Alerts: candidateScope}, AnalysisInterval: time.Second, Alerts: candidateScope})
+	if err != nil || res.Outcome != rollout.Promoted {
+		t.Fatalf("promote with scope candidate: %+v, %v", res, err)
+	}
+	if len(warned) == 0 || !strings.Contains(warned[0], "HighErrorRate (critical, not stopping) on colour blue") {
+		t.Errorf("alert events %q, want blue's HighErrorRate reported as not stopping", warned)
+	}
+	switched := time.Now()
+	rollouttest.Settle(t, m, "v2")
+	rep := rollouttest.CheckProbeAllowing(t, "a fix forward while the stable colour alerts", m, func(s verify.Sample) bool {
+		return s.Version == "v1" && s.At.Before(switched)
+	}, "v1", "v2")
+	if rep.Versions["v2"] == 0 || rep.Failed == 0 {
+		t.Errorf("answers %v, %d failed: want v1's errors before the switch and v2 after it", rep.Versions, rep.Failed)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -54,7 +55,11 @@ func RealBlueAppIn(t testing.TB, c Cluster, replicas int32, image, version strin
 	t.Helper()
 	spec := RealPodSpec(image)
 	spec.Containers[0].Env = env
-	svc := blueApp(t, c.Client, c.Namespace, replicas, spec)
+	// Annotated as the reference chart annotates its pods, for
+	// Cluster.ScrapePods.
+	svc := blueApp(t, c.Client, c.Namespace, replicas, spec, map[string]string{
+		sandbox.AnnotationScrape: "true", sandbox.AnnotationPort: strconv.Itoa(sandbox.SampleAppPort), sandbox.AnnotationPath: sampleapp.PathMetrics,
+	})
 	r := &Real{Cluster: c, URL: "http://" + svc.Spec.ClusterIP + sampleapp.PathStrategy}
 	r.WaitServing(t, version)
 	return r

@@ -33,12 +33,13 @@ func BlueApp(t testing.TB, client kubernetes.Interface, ns string, replicas int3
 	t.Helper()
 	blueApp(t, client, ns, replicas, corev1.PodSpec{Containers: []corev1.Container{{
 		Name: "fx-platform", Image: image, Ports: []corev1.ContainerPort{{ContainerPort: 3000}},
-	}}})
+	}}}, nil)
 }
 
-// blueApp creates fx-platform-blue (replicas of spec) and the live Service
-// selecting it, waits until blue is available, and returns the Service.
-func blueApp(t testing.TB, client kubernetes.Interface, ns string, replicas int32, spec corev1.PodSpec) *corev1.Service {
+// blueApp creates fx-platform-blue (replicas of spec, the pods annotated
+// with annotations) and the live Service selecting it, waits until blue is
+// available, and returns the Service.
+func blueApp(t testing.TB, client kubernetes.Interface, ns string, replicas int32, spec corev1.PodSpec, annotations map[string]string) *corev1.Service {
 	t.Helper()
 	ctx := context.Background()
 	labels := map[string]string{"app": "fx-platform", "version": "blue"}
@@ -47,7 +48,7 @@ func blueApp(t testing.TB, client kubernetes.Interface, ns string, replicas int3
 		Spec: appsv1.DeploymentSpec{
 			Replicas: &replicas,
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: annotations}, Spec: spec},
 		},
 	}
 	if _, err := client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
