@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
@@ -52,6 +53,7 @@ const (
 	titlePhase         = "Rollout phase"
 	titleResult        = "Last rollout result"
 	titleDuration      = "Last rollout duration"
+	titleSilent        = "Running rollout silent for"
 	titleResponseTime  = "Response time"
 	titleErrorRate     = "Error rate"
 	titleThroughput    = "Throughput"
@@ -60,7 +62,7 @@ const (
 	datasourceVariable = "datasource"
 )
 
-var fixedTitles = []string{titleLiveColour, titleStepWeight, titlePhase, titleResult, titleDuration,
+var fixedTitles = []string{titleLiveColour, titleStepWeight, titlePhase, titleResult, titleDuration, titleSilent,
 	titleResponseTime, titleErrorRate, titleThroughput, titleCPU, titleMemory}
 
 // Dashboard is the service's Grafana dashboard: the rollout (live colour,
@@ -95,6 +97,13 @@ func Dashboard(s Service) (dashboard.Dashboard, error) {
 			TextMode(common.BigValueTextModeName)).
 		WithPanel(statPanel(ds, titleDuration, "", query(fmt.Sprintf("max(%s)", s.rollout(MetricRolloutDuration)), "duration")).
 			Unit("s")).
+		WithPanel(statPanel(ds, titleSilent, fmt.Sprintf("Since the running promote or rollback last pushed its progress (it pushes at least every %s). Past %s it has died (a SIGKILL, a lost runner): the phase above is stale, and the next promote or rollback takes over once its Lease expires.",
+			ProgressHeartbeat, MaxProgressSilence),
+			query(fmt.Sprintf(`(time() - max(%s)) unless on () max(%s)`, s.rollout("push_time_seconds", "job="+strconv.Quote(ProgressJob)), s.rollout(MetricRolloutResult)), "silent")).
+			Unit("s").NoValue("no rollout running").ColorMode(common.BigValueColorModeBackground).
+			Thresholds(dashboard.NewThresholdsConfigBuilder().Mode(dashboard.ThresholdsModeAbsolute).Steps([]dashboard.Threshold{
+				{Value: nil, Color: "green"}, {Value: cog.ToPtr(MaxProgressSilence.Seconds()), Color: "red"},
+			}))).
 		WithRow(dashboard.NewRowBuilder("Performance")).
 		WithPanel(graph(ds, titleResponseTime, "s", thresholds(seconds(t.Latency.Warning), seconds(t.Latency.Critical)),
 			query(s.latency(0.5, rateInterval), "{{color}} p50"),

@@ -32,7 +32,7 @@ func TestDashboard(t *testing.T) {
 	if err := json.Unmarshal(data, &d); err != nil {
 		t.Fatalf("reading the dashboard back: %v", err)
 	}
-	want := []string{"Live colour", "Step weight", "Rollout phase", "Last rollout result", "Last rollout duration",
+	want := []string{"Live colour", "Step weight", "Rollout phase", "Last rollout result", "Last rollout duration", "Running rollout silent for",
 		"Response time", "Error rate", "Throughput", "CPU of limit", "Memory of limit",
 		"User logins", "Trades executed"}
 	if got := PanelTitles(d); !reflect.DeepEqual(got, want) {
@@ -218,4 +218,59 @@ tests:
     - {labels: 'response_time:q1{color="green",namespace="production"}', value: 1.95}
 `
 	runPromtool(t, map[string][]byte{"rules.yml": []byte(rules.String()), "test.yml": []byte(test)}, "test", "rules", "test.yml")
+}
+
+// The silence panel evaluates in Prometheus's engine: the seconds since a
+// running rollout's last push, and nothing once a result was pushed.
+func TestDashboardSilenceOfARunningRollout(t *testing.T) {
+	d, err := Dashboard(fxPlatform())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var expr string
+	for _, p := range d.Panels {
+		if p.Panel != nil && *p.Panel.Title == titleSilent {
+			expr = exprOf(t, p.Panel.Targets[0])
+		}
+	}
+	quoted, err := json.Marshal(expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := "groups:\n- name: dashboard\n  rules:\n  - record: silent\n    expr: " + string(quoted) + "\n"
+	// The last push of production's rollout was at 60 s (push_time_seconds
+	// holds it); staging's finished rollout has a result.
+	test := `rule_files: [rules.yml]
+evaluation_interval: 15s
+tests:
+- interval: 15s
+  input_series:
+  - {series: 'push_time_seconds{job="deploy-actions",namespace="production",service="fx-platform-service"}', values: '60x20'}
+  - {series: 'deploy_actions_rollout_phase{job="deploy-actions",namespace="production",service="fx-platform-service",phase="holding"}', values: '1x20'}
+  - {series: 'push_time_seconds{job="deploy-actions",namespace="staging",service="fx-platform-service"}', values: '60x20'}
+  - {series: 'deploy_actions_rollout_result{job="deploy-actions",namespace="staging",service="fx-platform-service",result="promoted"}', values: '1x20'}
+  promql_expr_test:
+  - expr: silent
+    eval_time: 4m
+    exp_samples:
+    - {labels: 'silent', value: 180}
+`
+	runPromtool(t, map[string][]byte{"rules.yml": []byte(rules), "test.yml": []byte(test)}, "test", "rules", "test.yml")
+	staging := fxPlatform()
+	staging.Namespace = "staging"
+	d, err = Dashboard(staging)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range d.Panels {
+		if p.Panel != nil && *p.Panel.Title == titleSilent {
+			expr = exprOf(t, p.Panel.Targets[0])
+		}
+	}
+	if quoted, err = json.Marshal(expr); err != nil {
+		t.Fatal(err)
+	}
+	rules = "groups:\n- name: dashboard\n  rules:\n  - record: silent\n    expr: " + string(quoted) + "\n"
+	test = strings.Replace(test, "exp_samples:\n    - {labels: 'silent', value: 180}", "exp_samples: []", 1)
+	runPromtool(t, map[string][]byte{"rules.yml": []byte(rules), "test.yml": []byte(test)}, "test", "rules", "test.yml")
 }

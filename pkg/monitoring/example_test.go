@@ -45,7 +45,7 @@ businessMetrics:
 	// HighCPU critical 5m
 	// HighMemory warning 5m
 	// HighMemory critical 5m
-	// [Live colour Step weight Rollout phase Last rollout result Last rollout duration Response time Error rate Throughput CPU of limit Memory of limit Trades executed]
+	// [Live colour Step weight Rollout phase Last rollout result Last rollout duration Running rollout silent for Response time Error rate Throughput CPU of limit Memory of limit Trades executed]
 }
 
 func ExampleService_Check() {

@@ -74,30 +74,45 @@ func PushProgress(ctx context.Context, url string, client *http.Client, p Progre
 	return nil
 }
 
+// ProgressHeartbeat is how often a running rollout's progress is pushed
+// again when nothing changes, so that the Pushgateway's push_time_seconds
+// tells a rollout that waits from one that died (MaxProgressSilence).
+const ProgressHeartbeat = 30 * time.Second
+
+// MaxProgressSilence is how long a running rollout may go without a push
+// before the dashboard shows it as silent: three heartbeats.
+const MaxProgressSilence = 3 * ProgressHeartbeat
+
 // ProgressPusher pushes a rollout's progress in the background: Update
 // never waits on the network, only the newest progress is pushed when
-// several come quickly, and Close sends the last one within its budget. A
+// several come quickly, a running rollout's progress is pushed again every
+// ProgressHeartbeat, and Close sends the last one within its budget. A
 // failing Pushgateway is reported once through warn and never stops the
 // rollout.
 type ProgressPusher struct {
-	url     string
-	client  *http.Client
-	warn    func(string)
-	mu      sync.Mutex
-	next    *Progress
-	wake    chan struct{}
-	done    chan struct{}
-	warned  bool
-	closing bool
+	url       string
+	client    *http.Client
+	warn      func(string)
+	heartbeat time.Duration
+	mu        sync.Mutex
+	next      *Progress
+	wake      chan struct{}
+	done      chan struct{}
+	warned    bool
+	closing   bool
 }
 
 // NewProgressPusher starts a pusher to url; nil when url is "" (its
 // methods then do nothing). Each push is bounded by 5 s.
 func NewProgressPusher(url string, warn func(string)) *ProgressPusher {
+	return newProgressPusher(url, warn, ProgressHeartbeat)
+}
+
+func newProgressPusher(url string, warn func(string), heartbeat time.Duration) *ProgressPusher {
 	if url == "" {
 		return nil
 	}
-	p := &ProgressPusher{url: url, client: &http.Client{Timeout: 5 * time.Second}, warn: warn,
+	p := &ProgressPusher{url: url, client: &http.Client{Timeout: 5 * time.Second}, warn: warn, heartbeat: heartbeat,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go p.loop()
 	return p
@@ -123,23 +138,43 @@ func (pp *ProgressPusher) Update(p Progress) {
 
 func (pp *ProgressPusher) loop() {
 	defer close(pp.done)
-	for range pp.wake {
-		pp.mu.Lock()
-		p, closing := pp.next, pp.closing
-		pp.next = nil
-		pp.mu.Unlock()
-		if p != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			if err := PushProgress(ctx, pp.url, pp.client, *p); err != nil && !pp.warned {
-				pp.warned = true
-				if pp.warn != nil {
-					pp.warn(err.Error())
-				}
+	tick := time.NewTicker(pp.heartbeat)
+	defer tick.Stop()
+	var last *Progress // the newest pushed, for the heartbeat
+	var lastAt time.Time
+	for {
+		select {
+		case <-pp.wake:
+			pp.mu.Lock()
+			p, closing := pp.next, pp.closing
+			pp.next = nil
+			pp.mu.Unlock()
+			if p != nil {
+				pp.push(*p)
+				last, lastAt = p, time.Now()
+				tick.Reset(pp.heartbeat)
 			}
-			cancel()
+			if closing {
+				return
+			}
+		case <-tick.C:
+			// A finished rollout's result stays as it was pushed.
+			if last != nil && last.Result == "" {
+				again := *last
+				again.Duration += time.Since(lastAt)
+				pp.push(again)
+			}
 		}
-		if closing {
-			return
+	}
+}
+
+func (pp *ProgressPusher) push(p Progress) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := PushProgress(ctx, pp.url, pp.client, p); err != nil && !pp.warned {
+		pp.warned = true
+		if pp.warn != nil {
+			pp.warn(err.Error())
 		}
 	}
 }

@@ -85,3 +85,56 @@ func TestPushProgressFailing(t *testing.T) {
 	none.Update(Progress{})
 	none.Close(context.Background())
 }
+
+// A running rollout's progress is pushed again each heartbeat, its
+// duration grown, so that push_time_seconds tells a wait from a death; a
+// finished one's is not.
+func TestProgressHeartbeat(t *testing.T) {
+	var mu sync.Mutex
+	var durations []string
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var mf dto.MetricFamily
+		dec := expfmt.NewDecoder(r.Body, expfmt.ResponseFormat(r.Header))
+		for dec.Decode(&mf) == nil {
+			if mf.GetName() == MetricRolloutDuration {
+				mu.Lock()
+				durations = append(durations, mf.GetMetric()[0].GetGauge().String())
+				mu.Unlock()
+			}
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer gw.Close()
+	pushes := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(durations)
+	}
+	p := newProgressPusher(gw.URL, func(s string) { t.Errorf("warning: %s", s) }, 20*time.Millisecond)
+	p.Update(Progress{Namespace: "ns", Service: "svc", Phase: "holding", Weight: 25, Duration: time.Minute})
+	for deadline := time.Now().Add(10 * time.Second); pushes() < 3; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pushes in 10 s of a 20 ms heartbeat", pushes())
+		}
+	}
+	mu.Lock()
+	if durations[0] == durations[2] {
+		t.Errorf("the heartbeat pushed the same duration %s: want it grown", durations[0])
+	}
+	mu.Unlock()
+	p.Update(Progress{Namespace: "ns", Service: "svc", Phase: "promoted", Result: "promoted", Weight: 100})
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		last := durations[len(durations)-1]
+		mu.Unlock()
+		if last == "value:0" || time.Now().After(deadline) {
+			break
+		}
+	}
+	after := pushes()
+	time.Sleep(200 * time.Millisecond) // ten heartbeats
+	if n := pushes(); n != after {
+		t.Errorf("%d pushes after the result, want none", n-after)
+	}
+	p.Close(context.Background())
+}

@@ -94,7 +94,9 @@ func (s Service) memory() string {
 	return fmt.Sprintf(`max by (namespace, pod, container) (container_memory_working_set_bytes{%[1]s}) / on (namespace, pod, container) max by (namespace, pod, container) (container_spec_memory_limit_bytes{%[1]s} > 0)`, c)
 }
 
-// rollout selects the series promote pushes for this service.
-func (s Service) rollout(metric string) string {
-	return fmt.Sprintf(`%s{%s=%s,%s=%s}`, metric, LabelNamespace, strconv.Quote(s.Namespace), LabelService, strconv.Quote(s.Service))
+// rollout selects the series promote pushes for this service, with more
+// matchers if any.
+func (s Service) rollout(metric string, more ...string) string {
+	matchers := append([]string{LabelNamespace + "=" + strconv.Quote(s.Namespace), LabelService + "=" + strconv.Quote(s.Service)}, more...)
+	return fmt.Sprintf(`%s{%s}`, metric, strings.Join(matchers, ","))
 }
