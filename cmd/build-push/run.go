@@ -77,6 +77,10 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		s.Ports = append(s.Ports, p)
 	}
 	s.Dockerfile = in.String("dockerfile")
+	if args := toMap(in.KeyValues("build-args")); len(args) > 0 {
+		s.BuildArgs = args
+	}
+	s.Target = in.String("target")
 
 	gh, err := a.Context()
 	if err != nil {

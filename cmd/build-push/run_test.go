@@ -89,7 +89,21 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{Name: "base image as a file URL", Set: map[string]string{"base": "file:///etc/passwd"}, Input: "base"},
 		{Name: "base image with an empty path segment", Set: map[string]string{"base": "127.0.0.1:5599//x"}, Input: "base"},
 		{Name: "image with an empty path segment", Set: map[string]string{"image": "127.0.0.1:5599//x"}, Input: "image"},
+		{Name: "build args without a dockerfile", Set: map[string]string{"build-args": "GO_VERSION=1.26"}, Input: "build-args"},
+		{Name: "a target without a dockerfile", Set: map[string]string{"target": "release"}, Input: "target"},
+		{Name: "a build arg not an ARG name", Set: map[string]string{"dockerfile": stagesDockerfile(t), "build-args": "GO-VERSION=1.26"}, Input: "build-args"},
+		{Name: "a target the Dockerfile lacks", Set: map[string]string{"dockerfile": stagesDockerfile(t), "target": "relase"}, Input: "target"},
 	})
+}
+
+// stagesDockerfile is a multi-stage Dockerfile, with stages deps and
+// release.
+func stagesDockerfile(t *testing.T) string {
+	path := filepath.Join(t.TempDir(), "Dockerfile")
+	if err := os.WriteFile(path, []byte("FROM scratch AS deps\nFROM deps AS release\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func TestPushOutputsAndTags(t *testing.T) {

@@ -26,6 +26,8 @@ var spec = &action.Spec{
 		{Name: "push", Default: "true", Kind: action.KindBool, Description: "Push to the registry; false writes an OCI layout to oci-layout-path instead."},
 		{Name: "oci-layout-path", Description: "Where to write the image as an OCI layout when push is false."},
 		{Name: "dockerfile", Description: "Optional Dockerfile: build it with docker buildx or buildah into an OCI layout, then push that."},
+		{Name: "build-args", Kind: action.KindMap, Description: "Newline KEY=VALUE values of the Dockerfile's ARGs (--build-arg); with dockerfile only. They stay in the image's history: no secrets."},
+		{Name: "target", Description: "Stage of the Dockerfile to build (FROM <image> AS <target>; --target), checked against the Dockerfile before anything runs. Default: its last stage. With dockerfile only."},
 	}, registry.Inputs...),
 	Outputs: []action.Output{
 		{Name: "digest", Description: "sha256:... digest of the pushed manifest or index."},

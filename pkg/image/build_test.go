@@ -3,6 +3,7 @@ package image
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -310,7 +311,12 @@ func TestBase(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	dir := writeTree(t, map[string]string{"a": "a"})
+	dir := writeTree(t, map[string]string{"a": "a", "Dockerfile.stages": "FROM scratch AS base\nfrom --platform=$BUILDPLATFORM base as Release\n"})
+	for _, target := range []string{"base", "release", "RELEASE"} {
+		if err := (&Spec{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile.stages"), Target: target, BuildArgs: map[string]string{"GO_VERSION": "1.26"}}).Validate(); err != nil {
+			t.Errorf("target %s: %v", target, err)
+		}
+	}
 	tests := []struct {
 		name  string
 		spec  Spec
@@ -327,6 +333,11 @@ func TestValidate(t *testing.T) {
 		{"dockerfile with files", Spec{Context: dir, Dockerfile: filepath.Join(dir, "a"), Files: []Mapping{{"a", "/a"}}}, "dockerfile"},
 		{"missing dockerfile", Spec{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile")}, "dockerfile"},
 		{"platform in a source, no platforms", Spec{Context: dir, Files: []Mapping{{"dist/{arch}", "/app"}}}, "files"},
+		{"build args without a dockerfile", Spec{Context: dir, BuildArgs: map[string]string{"V": "1"}}, "build-args"},
+		{"a target without a dockerfile", Spec{Context: dir, Target: "release"}, "target"},
+		{"a bad build arg name", Spec{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile.stages"), BuildArgs: map[string]string{"GO-VERSION": "1"}}, "build-args"},
+		{"a target the Dockerfile lacks", Spec{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile.stages"), Target: "relase"}, "target"},
+		{"a target of a Dockerfile without stages", Spec{Context: dir, Dockerfile: filepath.Join(dir, "a"), Target: "release"}, "target"},
 		{"one platform's source missing", Spec{Context: dir, Files: []Mapping{{"{arch}", "/app"}}, Platforms: []v1.Platform{{OS: "linux", Architecture: "amd64"}}}, "files"},
 	}
 	for _, tc := range tests {
@@ -374,6 +385,47 @@ func TestDockerfile(t *testing.T) {
 	}
 	if !slices.Equal(cfg.Config.Cmd, []string{"/hello"}) {
 		t.Errorf("cmd = %q, want the Dockerfile's", cfg.Config.Cmd)
+	}
+}
+
+// A multi-stage Dockerfile, as the strategy's: the build arguments reach
+// its ARGs, and the target stage is built, not the last.
+func TestDockerfileStagesAndArgs(t *testing.T) {
+	if _, err := exec.LookPath("buildah"); err != nil {
+		t.Fatalf("buildah is needed (Debian package buildah): %v", err)
+	}
+	dir := writeTree(t, map[string]string{
+		"Dockerfile": "FROM scratch AS deps\nARG SRC=missing.txt\nCOPY ${SRC} /hello.txt\n" +
+			"FROM deps AS release\nCOPY release.txt /release.txt\n" +
+			"FROM release AS debug\nCOPY debug.txt /debug.txt\n",
+		"hello.txt":   "hello from a build argument\n",
+		"release.txt": "release\n",
+		"debug.txt":   "debug\n",
+	})
+	host := inProcessRegistry(t)
+	b := newTestBuilder(t)
+	ctx := context.Background()
+	img, err := b.Build(ctx, Spec{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile"), Created: created,
+		BuildArgs: map[string]string{"SRC": "hello.txt"}, Target: "release"})
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	defer img.Close()
+	res, err := b.Push(ctx, img, host+"/acme/stages", []string{"1"})
+	if err != nil {
+		t.Fatalf("Push: %v", err)
+	}
+	ref, _ := name.ParseReference(res.ImageRef)
+	pushed, err := remote.Image(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := filesOf(t, pushed)
+	if files["/hello.txt"] != "hello from a build argument\n" || files["/release.txt"] != "release\n" {
+		t.Errorf("files %q: want the build argument's file and the release stage's", slices.Collect(maps.Keys(files)))
+	}
+	if _, ok := files["/debug.txt"]; ok {
+		t.Error("the debug stage, after the target, was built")
 	}
 }
 

@@ -6,8 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,11 +59,19 @@ func (b *Builder) buildDockerfile(ctx context.Context, spec Spec, start time.Tim
 }
 
 func (b *Builder) runDockerfileBuild(ctx context.Context, spec Spec, dir string) error {
-	var platform []string
+	// The options both builders take alike.
+	var opts []string
 	if len(spec.Platforms) == 1 {
-		platform = []string{"--platform", platformString(spec.Platforms[0])}
+		opts = []string{"--platform", platformString(spec.Platforms[0])}
 	}
 	stamp := strconv.FormatInt(spec.Created.Unix(), 10)
+	// Sorted, so that the same inputs give the same command line.
+	for _, k := range slices.Sorted(maps.Keys(spec.BuildArgs)) {
+		opts = append(opts, "--build-arg", k+"="+spec.BuildArgs[k])
+	}
+	if spec.Target != "" {
+		opts = append(opts, "--target", spec.Target)
+	}
 	if buildah, err := b.o.lookPath("buildah"); err == nil {
 		suffix := make([]byte, 6)
 		rand.Read(suffix)
@@ -69,7 +79,7 @@ func (b *Builder) runDockerfileBuild(ctx context.Context, spec Spec, dir string)
 		store := []string{"--storage-driver", "vfs"}
 		bud := append(append([]string{}, store...), "bud", "--isolation", "chroot", "--format", "oci",
 			"--timestamp", stamp, "-f", spec.Dockerfile, "-t", tag)
-		bud = append(append(bud, platform...), spec.contextDir())
+		bud = append(append(bud, opts...), spec.contextDir())
 		if err := b.run(ctx, buildah, bud...); err != nil {
 			return err
 		}
@@ -80,7 +90,7 @@ func (b *Builder) runDockerfileBuild(ctx context.Context, spec Spec, dir string)
 		args := []string{"buildx", "build", "-f", spec.Dockerfile,
 			"--output", "type=oci,tar=false,rewrite-timestamp=true,dest=" + dir,
 			"--build-arg", "SOURCE_DATE_EPOCH=" + stamp}
-		args = append(append(args, platform...), spec.contextDir())
+		args = append(append(args, opts...), spec.contextDir())
 		return b.run(ctx, docker, args...)
 	}
 	return specErr("dockerfile", ErrNoBuilder)

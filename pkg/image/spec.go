@@ -1,14 +1,18 @@
 package image
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
 // Spec describes an image to build. The zero value, with Created set,
@@ -58,6 +62,11 @@ type Spec struct {
 	// the labels, annotations and config fields above. Path relative to the
 	// working directory.
 	Dockerfile string
+	// BuildArgs are the Dockerfile's ARG values (--build-arg), and Target
+	// the stage to build (--target; "" for the last); Dockerfile builds
+	// only. Build arguments stay in the image's history: no secrets.
+	BuildArgs map[string]string
+	Target    string
 }
 
 // SpecError is a Spec field that fails validation. Field is the
@@ -123,6 +132,22 @@ func (s *Spec) Validate() error {
 		}
 		if fi, err := os.Stat(s.Dockerfile); err != nil || fi.IsDir() {
 			errs = append(errs, specErr("dockerfile", fmt.Errorf("%q is not a file", s.Dockerfile)))
+		} else if s.Target != "" {
+			if err := checkTarget(s.Dockerfile, s.Target); err != nil {
+				errs = append(errs, specErr("target", err))
+			}
+		}
+	} else {
+		if len(s.BuildArgs) > 0 {
+			errs = append(errs, specErr("build-args", errors.New("needs dockerfile: build arguments are a Dockerfile's ARG values")))
+		}
+		if s.Target != "" {
+			errs = append(errs, specErr("target", errors.New("needs dockerfile: a target is a stage of a Dockerfile")))
+		}
+	}
+	for k := range s.BuildArgs {
+		if !buildArgName.MatchString(k) {
+			errs = append(errs, specErr("build-args", fmt.Errorf("%q is not an ARG name ([A-Za-z_][A-Za-z0-9_]*)", k)))
 		}
 	}
 	if perPlatform(s.Files) && len(s.Platforms) == 0 {
@@ -187,4 +212,40 @@ func ParsePort(s string) (string, error) {
 		return "", fmt.Errorf("port %q: protocol %q is not tcp, udp or sctp", s, proto)
 	}
 	return port + "/" + proto, nil
+}
+
+// buildArgName is the name of a Dockerfile ARG.
+var buildArgName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// checkTarget checks, with BuildKit's own Dockerfile parser, that the
+// Dockerfile at path has a stage named target (stage names are
+// case-insensitive), so that a mistyped target fails before anything is
+// built.
+func checkTarget(path, target string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	ast, err := parser.Parse(bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	stages, _, err := instructions.Parse(ast.AST, nil)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	var names []string
+	for _, st := range stages {
+		if st.Name == "" {
+			continue
+		}
+		if strings.EqualFold(st.Name, target) {
+			return nil
+		}
+		names = append(names, st.Name)
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("%s names no stage (FROM <image> AS <name>), so it has no stage %q", path, target)
+	}
+	return fmt.Errorf("%s has no stage %q (its stages: %s)", path, target, strings.Join(names, ", "))
 }
