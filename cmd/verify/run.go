@@ -94,6 +94,14 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	v.PrometheusChecks = checks
 	v.Service = cluster.Name(in, "service", cluster.ServiceName, "")
 	v.Alerts = alerts.Parse(in, v.PrometheusURL)
+	// verify judges a Deployment, not a promotion's candidate: it knows no
+	// colour, so {{.Color}} would be empty and every colour "the other".
+	if analysis.AlertScope(in.Enum("alert-scope")) == analysis.ScopeCandidate {
+		in.Fail("alert-scope", "candidate is promote's: verify judges no candidate colour, so it would spare every coloured alert; want app")
+	}
+	if m := in.String("alert-matchers"); strings.Contains(m, ".Color") && analysis.CheckAlertMatchers(m) == nil {
+		in.Fail("alert-matchers", "use {{.Color}}, which verify leaves empty (it judges no colour): want matchers over {{.Namespace}}, {{.Service}} or {{.Deployment}}")
+	}
 	if v.Alerts.Enabled() && v.Service == "" {
 		if in.String("alert-matchers") != analysis.DefaultAlertMatchers && strings.Contains(v.Alerts.Matchers, ".Service") {
 			in.Fail("service", "is required by alert-matchers, which use {{.Service}}; set service, or alert-matchers without it")

@@ -36,6 +36,8 @@ func TestBadInputSendsNothing(t *testing.T) {
 		{Name: "check without a bound", Set: map[string]string{"url": url, "prometheus-url": url, "prometheus-checks": "- name: x\n  query: up"}, Input: "prometheus-checks"},
 		{Name: "alert-matchers malformed", Set: map[string]string{"url": url, "prometheus-url": url, "alert-matchers": `namespace=~`}, Input: "alert-matchers"},
 		{Name: "alert-matchers on {{.Service}} without service", Set: map[string]string{"url": url, "prometheus-url": url, "alert-matchers": `service="{{.Service}}"`}, Input: "service"},
+		{Name: "alert-scope candidate: verify has no candidate colour", Set: map[string]string{"url": url, "prometheus-url": url, "namespace": "production", "service": "fx-platform-service", "alert-scope": "candidate"}, Input: "alert-scope"},
+		{Name: "alert-matchers on {{.Color}}: verify has no colour", Set: map[string]string{"url": url, "prometheus-url": url, "namespace": "production", "alert-matchers": `namespace="{{.Namespace}}",color="{{.Color}}"`}, Input: "alert-matchers"},
 		{Name: "alert gate without a namespace", Set: map[string]string{"url": url, "prometheus-url": url, "service": "fx-platform-service"}, Input: "namespace"},
 		{Name: "alert gate without a namespace or service", Set: map[string]string{"url": url, "prometheus-url": url}, Input: "namespace"},
 		{Name: "prometheus-url alone with the alert gate off", Set: map[string]string{"url": url, "prometheus-url": url, "alert-gate": "false"}, Input: "prometheus-checks"},

@@ -38,7 +38,7 @@ const (
 	// (the stable one, whose trouble is not the release's) is reported
 	// as a warning; the candidate's and those without a colour label
 	// stop it. For a release that is the fix of the stable colour's
-	// incident.
+	// incident. Without a candidate (Vars.Color empty) it is ScopeApp.
 	ScopeCandidate AlertScope = "candidate"
 )
 
@@ -203,7 +203,9 @@ func (c *AlertCheck) firing(ctx context.Context, query string, v Vars) ([]Alert,
 		labels := maps.Clone(s.Labels)
 		delete(labels, "__name__")
 		a := Alert{Name: labels["alertname"], Severity: labels["severity"], Labels: labels}
-		a.Stops = a.Critical() && (c.Scope != ScopeCandidate || labels[LabelColor] == "" || labels[LabelColor] == v.Color)
+		// Without a candidate colour (verify's) there is no other colour
+		// to spare: every critical alert stops, as in ScopeApp.
+		a.Stops = a.Critical() && (c.Scope != ScopeCandidate || v.Color == "" || labels[LabelColor] == "" || labels[LabelColor] == v.Color)
 		alerts = append(alerts, a)
 	}
 	slices.SortStableFunc(alerts, func(a, b Alert) int {

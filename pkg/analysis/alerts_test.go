@@ -397,3 +397,24 @@ func TestAlertListCountsTheRest(t *testing.T) {
 		t.Errorf("alertList() = %q, want %q", got, want)
 	}
 }
+
+// Without a candidate colour (verify judges a Deployment, not a
+// promotion's candidate) no colour is "the other one": the candidate scope
+// lets no critical alert through, as the app scope.
+func TestAlertScopeCandidateWithoutAColour(t *testing.T) {
+	prom := firing{
+		{"alertname": "HighErrorRate", "severity": "critical", "namespace": "production", "service": "fx-platform-service", "color": "green"},
+		{"alertname": "HighLatency", "severity": "critical", "namespace": "production", "service": "fx-platform-service", "color": "blue"},
+	}
+	c, err := NewAlertCheck(prom, DefaultAlertMatchers, ScopeCandidate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := SampleVars
+	v.Color = ""
+	_, err = c.Gate(context.Background(), v)
+	want := "critical alert firing: HighErrorRate (critical) on colour green, HighLatency (critical) on colour blue"
+	if !errors.Is(err, ErrAlertFiring) || err.Error() != want {
+		t.Errorf("Gate() without a colour = %v, want %q", err, want)
+	}
+}
