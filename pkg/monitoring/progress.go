@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -59,9 +60,20 @@ func (p Progress) collectors() []prometheus.Collector {
 
 // PushProgress replaces the service's rollout gauges on the Pushgateway at
 // url (a PUT of the group job/deploy-actions/namespace/<ns>/service/<svc>):
-// the previous phase's and result's series go with it.
-func PushProgress(ctx context.Context, url string, client *http.Client, p Progress) error {
-	pusher := push.New(url, ProgressJob).Grouping(LabelNamespace, p.Namespace).Grouping(LabelService, p.Service)
+// the previous phase's and result's series go with it. Credentials in url
+// (https://user:password@host) are sent as basic auth, and left out of the
+// URL errors quote.
+func PushProgress(ctx context.Context, gateway string, client *http.Client, p Progress) error {
+	var user *url.Userinfo
+	if u, err := url.Parse(gateway); err == nil && u.User != nil {
+		user, u.User = u.User, nil
+		gateway = u.String()
+	}
+	pusher := push.New(gateway, ProgressJob).Grouping(LabelNamespace, p.Namespace).Grouping(LabelService, p.Service)
+	if user != nil {
+		password, _ := user.Password()
+		pusher = pusher.BasicAuth(user.Username(), password)
+	}
 	if client != nil {
 		pusher = pusher.Client(client)
 	}

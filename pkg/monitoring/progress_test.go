@@ -138,3 +138,22 @@ func TestProgressHeartbeat(t *testing.T) {
 	}
 	p.Close(context.Background())
 }
+
+// A Pushgateway behind basic auth, its credentials in the URL: they go in
+// the Authorization header, and a failed push's warning never quotes them.
+func TestPushProgressHidesCredentials(t *testing.T) {
+	var auth string
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth = r.Header.Get("Authorization")
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer gw.Close()
+	url := strings.Replace(gw.URL, "http://", "http://pusher:s3cret@", 1)
+	err := PushProgress(context.Background(), url, nil, Progress{Namespace: "ns", Service: "svc", Phase: "progressing"})
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("PushProgress() = %v, want an error without the password", err)
+	}
+	if auth != "Basic cHVzaGVyOnMzY3JldA==" {
+		t.Errorf("the push's Authorization is %q, want the URL's user and password", auth)
+	}
+}

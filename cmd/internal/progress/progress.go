@@ -37,8 +37,13 @@ func Parse(in *action.Inputs) Group {
 }
 
 // Pusher starts the pusher (nil without pushgateway-url): its failures are
-// warnings titled "pushgateway".
+// warnings titled "pushgateway". A password in the URL is masked.
 func (g Group) Pusher(a *action.Action) *monitoring.ProgressPusher {
+	if u, err := url.Parse(g.URL); err == nil && u.User != nil {
+		if password, ok := u.User.Password(); ok && password != "" {
+			a.Mask(password)
+		}
+	}
 	return monitoring.NewProgressPusher(g.URL, func(s string) { a.Warningf("pushgateway", "%s", s) })
 }
 
