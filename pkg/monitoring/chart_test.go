@@ -214,10 +214,13 @@ func TestChartRendersTheGenerators(t *testing.T) {
 		{
 			// Over 40 characters, the dashboard's uid is a hash.
 			name: "a long uid", release: "fx-platform", namespace: "fx-platform-production-europe",
-			set: []string{"service.name=fx-platform-service", "monitoring.thresholds.latency.warning=1s500ms"},
+			// 0.10075 is 10.075 %, a tie the descriptions round alike
+			// (the chart's mulf multiplies in decimal).
+			set: []string{"service.name=fx-platform-service", "monitoring.thresholds.latency.warning=1s500ms", "monitoring.thresholds.cpu.warning=0.10075"},
 			want: func(s *monitoring.Service) {
 				s.Service = "fx-platform-service"
 				s.Thresholds.Latency.Warning = ms(1500 * time.Millisecond)
+				s.Thresholds.CPU.Warning = 0.10075
 			},
 		},
 	} {

@@ -132,8 +132,18 @@ func seconds(d model.Duration) float64 { return float64(d) / float64(time.Second
 func number(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 // percent is a fraction as people read it: 0.07 is "7%", not
-// "7.000000000000001%".
-func percent(v float64) string { return fmt.Sprintf("%.4g%%", v*100) }
+// "7.000000000000001%". The fraction is multiplied in decimal, as the
+// chart's mulf does: 0.10075 is 10.075 %, the double nearest it, which
+// rounds to 10.07%, where v*100 (10.075000000000001) gave 10.08%.
+func percent(v float64) string {
+	mantissa, exp, _ := strings.Cut(strconv.FormatFloat(v, 'e', -1, 64), "e")
+	if e, err := strconv.Atoi(exp); err == nil {
+		if p, err := strconv.ParseFloat(fmt.Sprintf("%se%d", mantissa, e+2), 64); err == nil {
+			return fmt.Sprintf("%.4g%%", p)
+		}
+	}
+	return fmt.Sprintf("%.4g%%", v*100)
+}
 
 // RuleFile is rule's groups as the rule file Prometheus loads
 // (rule_files) and promtool checks: what the Prometheus Operator writes for
