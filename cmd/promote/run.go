@@ -544,7 +544,15 @@ func progress(ctx context.Context, a *action.Action, dep *ghdeploy.Record, nt *p
 		case "promoted":
 			gauge.Phase, gauge.Weight = rollout.PhasePromoted, 100
 		}
-		pg.Update(gauge)
+		// Events beside the rollout's course (a Lease taken over from a
+		// killed run, alerts, control verbs, waits) push nothing: a rerun
+		// that changes nothing would replace the last rollout's result with
+		// "progressing" at 0 %, and push nothing after.
+		switch e.Phase {
+		case "lock", "alerts", "control", "wait", "preempt":
+		default:
+			pg.Update(gauge)
+		}
 		mu.Unlock()
 		if e.Phase == "step" || e.Phase == "abort" {
 			dep.Progress(ctx, e.Message)
