@@ -435,6 +435,7 @@ func TestChartRefusesBadMonitoringValues(t *testing.T) {
 		{"a reserved label", "codeLabel: __code", "monitoring.codeLabel"},
 		{"one scrape per window", "rateWindow: 45s", "monitoring.rateWindow"},
 		{"a runbook with a fragment", "runbookURL: https://runbooks.example.com/fx#top", "monitoring.runbookURL"},
+		{"a runbook with a space", "runbookURL: https://runbooks.example.com/fx runbooks", "monitoring.runbookURL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var m map[string]any

@@ -195,8 +195,10 @@ func (s Service) Check() error {
 			bad(field, "%s is negative", time.Duration(d))
 		}
 	}
-	if u, err := url.Parse(s.RunbookURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
-		bad("runbookURL", "%q is not an http(s) URL without a #fragment (each alert adds its own)", s.RunbookURL)
+	// url.Parse takes spaces in a path; a link in an annotation breaks at
+	// them, and the chart refuses them.
+	if u, err := url.Parse(s.RunbookURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" || strings.ContainsAny(s.RunbookURL, " \t\r\n\v\f") {
+		bad("runbookURL", "%q is not an http(s) URL without a #fragment (each alert adds its own) or spaces", s.RunbookURL)
 	}
 	s.checkBusinessMetrics(bad)
 	// Maps are ranged in random order: the same input, the same message.
