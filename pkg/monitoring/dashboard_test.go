@@ -73,7 +73,7 @@ func TestDashboard(t *testing.T) {
 		`deploy_actions_rollout_live_color{namespace="production",service="fx-platform-service"}`,
 		`deploy_actions_rollout_weight{namespace="production",service="fx-platform-service"}`,
 		`histogram_quantile(0.99, sum by (namespace, color, le) (label_replace(rate(http_request_duration_seconds_bucket{`,
-		`container_spec_memory_limit_bytes{namespace="production",pod=~"fx-platform-(blue|green)-[bcdfghjklmnpqrstvwxz2456789]{1,10}-[bcdfghjklmnpqrstvwxz2456789]{5}",container!=""} > 0`,
+		`container_spec_memory_limit_bytes{namespace="production",pod=~"fx-platform-(blue|green)-[4-9bcdf]{1,10}-[bcdfghjklmnpqrstvwxz2456789]{5}",container!=""} > 0`,
 		`trades_executed_total`,
 	} {
 		if !strings.Contains(strings.Join(exprs, "\n"), want) {

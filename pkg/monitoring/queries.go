@@ -27,15 +27,20 @@ const maxGeneratedPrefix = 58
 // pods keep "<deployment>-green-" whole in their names.
 const MaxDeploymentName = maxGeneratedPrefix - len("-green-")
 
+// hashChars are the characters of a pod-template-hash: the decimal digits
+// of a 32-bit hash, each written as podChars[digit's code % 27].
+const hashChars = "4-9bcdf"
+
 // podNames is the regular expression of both colours' pod names, the
 // colour its first group: <deployment>-<colour>-<pod-template-hash>-<5>,
-// as the colours' ReplicaSets name them. It leaves out the pods of other
-// workloads whose names start the same, such as a Job
-// <deployment>-blue-migrate's (vowels are not in podChars).
+// as the colours' ReplicaSets name them. It is a heuristic, the best a
+// pod's name allows: it leaves out the pods of most other workloads whose
+// names start the same, such as a Job <deployment>-blue-migrate's, but a
+// Job named <deployment>-blue-<1 to 10 of hashChars> would match. Name
+// Jobs <deployment>-<job>-<colour> instead, as the migrate action does.
 func (s Service) podNames() string {
-	// The hash is the decimal digits of a 32-bit hash, one character each.
 	if len(s.Deployment)+len("-green-")+10+len("-") <= maxGeneratedPrefix {
-		return fmt.Sprintf("%s-[%s]{1,10}-[%[2]s]{5}", s.colours(), podChars)
+		return fmt.Sprintf("%s-[%s]{1,10}-[%s]{5}", s.colours(), hashChars, podChars)
 	}
 	// A long name's prefix is cut inside the hash or its hyphen.
 	return fmt.Sprintf("%s-[%s-]{5,16}", s.colours(), podChars)

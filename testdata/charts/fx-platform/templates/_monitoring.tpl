@@ -55,8 +55,8 @@ model.ParseDuration reads it, or fail naming the value. Called with
 
 {{- /* The regular expression of both colours' pod names, the colour its
 first group, as monitoring's podNames writes it: <deployment>-<colour>-
-<pod-template-hash>-<5 characters>, in the alphabet of the names Kubernetes
-makes up, so that a Job <deployment>-blue-migrate's pods are left out. A
+<pod-template-hash>-<5 characters>, in the characters Kubernetes makes
+those of, so that a Job <deployment>-blue-migrate's pods are left out. A
 long name's pods have their prefix cut inside the hash; a name too long to
 keep the colour whole fails. Called with the Deployment's base name. */ -}}
 {{- define "fx-platform.monitoring.pods" -}}
@@ -65,7 +65,7 @@ keep the colour whole fails. Called with the Deployment's base name. */ -}}
 {{- if gt (len .) 51 -}}
 {{- fail (printf "monitoring: the Deployment name %q is longer than 51 characters: the API server cuts the names of %s-green's pods inside the colour, so no query could tell the colours' pods apart" . .) -}}
 {{- else if le (add (len .) 18) 58 -}}
-{{- printf "%s-[%s]{1,10}-[%s]{5}" $colours $chars $chars -}}
+{{- printf "%s-[4-9bcdf]{1,10}-[%s]{5}" $colours $chars -}}
 {{- else -}}
 {{- printf "%s-[%s-]{5,16}" $colours $chars -}}
 {{- end -}}
