@@ -65,7 +65,7 @@ func chartDashboard(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	for _, r := range [][2]string{
-		{`"uid": "chart-namespace-chart-deployment"`, `"uid": "@uid@"`},                                                  // before the names it is made of
+		{`"uid": "chart-namespace-chart-deployment"`, `"uid": "@uid@"`},                              // before the names it is made of
 		{"chart-deployment-(blue|green)-[4-9bcdf]{1,10}-[bcdfghjklmnpqrstvwxz2456789]{5}", "@pods@"}, // a long name's differs
 		{"chart-namespace", "@namespace@"},
 		{"chart-service", "@service@"},

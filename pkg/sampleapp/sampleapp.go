@@ -51,6 +51,9 @@ type Config struct {
 	// ReadyAfter makes the health paths answer 503 until this long after
 	// the handler is made.
 	ReadyAfter time.Duration
+	// Store, when set, is the app's database: /api/health/database pings
+	// it and /api/strategy reads its strategy from it.
+	Store Store
 
 	// Now, Sleep and Random replace the clock, time.Sleep and the random
 	// source (tests).
@@ -163,23 +166,43 @@ func (a *app) instrument(path string, next http.Handler) http.Handler {
 	})
 }
 
+// dbTimeout bounds each database call of a request.
+const dbTimeout = 2 * time.Second
+
 func (a *app) health(path string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		status, code := "ok", http.StatusOK
+		body := map[string]any{"check": path}
 		switch {
 		case a.cfg.Now().Sub(a.start) < a.cfg.ReadyAfter:
 			status, code = "starting", http.StatusServiceUnavailable
 		case path == a.cfg.FailHealth:
 			status, code = "failing", http.StatusServiceUnavailable
+		case path == PathHealthDatabase && a.cfg.Store != nil:
+			ctx, cancel := context.WithTimeout(r.Context(), dbTimeout)
+			defer cancel()
+			if err := a.cfg.Store.Ping(ctx); err != nil {
+				status, code = "failing", http.StatusServiceUnavailable
+				body["error"] = err.Error()
+			}
 		}
-		a.writeJSON(w, code, map[string]any{"status": status, "check": path})
+		body["status"] = status
+		a.writeJSON(w, code, body)
 	}
 }
 
 func (a *app) strategy(w http.ResponseWriter, r *http.Request) {
-	a.writeJSON(w, http.StatusOK, map[string]any{
-		"strategy": "mean-reversion", "pair": "EURUSD", "signal": "hold",
-	})
+	s := Strategy{Name: "mean-reversion", Pair: "EURUSD", Signal: "hold"}
+	if a.cfg.Store != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), dbTimeout)
+		defer cancel()
+		var err error
+		if s, err = a.cfg.Store.FirstStrategy(ctx); err != nil {
+			a.writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "reading the strategy: " + err.Error()})
+			return
+		}
+	}
+	a.writeJSON(w, http.StatusOK, map[string]any{"strategy": s.Name, "pair": s.Pair, "signal": s.Signal})
 }
 
 func (a *app) writeJSON(w http.ResponseWriter, code int, body map[string]any) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
+
+// fakeStore is a database that answers s, or fails with err.
+type fakeStore struct {
+	s   Strategy
+	err error
+}
+
+func (f fakeStore) Ping(context.Context) error { return f.err }
+func (f fakeStore) FirstStrategy(context.Context) (Strategy, error) {
+	return f.s, f.err
+}
 
 // fakeClock advances only when Sleep is called.
 type fakeClock struct{ now time.Time }
@@ -45,6 +57,11 @@ func TestHandler(t *testing.T) {
 		{name: "ready after the delay", cfg: Config{ReadyAfter: 5 * time.Second}, advance: 5 * time.Second, path: PathHealth, wantCode: 200},
 		{name: "injected error hits", cfg: Config{ErrorRate: 0.1}, random: 0.05, path: PathStrategy, wantCode: 500, wantBody: "injected"},
 		{name: "injected error misses", cfg: Config{ErrorRate: 0.1}, random: 0.5, path: PathStrategy, wantCode: 200},
+		{name: "database reachable", cfg: Config{Store: fakeStore{}}, path: PathHealthDatabase, wantCode: 200, wantBody: `"status":"ok"`},
+		{name: "database down", cfg: Config{Store: fakeStore{err: errors.New("connection refused")}}, path: PathHealthDatabase, wantCode: 503, wantBody: "connection refused"},
+		{name: "database down leaves main health", cfg: Config{Store: fakeStore{err: errors.New("connection refused")}}, path: PathHealth, wantCode: 200},
+		{name: "strategy from the database", cfg: Config{Store: fakeStore{s: Strategy{Name: "carry", Pair: "AUDJPY", Signal: "buy"}}}, path: PathStrategy, wantCode: 200, wantBody: `"signal":"buy","strategy":"carry"`},
+		{name: "a schema the release cannot read", cfg: Config{Store: fakeStore{err: errors.New(`column "signal" does not exist`)}}, path: PathStrategy, wantCode: 500, wantBody: "signal"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

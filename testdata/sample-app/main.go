@@ -8,6 +8,13 @@
 // On SIGTERM it stops accepting connections, finishes the requests in
 // flight (for up to -shutdown-timeout), and exits 0. The chart's preStop
 // sleep keeps it serving while its endpoint is taken out of the Services.
+//
+// With $DATABASE_URL (postgres://...) it keeps its strategies in
+// PostgreSQL: /api/health/database checks the database for real, and
+// /api/strategy reads the first strategy, with the signal column when
+// $SCHEMA_VERSION is 2 or more (default 1). Its migrations run with:
+//
+//	sample-app migrate up|down|goto <version>|version
 package main
 
 import (
@@ -20,6 +27,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,6 +40,10 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	run := run
+	if len(os.Args) > 1 && os.Args[1] == "migrate" {
+		run = migrate
+	}
 	if err := run(ctx, os.Args[1:]); err != nil {
 		fmt.Fprintf(os.Stderr, "sample-app: %v\n", err)
 		os.Exit(1)
@@ -55,6 +67,8 @@ func run(ctx context.Context, args []string) error {
 	crash := fs.Bool("crash", os.Getenv("CRASH_AT_START") == "true", "exit 1 at once, as a release that crashes at start ($CRASH_AT_START=true)")
 	crashAfter := fs.String("crash-after", envOr("CRASH_AFTER", "0s"), "exit 1 this long after start, as a release that runs out of memory in production ($CRASH_AFTER; 0: never)")
 	environment := fs.String("environment", envOr("APP_ENVIRONMENT", ""), "the environment the app runs in ($APP_ENVIRONMENT)")
+	databaseURL := fs.String("database-url", envOr("DATABASE_URL", ""), "PostgreSQL to keep the strategies in, postgres://... ($DATABASE_URL; none: fixed answers)")
+	schema := fs.Int("schema-version", atoiOr(envOr("SCHEMA_VERSION", "1"), 0), "the schema version this release reads: 2 reads the signal column migration 2 adds ($SCHEMA_VERSION)")
 	faultEnv := fs.String("fault-environment", envOr("FAULT_ENVIRONMENT", ""), "inject the faults only when -environment is this one, as a defect that shows only under one environment's configuration ($FAULT_ENVIRONMENT)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 25*time.Second, "how long SIGTERM waits for requests in flight")
 	if err := fs.Parse(args); err != nil {
@@ -88,6 +102,14 @@ func run(ctx context.Context, args []string) error {
 			os.Exit(1)
 		})
 	}
+	if *databaseURL != "" {
+		db, err := sampleapp.OpenPostgres(ctx, *databaseURL, *schema)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		cfg.Store = db
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler, err := sampleapp.NewHandler(cfg, reg)
@@ -117,6 +139,40 @@ func run(ctx context.Context, args []string) error {
 	}
 	fmt.Println("stopped")
 	return nil
+}
+
+// migrate runs the app's migrations against $DATABASE_URL: args are
+// "migrate" and the command (up, down, goto <version>, version).
+func migrate(_ context.Context, args []string) error {
+	url := os.Getenv("DATABASE_URL")
+	if url == "" {
+		return errors.New("migrate: $DATABASE_URL is not set")
+	}
+	if len(args) < 2 {
+		return errors.New("migrate: want up, down, goto <version> or version")
+	}
+	command := strings.Join(args[1:], " ")
+	fmt.Printf("migrate %s\n", command)
+	version, dirty, err := sampleapp.Migrate(url, command, func(line string) { fmt.Println(line) })
+	state := "clean"
+	if dirty {
+		state = "dirty: the last migration failed part way"
+	}
+	fmt.Printf("schema version %d (%s)\n", version, state)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", command, err)
+	}
+	return nil
+}
+
+// atoiOr is s as a number, or def when it is none (the flag then
+// reports the bad value).
+func atoiOr(s string, def int) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return def
+	}
+	return n
 }
 
 func envOr(name, def string) string {

@@ -21,6 +21,8 @@ type procSpec struct {
 	// detach lets the process outlive this one (scripts/sandbox up). Otherwise
 	// the kernel kills it when its parent dies, so a killed test leaks nothing.
 	detach bool
+	// cred runs it as another user (PostgreSQL refuses root); nil: ours.
+	cred *syscall.Credential
 }
 
 // process is a server process started by the sandbox, or adopted from a
@@ -45,7 +47,7 @@ func startProcess(spec procSpec) (*process, error) {
 	}
 	defer logFile.Close()
 	cmd := exec.Command(spec.path, spec.args...)
-	if nice, err := exec.LookPath("nice"); err == nil && os.Geteuid() == 0 {
+	if nice, err := exec.LookPath("nice"); err == nil && os.Geteuid() == 0 && spec.cred == nil {
 		// The sandbox's servers run ahead of the tests' own load (test
 		// binaries compiling and probing on the same cores): a kube-proxy
 		// or endpoint controller starved of CPU leaves a deleted pod's
@@ -62,6 +64,7 @@ func startProcess(spec procSpec) (*process, error) {
 	} else {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	}
+	cmd.SysProcAttr.Credential = spec.cred
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s (%s): %w", spec.name, spec.path, err)
 	}
@@ -87,12 +90,18 @@ func (p *process) hasExited() bool {
 	return !pidAlive(p.pid, "")
 }
 
-// stop ends the process: SIGTERM, then SIGKILL after grace.
+// stop ends the process: SIGTERM, then SIGKILL after grace. PostgreSQL
+// gets SIGINT, its fast shutdown: on SIGTERM it would wait for every
+// client (a pod's pool) to leave.
 func (p *process) stop(grace time.Duration) error {
 	if p.hasExited() {
 		return nil
 	}
-	_ = syscall.Kill(p.pid, syscall.SIGTERM)
+	sig := syscall.SIGTERM
+	if p.name == "postgres" {
+		sig = syscall.SIGINT
+	}
+	_ = syscall.Kill(p.pid, sig)
 	deadline := time.Now().Add(grace)
 	for time.Now().Before(deadline) {
 		if p.hasExited() {

@@ -107,6 +107,8 @@ type Sandbox struct {
 	// Gateway is the Gateway API data plane (Traefik), nil without the
 	// real node.
 	Gateway *Gateway `json:"gateway,omitempty"`
+	// Postgres is the sandbox's PostgreSQL (CreateDatabase).
+	Postgres *Postgres `json:"postgres,omitempty"`
 	// Owned is true when this process started the servers without Detach;
 	// they die with it.
 	Owned bool `json:"-"`
@@ -116,7 +118,7 @@ const stateFile = "state.json"
 
 // Env returns the sandbox as NAME=value lines for a shell or a child
 // process: KUBECONFIG, REGISTRY, PROMETHEUS_URL, ALERTMANAGER_URL,
-// PUSHGATEWAY_URL and SANDBOX_DIR (plus the
+// PUSHGATEWAY_URL, POSTGRES_URL and SANDBOX_DIR (plus the
 // registry credentials when set, and GATEWAY_ADDR, the Gateway's listener,
 // with the real node).
 func (s *Sandbox) Env() []string {
@@ -133,6 +135,9 @@ func (s *Sandbox) Env() []string {
 	}
 	if s.Gateway != nil {
 		env = append(env, "GATEWAY_ADDR="+s.Gateway.Addr)
+	}
+	if s.Postgres != nil {
+		env = append(env, "POSTGRES_URL="+s.Postgres.URL)
 	}
 	return env
 }
@@ -302,6 +307,10 @@ func stopAll(s *Sandbox) error {
 	}
 	if node != nil {
 		errs = append(errs, cleanNodeHost(s.Dir, node.Sysctls))
+	}
+	if s.Postgres != nil && s.Postgres.Dir != "" {
+		// Its own directory when it is outside the state directory.
+		errs = append(errs, os.RemoveAll(s.Postgres.Dir))
 	}
 	return errors.Join(errs...)
 }

@@ -61,7 +61,7 @@ func start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 		return nil, err
 	}
 
-	names := []string{"etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "prometheus", "alertmanager", "pushgateway", "kube-state"}
+	names := []string{"etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "prometheus", "alertmanager", "pushgateway", "kube-state", "postgres"}
 	if !cfg.NoRealNode {
 		names = append(append(names, nodePortNames...), gatewayPortNames...)
 	}
@@ -88,13 +88,17 @@ func start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 			node = nil // stopAll undid it
 		}
 	}()
-	run := func(name, bin string, args []string) (*process, error) {
-		p, err := startProcess(procSpec{name: name, path: bin, args: args, logPath: filepath.Join(cfg.Dir, "logs", name+".log"), detach: cfg.Detach})
+	runSpec := func(spec procSpec) (*process, error) {
+		spec.logPath, spec.detach = filepath.Join(cfg.Dir, "logs", spec.name+".log"), cfg.Detach
+		p, err := startProcess(spec)
 		if err != nil {
 			return nil, err
 		}
-		s.Components = append(s.Components, Component{Name: name, PID: p.pid, Port: ports[name], Log: p.logPath})
-		return p, writePidFile(cfg.Dir, name, p.pid)
+		s.Components = append(s.Components, Component{Name: spec.name, PID: p.pid, Port: ports[spec.name], Log: p.logPath})
+		return p, writePidFile(cfg.Dir, spec.name, p.pid)
+	}
+	run := func(name, bin string, args []string) (*process, error) {
+		return runSpec(procSpec{name: name, path: bin, args: args})
 	}
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "logs"), 0o755); err != nil {
 		return nil, err
@@ -216,6 +220,11 @@ func start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 		if err := startGateway(ctx, s, cfg, files, bins["traefik"], ports, run); err != nil {
 			return nil, err
 		}
+	}
+	// After the real node, whose address it listens on for the pods.
+	say("starting postgresql")
+	if err := startPostgres(ctx, s, cfg, ports["postgres"], runSpec); err != nil {
+		return nil, err
 	}
 	s.Started = time.Now().UTC()
 	if err := s.save(); err != nil {

@@ -9,6 +9,7 @@ package sandbox
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -141,4 +142,23 @@ func NewTestRegistry(t testing.TB, opts RegistryOptions) *Registry {
 		}
 	})
 	return r
+}
+
+// TestDatabase is a database and role of the sandbox's PostgreSQL for t
+// alone, named after t and dropped when t ends.
+func TestDatabase(t testing.TB) Database {
+	t.Helper()
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s %d", t.Name(), time.Now().UnixNano())))
+	name := "t_" + hex.EncodeToString(sum[:8])
+	s := Get(t)
+	db, err := s.CreateDatabase(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.DropDatabase(context.Background(), name); err != nil {
+			t.Errorf("dropping the test's database: %v", err)
+		}
+	})
+	return db
 }
