@@ -22,7 +22,7 @@ RUN go mod download
 COPY cmd ./cmd
 COPY pkg ./pkg
 RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/ \
-      ./cmd/build-push ./cmd/scan ./cmd/sign ./cmd/deploy ./cmd/verify ./cmd/promote ./cmd/rollback ./cmd/control ./cmd/monitoring
+      ./cmd/build-push ./cmd/scan ./cmd/sign ./cmd/deploy ./cmd/verify ./cmd/promote ./cmd/rollback ./cmd/control ./cmd/monitoring ./cmd/migrate
 
 FROM ${BASE_IMAGE}
 COPY --from=build /out/ /usr/local/bin/

@@ -17,7 +17,7 @@ import (
 )
 
 // binaries are the suite's actions, each one binary in the image.
-var binaries = []string{"build-push", "scan", "sign", "deploy", "verify", "promote", "rollback", "control", "monitoring"}
+var binaries = []string{"build-push", "scan", "sign", "deploy", "verify", "promote", "rollback", "control", "monitoring", "migrate"}
 
 // TestDockerfile builds the repository's Dockerfile with buildah, as a
 // docker user would build it, and checks the image it makes: every binary

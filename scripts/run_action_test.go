@@ -32,7 +32,7 @@ type releaseFiles struct {
 }
 
 // the binaries of a fake release: each a script that says which it is.
-var releaseNames = []string{"build-push", "scan", "sign", "deploy", "verify", "promote", "rollback", "control", "monitoring"}
+var releaseNames = []string{"build-push", "scan", "sign", "deploy", "verify", "promote", "rollback", "control", "monitoring", "migrate"}
 
 func binaryScript(name string) []byte {
 	return []byte("#!/bin/sh\necho \"released " + name + " ran with image=$INPUT_IMAGE\"\n")

@@ -11,9 +11,11 @@ import (
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	rcommon "helm.sh/helm/v4/pkg/release/common"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/fxplatform/deploy-actions/pkg/helm"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
@@ -495,4 +497,48 @@ func (p *promotion) checkAutoscalers(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// PodTemplate renders part client-side (a colour, as promote renders a
+// candidate, or PartAll, as deploy renders staging's one Deployment) and
+// returns the pod template of its Deployment and the Deployment's name:
+// the pod the release will run, environment and all, for a migration Job
+// that runs before it.
+func (ch *Chart) PodTemplate(app traffic.App, part string) (*corev1.PodTemplateSpec, string, error) {
+	app = app.WithDefaults()
+	release := ch.releaseName(app, part)
+	if part == PartAll {
+		// One release of the whole app, named as deploy names it.
+		release = ch.releaseName(app, PartShared)
+	}
+	vals, err := ch.values(app, part, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	r, err := helm.Render(ch.Chart, release, app.Namespace, vals)
+	if err != nil {
+		return nil, "", err
+	}
+	var deployments []*unstructured.Unstructured
+	for _, o := range r.Objects {
+		if o.GetKind() == "Deployment" {
+			deployments = append(deployments, o)
+		}
+	}
+	want := app.DeploymentName(part)
+	if part == PartAll {
+		want = release
+	}
+	d := r.Find("Deployment", want)
+	if d == nil && len(deployments) == 1 {
+		d = deployments[0]
+	}
+	if d == nil {
+		return nil, "", fmt.Errorf("with %s=%s the chart renders %d Deployments, none named %q", "rollout.part", part, len(deployments), want)
+	}
+	var out appsv1.Deployment
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(d.Object, &out); err != nil {
+		return nil, "", fmt.Errorf("Deployment %q: %w", d.GetName(), err)
+	}
+	return &out.Spec.Template, d.GetName(), nil
 }

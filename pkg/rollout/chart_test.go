@@ -232,3 +232,26 @@ func TestFirstReleaseOnlyIntoAnEmptyPlace(t *testing.T) {
 		}
 	}
 }
+
+// The pod a migration runs in is the release's: the chart's Deployment of
+// a colour, or of staging's one Deployment, with the image and the values'
+// environment.
+func TestChartPodTemplate(t *testing.T) {
+	ch := referenceChart(t, "service.name=fx-platform-service", "env.DATABASE_URL=postgres://db/fx")
+	for _, tc := range []struct{ part, name string }{{"green", "fx-platform-green"}, {PartAll, "fx-platform"}} {
+		tmpl, name, err := ch.PodTemplate(chartApp, tc.part)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.part, err)
+		}
+		if name != tc.name || len(tmpl.Spec.Containers) == 0 || tmpl.Spec.Containers[0].Image != chartImage {
+			t.Fatalf("%s: Deployment %q, containers %+v", tc.part, name, tmpl.Spec.Containers)
+		}
+		found := false
+		for _, e := range tmpl.Spec.Containers[0].Env {
+			found = found || e.Name == "DATABASE_URL" && e.Value == "postgres://db/fx"
+		}
+		if !found {
+			t.Errorf("%s: env %v lacks the values' DATABASE_URL", tc.part, tmpl.Spec.Containers[0].Env)
+		}
+	}
+}

@@ -25,7 +25,7 @@ export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 
 rounds=${1:-20}
 work="${BENCH_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/deploy-actions/bench}/startup"
-names=(build-push scan sign deploy verify promote rollback control monitoring)
+names=(build-push scan sign deploy verify promote rollback control monitoring migrate)
 pkgs=()
 for n in "${names[@]}"; do pkgs+=("./cmd/$n"); done
 

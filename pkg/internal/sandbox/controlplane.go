@@ -31,6 +31,9 @@ const (
 type controlPlaneFiles struct {
 	dir         string
 	caCert      string
+	// kubeletClientCert and Key: how the API server logs in to the
+	// kubelet.
+	kubeletClientCert, kubeletClientKey string
 	serverCert  string
 	serverKey   string
 	saKey       string
@@ -59,6 +62,20 @@ func writeControlPlaneFiles(dir string, apiserverPort int, kwokStages []byte) (*
 	f.caCert = filepath.Join(dir, "ca.crt")
 	if f.serverCert, f.serverKey, err = writeServingCert(dir, "kube-apiserver", ca); err != nil {
 		return nil, fmt.Errorf("writing API server certificate: %w", err)
+	}
+	// The API server's client certificate towards the kubelet (logs,
+	// exec, port-forward), in system:masters, which the kubelet's webhook
+	// authorization lets through.
+	certPEM, keyPEM, err := ca.issueClient("kube-apiserver-kubelet-client", "system:masters")
+	if err != nil {
+		return nil, fmt.Errorf("writing the API server's kubelet client certificate: %w", err)
+	}
+	f.kubeletClientCert, f.kubeletClientKey = filepath.Join(dir, "kubelet-client.crt"), filepath.Join(dir, "kubelet-client.key")
+	if err := os.WriteFile(f.kubeletClientCert, certPEM, 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(f.kubeletClientKey, keyPEM, 0o600); err != nil {
+		return nil, err
 	}
 	saKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -146,6 +163,11 @@ func apiserverArgs(f *controlPlaneFiles, port, etcdPort int) []string {
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-cluster-ip-range=" + serviceCIDR,
 		"--allow-privileged=true", "--profiling=false",
+		// Logs, exec and port-forward reach the real node's kubelet by its
+		// address (its name resolves nowhere), with a client certificate
+		// the kubelet trusts (its clientCAFile is this CA).
+		"--kubelet-preferred-address-types=InternalIP",
+		"--kubelet-client-certificate=" + f.kubeletClientCert, "--kubelet-client-key=" + f.kubeletClientKey,
 	}
 }
 

@@ -274,7 +274,10 @@ func writeNodeFiles(dir string, s *Sandbox, ports map[string]int, cfg Config) (*
 	if err := write(filepath.Join(cniDir, "10-sandbox.conflist"), cniConfig(filepath.Join(dir, "cni-ipam"))); err != nil {
 		return nil, err
 	}
-	if err := write(f.kubelet, kubeletConfig(dir, f.socket, ports)); err != nil {
+	// The control plane's CA: the API server's client certificate for
+	// logs and exec is signed by it.
+	clientCA := filepath.Join(filepath.Dir(s.Kubeconfig), "ca.crt")
+	if err := write(f.kubelet, kubeletConfig(dir, f.socket, clientCA, ports)); err != nil {
 		return nil, err
 	}
 	if err := write(f.kubeProxy, kubeProxyConfig(s.Kubeconfig, ports)); err != nil {
@@ -362,8 +365,9 @@ func cniConfig(ipamDir string) string {
 // kubeletConfig: cgroups are v1 here (failCgroupV1: false) with the
 // cgroupfs driver; every container runs below cgroupRoot so Down can find
 // them; pod logs stay below dir; eviction thresholds are low so a full CI
-// disk does not evict the tests' pods.
-func kubeletConfig(dir, socket string, ports map[string]int) string {
+// disk does not evict the tests' pods; the API server's client certificate
+// (clientCA's) logs in for logs and exec, tokens through the webhook.
+func kubeletConfig(dir, socket, clientCA string, ports map[string]int) string {
 	return fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: %s
@@ -382,6 +386,8 @@ authentication:
     enabled: false
   webhook:
     enabled: true
+  x509:
+    clientCAFile: %s
 authorization:
   mode: Webhook
 registerWithTaints:
@@ -397,7 +403,7 @@ imageGCHighThresholdPercent: 99
 imageGCLowThresholdPercent: 98
 serializeImagePulls: false
 resolvConf: /etc/resolv.conf
-`, nodeIP, ports["kubelet"], ports["kubelet-healthz"], socket, cgroupRoot, filepath.Join(dir, "pod-logs"), RealNodeTaint)
+`, nodeIP, ports["kubelet"], ports["kubelet-healthz"], socket, cgroupRoot, filepath.Join(dir, "pod-logs"), clientCA, RealNodeTaint)
 }
 
 // kubeProxyConfig: iptables mode; conntrack settings left as the host has

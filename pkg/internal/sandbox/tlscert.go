@@ -50,6 +50,27 @@ func newCertAuthority(name string) (*certAuthority, error) {
 
 // issue returns a PEM certificate and key for 127.0.0.1, ::1 and localhost.
 func (ca *certAuthority) issue(commonName string) (certPEM, keyPEM []byte, err error) {
+	return ca.sign(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: commonName},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:    []string{"localhost"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	})
+}
+
+// issueClient returns a PEM client certificate and key for the user
+// commonName in groups (the certificate's organizations, as Kubernetes
+// reads them).
+func (ca *certAuthority) issueClient(commonName string, groups ...string) (certPEM, keyPEM []byte, err error) {
+	return ca.sign(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: commonName, Organization: groups},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	})
+}
+
+// sign signs tmpl, given its subject, usages and names, with a new key,
+// for ten years.
+func (ca *certAuthority) sign(tmpl *x509.Certificate) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("generating key: %w", err)
@@ -58,16 +79,9 @@ func (ca *certAuthority) issue(commonName string) (certPEM, keyPEM []byte, err e
 	if err != nil {
 		return nil, nil, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: commonName},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().AddDate(10, 0, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
+	tmpl.SerialNumber = serial
+	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().AddDate(10, 0, 0)
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("signing certificate: %w", err)

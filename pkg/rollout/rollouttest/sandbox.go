@@ -165,3 +165,13 @@ func (c Cluster) AddRules(t testing.TB, name string, rules []byte) {
 	}
 	t.Cleanup(func() { _ = s.RemoveRules(name) })
 }
+
+// Database is a database and role of the sandbox's PostgreSQL: URL reaches
+// it from this machine, PodURL from the real node's pods.
+type Database = sandbox.Database
+
+// NewDatabase makes a database for t alone, dropped when t ends.
+func NewDatabase(t testing.TB) Database {
+	t.Helper()
+	return sandbox.TestDatabase(t)
+}

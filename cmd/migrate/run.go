@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/fxplatform/deploy-actions/cmd/internal/charts"
+	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
+	"github.com/fxplatform/deploy-actions/pkg/action"
+	"github.com/fxplatform/deploy-actions/pkg/kube"
+	"github.com/fxplatform/deploy-actions/pkg/migrate"
+	"github.com/fxplatform/deploy-actions/pkg/report"
+	"github.com/fxplatform/deploy-actions/pkg/rollout"
+	"github.com/fxplatform/deploy-actions/pkg/traffic"
+)
+
+// Inputs are migrate's inputs, parsed and checked.
+type Inputs struct {
+	traffic.App
+	Image     string
+	Command   []string
+	From      string // fromChart, fromLive or fromNone
+	Part      string // with a chart: rollout.PartAll, or "colour"
+	Release   string
+	Container string
+	Env       []corev1.EnvVar
+	Timeout   time.Duration
+	Chart     *charts.Group
+	Kube      *kube.Config
+}
+
+// ParseCommand reads the command input: a JSON array of words, or words
+// separated by spaces. Quotes in the second form are refused: they are
+// not shell quoting here, and the user meant them to be.
+func ParseCommand(s string) ([]string, error) {
+	s = strings.TrimSpace(s)
+	var words []string
+	if strings.HasPrefix(s, "[") {
+		if err := json.Unmarshal([]byte(s), &words); err != nil {
+			return nil, fmt.Errorf("not a JSON array of strings: %v", err)
+		}
+	} else {
+		if strings.ContainsAny(s, `"'`) {
+			return nil, errors.New("quotes are not shell quoting here: for words with spaces, give a JSON array of words")
+		}
+		words = strings.Fields(s)
+	}
+	if len(words) == 0 || words[0] == "" {
+		return nil, errors.New("no command")
+	}
+	return words, nil
+}
+
+// parseInputs reads and checks every input without a network call; a
+// local chart is rendered now, so one that renders no Deployment changes
+// nothing.
+func parseInputs(a *action.Action) (Inputs, error) {
+	in := a.Inputs()
+	p := Inputs{App: cluster.App(in), Container: in.String("container")}
+	digest := in.Digest("image")
+	if digest.DigestStr() != "" {
+		p.Image = digest.String()
+	}
+	if cmd := in.String("command"); cmd != "" {
+		words, err := ParseCommand(cmd)
+		if err != nil {
+			in.Fail("command", "%v", err)
+		}
+		p.Command = words
+	}
+	if p.Deployment == "" && in.String("deployment") == "" {
+		in.Fail("deployment", "is required")
+	}
+	for _, kv := range in.KeyValues("env") {
+		p.Env = append(p.Env, corev1.EnvVar{Name: kv.Key, Value: kv.Value})
+	}
+	p.Timeout = in.Duration("timeout")
+	if d, err := action.ParseDuration(in.String("timeout")); err == nil && d <= 0 {
+		in.Fail("timeout", "must be above 0")
+	}
+	p.parseTemplate(in, digest)
+	p.Kube = cluster.Parse(a, in)
+	if err := in.Err(); err != nil {
+		return Inputs{}, err
+	}
+	return p, nil
+}
+
+// parseTemplate reads template-from, chart-part, release and the chart
+// group.
+func (p *Inputs) parseTemplate(in *action.Inputs, digest name.Digest) {
+	var img *name.Digest
+	if digest.DigestStr() != "" {
+		img = &digest
+	}
+	g := charts.Parse(in, img, in.String("image"))
+	p.From = in.Enum("template-from")
+	if p.From == "" {
+		p.From = fromLive
+		if g.Set() {
+			p.From = fromChart
+		}
+	}
+	if p.From != fromChart {
+		// What only a chart uses would be silently ignored.
+		for _, name := range []string{"chart", "chart-version", "values-files", "set", "set-string", "release"} {
+			if in.String(name) != "" {
+				in.Fail(name, "is for template-from chart; with %s the pod is not rendered", p.From)
+			}
+		}
+		return
+	}
+	if !g.Set() {
+		in.Fail("chart", "is required with template-from chart")
+		return
+	}
+	p.Chart = &g
+	p.Part = rollout.PartAll
+	if in.Enum("chart-part") == "colour" {
+		p.Part = "colour"
+	}
+	if p.Release = in.String("release"); p.Release == "" {
+		p.Release = p.Deployment
+	}
+	if err := chartutil.ValidateReleaseName(p.Release + "-green"); p.Release != "" && err != nil {
+		in.Fail("release", "%q: %q is not a valid release name (lower-case letters, digits and '-', at most 53 characters)", p.Release, p.Release+"-green")
+		return
+	}
+	if g.Local() != nil && g.Values != nil && p.Deployment != "" && p.Image != "" {
+		if _, _, err := p.render(g.Local(), "blue"); err != nil {
+			in.Fail("chart", "%v", err)
+		}
+	}
+}
+
+// render renders the release's pod: staging's one Deployment, or the
+// colour's.
+func (p *Inputs) render(ch *chart.Chart, colour string) (*corev1.PodTemplateSpec, string, error) {
+	part := rollout.PartAll
+	if p.Part == "colour" {
+		part = colour
+	}
+	c := rollout.Chart{Chart: ch, Values: p.Chart.Values, Release: p.Release}
+	return c.PodTemplate(p.App, part)
+}
+
+func run(ctx context.Context, a *action.Action) error {
+	in, err := parseInputs(a)
+	if err != nil {
+		return err
+	}
+	client, err := in.Kube.Clientset()
+	if err != nil {
+		return err
+	}
+	tmpl, source, err := template(ctx, a, client, in)
+	if err != nil {
+		return err
+	}
+	s := migrate.Spec{Namespace: in.Namespace, Name: migrate.JobName(in.Deployment, in.Image, in.Command), Image: in.Image, Command: in.Command,
+		Template: tmpl, Container: in.Container, Env: in.Env, Timeout: in.Timeout}
+	a.Infof("Migrating with %s in %s (pod: %s)", strings.Join(in.Command, " "), in.Image, source)
+	res, rerr := migrate.Run(ctx, client, s, func(m string) { a.Infof("%s", m) })
+	if res == nil {
+		return rerr
+	}
+	if res.Logs != "" {
+		a.Group("migration log: Job " + res.Job)
+		for line := range strings.Lines(res.Logs) {
+			a.Infof("%s", strings.TrimRight(line, "\n"))
+		}
+		a.EndGroup()
+	}
+	result := "migrated"
+	if res.Reused {
+		result = "already-applied"
+	}
+	if rerr != nil {
+		result = "failed"
+	}
+	return errors.Join(rerr, a.SetOutputs("job", res.Job, "result", result, "template", source), a.AddSummary(summary(in, s, res, result, source)))
+}
+
+// template is the pod the migration runs in, and where it came from.
+func template(ctx context.Context, a *action.Action, client kubernetes.Interface, in Inputs) (*corev1.PodTemplateSpec, string, error) {
+	live := ""
+	if in.Service != "" {
+		svc, err := client.CoreV1().Services(in.Namespace).Get(ctx, in.Service, metav1.GetOptions{})
+		if err != nil {
+			return nil, "", fmt.Errorf("reading the live Service %s/%s: %w", in.Namespace, in.Service, err)
+		}
+		live = rollout.ReadState(svc).ActiveColor
+	}
+	switch in.From {
+	case fromNone:
+		return nil, fromNone, nil
+	case fromLive:
+		tmpl, name, err := migrate.FindTemplate(ctx, client, in.Namespace, in.Deployment, live)
+		if err != nil {
+			return nil, "", err
+		}
+		if tmpl == nil {
+			return nil, "", fmt.Errorf("no Deployment %s/%s or of its colours to take the pod from: render it from the chart (template-from chart), or run a bare pod (template-from none, with env)", in.Namespace, in.Deployment)
+		}
+		return tmpl, fromLive + " (" + name + ")", nil
+	}
+	ch, err := in.Chart.Load(ctx, a, "deploy-actions/migrate")
+	if err != nil {
+		return nil, "", err
+	}
+	// A colour's release is rendered as the candidate's, the colour not
+	// live; the colours' pods differ in their names and labels alone.
+	colour := "blue"
+	if live != "" {
+		colour = traffic.Other(live)
+	}
+	tmpl, name, err := in.render(ch, colour)
+	if err != nil {
+		return nil, "", fmt.Errorf("rendering the chart: %w", err)
+	}
+	return tmpl, fromChart + " (" + name + ")", nil
+}
+
+// summaryLogLines is how much of the log the step summary shows.
+const summaryLogLines = 40
+
+func summary(in Inputs, s migrate.Spec, res *migrate.Result, result, source string) string {
+	rows := [][]string{
+		{"Job", report.Code(in.Namespace + "/" + res.Job)}, {"result", result}, {"image", report.Code(in.Image)},
+		{"command", report.Code(strings.Join(s.Command, " "))}, {"pod", source}, {"duration", res.Duration.Round(time.Millisecond).String()},
+	}
+	if res.Reason != "" {
+		rows = append(rows, []string{"reason", res.Reason})
+	}
+	var b strings.Builder
+	b.WriteString("### migrate: " + result + "\n\n" + report.Table([]string{"", ""}, rows) + "\n")
+	if res.Logs != "" {
+		lines := strings.Split(strings.TrimRight(res.Logs, "\n"), "\n")
+		if len(lines) > summaryLogLines {
+			fmt.Fprintf(&b, "The last %d of %d lines of the log:\n\n", summaryLogLines, len(lines))
+			lines = lines[len(lines)-summaryLogLines:]
+		}
+		fence := "```"
+		for strings.Contains(res.Logs, fence) {
+			fence += "`"
+		}
+		b.WriteString(fence + "text\n" + strings.Join(lines, "\n") + "\n" + fence + "\n")
+	}
+	return b.String()
+}

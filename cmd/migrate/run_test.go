@@ -1,0 +1,61 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
+)
+
+const goodImage = "127.0.0.1:5000/fx-platform@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+func TestParseCommand(t *testing.T) {
+	for in, want := range map[string]string{
+		"/app/sample-app migrate up":             "/app/sample-app|migrate|up",
+		"  /app/sample-app   migrate\tup \n":     "/app/sample-app|migrate|up",
+		`["psql", "-c", "SELECT 1"]`:             "psql|-c|SELECT 1",
+		`["/app/sample-app","migrate","goto 2"]`: "/app/sample-app|migrate|goto 2",
+	} {
+		got, err := ParseCommand(in)
+		if err != nil || strings.Join(got, "|") != want {
+			t.Errorf("ParseCommand(%q) = %q, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "   ", `psql -c "SELECT 1"`, `["psql", 1]`, `[]`, `[""]`, `["psql"`} {
+		if got, err := ParseCommand(bad); err == nil {
+			t.Errorf("ParseCommand(%q) = %q, want an error", bad, got)
+		}
+	}
+}
+
+// TestBadInput: every bad input is refused before the first request to the
+// cluster, in one error that names the input.
+func TestBadInput(t *testing.T) {
+	cluster := actiontest.NewTLSServer(t, nil)
+	actiontest.BadInputs{
+		Spec: spec, Run: run,
+		Good: map[string]string{"image": goodImage, "command": "/app/sample-app migrate up", "deployment": "fx-platform",
+			"namespace": "production", "kubeconfig": cluster.Kubeconfig()},
+		Servers: []*actiontest.Server{cluster},
+	}.Test(t, []actiontest.BadInput{
+		{Name: "no image", Set: map[string]string{"image": ""}, Input: "image"},
+		{Name: "an image by tag", Set: map[string]string{"image": "127.0.0.1:5000/fx-platform:v2"}, Input: "image"},
+		{Name: "no command", Set: map[string]string{"command": ""}, Input: "command"},
+		{Name: "shell quoting", Set: map[string]string{"command": `psql -c "SELECT 1"`}, Input: "command"},
+		{Name: "a command that is not JSON", Set: map[string]string{"command": `["psql", `}, Input: "command"},
+		{Name: "no deployment", Set: map[string]string{"deployment": ""}, Input: "deployment"},
+		{Name: "a deployment name with capitals", Set: map[string]string{"deployment": "FX"}, Input: "deployment"},
+		{Name: "a bad namespace", Set: map[string]string{"namespace": "prod_1"}, Input: "namespace"},
+		{Name: "an unknown template-from", Set: map[string]string{"template-from": "helm"}, Input: "template-from"},
+		{Name: "template-from chart without a chart", Set: map[string]string{"template-from": "chart"}, Input: "chart"},
+		{Name: "a chart with template-from live", Set: map[string]string{"template-from": "live", "chart": "../../testdata/charts/fx-platform"}, Input: "chart"},
+		{Name: "values with template-from none", Set: map[string]string{"template-from": "none", "set": "replicas=3"}, Input: "set"},
+		{Name: "an unknown chart-part", Set: map[string]string{"chart": "../../testdata/charts/fx-platform", "chart-part": "green"}, Input: "chart-part"},
+		{Name: "a chart that is not there", Set: map[string]string{"chart": "../../testdata/charts/nope"}, Input: "chart"},
+		{Name: "a release name too long", Set: map[string]string{"chart": "../../testdata/charts/fx-platform", "release": strings.Repeat("a", 50)}, Input: "release"},
+		{Name: "env without a value", Set: map[string]string{"env": "LOG_LEVEL"}, Input: "env"},
+		{Name: "a zero timeout", Set: map[string]string{"timeout": "0s"}, Input: "timeout"},
+		{Name: "a timeout that is not a duration", Set: map[string]string{"timeout": "soon"}, Input: "timeout"},
+		{Name: "a kubeconfig that is not one", Set: map[string]string{"kubeconfig": "not: [a kubeconfig"}, Input: "kubeconfig"},
+	})
+}

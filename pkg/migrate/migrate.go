@@ -1,0 +1,418 @@
+// Package migrate runs a release's database migration as a Kubernetes Job
+// and waits for it, before any traffic moves: the release's image with a
+// migration command, in the pod of the app's Deployment (its environment,
+// secrets, service account and node placement), without the app's labels,
+// ports and probes, so that no Service ever sends it a request.
+//
+// A Job is named after the image and the command, so that a rerun of the
+// same release finds it: a completed one is not run again, a running one
+// is waited for, and a failed one is replaced. A run that is cancelled
+// leaves its Job running: a migration stopped part way can leave a schema
+// that neither release reads, and the rerun waits for it instead.
+package migrate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Labels and annotations of the Jobs.
+const (
+	LabelManagedBy    = "app.kubernetes.io/managed-by"
+	ManagedBy         = "deploy-actions"
+	LabelMigration    = "deploy-actions.dev/migration"
+	AnnotationImage   = "deploy-actions.dev/image"
+	AnnotationCommand = "deploy-actions.dev/command"
+)
+
+// Errors a run can end with.
+var (
+	// ErrFailed: the migration ran and failed (its logs are in the
+	// Result), or could not start (an image that does not pull).
+	ErrFailed = errors.New("migration failed")
+	// ErrTimeout: it did not finish within the timeout; the Job's own
+	// deadline stops it.
+	ErrTimeout = errors.New("migration timed out")
+)
+
+// Spec is one migration.
+type Spec struct {
+	Namespace string
+	// Name is the Job's name (JobName).
+	Name    string
+	Image   string
+	Command []string
+	// Template is the pod the Job runs in, the app's (FindTemplate); nil
+	// for a bare pod of Image, Command and Env.
+	Template *corev1.PodTemplateSpec
+	// Container is the template's container to run the command in: the
+	// app's ("" for the first).
+	Container string
+	// Env is added to the container's environment, replacing variables of
+	// the same names.
+	Env []corev1.EnvVar
+	// Timeout bounds the run (the Job's activeDeadlineSeconds).
+	Timeout time.Duration
+	// Labels are added to the Job and its pod.
+	Labels map[string]string
+}
+
+// Result is what a run did.
+type Result struct {
+	Job string
+	// Reused is true when a Job of the same image and command had already
+	// completed: nothing ran.
+	Reused   bool
+	Duration time.Duration
+	// Logs is the end of the migration pod's log (LogLimit).
+	Logs string
+	// Reason is Kubernetes' word for a failure (BackoffLimitExceeded,
+	// DeadlineExceeded, ErrImagePull, ...).
+	Reason string
+}
+
+// A Result keeps the last logLines lines of the pod's log, at most
+// LogLimit bytes of them.
+const (
+	logLines = 1000
+	LogLimit = 64 << 10
+)
+
+// maxJobName is the longest Job name that leaves room for the pods' names
+// (the Job controller adds a hyphen and 5 characters, and a pod name is a
+// label value of the job-name label: 63).
+const maxJobName = 52
+
+// JobName is the Job of a migration: <base>-migrate-<hash of image and
+// command>, cut to fit. base is the app's Deployment base name: the Job's
+// pods are named <base>-migrate-..., which the monitoring queries' colour
+// pattern (<base>-blue-..., <base>-green-...) leaves out.
+func JobName(base, image string, command []string) string {
+	sum := sha256.Sum256([]byte(image + "\x00" + strings.Join(command, "\x00")))
+	hash := hex.EncodeToString(sum[:])[:10]
+	prefix := base + "-migrate-"
+	if len(prefix)+len(hash) > maxJobName {
+		prefix = strings.TrimRight(prefix[:maxJobName-len(hash)-1], "-.") + "-"
+	}
+	return prefix + hash
+}
+
+// Check checks a Spec without a cluster.
+func (s Spec) Check() error {
+	var errs []error
+	if problems := validation.IsDNS1123Label(s.Name); len(problems) > 0 || len(s.Name) > maxJobName {
+		errs = append(errs, fmt.Errorf("job name %q: not a DNS label of at most %d characters: %s", s.Name, maxJobName, strings.Join(problems, "; ")))
+	}
+	if s.Image == "" {
+		errs = append(errs, errors.New("no image"))
+	}
+	if len(s.Command) == 0 || s.Command[0] == "" {
+		errs = append(errs, errors.New("no command"))
+	}
+	if s.Timeout <= 0 {
+		errs = append(errs, errors.New("no timeout"))
+	}
+	return errors.Join(errs...)
+}
+
+// Job is the Job the Spec runs.
+func (s Spec) Job() (*batchv1.Job, error) {
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
+	labels := map[string]string{LabelManagedBy: ManagedBy, LabelMigration: "true"}
+	for k, v := range s.Labels {
+		labels[k] = v
+	}
+	pod, err := s.pod()
+	if err != nil {
+		return nil, err
+	}
+	deadline := int64((s.Timeout + time.Second - 1) / time.Second)
+	none := int32(0)
+	// Kept a day: its logs can be read, and a rerun of the same release
+	// finds it done.
+	ttl := int32(24 * 60 * 60)
+	return &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, Labels: labels, Annotations: map[string]string{
+			AnnotationImage: s.Image, AnnotationCommand: strings.Join(s.Command, " "),
+		}},
+		Spec: batchv1.JobSpec{
+			// A migration runs once: a retry after a failure is the next
+			// run's, once someone has looked.
+			BackoffLimit:            &none,
+			ActiveDeadlineSeconds:   &deadline,
+			TTLSecondsAfterFinished: &ttl,
+			Template:                corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: pod},
+		},
+	}, nil
+}
+
+// pod is the template's pod spec with the one container that migrates:
+// the app's, with the image and command, its environment and mounts, and
+// no ports, probes or lifecycle hooks; other containers (sidecars would
+// keep the Job from completing) and init containers are left out.
+func (s Spec) pod() (corev1.PodSpec, error) {
+	c := corev1.Container{Name: "migrate"}
+	var spec corev1.PodSpec
+	if s.Template != nil {
+		spec = *s.Template.Spec.DeepCopy()
+		i := 0
+		if s.Container != "" {
+			i = slices.IndexFunc(spec.Containers, func(c corev1.Container) bool { return c.Name == s.Container })
+			if i < 0 {
+				return corev1.PodSpec{}, fmt.Errorf("the pod template has no container %q", s.Container)
+			}
+		}
+		if len(spec.Containers) == 0 {
+			return corev1.PodSpec{}, errors.New("the pod template has no container")
+		}
+		c = spec.Containers[i]
+		c.Ports, c.LivenessProbe, c.ReadinessProbe, c.StartupProbe, c.Lifecycle, c.RestartPolicy = nil, nil, nil, nil, nil, nil
+	}
+	c.Image, c.Command, c.Args = s.Image, s.Command, nil
+	for _, e := range s.Env {
+		if i := slices.IndexFunc(c.Env, func(x corev1.EnvVar) bool { return x.Name == e.Name }); i >= 0 {
+			c.Env[i] = e
+		} else {
+			c.Env = append(c.Env, e)
+		}
+	}
+	spec.Containers, spec.InitContainers, spec.EphemeralContainers = []corev1.Container{c}, nil, nil
+	spec.RestartPolicy = corev1.RestartPolicyNever
+	return spec, nil
+}
+
+// FindTemplate returns the pod template of the app's Deployment, and its
+// name: <deployment> when it exists (one Deployment, as staging runs),
+// else the live colour's <deployment>-<live> when live is known, else the
+// one colour with replicas. nil, "" when there is none.
+func FindTemplate(ctx context.Context, client kubernetes.Interface, namespace, deployment, live string) (*corev1.PodTemplateSpec, string, error) {
+	get := func(name string) (*corev1.PodTemplateSpec, int32, error) {
+		d, err := client.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, 0, err
+		}
+		replicas := int32(1)
+		if d.Spec.Replicas != nil {
+			replicas = *d.Spec.Replicas
+		}
+		return &d.Spec.Template, replicas, nil
+	}
+	candidates := []string{deployment}
+	if live != "" {
+		candidates = append(candidates, deployment+"-"+live)
+	}
+	for _, name := range candidates {
+		t, _, err := get(name)
+		if err == nil {
+			return t, name, nil
+		}
+		if !apierrors.IsNotFound(err) {
+			return nil, "", fmt.Errorf("reading Deployment %s/%s: %w", namespace, name, err)
+		}
+	}
+	var found []string
+	var tmpl *corev1.PodTemplateSpec
+	for _, colour := range []string{"blue", "green"} {
+		t, replicas, err := get(deployment + "-" + colour)
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return nil, "", fmt.Errorf("reading Deployment %s/%s-%s: %w", namespace, deployment, colour, err)
+		case replicas > 0:
+			found, tmpl = append(found, deployment+"-"+colour), t
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, "", nil
+	case 1:
+		return tmpl, found[0], nil
+	}
+	return nil, "", fmt.Errorf("both colours of %s/%s run and no live colour was given: say which pod to migrate in", namespace, deployment)
+}
+
+// Run runs the migration and waits for it: a completed Job of the same
+// name is reused, a running one waited for, a failed one replaced. A
+// failure is ErrFailed (the Result has the logs and the reason), a run
+// past the timeout ErrTimeout; when ctx ends, the Job is left running.
+func Run(ctx context.Context, client kubernetes.Interface, s Spec, report func(string)) (*Result, error) {
+	if report == nil {
+		report = func(string) {}
+	}
+	job, err := s.Job()
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Job: s.Name}
+	start := time.Now()
+	jobs := client.BatchV1().Jobs(s.Namespace)
+	existing, err := jobs.Get(ctx, s.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		existing = nil
+	case err != nil:
+		return nil, fmt.Errorf("reading Job %s/%s: %w", s.Namespace, s.Name, err)
+	}
+	if existing != nil {
+		switch done, failed, _ := finished(existing); {
+		case done && !failed:
+			report(fmt.Sprintf("Job %s ran this migration (image and command) before and completed: nothing to run", s.Name))
+			res.Reused = true
+			res.Logs = podLogs(ctx, client, s.Namespace, s.Name)
+			return res, nil
+		case done:
+			report(fmt.Sprintf("Job %s ran this migration before and failed: replacing it", s.Name))
+			if err := deleteJob(ctx, client, s.Namespace, s.Name); err != nil {
+				return nil, err
+			}
+			existing = nil
+		default:
+			report(fmt.Sprintf("Job %s is already running this migration (an earlier run of this release): waiting for it", s.Name))
+		}
+	}
+	if existing == nil {
+		if _, err := jobs.Create(ctx, job, metav1.CreateOptions{}); err != nil {
+			return nil, fmt.Errorf("creating Job %s/%s: %w", s.Namespace, s.Name, err)
+		}
+		report(fmt.Sprintf("Job %s: %s in %s", s.Name, strings.Join(s.Command, " "), s.Image))
+	}
+	// The Job's deadline stops the pod; this one allows for the pod's
+	// start and the controller's report.
+	wait := s.Timeout + time.Minute
+	err = waitJob(ctx, client, s.Namespace, s.Name, wait, res, report)
+	res.Duration = time.Since(start)
+	if ctx.Err() == nil {
+		res.Logs = podLogs(context.WithoutCancel(ctx), client, s.Namespace, s.Name)
+	}
+	return res, err
+}
+
+// finished reports whether the Job is done, and whether it failed, with
+// the reason.
+func finished(j *batchv1.Job) (done, failed bool, reason string) {
+	for _, c := range j.Status.Conditions {
+		if c.Status != corev1.ConditionTrue {
+			continue
+		}
+		switch c.Type {
+		case batchv1.JobComplete:
+			return true, false, ""
+		case batchv1.JobFailed:
+			return true, true, c.Reason
+		}
+	}
+	return false, false, ""
+}
+
+// pullFailures are the reasons a container waits that no wait will mend.
+var pullFailures = []string{"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError"}
+
+func waitJob(ctx context.Context, client kubernetes.Interface, namespace, name string, timeout time.Duration, res *Result, report func(string)) error {
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	started := false
+	for {
+		j, err := client.BatchV1().Jobs(namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil && ctx.Err() == nil {
+			return fmt.Errorf("reading Job %s/%s: %w", namespace, name, err)
+		}
+		if err == nil {
+			if done, failed, reason := finished(j); done {
+				if failed {
+					res.Reason = reason
+					return fmt.Errorf("%w: Job %s/%s: %s", ErrFailed, namespace, name, reason)
+				}
+				return nil
+			}
+			if !started && j.Status.Active > 0 {
+				started = true
+				report(fmt.Sprintf("Job %s: the migration is running", name))
+			}
+			if pod := newestPod(ctx, client, namespace, name); pod != nil {
+				for _, cs := range pod.Status.ContainerStatuses {
+					if w := cs.State.Waiting; w != nil && slices.Contains(pullFailures, w.Reason) {
+						// The Job would wait for its deadline: end it now.
+						res.Reason = w.Reason
+						_ = deleteJob(context.WithoutCancel(ctx), client, namespace, name)
+						return fmt.Errorf("%w: Job %s/%s could not start: %s: %s", ErrFailed, namespace, name, w.Reason, w.Message)
+					}
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: Job %s/%s is not done after %s", ErrTimeout, namespace, name, timeout.Round(time.Second))
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("stopped waiting for Job %s/%s, which is left running: %w", namespace, name, context.Cause(ctx))
+		case <-tick.C:
+		}
+	}
+}
+
+// newestPod is the Job's newest pod, nil when it has none.
+func newestPod(ctx context.Context, client kubernetes.Interface, namespace, job string) *corev1.Pod {
+	pods, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel + "=" + job})
+	if err != nil || len(pods.Items) == 0 {
+		return nil
+	}
+	newest := &pods.Items[0]
+	for i := range pods.Items {
+		if pods.Items[i].CreationTimestamp.After(newest.CreationTimestamp.Time) {
+			newest = &pods.Items[i]
+		}
+	}
+	return newest
+}
+
+// podLogs is the end of the Job's newest pod's log, "" when there is none.
+func podLogs(ctx context.Context, client kubernetes.Interface, namespace, job string) string {
+	pod := newestPod(ctx, client, namespace, job)
+	if pod == nil {
+		return ""
+	}
+	lines, limit := int64(logLines), int64(LogLimit)
+	stream, err := client.CoreV1().Pods(namespace).GetLogs(pod.Name, &corev1.PodLogOptions{TailLines: &lines, LimitBytes: &limit}).Stream(ctx)
+	if err != nil {
+		return ""
+	}
+	defer stream.Close()
+	out, _ := io.ReadAll(io.LimitReader(stream, LogLimit))
+	return string(out)
+}
+
+// deleteJob deletes the Job and its pods and waits until it is gone.
+func deleteJob(ctx context.Context, client kubernetes.Interface, namespace, name string) error {
+	bg := metav1.DeletePropagationBackground
+	if err := client.BatchV1().Jobs(namespace).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting Job %s/%s: %w", namespace, name, err)
+	}
+	for range 60 {
+		if _, err := client.BatchV1().Jobs(namespace).Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(time.Second):
+		}
+	}
+	return fmt.Errorf("deleting Job %s/%s: still there after a minute", namespace, name)
+}
