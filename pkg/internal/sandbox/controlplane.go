@@ -29,21 +29,21 @@ const (
 
 // controlPlaneFiles are the credentials and configs the control plane uses.
 type controlPlaneFiles struct {
-	dir         string
-	caCert      string
+	dir    string
+	caCert string
 	// kubeletClientCert and Key: how the API server logs in to the
 	// kubelet.
 	kubeletClientCert, kubeletClientKey string
-	serverCert  string
-	serverKey   string
-	saKey       string
-	saPub       string
-	tokenFile   string
-	kubeconfig  string
-	kwokConfig  string
-	token       string
-	caPEM       []byte
-	apiserverAt string // https://127.0.0.1:PORT
+	serverCert                          string
+	serverKey                           string
+	saKey                               string
+	saPub                               string
+	tokenFile                           string
+	kubeconfig                          string
+	kwokConfig                          string
+	token                               string
+	caPEM                               []byte
+	apiserverAt                         string // https://127.0.0.1:PORT
 }
 
 // writeControlPlaneFiles generates a CA and serving certificate for the API
