@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,10 +16,10 @@ import (
 
 	"github.com/fxplatform/deploy-actions/cmd/internal/charts"
 	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
+	"github.com/fxplatform/deploy-actions/cmd/internal/migration"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
 	"github.com/fxplatform/deploy-actions/pkg/migrate"
-	"github.com/fxplatform/deploy-actions/pkg/report"
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
 	"github.com/fxplatform/deploy-actions/pkg/traffic"
 )
@@ -40,28 +39,6 @@ type Inputs struct {
 	Kube      *kube.Config
 }
 
-// ParseCommand reads the command input: a JSON array of words, or words
-// separated by spaces. Quotes in the second form are refused: they are
-// not shell quoting here, and the user meant them to be.
-func ParseCommand(s string) ([]string, error) {
-	s = strings.TrimSpace(s)
-	var words []string
-	if strings.HasPrefix(s, "[") {
-		if err := json.Unmarshal([]byte(s), &words); err != nil {
-			return nil, fmt.Errorf("not a JSON array of strings: %v", err)
-		}
-	} else {
-		if strings.ContainsAny(s, `"'`) {
-			return nil, errors.New("quotes are not shell quoting here: for words with spaces, give a JSON array of words")
-		}
-		words = strings.Fields(s)
-	}
-	if len(words) == 0 || words[0] == "" {
-		return nil, errors.New("no command")
-	}
-	return words, nil
-}
-
 // parseInputs reads and checks every input without a network call; a
 // local chart is rendered now, so one that renders no Deployment changes
 // nothing.
@@ -73,7 +50,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 		p.Image = digest.String()
 	}
 	if cmd := in.String("command"); cmd != "" {
-		words, err := ParseCommand(cmd)
+		words, err := migration.ParseCommand(cmd)
 		if err != nil {
 			in.Fail("command", "%v", err)
 		}
@@ -175,21 +152,9 @@ func run(ctx context.Context, a *action.Action) error {
 	if res == nil {
 		return rerr
 	}
-	if res.Logs != "" {
-		a.Group("migration log: Job " + res.Job)
-		for line := range strings.Lines(res.Logs) {
-			a.Infof("%s", strings.TrimRight(line, "\n"))
-		}
-		a.EndGroup()
-	}
-	result := "migrated"
-	if res.Reused {
-		result = "already-applied"
-	}
-	if rerr != nil {
-		result = "failed"
-	}
-	return errors.Join(rerr, a.SetOutputs("job", res.Job, "result", result, "template", source), a.AddSummary(summary(in, s, res, result, source)))
+	migration.Log(a, res)
+	result := migration.Result(res, rerr)
+	return errors.Join(rerr, a.SetOutputs("job", res.Job, "result", result, "template", source), a.AddSummary(migration.Summary("migrate", s, res, result, source)))
 }
 
 // template is the pod the migration runs in, and where it came from.
@@ -230,32 +195,4 @@ func template(ctx context.Context, a *action.Action, client kubernetes.Interface
 		return nil, "", fmt.Errorf("rendering the chart: %w", err)
 	}
 	return tmpl, fromChart + " (" + name + ")", nil
-}
-
-// summaryLogLines is how much of the log the step summary shows.
-const summaryLogLines = 40
-
-func summary(in Inputs, s migrate.Spec, res *migrate.Result, result, source string) string {
-	rows := [][]string{
-		{"Job", report.Code(in.Namespace + "/" + res.Job)}, {"result", result}, {"image", report.Code(in.Image)},
-		{"command", report.Code(strings.Join(s.Command, " "))}, {"pod", source}, {"duration", res.Duration.Round(time.Millisecond).String()},
-	}
-	if res.Reason != "" {
-		rows = append(rows, []string{"reason", res.Reason})
-	}
-	var b strings.Builder
-	b.WriteString("### migrate: " + result + "\n\n" + report.Table([]string{"", ""}, rows) + "\n")
-	if res.Logs != "" {
-		lines := strings.Split(strings.TrimRight(res.Logs, "\n"), "\n")
-		if len(lines) > summaryLogLines {
-			fmt.Fprintf(&b, "The last %d of %d lines of the log:\n\n", summaryLogLines, len(lines))
-			lines = lines[len(lines)-summaryLogLines:]
-		}
-		fence := "```"
-		for strings.Contains(res.Logs, fence) {
-			fence += "`"
-		}
-		b.WriteString(fence + "text\n" + strings.Join(lines, "\n") + "\n" + fence + "\n")
-	}
-	return b.String()
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/fxplatform/deploy-actions/pkg/helm"
 	pkgnotify "github.com/fxplatform/deploy-actions/pkg/notify"
 	"github.com/fxplatform/deploy-actions/pkg/report"
+	"k8s.io/client-go/kubernetes"
 )
 
 // rollbackRelease rolls a Helm release back to a revision and waits until
@@ -22,6 +23,16 @@ func rollbackRelease(ctx context.Context, a *action.Action, in Inputs) error {
 	client, err := helm.New(in.Kube.Getter(), in.Namespace, helm.WithLogger(a.DebugLog("helm")))
 	if err != nil {
 		return err
+	}
+	var down *preparedMigration
+	var kc kubernetes.Interface
+	if in.Migration != nil {
+		if kc, err = in.Kube.Clientset(); err != nil {
+			return err
+		}
+		if down, err = in.Migration.prepare(ctx, kc, in); err != nil {
+			return err
+		}
 	}
 	description := fmt.Sprintf("Rollback of %s to %s", in.Release, revisionName(in.Revision))
 	if in.Reason != "" {
@@ -33,6 +44,12 @@ func rollbackRelease(ctx context.Context, a *action.Action, in Inputs) error {
 		return err
 	}
 	a.Infof("Rolling release %q in namespace %q back to %s on %s (%s)", in.Release, in.Namespace, revisionName(in.Revision), in.Kube.Host(), in.Kube.Origin())
+	if down != nil && down.when == beforeSwitch {
+		if err := down.run(ctx, a, kc); err != nil {
+			dep.Fail(ctx, "Rollback stopped: the down migration failed")
+			return fmt.Errorf("rolling release %s back: %w; the release was not rolled back", in.Release, err)
+		}
+	}
 	probe, err := in.Availability.Start(ctx, in.Timeout+availability.Settle+time.Minute)
 	if err != nil {
 		return err
@@ -63,6 +80,9 @@ func rollbackRelease(ctx context.Context, a *action.Action, in Inputs) error {
 	}
 	if _, err := in.Availability.Finish(ctx, a, probe, settleUntil); err != nil {
 		rerr = errors.Join(rerr, err)
+	}
+	if rerr == nil && down != nil && down.when == afterSwitch {
+		rerr = down.run(ctx, a, kc)
 	}
 	ev := pkgnotify.Event{Kind: pkgnotify.Rollback, Action: "rollback", Service: in.Namespace + "/" + in.Release, Environment: in.GitHub.Environment,
 		Image: res.Image, Reason: in.Reason, Duration: took, Weight: -1,

@@ -51,6 +51,9 @@ type Inputs struct {
 	// (0: the previous one) instead of a colour switch.
 	Release  string
 	Revision int
+	// Migration is the down migration to run with the rollback; nil for
+	// none.
+	Migration *downMigration
 }
 
 func parseInputs(a *action.Action) (Inputs, error) {
@@ -77,6 +80,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 			in.Fail("replicas", "scales the colour a rollback restores; a Helm release is rolled back to its revision's own replicas")
 		}
 	}
+	p.Migration = parseDownMigration(in)
 	p.LockTimeout = in.Duration("lock-timeout")
 	p.Timeout = in.Duration("timeout")
 	if p.Timeout <= 0 {
@@ -141,6 +145,14 @@ func run(ctx context.Context, a *action.Action) error {
 	if err != nil {
 		return err
 	}
+	// The down migration's pod and image are those of the release rolled
+	// back from: found before anything changes.
+	var down *preparedMigration
+	if in.Migration != nil {
+		if down, err = in.Migration.prepare(ctx, client, in); err != nil {
+			return err
+		}
+	}
 	dep, err := in.GitHub.Start(ctx, a, github.Request{Production: true,
 		Description: fmt.Sprintf("Rollback of %s to %s: %s", in.Service, in.To, in.Reason),
 		Payload:     map[string]any{"rollback": in.To, "service": in.Service, "namespace": in.Namespace, "reason": in.Reason}})
@@ -149,6 +161,14 @@ func run(ctx context.Context, a *action.Action) error {
 	}
 	nt := in.Notify.Notifier(a, notify.DeploymentsURL(a, in.GitHub.Environment))
 	defer notify.Close(ctx, nt)
+	if down != nil && down.when == beforeSwitch {
+		if err := down.run(ctx, a, client); err != nil {
+			err = fmt.Errorf("rolling back %s: %w; the traffic was not switched", in.Service, err)
+			nt.Notify(rollbackEvent(in, nil, err, changes.Report{}))
+			dep.Fail(ctx, "Rollback stopped: the down migration failed")
+			return err
+		}
+	}
 	a.Infof("Rolling %s/%s back to %s", in.Namespace, in.Service, in.To)
 	probe, err := in.Availability.Start(ctx, in.LockTimeout+in.Timeout+availability.Settle+time.Minute)
 	if err != nil {
@@ -187,6 +207,11 @@ func run(ctx context.Context, a *action.Action) error {
 	}
 	if _, err := in.Availability.Finish(ctx, a, probe, settleUntil); err != nil {
 		rerr = errors.Join(rerr, err)
+	}
+	// After the switch, the old release, which the expand left working,
+	// serves while the schema is contracted back.
+	if rerr == nil && down != nil && down.when == afterSwitch {
+		rerr = down.run(ctx, a, client)
 	}
 	if rerr == nil {
 		dep.Succeed(ctx, fmt.Sprintf("Rolled back: 100 %% traffic on %s", res.ActiveColor))

@@ -63,6 +63,10 @@ func TestReleaseInput(t *testing.T) {
 		{Name: "bad release name", Set: map[string]string{"release": "FX_staging"}, Input: "release"},
 		{Name: "no release and no service", Set: map[string]string{"deployment": "fx-platform"}, Input: "service"},
 		{Name: "no release and no deployment", Set: map[string]string{"service": "fx-platform-service"}, Input: "deployment"},
+		{Name: "a down migration in shell quotes", Set: map[string]string{"migration-command": `psql -c "DROP TABLE x"`}, Input: "migration-command"},
+		{Name: "a down migration that is not JSON", Set: map[string]string{"migration-command": `["migrate", `}, Input: "migration-command"},
+		{Name: "an unknown migration-when", Set: map[string]string{"migration-command": "/app/sample-app migrate goto 1", "migration-when": "during"}, Input: "migration-when"},
+		{Name: "a zero migration-timeout", Set: map[string]string{"migration-command": "/app/sample-app migrate goto 1", "migration-timeout": "0s"}, Input: "migration-timeout"},
 	})
 
 	for _, tc := range []struct {

@@ -29,7 +29,7 @@ var spec = &action.Spec{
 		{Name: "preempt", Default: "true", Kind: action.KindBool, Description: "Ask a running promote to stop: within about a second it returns all traffic to its stable colour and releases its Lease, and that colour stays live (to: previous). false: wait for it to finish (lock-timeout)."},
 		{Name: "lock-timeout", Default: "10m", Kind: action.KindDuration, Description: "How long to wait for a running promote's Lease; a holder that stopped renewing is taken over."},
 		{Name: "timeout", Default: "5m", Kind: action.KindDuration, Description: "Bound on the whole rollback, including scaling a cold colour up, or the wait for a Helm release's workloads to be ready."},
-	}, slices.Concat(cluster.Inputs, ghdeploy.Inputs("production"), availability.Inputs, gate.Inputs, notify.Inputs, progressgw.Inputs)...),
+	}, slices.Concat(migrationInputs, cluster.Inputs, ghdeploy.Inputs("production"), availability.Inputs, gate.Inputs, notify.Inputs, progressgw.Inputs)...),
 	Outputs: append([]action.Output{
 		{Name: "active-color", Description: "The colour live after the rollback (empty with release)."},
 		{Name: "image", Description: "Its image; with release, image.repository@image.digest of the restored values, if they carry one."},
