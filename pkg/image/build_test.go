@@ -4,14 +4,19 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -491,5 +496,80 @@ func TestPerPlatformFiles(t *testing.T) {
 	}
 	if len(res.Layers) != 1 {
 		t.Errorf("%d own layers, want the one both platforms share", len(res.Layers))
+	}
+}
+
+// staticKeychain has one registry's credentials.
+type staticKeychain struct{ host, user, password string }
+
+func (k staticKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
+	if r.RegistryStr() != k.host {
+		return authn.Anonymous, nil
+	}
+	return &authn.Basic{Username: k.user, Password: k.password}, nil
+}
+
+// A Dockerfile whose base is in a private registry over plain HTTP, as the
+// sandbox's is: buildah pulls it with the Builder's own credentials and
+// insecure registries, and without the credentials it cannot.
+func TestDockerfileBaseFromAPrivateRegistry(t *testing.T) {
+	if _, err := exec.LookPath("buildah"); err != nil {
+		t.Fatalf("buildah is needed (Debian package buildah): %v", err)
+	}
+	reg := registry.New(registry.Logger(discardLogger()))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "ci" || p != "s3cret" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	keys := staticKeychain{host, "ci", "s3cret"}
+	b := newTestBuilder(t, WithKeychain(keys), WithInsecureRegistries(host))
+	ctx := context.Background()
+
+	base, err := b.Build(ctx, Spec{Context: writeTree(t, map[string]string{"base.txt": "from the base\n"}), Files: []Mapping{{"base.txt", "/base.txt"}}, Created: created})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer base.Close()
+	if _, err := b.Push(ctx, base, host+"/acme/base", []string{"1"}); err != nil {
+		t.Fatal(err)
+	}
+	dir := writeTree(t, map[string]string{
+		"Dockerfile": "ARG BASE=" + host + "/acme/base:1\nFROM ${BASE} AS base\nCOPY hello.txt /hello.txt\n",
+		"hello.txt":  "hello\n",
+	})
+	spec := Spec{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile"), Created: created}
+	img, err := b.Build(ctx, spec)
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	defer img.Close()
+	res, err := b.Push(ctx, img, host+"/acme/app", []string{"1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := name.ParseReference(res.ImageRef, name.Insecure)
+	pushed, err := remote.Image(ref, remote.WithAuthFromKeychain(keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files := filesOf(t, pushed); files["/base.txt"] != "from the base\n" || files["/hello.txt"] != "hello\n" {
+		t.Errorf("files %v: want the base's and the Dockerfile's", slices.Collect(maps.Keys(files)))
+	}
+
+	// A base buildah has not pulled yet (it keeps what it pulled).
+	if _, err := b.Push(ctx, base, host+"/acme/base", []string{"2"}); err != nil {
+		t.Fatal(err)
+	}
+	anonymous := newTestBuilder(t, WithInsecureRegistries(host))
+	spec.BuildArgs = map[string]string{"BASE": host + "/acme/base:2"}
+	if img, err := anonymous.Build(ctx, spec); err == nil {
+		img.Close()
+		t.Error("buildah pulled the private base without credentials: the test proves nothing")
 	}
 }

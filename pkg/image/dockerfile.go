@@ -73,14 +73,26 @@ func (b *Builder) runDockerfileBuild(ctx context.Context, spec Spec, dir string)
 		opts = append(opts, "--target", spec.Target)
 	}
 	if buildah, err := b.o.lookPath("buildah"); err == nil {
+		// The base images come with the Builder's own credentials and
+		// insecure registries; the files live beside the layout, outside
+		// it, and go with it.
+		confDir, err := os.MkdirTemp(b.o.tempDir, "build-push-buildah-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(confDir)
+		pull, env, err := b.builderConfig(spec, confDir)
+		if err != nil {
+			return err
+		}
 		suffix := make([]byte, 6)
 		rand.Read(suffix)
 		tag := "localhost/build-push-" + hex.EncodeToString(suffix)
 		store := []string{"--storage-driver", "vfs"}
 		bud := append(append([]string{}, store...), "bud", "--isolation", "chroot", "--format", "oci",
 			"--timestamp", stamp, "-f", spec.Dockerfile, "-t", tag)
-		bud = append(append(bud, opts...), spec.contextDir())
-		if err := b.run(ctx, buildah, bud...); err != nil {
+		bud = append(append(append(bud, pull...), opts...), spec.contextDir())
+		if err := b.runEnv(ctx, env, buildah, bud...); err != nil {
 			return err
 		}
 		defer b.run(context.WithoutCancel(ctx), buildah, append(store, "rmi", tag)...)
@@ -99,8 +111,16 @@ func (b *Builder) runDockerfileBuild(ctx context.Context, spec Spec, dir string)
 // run runs a builder command, passing its output lines to the reporter
 // and keeping the end of it for the error message.
 func (b *Builder) run(ctx context.Context, prog string, args ...string) error {
+	return b.runEnv(ctx, nil, prog, args...)
+}
+
+// runEnv is run with env added to the environment.
+func (b *Builder) runEnv(ctx context.Context, env []string, prog string, args ...string) error {
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, prog, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
