@@ -10,6 +10,7 @@
 package e2e
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"context"
@@ -24,14 +25,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/crane"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/jackc/pgx/v5"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -89,7 +95,7 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 	if run.err != nil {
 		t.Fatalf("the release pipeline failed: %v\n%s", run.err, run.tail())
 	}
-	for _, job := range []string{"build", "scan-and-sign", "staging", "production"} {
+	for _, job := range []string{"build", "scan-and-sign", "staging", "team-tests", "production"} {
 		if got := run.results[job]; got != "success" {
 			t.Errorf("job %s: %q, want success", job, got)
 		}
@@ -133,6 +139,15 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 	if got := imageOf(t, client, w.production, "fx-platform-green"); got != released {
 		t.Errorf("fx-platform-green runs %s, want %s", got, released)
 	}
+	// The image is the Dockerfile's production stage, on the team's base.
+	w.checkDockerfileImage(t, released)
+	// The expand migration ran before staging's deploy and production's
+	// promote, each in its environment's database.
+	for env, db := range map[string]sandbox.Database{"staging": w.stagingDB, "production": w.productionDB} {
+		if got := columns(t, db.URL); got != "id,name,pair,signal" {
+			t.Errorf("%s's strategies columns: %s, want signal added by the release's migration", env, got)
+		}
+	}
 	// Green was rendered from the chart, as its own Helm release, with
 	// production's values.
 	if got := lastRelease(t, h, "fx-platform-green"); got.digest != digest || got.revisions != 1 || got.env != "production" || got.status != "deployed" {
@@ -145,6 +160,8 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 	// The step summaries, one per stage, each about this release.
 	for _, want := range []struct{ job, action, contains string }{
 		{"build", "build-push", digest},
+		{"staging", "migrate", "### migrate: migrated"},
+		{"production", "migrate", "### migrate: migrated"},
 		{"scan-and-sign", "scan", "### scan: "},
 		{"scan-and-sign", "sign", hex},
 		{"staging", "deploy", "### deploy: fx-platform-staging"},
@@ -171,8 +188,13 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 	if got := liveColour(t, client, w.production); got != "blue" {
 		t.Errorf("after the rollback button the live colour is %q, want blue", got)
 	}
-	if got := run.summary("rollback", "rollback"); !strings.Contains(got, "| live colour | blue |") || !strings.Contains(got, "e2e: the rollback button") {
+	if got := run.summary("rollback", "rollback"); !strings.Contains(got, "| live colour | blue |") || !strings.Contains(got, "e2e: the rollback button") ||
+		!strings.Contains(got, "### rollback down migration (after-switch): migrated") {
 		t.Errorf("rollback summary:\n%s", got)
+	}
+	// The down migration, after the switch: v1.0.0 never read the column.
+	if got := columns(t, w.productionDB.URL); got != "id,name,pair" {
+		t.Errorf("production's strategies columns after the rollback button: %s, want signal dropped", got)
 	}
 
 	// --- the same button, asking for the rollout's status -----------------------
@@ -222,8 +244,84 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 	if got := lastRelease(t, h, "fx-platform-blue"); got.revisions != 1 {
 		t.Errorf("release fx-platform-blue has %d revisions, want 1: the rollbacks switch to it as it was rendered", got.revisions)
 	}
+	if got := columns(t, w.productionDB.URL); got != "id,name,pair" {
+		t.Errorf("production's strategies columns after the automatic rollback: %s, want its down migration run", got)
+	}
 	rollouttest.Settle(t, probe, "v1.0.0")
 	rollouttest.CheckProbe(t, "the live Service during the release of v1.2.0 and its automatic rollback", probe, "v1.0.0", "v1.2.0")
+
+	// --- a release whose staging tests fail ---------------------------------------
+	// The team's staging tests find a defect in v1.3.0: the release stops
+	// before production, whose colours, releases and database stay as they
+	// were.
+	w.appFault = ""
+	writeFile(t, filepath.Join(w.repo, "ci", "staging-tests.sh"), []byte(failingStagingTests))
+	git(t, w.repo, "-c", "user.name=e2e", "-c", "user.email=e2e@example.com", "commit", "-q", "-am", "staging tests that fail")
+	greenRevisions := lastRelease(t, h, "fx-platform-green").revisions
+	probe = prod.ProbeAtRate(t, e2eProbeRate)
+	run = w.run(t, "push", pushEvent("v1.3.0"), "release.yml")
+	if run.err == nil {
+		t.Fatalf("the pipeline passed although its staging tests fail\n%s", run.tail())
+	}
+	if got := run.results["staging"]; got != "success" {
+		t.Errorf("job staging: %q, want success", got)
+	}
+	if got := run.results["team-tests"]; got != "failure" {
+		t.Errorf("job team-tests: %q, want failure", got)
+	}
+	if got := run.results["production"]; got == "success" || got == "failure" {
+		t.Errorf("job production ran (%q) after failing staging tests", got)
+	}
+	if !strings.Contains(strings.Join(run.log, "\n"), "EURUSD mispriced by 3 pips") {
+		t.Errorf("the staging tests' output is not in the log:\n%s", run.tail())
+	}
+	if got := liveColour(t, client, w.production); got != "blue" {
+		t.Errorf("after failing staging tests the live colour is %q, want blue", got)
+	}
+	if got := lastRelease(t, h, "fx-platform-green").revisions; got != greenRevisions {
+		t.Errorf("release fx-platform-green has %d revisions, want %d: production was touched", got, greenRevisions)
+	}
+	if got := columns(t, w.productionDB.URL); got != "id,name,pair" {
+		t.Errorf("production's strategies columns after a release stopped in staging: %s", got)
+	}
+	rollouttest.Settle(t, probe, "v1.0.0")
+	rollouttest.CheckProbe(t, "the live Service during the release of v1.3.0, stopped by its staging tests", probe, "v1.0.0")
+}
+
+// checkDockerfileImage checks that ref is the caller's Dockerfile's
+// production stage: its user and entrypoint, the base's file, not the debug
+// stage's.
+func (w *world) checkDockerfileImage(t *testing.T, ref string) {
+	t.Helper()
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(r, w.remoteOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Config.User != "65532:65532" || !slices.Equal(cfg.Config.Entrypoint, []string{"/app/sample-app"}) || !slices.Contains(cfg.Config.Env, "SCHEMA_VERSION=2") {
+		t.Errorf("image config: user %q, entrypoint %q, env %q; want the Dockerfile's production stage with the release's env", cfg.Config.User, cfg.Config.Entrypoint, cfg.Config.Env)
+	}
+	files := map[string]bool{}
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		files[strings.TrimPrefix(h.Name, "./")] = true
+	}
+	if !files["etc/fx-base-release"] || !files["app/sample-app"] || files["debug/staging-tests.sh"] {
+		t.Errorf("image files: base %v, app %v, debug stage %v; want the base's and the app, not the debug stage", files["etc/fx-base-release"], files["app/sample-app"], files["debug/staging-tests.sh"])
+	}
 }
 
 // world is one caller repository and what its workflows are given.
@@ -243,6 +341,10 @@ type world struct {
 	// appFault is added to the image's environment by the next build (a
 	// release that ships a fault).
 	appFault string
+	// The databases of staging and production, and the base image the
+	// caller's Dockerfile builds on, in the sandbox's registry.
+	stagingDB, productionDB sandbox.Database
+	baseImage               string
 }
 
 func newWorld(t *testing.T, s *sandbox.Sandbox) *world {
@@ -262,6 +364,15 @@ func newWorld(t *testing.T, s *sandbox.Sandbox) *world {
 	w.stagingIP = freeClusterIP(t, s)
 	w.stagingURL = "http://" + w.stagingIP
 	w.keyFile, w.pubFile = signingKey(t)
+	// Both databases at the schema the release before this one (v1.0.0)
+	// reads.
+	w.stagingDB, w.productionDB = sandbox.TestDatabase(t), sandbox.TestDatabase(t)
+	for _, db := range []sandbox.Database{w.stagingDB, w.productionDB} {
+		if _, _, err := sampleapp.Migrate(db.URL, "goto 1", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.baseImage = w.pushBaseImage(t)
 	w.makeRepo(t)
 	w.act = actBinary(t)
 	return w
@@ -296,6 +407,14 @@ func (w *world) makeRepo(t *testing.T) {
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the sample app: %v\n%s", err, out)
+	}
+	writeFile(t, filepath.Join(w.repo, "Dockerfile"), []byte(callerDockerfile))
+	writeFile(t, filepath.Join(w.repo, "ci", "staging-tests.sh"), []byte(stagingTests))
+	writeFile(t, filepath.Join(w.repo, "ci", "performance-tests.sh"), []byte(performanceTests))
+	for _, f := range []string{"staging-tests.sh", "performance-tests.sh"} {
+		if err := os.Chmod(filepath.Join(w.repo, "ci", f), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	git(t, w.repo, "init", "-q", "-b", "main")
 	git(t, w.repo, "add", ".")
@@ -337,6 +456,7 @@ func (w *world) installProduction(t *testing.T, image string) *helm.Client {
 		t.Fatal(err)
 	}
 	vals, err := helm.Values{Files: []string{filepath.Join(w.repo, "deploy/staging.yaml"), filepath.Join(w.repo, "deploy/production.yaml")},
+		Set:   []string{"env.DATABASE_URL=" + w.productionDB.PodURL},
 		Image: &helm.Image{Repository: d.Context().Name(), Digest: d.DigestStr()}}.Merge()
 	if err != nil {
 		t.Fatal(err)
@@ -501,6 +621,9 @@ func (w *world) run(t *testing.T, event, payload, workflow string) actRun {
 		"--var", "STAGING_CLUSTER_IP=" + w.stagingIP,
 		"--var", "PRODUCTION_URL=" + w.productionURL,
 		"--var", "APP_FAULT=" + w.appFault,
+		"--var", "BASE_IMAGE=" + w.baseImage,
+		"--var", "STAGING_DATABASE_URL=" + w.stagingDB.PodURL,
+		"--var", "PRODUCTION_DATABASE_URL=" + w.productionDB.PodURL,
 		// The runner sets GITHUB_WORKFLOW_REF; act does not. sign's
 		// provenance names it.
 		"--env", "GITHUB_WORKFLOW_REF=acme/fx-platform/.github/workflows/" + workflow + "@" + refOf(payload),
@@ -697,4 +820,97 @@ func copyDir(t *testing.T, from, to string) {
 	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// callerDockerfile is the caller's Dockerfile, shaped like the strategy's:
+// a build stage and a production stage that takes only the built app from
+// it, as a non-root user, from a base image in the team's registry; a debug
+// stage after it, so that the target matters.
+const callerDockerfile = `ARG BASE_IMAGE
+FROM ${BASE_IMAGE} AS build
+WORKDIR /src
+COPY app/sample-app ./sample-app
+
+FROM ${BASE_IMAGE} AS production
+WORKDIR /app
+COPY --from=build /src/sample-app /app/sample-app
+USER 65532:65532
+EXPOSE 3000
+ENTRYPOINT ["/app/sample-app"]
+
+FROM production AS debug
+COPY ci/ /debug/
+`
+
+// The team's own tests: staging answers with the signal the release's
+// schema adds; and a cut-down performance test.
+const (
+	stagingTests = `#!/usr/bin/env bash
+set -euo pipefail
+body=$(curl -fsS --max-time 5 "$STAGING_URL/api/strategy")
+echo "staging answered: $body"
+grep -q '"signal"' <<<"$body"
+`
+	performanceTests = `#!/usr/bin/env bash
+set -euo pipefail
+for i in $(seq 100); do curl -fsS --max-time 2 -o /dev/null "$STAGING_URL/api/strategy"; done
+echo "staging answered 100 requests"
+`
+	failingStagingTests = `#!/usr/bin/env bash
+echo "staging tests: EURUSD mispriced by 3 pips"
+exit 1
+`
+)
+
+// pushBaseImage pushes the base image the caller's Dockerfile builds on
+// to the sandbox's registry (no public registry is reachable): a layer
+// with a file that tells it, for this machine's platform.
+func (w *world) pushBaseImage(t *testing.T) string {
+	t.Helper()
+	layer, err := crane.Layer(map[string][]byte{"etc/fx-base-release": []byte("fx-platform base 1\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = cfg.DeepCopy()
+	cfg.OS, cfg.Architecture = "linux", runtime.GOARCH
+	if img, err = mutate.ConfigFile(img, cfg); err != nil {
+		t.Fatal(err)
+	}
+	repo := strings.Replace(w.repository, "/fx-platform-", "/base-", 1)
+	ref, err := name.NewTag(repo+":1", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img, w.remoteOptions()...); err != nil {
+		t.Fatalf("pushing the base image: %v", err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return repo + "@" + d.String()
+}
+
+// columns are a database's strategies columns, in order.
+func columns(t *testing.T, url string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var cols string
+	if err := conn.QueryRow(ctx, "SELECT coalesce(string_agg(column_name, ',' ORDER BY ordinal_position), '') FROM information_schema.columns WHERE table_name = 'strategies'").Scan(&cols); err != nil {
+		t.Fatal(err)
+	}
+	return cols
 }
