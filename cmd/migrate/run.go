@@ -115,7 +115,7 @@ func (p *Inputs) parseTemplate(in *action.Inputs, digest name.Digest) {
 		return
 	}
 	if g.Local() != nil && g.Values != nil && p.Deployment != "" && p.Image != "" {
-		if _, _, err := p.render(g.Local(), "blue"); err != nil {
+		if _, err := p.render(g.Local(), "blue"); err != nil {
 			in.Fail("chart", "%v", err)
 		}
 	}
@@ -123,13 +123,13 @@ func (p *Inputs) parseTemplate(in *action.Inputs, digest name.Digest) {
 
 // render renders the release's pod: staging's one Deployment, or the
 // colour's.
-func (p *Inputs) render(ch *chart.Chart, colour string) (*corev1.PodTemplateSpec, string, error) {
+func (p *Inputs) render(ch *chart.Chart, colour string) (*rollout.Pod, error) {
 	part := rollout.PartAll
 	if p.Part == "colour" {
 		part = colour
 	}
 	c := rollout.Chart{Chart: ch, Values: p.Chart.Values, Release: p.Release}
-	return c.PodTemplate(p.App, part)
+	return c.RenderPod(p.App, part)
 }
 
 func run(ctx context.Context, a *action.Action) error {
@@ -141,12 +141,23 @@ func run(ctx context.Context, a *action.Action) error {
 	if err != nil {
 		return err
 	}
-	tmpl, source, err := template(ctx, a, client, in)
+	tmpl, source, rendered, err := template(ctx, a, client, in)
 	if err != nil {
 		return err
 	}
 	s := migrate.Spec{Namespace: in.Namespace, Name: migrate.JobName(in.Deployment, in.Image, in.Command), Image: in.Image, Command: in.Command,
 		Template: tmpl, Container: in.Container, Env: in.Env, Timeout: in.Timeout}
+	if rendered != nil {
+		// Before its first install, a release's own ConfigMaps and Secrets
+		// are not there for its pod: made for Helm to adopt.
+		made, err := migrate.EnsureConfig(ctx, client, s, rendered.Release, rendered.Config)
+		if err != nil {
+			return err
+		}
+		for _, m := range made {
+			a.Infof("Made %s from the chart for the migration's pod; the release %s adopts it when it is installed", m, rendered.Release)
+		}
+	}
 	a.Infof("Migrating with %s in %s (pod: %s)", strings.Join(in.Command, " "), in.Image, source)
 	res, rerr := migrate.Run(ctx, client, s, func(m string) { a.Infof("%s", m) })
 	if res == nil {
@@ -157,32 +168,33 @@ func run(ctx context.Context, a *action.Action) error {
 	return errors.Join(rerr, a.SetOutputs("job", res.Job, "result", result, "template", source), a.AddSummary(migration.Summary("migrate", s, res, result, source)))
 }
 
-// template is the pod the migration runs in, and where it came from.
-func template(ctx context.Context, a *action.Action, client kubernetes.Interface, in Inputs) (*corev1.PodTemplateSpec, string, error) {
+// template is the pod the migration runs in, where it came from, and the
+// chart's render when it came from one.
+func template(ctx context.Context, a *action.Action, client kubernetes.Interface, in Inputs) (*corev1.PodTemplateSpec, string, *rollout.Pod, error) {
 	live := ""
 	if in.Service != "" {
 		svc, err := client.CoreV1().Services(in.Namespace).Get(ctx, in.Service, metav1.GetOptions{})
 		if err != nil {
-			return nil, "", fmt.Errorf("reading the live Service %s/%s: %w", in.Namespace, in.Service, err)
+			return nil, "", nil, fmt.Errorf("reading the live Service %s/%s: %w", in.Namespace, in.Service, err)
 		}
 		live = rollout.ReadState(svc).ActiveColor
 	}
 	switch in.From {
 	case fromNone:
-		return nil, fromNone, nil
+		return nil, fromNone, nil, nil
 	case fromLive:
 		tmpl, name, err := migrate.FindTemplate(ctx, client, in.Namespace, in.Deployment, live)
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		if tmpl == nil {
-			return nil, "", fmt.Errorf("no Deployment %s/%s or of its colours to take the pod from: render it from the chart (template-from chart), or run a bare pod (template-from none, with env)", in.Namespace, in.Deployment)
+			return nil, "", nil, fmt.Errorf("no Deployment %s/%s or of its colours to take the pod from: render it from the chart (template-from chart), or run a bare pod (template-from none, with env)", in.Namespace, in.Deployment)
 		}
-		return tmpl, fromLive + " (" + name + ")", nil
+		return tmpl, fromLive + " (" + name + ")", nil, nil
 	}
 	ch, err := in.Chart.Load(ctx, a, "deploy-actions/migrate")
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	// A colour's release is rendered as the candidate's, the colour not
 	// live; the colours' pods differ in their names and labels alone.
@@ -190,9 +202,9 @@ func template(ctx context.Context, a *action.Action, client kubernetes.Interface
 	if live != "" {
 		colour = traffic.Other(live)
 	}
-	tmpl, name, err := in.render(ch, colour)
+	pod, err := in.render(ch, colour)
 	if err != nil {
-		return nil, "", fmt.Errorf("rendering the chart: %w", err)
+		return nil, "", nil, fmt.Errorf("rendering the chart: %w", err)
 	}
-	return tmpl, fromChart + " (" + name + ")", nil
+	return pod.Template, fromChart + " (" + pod.Deployment + ")", pod, nil
 }

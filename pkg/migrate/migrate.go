@@ -26,6 +26,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 )
@@ -415,4 +417,121 @@ func deleteJob(ctx context.Context, client kubernetes.Interface, namespace, name
 		}
 	}
 	return fmt.Errorf("deleting Job %s/%s: still there after a minute", namespace, name)
+}
+
+// References are the Secrets and ConfigMaps the Job's pod refers to: by
+// its container's env and envFrom, its volumes and its image pull secrets.
+func (s Spec) References() (secrets, configMaps []string, err error) {
+	pod, err := s.pod()
+	if err != nil {
+		return nil, nil, err
+	}
+	add := func(list *[]string, name string) {
+		if name != "" && !slices.Contains(*list, name) {
+			*list = append(*list, name)
+		}
+	}
+	for _, c := range pod.Containers {
+		for _, e := range c.Env {
+			if f := e.ValueFrom; f != nil && f.SecretKeyRef != nil {
+				add(&secrets, f.SecretKeyRef.Name)
+			} else if f != nil && f.ConfigMapKeyRef != nil {
+				add(&configMaps, f.ConfigMapKeyRef.Name)
+			}
+		}
+		for _, e := range c.EnvFrom {
+			if e.SecretRef != nil {
+				add(&secrets, e.SecretRef.Name)
+			}
+			if e.ConfigMapRef != nil {
+				add(&configMaps, e.ConfigMapRef.Name)
+			}
+		}
+	}
+	for _, v := range pod.Volumes {
+		if v.Secret != nil {
+			add(&secrets, v.Secret.SecretName)
+		}
+		if v.ConfigMap != nil {
+			add(&configMaps, v.ConfigMap.Name)
+		}
+		if v.Projected != nil {
+			for _, p := range v.Projected.Sources {
+				if p.Secret != nil {
+					add(&secrets, p.Secret.Name)
+				}
+				if p.ConfigMap != nil {
+					add(&configMaps, p.ConfigMap.Name)
+				}
+			}
+		}
+	}
+	for _, r := range pod.ImagePullSecrets {
+		add(&secrets, r.Name)
+	}
+	return secrets, configMaps, nil
+}
+
+// The metadata by which Helm adopts an object it finds when it installs a
+// release.
+const (
+	helmManagedBy        = "Helm"
+	helmReleaseName      = "meta.helm.sh/release-name"
+	helmReleaseNamespace = "meta.helm.sh/release-namespace"
+)
+
+// EnsureConfig makes, for a release not installed yet, the ConfigMaps and
+// Secrets of config (the release's render) that the Job's pod refers to and
+// the cluster lacks, with the metadata by which Helm adopts them when it
+// installs release: a migration runs before its release, as a Helm
+// pre-install hook does, and its pod must find its environment. What
+// exists is left as it is (the release updates it). It returns the objects
+// made, as Kind/name.
+func EnsureConfig(ctx context.Context, client kubernetes.Interface, s Spec, release string, config []*unstructured.Unstructured) ([]string, error) {
+	secrets, configMaps, err := s.References()
+	if err != nil {
+		return nil, err
+	}
+	var made []string
+	for _, o := range config {
+		kind, name := o.GetKind(), o.GetName()
+		if !(kind == "Secret" && slices.Contains(secrets, name) || kind == "ConfigMap" && slices.Contains(configMaps, name)) {
+			continue
+		}
+		labels := o.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[LabelManagedBy] = helmManagedBy
+		annotations := o.GetAnnotations()
+		if annotations == nil {
+			annotations = map[string]string{}
+		}
+		annotations[helmReleaseName], annotations[helmReleaseNamespace] = release, s.Namespace
+		meta := metav1.ObjectMeta{Name: name, Namespace: s.Namespace, Labels: labels, Annotations: annotations}
+		switch kind {
+		case "Secret":
+			var sec corev1.Secret
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &sec); err != nil {
+				return made, fmt.Errorf("Secret %s: %w", name, err)
+			}
+			sec.ObjectMeta = meta
+			_, err = client.CoreV1().Secrets(s.Namespace).Create(ctx, &sec, metav1.CreateOptions{})
+		case "ConfigMap":
+			var cm corev1.ConfigMap
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &cm); err != nil {
+				return made, fmt.Errorf("ConfigMap %s: %w", name, err)
+			}
+			cm.ObjectMeta = meta
+			_, err = client.CoreV1().ConfigMaps(s.Namespace).Create(ctx, &cm, metav1.CreateOptions{})
+		}
+		switch {
+		case apierrors.IsAlreadyExists(err):
+		case err != nil:
+			return made, fmt.Errorf("making %s %s/%s for the migration: %w", kind, s.Namespace, name, err)
+		default:
+			made = append(made, kind+"/"+name)
+		}
+	}
+	return made, nil
 }

@@ -499,12 +499,22 @@ func (p *promotion) checkAutoscalers(ctx context.Context) error {
 	return nil
 }
 
-// PodTemplate renders part client-side (a colour, as promote renders a
+// Pod is the pod a release will run, as RenderPod renders it.
+type Pod struct {
+	Template *corev1.PodTemplateSpec
+	// Deployment and Release are the Deployment's name and its Helm
+	// release's.
+	Deployment, Release string
+	// Config are the ConfigMaps and Secrets the release renders: a pod
+	// that refers to one before the release is installed needs it made.
+	Config []*unstructured.Unstructured
+}
+
+// RenderPod renders part client-side (a colour, as promote renders a
 // candidate, or PartAll, as deploy renders staging's one Deployment) and
-// returns the pod template of its Deployment and the Deployment's name:
-// the pod the release will run, environment and all, for a migration Job
-// that runs before it.
-func (ch *Chart) PodTemplate(app traffic.App, part string) (*corev1.PodTemplateSpec, string, error) {
+// returns the pod template of its Deployment: the pod the release will
+// run, environment and all, for a migration Job that runs before it.
+func (ch *Chart) RenderPod(app traffic.App, part string) (*Pod, error) {
 	app = app.WithDefaults()
 	release := ch.releaseName(app, part)
 	if part == PartAll {
@@ -513,16 +523,20 @@ func (ch *Chart) PodTemplate(app traffic.App, part string) (*corev1.PodTemplateS
 	}
 	vals, err := ch.values(app, part, nil)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	r, err := helm.Render(ch.Chart, release, app.Namespace, vals)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
+	pod := &Pod{Release: release}
 	var deployments []*unstructured.Unstructured
 	for _, o := range r.Objects {
-		if o.GetKind() == "Deployment" {
+		switch o.GetKind() {
+		case "Deployment":
 			deployments = append(deployments, o)
+		case "ConfigMap", "Secret":
+			pod.Config = append(pod.Config, o)
 		}
 	}
 	want := app.DeploymentName(part)
@@ -534,11 +548,12 @@ func (ch *Chart) PodTemplate(app traffic.App, part string) (*corev1.PodTemplateS
 		d = deployments[0]
 	}
 	if d == nil {
-		return nil, "", fmt.Errorf("with %s=%s the chart renders %d Deployments, none named %q", "rollout.part", part, len(deployments), want)
+		return nil, fmt.Errorf("with %s=%s the chart renders %d Deployments, none named %q", "rollout.part", part, len(deployments), want)
 	}
 	var out appsv1.Deployment
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(d.Object, &out); err != nil {
-		return nil, "", fmt.Errorf("Deployment %q: %w", d.GetName(), err)
+		return nil, fmt.Errorf("Deployment %q: %w", d.GetName(), err)
 	}
-	return &out.Spec.Template, d.GetName(), nil
+	pod.Template, pod.Deployment = &out.Spec.Template, d.GetName()
+	return pod, nil
 }

@@ -239,9 +239,13 @@ func TestFirstReleaseOnlyIntoAnEmptyPlace(t *testing.T) {
 func TestChartPodTemplate(t *testing.T) {
 	ch := referenceChart(t, "service.name=fx-platform-service", "env.DATABASE_URL=postgres://db/fx")
 	for _, tc := range []struct{ part, name string }{{"green", "fx-platform-green"}, {PartAll, "fx-platform"}} {
-		tmpl, name, err := ch.PodTemplate(chartApp, tc.part)
+		pod, err := ch.RenderPod(chartApp, tc.part)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.part, err)
+		}
+		tmpl, name := pod.Template, pod.Deployment
+		if pod.Release != tc.name || len(pod.Config) == 0 || pod.Config[0].GetName() != tc.name+"-config" {
+			t.Errorf("%s: release %q, config %d objects; want release %s and its Secret", tc.part, pod.Release, len(pod.Config), tc.name)
 		}
 		if name != tc.name || len(tmpl.Spec.Containers) == 0 || tmpl.Spec.Containers[0].Image != chartImage {
 			t.Fatalf("%s: Deployment %q, containers %+v", tc.part, name, tmpl.Spec.Containers)
