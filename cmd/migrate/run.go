@@ -11,6 +11,7 @@ import (
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -174,10 +175,16 @@ func template(ctx context.Context, a *action.Action, client kubernetes.Interface
 	live := ""
 	if in.Service != "" {
 		svc, err := client.CoreV1().Services(in.Namespace).Get(ctx, in.Service, metav1.GetOptions{})
-		if err != nil {
+		switch {
+		case apierrors.IsNotFound(err):
+			// A first release: promote installs blue, and no colour is
+			// live yet.
+			a.Infof("No Service %s/%s yet: no colour is live", in.Namespace, in.Service)
+		case err != nil:
 			return nil, "", nil, fmt.Errorf("reading the live Service %s/%s: %w", in.Namespace, in.Service, err)
+		default:
+			live = rollout.ReadState(svc).ActiveColor
 		}
-		live = rollout.ReadState(svc).ActiveColor
 	}
 	switch in.From {
 	case fromNone:

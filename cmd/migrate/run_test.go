@@ -1,9 +1,14 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
 )
 
@@ -39,4 +44,34 @@ func TestBadInput(t *testing.T) {
 		{Name: "a timeout that is not a duration", Set: map[string]string{"timeout": "soon"}, Input: "timeout"},
 		{Name: "a kubeconfig that is not one", Set: map[string]string{"kubeconfig": "not: [a kubeconfig"}, Input: "kubeconfig"},
 	})
+}
+
+// TestTemplateFirstRelease: before production's first release there is no
+// live Service (promote installs blue); the migration runs in the pod
+// rendered from the chart, as promote will install it, instead of failing
+// on the missing Service.
+func TestTemplateFirstRelease(t *testing.T) {
+	cluster := actiontest.NewTLSServer(t, nil)
+	r := actiontest.New(t, map[string]string{"image": goodImage, "command": "/app/sample-app migrate up", "deployment": "fx-platform",
+		"namespace": "production", "service": "fx-platform", "chart": "../../testdata/charts/fx-platform", "chart-part": "colour",
+		"kubeconfig": cluster.Kubeconfig()})
+	var source string
+	code := r.Run(context.Background(), spec, func(ctx context.Context, a *action.Action) error {
+		in, err := parseInputs(a)
+		if err != nil {
+			return err
+		}
+		tmpl, src, _, err := template(ctx, a, fake.NewClientset(), in)
+		if err != nil {
+			return err
+		}
+		if tmpl == nil {
+			return errors.New("no template")
+		}
+		source = src
+		return nil
+	})
+	if code != 0 || !strings.Contains(source, "blue") {
+		t.Errorf("exit %d, template %q; want the chart's blue pod\n%s", code, source, r.Log.String())
+	}
 }
