@@ -89,7 +89,7 @@ func TestRollbackWithDownMigration(t *testing.T) {
 	if !strings.Contains(sum, "### rollback down migration (after-switch): migrated") || !strings.Contains(sum, "2/d signal") {
 		t.Errorf("the summary lacks the down migration or its log:\n%s", sum)
 	}
-		if i, j := strings.Index(r.Log.String(), "Down migration"), strings.Index(r.Log.String(), " is live on blue"); i < 0 || j < 0 || i < j {
+	if i, j := strings.Index(r.Log.String(), "Down migration"), strings.Index(r.Log.String(), " is live on blue"); i < 0 || j < 0 || i < j {
 		t.Errorf("the down migration (at %d in the log) did not run after the switch (at %d):\n%s", i, j, r.Log.String())
 	}
 	// The Job ran v2's image, in v2's pod (green's).
