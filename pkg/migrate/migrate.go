@@ -99,14 +99,16 @@ const (
 // label value of the job-name label: 63).
 const maxJobName = 52
 
-// JobName is the Job of a migration: <base>-migrate-<hash of image and
-// command>, cut to fit. base is the app's Deployment base name: the Job's
-// pods are named <base>-migrate-..., which the monitoring queries' colour
-// pattern (<base>-blue-..., <base>-green-...) leaves out.
+// JobName is the Job of a migration: <base>-migrate-<hash of base, image
+// and command>, cut to fit (the hash tells apart two bases cut to the same
+// prefix; a dot, which a Deployment name may hold and a Job's DNS label
+// may not, becomes a hyphen). base is the app's Deployment base name: the
+// Job's pods are named <base>-migrate-..., which the monitoring queries'
+// colour pattern (<base>-blue-..., <base>-green-...) leaves out.
 func JobName(base, image string, command []string) string {
-	sum := sha256.Sum256([]byte(image + "\x00" + strings.Join(command, "\x00")))
+	sum := sha256.Sum256([]byte(base + "\x00" + image + "\x00" + strings.Join(command, "\x00")))
 	hash := hex.EncodeToString(sum[:])[:10]
-	prefix := base + "-migrate-"
+	prefix := strings.ReplaceAll(base, ".", "-") + "-migrate-"
 	if len(prefix)+len(hash) > maxJobName {
 		prefix = strings.TrimRight(prefix[:maxJobName-len(hash)-1], "-.") + "-"
 	}

@@ -197,3 +197,17 @@ func TestRun(t *testing.T) {
 		t.Errorf("the cancelled run's Job: %v; want it left running", err)
 	}
 }
+
+// TestJobNameBases: two long bases cut to the same prefix, and a base with
+// a dot (a valid Deployment name), give valid, different Jobs.
+func TestJobNameBases(t *testing.T) {
+	a := JobName("fx-platform-trading-engine-europe-west1-primary-api", image, command)
+	b := JobName("fx-platform-trading-engine-europe-west1-primary-worker", image, command)
+	if a == b {
+		t.Errorf("two apps' migrations share the Job %s: the second would be taken as already applied", a)
+	}
+	dotted := Spec{Namespace: "production", Name: JobName("fx.platform", image, command), Image: image, Command: command, Timeout: time.Minute}
+	if err := dotted.Check(); err != nil {
+		t.Errorf("the Job of Deployment fx.platform: %v", err)
+	}
+}
