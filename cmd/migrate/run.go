@@ -146,7 +146,7 @@ func run(ctx context.Context, a *action.Action) error {
 	if err != nil {
 		return err
 	}
-	s := migrate.Spec{Namespace: in.Namespace, Name: migrate.JobName(in.Deployment, in.Image, in.Command), Image: in.Image, Command: in.Command,
+	s := migrate.Spec{Namespace: in.Namespace, App: in.Deployment, Name: migrate.JobName(in.Deployment, in.Image, in.Command), Image: in.Image, Command: in.Command,
 		Template: tmpl, Container: in.Container, Env: in.Env, Timeout: in.Timeout}
 	if rendered != nil {
 		// Before its first install, a release's own ConfigMaps and Secrets

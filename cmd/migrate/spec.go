@@ -17,7 +17,7 @@ const (
 
 var spec = &action.Spec{
 	Name:        "migrate",
-	Description: "Run a release's database migration as a Kubernetes Job in the app's pod (its environment, secrets and placement, rendered from the chart or taken from the live Deployment) with the release's image, and wait for it before any traffic moves. A rerun of the same image and command reuses a completed Job, waits for a running one and replaces a failed one.",
+	Description: "Run a release's database migration as a Kubernetes Job in the app's pod (its environment, secrets and placement, rendered from the chart or taken from the live Deployment) with the release's image, and wait for it before any traffic moves. A rerun of the same image and command reuses a completed Job (unless another migration of the app, a down migration say, ran after it), waits for a running one and replaces a failed one.",
 	Inputs: append([]action.Input{
 		{Name: "image", Required: true, Kind: action.KindImage, Description: "The release's image, pinned by digest (repo@sha256:...): it carries the migrations."},
 		{Name: "command", Required: true, Description: "The migration command, replacing the image's entrypoint: words separated by spaces (/app/sample-app migrate up), or a JSON array of words for words with spaces ([\"psql\", \"-c\", \"SELECT 1\"])."},
@@ -34,7 +34,7 @@ var spec = &action.Spec{
 	}, slices.Concat(charts.Inputs("Chart to render the release's pod from (template-from chart): a local directory or oci://registry/repo.", false), cluster.Inputs)...),
 	Outputs: []action.Output{
 		{Name: "job", Description: "The Job that ran, or had already run, the migration."},
-		{Name: "result", Description: "migrated, or already-applied when a completed Job of the same image and command was found."},
+		{Name: "result", Description: "migrated, or already-applied when a completed Job of the same image and command was found and no other migration of the app ran after it."},
 		{Name: "template", Description: "Where the pod came from: chart (<Deployment>), live (<Deployment>) or none."},
 	},
 }

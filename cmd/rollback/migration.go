@@ -90,7 +90,7 @@ func (m *downMigration) prepare(ctx context.Context, client kubernetes.Interface
 	}
 	image := tmpl.Spec.Containers[i].Image
 	return &preparedMigration{when: m.When, pod: "live (" + name + ")", spec: migrate.Spec{
-		Namespace: in.Namespace, Name: migrate.JobName(base, image, m.Command), Image: image, Command: m.Command,
+		Namespace: in.Namespace, App: base, Name: migrate.JobName(base, image, m.Command), Image: image, Command: m.Command,
 		Template: tmpl, Container: tmpl.Spec.Containers[i].Name, Timeout: m.Timeout,
 	}}, nil
 }

@@ -34,9 +34,12 @@ import (
 
 // Labels and annotations of the Jobs.
 const (
-	LabelManagedBy    = "app.kubernetes.io/managed-by"
-	ManagedBy         = "deploy-actions"
-	LabelMigration    = "deploy-actions.dev/migration"
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	ManagedBy      = "deploy-actions"
+	LabelMigration = "deploy-actions.dev/migration"
+	// LabelApp holds the app's Deployment base name (Spec.App): the
+	// migrations of one app, whose order says which one the schema is at.
+	LabelApp          = "deploy-actions.dev/migration-app"
 	AnnotationImage   = "deploy-actions.dev/image"
 	AnnotationCommand = "deploy-actions.dev/command"
 )
@@ -54,6 +57,11 @@ var (
 // Spec is one migration.
 type Spec struct {
 	Namespace string
+	// App is the app's Deployment base name, as given to JobName: its
+	// Jobs are labelled with it, and a completed Job is reused only while
+	// no other migration of the app (a down migration, an older release's)
+	// ran after it.
+	App string
 	// Name is the Job's name (JobName).
 	Name    string
 	Image   string
@@ -139,6 +147,9 @@ func (s Spec) Job() (*batchv1.Job, error) {
 		return nil, err
 	}
 	labels := map[string]string{LabelManagedBy: ManagedBy, LabelMigration: "true"}
+	if s.App != "" {
+		labels[LabelApp] = appLabel(s.App)
+	}
 	for k, v := range s.Labels {
 		labels[k] = v
 	}
@@ -273,8 +284,29 @@ func Run(ctx context.Context, client kubernetes.Interface, s Spec, report func(s
 	case err != nil:
 		return nil, fmt.Errorf("reading Job %s/%s: %w", s.Namespace, s.Name, err)
 	}
+	if existing != nil && (existing.Annotations[AnnotationImage] != s.Image || existing.Annotations[AnnotationCommand] != strings.Join(s.Command, " ")) {
+		// Not a Job of this migration: neither reused nor deleted.
+		return nil, fmt.Errorf("Job %s/%s exists and did not run this migration (its image %q, command %q): delete it, or it is not deploy-actions'", s.Namespace, s.Name,
+			existing.Annotations[AnnotationImage], existing.Annotations[AnnotationCommand])
+	}
 	if existing != nil {
-		switch done, failed, _ := finished(existing); {
+		done, failed, _ := finished(existing)
+		later := ""
+		if done && !failed {
+			if later, err = ranAfter(ctx, client, s, existing); err != nil {
+				return nil, err
+			}
+		}
+		switch {
+		case done && !failed && later != "":
+			// The schema is where Job later left it: this migration,
+			// say the up migration of a release rolled back since with a
+			// down one, must run again.
+			report(fmt.Sprintf("Job %s ran this migration before and completed, but Job %s of %s's migrations ran after it: running it again", s.Name, later, s.App))
+			if err := deleteJob(ctx, client, s.Namespace, s.Name); err != nil {
+				return nil, err
+			}
+			existing = nil
 		case done && !failed:
 			report(fmt.Sprintf("Job %s ran this migration (image and command) before and completed: nothing to run", s.Name))
 			res.Reused = true
@@ -305,6 +337,34 @@ func Run(ctx context.Context, client kubernetes.Interface, s Spec, report func(s
 		res.Logs = podLogs(context.WithoutCancel(ctx), client, s.Namespace, s.Name)
 	}
 	return res, err
+}
+
+// appLabel is the LabelApp value of an app: its base name when that is a
+// label value, else a hash of it.
+func appLabel(app string) string {
+	if len(validation.IsValidLabelValue(app)) == 0 {
+		return app
+	}
+	sum := sha256.Sum256([]byte(app))
+	return "h-" + hex.EncodeToString(sum[:])[:20]
+}
+
+// ranAfter names a migration Job of the same app created after j, "" when
+// there is none (or the Spec names no app).
+func ranAfter(ctx context.Context, client kubernetes.Interface, s Spec, j *batchv1.Job) (string, error) {
+	if s.App == "" {
+		return "", nil
+	}
+	list, err := client.BatchV1().Jobs(s.Namespace).List(ctx, metav1.ListOptions{LabelSelector: LabelApp + "=" + appLabel(s.App)})
+	if err != nil {
+		return "", fmt.Errorf("listing the migration Jobs of %s/%s: %w", s.Namespace, s.App, err)
+	}
+	for _, o := range list.Items {
+		if o.Name != j.Name && o.CreationTimestamp.After(j.CreationTimestamp.Time) {
+			return o.Name, nil
+		}
+	}
+	return "", nil
 }
 
 // finished reports whether the Job is done, and whether it failed, with

@@ -211,3 +211,63 @@ func TestJobNameBases(t *testing.T) {
 		t.Errorf("the Job of Deployment fx.platform: %v", err)
 	}
 }
+
+// completedJob is a migration Job of app fx-platform that completed,
+// created at the given time.
+func completedJob(name, img string, cmd []string, created time.Time) *batchv1.Job {
+	return &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "production", CreationTimestamp: metav1.NewTime(created),
+			Labels:      map[string]string{LabelApp: "fx-platform", LabelMigration: "true"},
+			Annotations: map[string]string{AnnotationImage: img, AnnotationCommand: strings.Join(cmd, " ")}},
+		Status: batchv1.JobStatus{Conditions: []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}},
+	}
+}
+
+// TestRunAfterADownMigration: v2's up migration completed, then a rollback
+// ran the down migration; promoting v2 again must run the up migration
+// again, not take the old Job as already applied (the schema is v1's).
+func TestRunAfterADownMigration(t *testing.T) {
+	ctx := context.Background()
+	up := Spec{Namespace: "production", App: "fx-platform", Name: JobName("fx-platform", image, command), Image: image, Command: command, Timeout: time.Minute}
+	down := []string{"/app/sample-app", "migrate", "goto", "1"}
+	t0 := time.Now().Add(-time.Hour)
+	client := fake.NewClientset(
+		completedJob(up.Name, image, command, t0),
+		completedJob(JobName("fx-platform", image, down), image, down, t0.Add(10*time.Minute)))
+	finish(t, client, up.Name, batchv1.JobComplete, "")
+	res, err := Run(ctx, client, up, nil)
+	if err != nil || res.Reused {
+		t.Errorf("the up migration after a down one: %+v, %v; want it run again", res, err)
+	}
+	j, err := client.BatchV1().Jobs("production").Get(ctx, up.Name, metav1.GetOptions{})
+	if err != nil || j.Labels[LabelApp] != "fx-platform" {
+		t.Errorf("the new Job: %v, labels %v; want labelled with its app", err, j.Labels)
+	}
+
+	// With no later migration of the app, the completed Job is reused.
+	again := fake.NewClientset(completedJob(up.Name, image, command, t0), completedJob("other-app-migrate-x", image, down, t0.Add(time.Minute)))
+	if l, _ := again.BatchV1().Jobs("production").Get(ctx, "other-app-migrate-x", metav1.GetOptions{}); l != nil {
+		l.Labels[LabelApp] = "other-app"
+		if _, err := again.BatchV1().Jobs("production").Update(ctx, l, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res, err := Run(ctx, again, up, nil); err != nil || !res.Reused {
+		t.Errorf("a rerun with no later migration of the app: %+v, %v; want it reused", res, err)
+	}
+}
+
+// TestRunSomeoneElsesJob: a completed Job of the same name that ran
+// another image or command is neither reused nor deleted.
+func TestRunSomeoneElsesJob(t *testing.T) {
+	ctx := context.Background()
+	s := Spec{Namespace: "production", App: "fx-platform", Name: JobName("fx-platform", image, command), Image: image, Command: command, Timeout: time.Minute}
+	client := fake.NewClientset(completedJob(s.Name, "registry.example.com/other@sha256:2222", []string{"rm", "-rf", "/"}, time.Now()))
+	res, err := Run(ctx, client, s, nil)
+	if err == nil || (res != nil && res.Reused) {
+		t.Errorf("another migration's Job: %+v, %v; want it refused", res, err)
+	}
+	if _, err := client.BatchV1().Jobs("production").Get(ctx, s.Name, metav1.GetOptions{}); err != nil {
+		t.Errorf("the other Job: %v; want it left", err)
+	}
+}
