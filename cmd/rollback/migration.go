@@ -73,7 +73,14 @@ func (m *downMigration) prepare(ctx context.Context, client kubernetes.Interface
 		if err != nil {
 			return nil, fmt.Errorf("reading the live Service %s/%s for the down migration: %w", in.Namespace, in.Service, err)
 		}
-		live = rollout.ReadState(svc).ActiveColor
+		st := rollout.ReadState(svc)
+		live = st.ActiveColor
+		if st.Phase == rollout.PhaseProgressing && st.CandidateColor != "" && (in.To == "" || in.To == "previous") {
+			// A promotion cut short: the rollback undoes its candidate,
+			// whose image carries the down migration, not the stable
+			// colour's that the Service still names.
+			live = st.CandidateColor
+		}
 	}
 	tmpl, name, err := migrate.FindTemplate(ctx, client, in.Namespace, base, live)
 	if err != nil {
