@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/fxplatform/deploy-actions/cmd/internal/charts"
@@ -46,6 +47,10 @@ type Inputs struct {
 func parseInputs(a *action.Action) (Inputs, error) {
 	in := a.Inputs()
 	p := Inputs{App: cluster.App(in), Container: in.String("container")}
+	if problems := validation.IsDNS1123Label(p.Container); p.Container != "" && len(problems) > 0 {
+		// No pod holds such a container: refused before the cluster is read.
+		in.Fail("container", "%q is not a container name (a DNS label: lower-case letters, digits and '-'): %s", p.Container, strings.Join(problems, "; "))
+	}
 	digest := in.Digest("image")
 	if digest.DigestStr() != "" {
 		p.Image = digest.String()

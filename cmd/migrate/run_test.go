@@ -39,6 +39,7 @@ func TestBadInput(t *testing.T) {
 		{Name: "an unknown chart-part", Set: map[string]string{"chart": "../../testdata/charts/fx-platform", "chart-part": "green"}, Input: "chart-part"},
 		{Name: "a chart that is not there", Set: map[string]string{"chart": "../../testdata/charts/nope"}, Input: "chart"},
 		{Name: "a release name too long", Set: map[string]string{"chart": "../../testdata/charts/fx-platform", "release": strings.Repeat("a", 50)}, Input: "release"},
+		{Name: "a container name that no pod can hold", Set: map[string]string{"container": "Fx_Platform"}, Input: "container"},
 		{Name: "env without a value", Set: map[string]string{"env": "LOG_LEVEL"}, Input: "env"},
 		{Name: "a zero timeout", Set: map[string]string{"timeout": "0s"}, Input: "timeout"},
 		{Name: "a timeout that is not a duration", Set: map[string]string{"timeout": "soon"}, Input: "timeout"},
