@@ -139,14 +139,15 @@ func TestFindTemplate(t *testing.T) {
 	}
 }
 
-// finish marks the Job's condition once it exists, as the Job controller
-// would after its pod ended.
+// finish marks the Job's condition once it exists and has none, as the
+// Job controller would after its pod ended.
 func finish(t *testing.T, client *fake.Clientset, name string, cond batchv1.JobConditionType, reason string) {
 	go func() {
 		ctx := context.Background()
 		for range 200 {
+			// A Job that has finished already is the one Run replaces.
 			j, err := client.BatchV1().Jobs("production").Get(ctx, name, metav1.GetOptions{})
-			if err == nil {
+			if err == nil && len(j.Status.Conditions) == 0 {
 				j.Status.Conditions = append(j.Status.Conditions, batchv1.JobCondition{Type: cond, Status: corev1.ConditionTrue, Reason: reason})
 				if _, err := client.BatchV1().Jobs("production").UpdateStatus(ctx, j, metav1.UpdateOptions{}); err != nil {
 					t.Errorf("marking the Job: %v", err)
