@@ -18,11 +18,13 @@ import (
 
 	"github.com/fxplatform/deploy-actions/cmd/internal/charts"
 	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
+	"github.com/fxplatform/deploy-actions/cmd/internal/gate"
 	"github.com/fxplatform/deploy-actions/cmd/internal/migration"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
 	"github.com/fxplatform/deploy-actions/pkg/migrate"
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
+	"github.com/fxplatform/deploy-actions/pkg/sign"
 	"github.com/fxplatform/deploy-actions/pkg/traffic"
 )
 
@@ -39,6 +41,10 @@ type Inputs struct {
 	Timeout   time.Duration
 	Chart     *charts.Group
 	Kube      *kube.Config
+	// Gate is the signature policy the image must pass before it runs with
+	// the app's secrets (off when no verify-* input is set).
+	Gate   sign.Policy
+	digest name.Digest
 }
 
 // parseInputs reads and checks every input without a network call; a
@@ -53,8 +59,9 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	}
 	digest := in.Digest("image")
 	if digest.DigestStr() != "" {
-		p.Image = digest.String()
+		p.Image, p.digest = digest.String(), digest
 	}
+	p.Gate = gate.Parse(a, in, digest)
 	if cmd := in.String("command"); cmd != "" {
 		words, err := migration.ParseCommand(cmd)
 		if err != nil {
@@ -141,6 +148,11 @@ func (p *Inputs) render(ch *chart.Chart, colour string) (*rollout.Pod, error) {
 func run(ctx context.Context, a *action.Action) error {
 	in, err := parseInputs(a)
 	if err != nil {
+		return err
+	}
+	// The image runs with the app's secrets: it passes the same signature
+	// gate as deploy and promote, first.
+	if err := gate.Check(ctx, a, in.digest, in.Gate, "migrate with"); err != nil {
 		return err
 	}
 	client, err := in.Kube.Clientset()

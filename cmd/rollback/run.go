@@ -210,7 +210,13 @@ func run(ctx context.Context, a *action.Action) error {
 	}
 	// After the switch, the old release, which the expand left working,
 	// serves while the schema is contracted back.
-	if rerr == nil && down != nil && down.when == afterSwitch {
+	switch {
+	case rerr != nil || down == nil || down.when != afterSwitch:
+	case res.Unchanged:
+		// Nothing was rolled back: the pod at hand is the live release's,
+		// whose down migration is not this rollback's to run.
+		a.Warningf("down migration skipped", "%s was already live on %s: the rollback changed nothing, so its down migration did not run", res.Image, res.ActiveColor)
+	default:
 		rerr = down.run(ctx, a, client)
 	}
 	if rerr == nil {

@@ -323,10 +323,15 @@ func Run(ctx context.Context, client kubernetes.Interface, s Spec, report func(s
 		}
 	}
 	if existing == nil {
-		if _, err := jobs.Create(ctx, job, metav1.CreateOptions{}); err != nil {
+		switch _, err := jobs.Create(ctx, job, metav1.CreateOptions{}); {
+		case apierrors.IsAlreadyExists(err):
+			// Another run of the same release made it meanwhile.
+			report(fmt.Sprintf("Job %s was made by another run of this release meanwhile: waiting for it", s.Name))
+		case err != nil:
 			return nil, fmt.Errorf("creating Job %s/%s: %w", s.Namespace, s.Name, err)
+		default:
+			report(fmt.Sprintf("Job %s: %s in %s", s.Name, strings.Join(s.Command, " "), s.Image))
 		}
-		report(fmt.Sprintf("Job %s: %s in %s", s.Name, strings.Join(s.Command, " "), s.Image))
 	}
 	// The Job's deadline stops the pod; this one allows for the pod's
 	// start and the controller's report.
@@ -384,8 +389,11 @@ func finished(j *batchv1.Job) (done, failed bool, reason string) {
 	return false, false, ""
 }
 
-// pullFailures are the reasons a container waits that no wait will mend.
-var pullFailures = []string{"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError"}
+// pullFailures are the reasons a container waits that no wait will mend:
+// a pull that failed again and again (not ErrImagePull, whose cause may
+// pass: a registry's rate limit), a name that is none, a configuration
+// the kubelet cannot make.
+var pullFailures = []string{"ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError"}
 
 func waitJob(ctx context.Context, client kubernetes.Interface, namespace, name string, timeout time.Duration, res *Result, report func(string)) error {
 	deadline := time.Now().Add(timeout)
@@ -409,7 +417,7 @@ func waitJob(ctx context.Context, client kubernetes.Interface, namespace, name s
 				started = true
 				report(fmt.Sprintf("Job %s: the migration is running", name))
 			}
-			if pod := newestPod(ctx, client, namespace, name); pod != nil {
+			if pod := newestPod(ctx, client, j); pod != nil {
 				for _, cs := range pod.Status.ContainerStatuses {
 					if w := cs.State.Waiting; w != nil && slices.Contains(pullFailures, w.Reason) {
 						// The Job would wait for its deadline: end it now.
@@ -431,9 +439,11 @@ func waitJob(ctx context.Context, client kubernetes.Interface, namespace, name s
 	}
 }
 
-// newestPod is the Job's newest pod, nil when it has none.
-func newestPod(ctx context.Context, client kubernetes.Interface, namespace, job string) *corev1.Pod {
-	pods, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel + "=" + job})
+// newestPod is the Job's newest pod, nil when it has none: its own, by
+// the Job's uid, not a pod of an earlier Job of the same name that is
+// still terminating.
+func newestPod(ctx context.Context, client kubernetes.Interface, job *batchv1.Job) *corev1.Pod {
+	pods, err := client.CoreV1().Pods(job.Namespace).List(ctx, metav1.ListOptions{LabelSelector: batchv1.ControllerUidLabel + "=" + string(job.UID)})
 	if err != nil || len(pods.Items) == 0 {
 		return nil
 	}
@@ -447,8 +457,12 @@ func newestPod(ctx context.Context, client kubernetes.Interface, namespace, job 
 }
 
 // podLogs is the end of the Job's newest pod's log, "" when there is none.
-func podLogs(ctx context.Context, client kubernetes.Interface, namespace, job string) string {
-	pod := newestPod(ctx, client, namespace, job)
+func podLogs(ctx context.Context, client kubernetes.Interface, namespace, name string) string {
+	job, err := client.BatchV1().Jobs(namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return ""
+	}
+	pod := newestPod(ctx, client, job)
 	if pod == nil {
 		return ""
 	}

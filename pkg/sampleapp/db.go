@@ -94,7 +94,8 @@ func (p *Postgres) FirstStrategy(ctx context.Context) (Strategy, error) {
 
 // Migrate moves the schema of the database at databaseURL: "up" applies
 // every migration, "down" reverts them all, "goto N" moves up or down to
-// version N, "version" only reports. It returns the version reached and
+// version N, "force N" records N as the version without running anything
+// (after a run that did not finish), "version" only reports. It returns the version reached and
 // whether a failed migration left it dirty (golang-migrate's marker: the
 // migration did not finish, and `force` must say where the schema is).
 func Migrate(databaseURL string, command string, log func(string)) (version uint, dirty bool, err error) {
@@ -116,28 +117,44 @@ func Migrate(databaseURL string, command string, log func(string)) (version uint
 		m.Log = logger(log)
 	}
 	verb, arg, _ := strings.Cut(strings.TrimSpace(command), " ")
-	if verb != "version" {
-		if err := recoverFailed(m, src, log); err != nil {
-			return 0, false, err
-		}
+	before, dirty, err := m.Version()
+	switch {
+	case errors.Is(err, migrate.ErrNilVersion):
+		before, dirty, err = 0, false, nil
+	case err != nil:
+		return 0, false, err
+	}
+	if dirty && verb != "version" && verb != "force" {
+		// A run that did not finish (killed at its deadline): which way it
+		// went, and so where the schema is, cannot be known from here.
+		return before, true, fmt.Errorf("the schema is marked dirty at version %d by a run that did not finish: check it, then run `migrate force <the version it is at>`", before)
 	}
 	switch verb {
 	case "up":
 		err = m.Up()
 	case "down":
 		err = m.Down()
-	case "goto":
+	case "goto", "force":
 		n, perr := strconv.ParseUint(strings.TrimSpace(arg), 10, 32)
 		if perr != nil {
-			return 0, false, fmt.Errorf("goto %q: want a version number", arg)
+			return 0, false, fmt.Errorf("%s %q: want a version number", verb, arg)
 		}
-		err = m.Migrate(uint(n))
+		if verb == "force" {
+			err = m.Force(int(n))
+		} else {
+			err = m.Migrate(uint(n))
+		}
 	case "version":
 	default:
-		return 0, false, fmt.Errorf("unknown migrate command %q: want up, down, goto <version> or version", command)
+		return 0, false, fmt.Errorf("unknown migrate command %q: want up, down, goto <version>, force <version> or version", command)
 	}
 	if errors.Is(err, migrate.ErrNoChange) {
 		err = nil
+	}
+	if err != nil {
+		if rerr := recoverFailed(m, src, before, log); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
 	}
 	v, d, verr := m.Version()
 	if errors.Is(verr, migrate.ErrNilVersion) {
@@ -146,11 +163,15 @@ func Migrate(databaseURL string, command string, log func(string)) (version uint
 	return v, d, errors.Join(err, verr)
 }
 
-// recoverFailed undoes golang-migrate's dirty mark of a migration that
-// failed: each of the app's migrations is one transaction (a query of
-// several statements is one in PostgreSQL), so a failed one left nothing,
-// and the schema is at the version before it.
-func recoverFailed(m *migrate.Migrate, src source.Driver, log func(string)) error {
+// recoverFailed undoes golang-migrate's dirty mark of a step of this run
+// that failed. Each of the app's migrations is one transaction (a query of
+// several statements is one in PostgreSQL), so the failed step left
+// nothing, and the schema is where the step started: golang-migrate marks
+// an up step dirty at its own version (the schema is at the one before
+// it), a down step at the version it goes to (the schema is at the one
+// after it). before is the version the run started at, which says the way
+// it went.
+func recoverFailed(m *migrate.Migrate, src source.Driver, before uint, log func(string)) error {
 	v, dirty, err := m.Version()
 	if errors.Is(err, migrate.ErrNilVersion) || (err == nil && !dirty) {
 		return nil
@@ -158,16 +179,24 @@ func recoverFailed(m *migrate.Migrate, src source.Driver, log func(string)) erro
 	if err != nil {
 		return err
 	}
-	prev := -1 // no migration applied
-	if p, err := src.Prev(v); err == nil {
-		prev = int(p)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
+	at := -1 // no migration applied
+	if v > before {
+		if p, err := src.Prev(v); err == nil {
+			at = int(p)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	} else {
+		n, err := src.Next(v)
+		if err != nil {
+			return err
+		}
+		at = int(n)
 	}
 	if log != nil {
-		log(fmt.Sprintf("migration %d failed before and, being one transaction, left nothing: the schema is at %d", v, max(prev, 0)))
+		log(fmt.Sprintf("the step marked dirty at %d failed and, being one transaction, left nothing: the schema is at %d", v, max(at, 0)))
 	}
-	return m.Force(prev)
+	return m.Force(at)
 }
 
 type logger func(string)

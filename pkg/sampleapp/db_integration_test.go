@@ -85,14 +85,43 @@ func TestMigrationsAndStore(t *testing.T) {
 	}
 
 	v, err := migrateTo("up")
-	if err == nil || !strings.Contains(err.Error(), "strategies_pair") || v != SchemaUniquePair {
-		t.Errorf("up: version %d, %v; want migration 3 to fail on the duplicate pair", v, err)
+	if err == nil || !strings.Contains(err.Error(), "strategies_pair") || v != SchemaSignal {
+		t.Errorf("up: version %d, %v; want migration 3 to fail on the duplicate pair, the schema left at 2", v, err)
 	}
 	if cols := columns(t, db.URL); cols != "id,name,pair,signal" {
 		t.Errorf("the failed migration changed the columns: %s", cols)
 	}
 	if s, err := v2.FirstStrategy(ctx); err != nil {
 		t.Errorf("schema 2 after the failed migration: %+v, %v", s, err)
+	}
+
+	// A down step that fails (a view depends on the column) leaves the
+	// schema, and the version, where it was.
+	exec := func(sql string) {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, db.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec("CREATE VIEW signals AS SELECT signal FROM strategies")
+	if v, err := migrateTo("goto 1"); err == nil || v != SchemaSignal || columns(t, db.URL) != "id,name,pair,signal" {
+		t.Errorf("a failing down step: version %d, %v, columns %s; want it failed at 2 with the column kept", v, err, columns(t, db.URL))
+	}
+	exec("DROP VIEW signals")
+
+	// A run that did not finish leaves a dirty mark that says nothing of
+	// where the schema is: the next run refuses until force says.
+	exec("UPDATE schema_migrations SET dirty = true")
+	if _, err := migrateTo("goto 1"); err == nil || !strings.Contains(err.Error(), "force") {
+		t.Errorf("a run on a dirty mark: %v; want it refused, naming force", err)
+	}
+	if v, err := migrateTo("force 2"); err != nil || v != SchemaSignal {
+		t.Errorf("force 2: version %d, %v", v, err)
 	}
 
 	if v, err := migrateTo("goto 1"); err != nil || v != SchemaStrategies || columns(t, db.URL) != "id,name,pair" {

@@ -14,7 +14,7 @@
 // /api/strategy reads the first strategy, with the signal column when
 // $SCHEMA_VERSION is 2 or more (default 1). Its migrations run with:
 //
-//	sample-app migrate up|down|goto <version>|version
+//	sample-app migrate up|down|goto <version>|force <version>|version
 package main
 
 import (
@@ -149,7 +149,7 @@ func migrate(_ context.Context, args []string) error {
 		return errors.New("migrate: $DATABASE_URL is not set")
 	}
 	if len(args) < 2 {
-		return errors.New("migrate: want up, down, goto <version> or version")
+		return errors.New("migrate: want up, down, goto <version>, force <version> or version")
 	}
 	command := strings.Join(args[1:], " ")
 	fmt.Printf("migrate %s\n", command)
