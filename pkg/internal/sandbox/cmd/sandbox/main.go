@@ -31,13 +31,15 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = `usage: scripts/sandbox up|down|status|env [flags]
+const usage = `usage: scripts/sandbox up|down|status|env|database [flags]
 
   up      start the sandbox (or reuse the running one) and print its environment
   down    stop every sandbox process and remove the state directory
   status  show each process; exit 0 if up, 3 if not started, 1 if broken
   env     print KUBECONFIG=, REGISTRY=, PROMETHEUS_URL=, SANDBOX_DIR= lines
   kubectl-path  print the path of kubectl (built from source if not installed)
+  database NAME  make (anew) the PostgreSQL database and role NAME; print URL= (this machine)
+                 and POD_URL= (the real node's pods)
 
 The state directory is --dir, else $SANDBOX_DIR, else ~/.cache/deploy-actions/sandbox/state.
 Use the environment with:  eval "$(scripts/sandbox env | sed 's/^/export /')"
@@ -102,6 +104,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 		return 0, nil
 	case "status":
 		return status(stdout, cfg.Dir)
+	case "database":
+		if fs.NArg() != 1 {
+			fmt.Fprint(stderr, usage)
+			return 2, nil
+		}
+		s, err := loadRunning(cfg.Dir)
+		if err != nil {
+			return 1, err
+		}
+		name := fs.Arg(0)
+		if err := s.DropDatabase(ctx, name); err != nil {
+			return 1, err
+		}
+		db, err := s.CreateDatabase(ctx, name)
+		if err != nil {
+			return 1, err
+		}
+		fmt.Fprintf(stdout, "URL=%s\nPOD_URL=%s\n", db.URL, db.PodURL)
+		return 0, nil
 	case "kubectl-path":
 		cache, err := sandbox.DefaultCacheDir()
 		if err != nil {
