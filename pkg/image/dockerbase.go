@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
 )
 
 // dockerfileBases returns the registries of the images a Dockerfile's
@@ -32,21 +33,34 @@ func dockerfileBases(path string, args map[string]string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	vars := map[string]string{}
+	// As Docker does: the ARGs before the first FROM in order, each default
+	// expanded with the ones before it and replaced by a build arg of its
+	// name; a build arg no such ARG declares does not reach a FROM. The
+	// expansion is the Dockerfile's own (${VAR:-default}, ${VAR:+alt}).
+	lex := shell.NewLex(ast.EscapeToken)
+	var env []string
 	for _, a := range metaArgs {
 		for _, kv := range a.Args {
-			if kv.Value != nil {
-				vars[kv.Key] = *kv.Value
+			v, declared := args[kv.Key]
+			if !declared && kv.Value != nil {
+				if v, _, err = lex.ProcessWord(*kv.Value, shell.EnvsFromSlice(env)); err != nil {
+					return nil, fmt.Errorf("reading %s: ARG %s: %w", path, kv.Key, err)
+				}
+				declared = true
+			}
+			if declared {
+				env = append(env, kv.Key+"="+v)
 			}
 		}
 	}
-	for k, v := range args {
-		vars[k] = v
-	}
+	vars := shell.EnvsFromSlice(env)
 	var names []string
 	var registries []string
 	for _, st := range stages {
-		base := os.Expand(st.BaseName, func(k string) string { return vars[k] })
+		base, _, err := lex.ProcessWord(st.BaseName, vars)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: FROM %s: %w", path, st.BaseName, err)
+		}
 		if base != "scratch" && !slices.Contains(names, strings.ToLower(base)) {
 			if ref, err := name.ParseReference(base); err == nil && !slices.Contains(registries, ref.Context().RegistryStr()) {
 				registries = append(registries, ref.Context().RegistryStr())
