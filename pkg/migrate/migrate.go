@@ -15,6 +15,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -563,10 +565,19 @@ const (
 // pre-install hook does, and its pod must find its environment. What
 // exists is left as it is (the release updates it). It returns the objects
 // made, as Kind/name.
-func EnsureConfig(ctx context.Context, client kubernetes.Interface, s Spec, release string, config []*unstructured.Unstructured) ([]string, error) {
+//
+// They are made by a server-side apply as manager, the field manager of the
+// Helm that installs the release (deploy-actions' Helm is its binary's
+// name: deploy, promote): Helm applies without forcing, and a field it
+// shared with another manager (say one that created the object) would
+// conflict as soon as a later release changed it.
+func EnsureConfig(ctx context.Context, client kubernetes.Interface, s Spec, release, manager string, config []*unstructured.Unstructured) ([]string, error) {
 	secrets, configMaps, err := s.References()
 	if err != nil {
 		return nil, err
+	}
+	if manager == "" {
+		return nil, errors.New("no field manager to make the release's objects as")
 	}
 	var made []string
 	for _, o := range config {
@@ -585,6 +596,7 @@ func EnsureConfig(ctx context.Context, client kubernetes.Interface, s Spec, rele
 		}
 		annotations[helmReleaseName], annotations[helmReleaseNamespace] = release, s.Namespace
 		meta := metav1.ObjectMeta{Name: name, Namespace: s.Namespace, Labels: labels, Annotations: annotations}
+		apply := metav1.ApplyOptions{FieldManager: manager}
 		switch kind {
 		case "Secret":
 			var sec corev1.Secret
@@ -592,22 +604,58 @@ func EnsureConfig(ctx context.Context, client kubernetes.Interface, s Spec, rele
 				return made, fmt.Errorf("Secret %s: %w", name, err)
 			}
 			sec.ObjectMeta = meta
-			_, err = client.CoreV1().Secrets(s.Namespace).Create(ctx, &sec, metav1.CreateOptions{})
+			_, err = client.CoreV1().Secrets(s.Namespace).Get(ctx, name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				var ac *corev1ac.SecretApplyConfiguration
+				if ac, err = applyConfig[corev1ac.SecretApplyConfiguration](&sec, "Secret"); err == nil {
+					_, err = client.CoreV1().Secrets(s.Namespace).Apply(ctx, ac, apply)
+				}
+			} else if err == nil {
+				continue
+			}
 		case "ConfigMap":
 			var cm corev1.ConfigMap
 			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &cm); err != nil {
 				return made, fmt.Errorf("ConfigMap %s: %w", name, err)
 			}
 			cm.ObjectMeta = meta
-			_, err = client.CoreV1().ConfigMaps(s.Namespace).Create(ctx, &cm, metav1.CreateOptions{})
+			_, err = client.CoreV1().ConfigMaps(s.Namespace).Get(ctx, name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				var ac *corev1ac.ConfigMapApplyConfiguration
+				if ac, err = applyConfig[corev1ac.ConfigMapApplyConfiguration](&cm, "ConfigMap"); err == nil {
+					_, err = client.CoreV1().ConfigMaps(s.Namespace).Apply(ctx, ac, apply)
+				}
+			} else if err == nil {
+				continue
+			}
 		}
-		switch {
-		case apierrors.IsAlreadyExists(err):
-		case err != nil:
+		if err != nil {
+			// The error names the object, never its data.
 			return made, fmt.Errorf("making %s %s/%s for the migration: %w", kind, s.Namespace, name, err)
-		default:
-			made = append(made, kind+"/"+name)
 		}
+		made = append(made, kind+"/"+name)
 	}
 	return made, nil
+}
+
+// applyConfig is obj as the apply configuration T of kind (core/v1).
+func applyConfig[T any](obj any, kind string) (*T, error) {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
+	m["apiVersion"], m["kind"] = "v1", kind
+	delete(m["metadata"].(map[string]any), "creationTimestamp")
+	if data, err = json.Marshal(m); err != nil {
+		return nil, err
+	}
+	var ac T
+	if err := json.Unmarshal(data, &ac); err != nil {
+		return nil, err
+	}
+	return &ac, nil
 }
