@@ -25,7 +25,7 @@ var spec = &action.Spec{
 		{Name: "tags", Kind: action.KindLines, Description: "Newline list of tags. Default: computed from GITHUB_REF (v1.2.3 -> 1.2.3, 1.2, 1, latest; branch -> its name; always sha-<7 hex>)."},
 		{Name: "push", Default: "true", Kind: action.KindBool, Description: "Push to the registry; false writes an OCI layout to oci-layout-path instead."},
 		{Name: "oci-layout-path", Description: "Where to write the image as an OCI layout when push is false."},
-		{Name: "dockerfile", Description: "Optional Dockerfile: build it with docker buildx or buildah into an OCI layout, then push that. buildah pulls its base images (FROM) with the same credentials and insecure-registries as the push; docker buildx with docker's own login."},
+		{Name: "dockerfile", Description: "Optional Dockerfile: build it with docker buildx or buildah into an OCI layout, then push that. buildah pulls its base images (FROM) with the same credentials and insecure-registries as the push (an insecure base registry gets a registries.conf of its own, which then replaces the machine's mirrors); docker buildx with docker's own login."},
 		{Name: "build-args", Kind: action.KindMap, Description: "Newline KEY=VALUE values of the Dockerfile's ARGs (--build-arg); with dockerfile only. They stay in the image's history: no secrets."},
 		{Name: "target", Description: "Stage of the Dockerfile to build (FROM <image> AS <target>; --target), checked against the Dockerfile before anything runs. Default: its last stage. With dockerfile only."},
 	}, registry.Inputs...),

@@ -21,6 +21,7 @@ import (
 	"github.com/fxplatform/deploy-actions/cmd/internal/gate"
 	"github.com/fxplatform/deploy-actions/cmd/internal/migration"
 	"github.com/fxplatform/deploy-actions/pkg/action"
+	"github.com/fxplatform/deploy-actions/pkg/helm"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
 	"github.com/fxplatform/deploy-actions/pkg/migrate"
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
@@ -168,7 +169,7 @@ func run(ctx context.Context, a *action.Action) error {
 	if rendered != nil {
 		// Before its first install, a release's own ConfigMaps and Secrets
 		// are not there for its pod: made for Helm to adopt.
-		made, err := migrate.EnsureConfig(ctx, client, s, rendered.Release, installer(in.Part), rendered.Config)
+		made, err := migrate.EnsureConfig(ctx, client, s, rendered.Release, helm.FieldManager, rendered.Config)
 		if err != nil {
 			return err
 		}
@@ -184,16 +185,6 @@ func run(ctx context.Context, a *action.Action) error {
 	migration.Log(a, res)
 	result := migration.Result(res, rerr)
 	return errors.Join(rerr, a.SetOutputs("job", res.Job, "result", result, "template", source), a.AddSummary(migration.Summary("migrate", s, res, result, source)))
-}
-
-// installer is the field manager of the Helm that installs the release
-// rendered as part: deploy's (one release, part all) or promote's (a
-// colour's); Helm names it after its binary.
-func installer(part string) string {
-	if part == rollout.PartAll {
-		return "deploy"
-	}
-	return "promote"
 }
 
 // template is the pod the migration runs in, where it came from, and the

@@ -10,7 +10,6 @@ import (
 
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
-	"github.com/fxplatform/deploy-actions/pkg/rollout"
 )
 
 const goodImage = "127.0.0.1:5000/fx-platform@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -75,17 +74,5 @@ func TestTemplateFirstRelease(t *testing.T) {
 	})
 	if code != 0 || !strings.Contains(source, "blue") {
 		t.Errorf("exit %d, template %q; want the chart's blue pod\n%s", code, source, r.Log.String())
-	}
-}
-
-// The objects made for the migration's pod are Helm's fields as the action
-// that installs the release applies them (Helm's field manager is its
-// binary's name).
-func TestInstaller(t *testing.T) {
-	if got := installer(rollout.PartAll); got != "deploy" {
-		t.Errorf("installer(all) = %q, want deploy", got)
-	}
-	if got := installer("colour"); got != "promote" {
-		t.Errorf("installer(colour) = %q, want promote", got)
 	}
 }

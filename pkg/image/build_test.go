@@ -573,3 +573,11 @@ func TestDockerfileBaseFromAPrivateRegistry(t *testing.T) {
 		t.Error("buildah pulled the private base without credentials: the test proves nothing")
 	}
 }
+
+// A build argument's value never reaches an error message.
+func TestHideBuildArgs(t *testing.T) {
+	got := strings.Join(hideBuildArgs([]string{"bud", "--build-arg", "NPM_TOKEN=s3cret", "--build-arg", "FLAG", "-t", "x", "--target", "a=b"}), " ")
+	if want := "bud --build-arg NPM_TOKEN=*** --build-arg FLAG -t x --target a=b"; got != want {
+		t.Errorf("hideBuildArgs = %q, want %q", got, want)
+	}
+}

@@ -130,7 +130,21 @@ func (b *Builder) runEnv(ctx context.Context, env []string, prog string, args ..
 	if err != nil {
 		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 		tail := strings.Join(lines[max(0, len(lines)-15):], "\n")
-		return fmt.Errorf("running %s %s: %w\n%s", prog, strings.Join(args, " "), err, tail)
+		return fmt.Errorf("running %s %s: %w\n%s", prog, strings.Join(hideBuildArgs(args), " "), err, tail)
 	}
 	return nil
+}
+
+// hideBuildArgs is args with the values of --build-arg hidden: a token
+// passed as one must not reach an error message.
+func hideBuildArgs(args []string) []string {
+	out := slices.Clone(args)
+	for i := 1; i < len(out); i++ {
+		if out[i-1] == "--build-arg" {
+			if k, _, ok := strings.Cut(out[i], "="); ok {
+				out[i] = k + "=***"
+			}
+		}
+	}
+	return out
 }

@@ -36,7 +36,7 @@ func configObjects() []*unstructured.Unstructured {
 func TestEnsureConfig(t *testing.T) {
 	ctx := context.Background()
 	client := fake.NewClientset()
-	made, err := EnsureConfig(ctx, client, configSpec(), "app", "deploy", configObjects())
+	made, err := EnsureConfig(ctx, client, configSpec(), "app", "helm", configObjects())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestEnsureConfig(t *testing.T) {
 		t.Error("a Secret the pod does not refer to was made")
 	}
 	// What exists is left as it is.
-	again, err := EnsureConfig(ctx, client, configSpec(), "app", "deploy", configObjects())
+	again, err := EnsureConfig(ctx, client, configSpec(), "app", "helm", configObjects())
 	if err != nil || len(again) != 0 {
 		t.Errorf("second run made %q (%v), want nothing", again, err)
 	}
@@ -67,14 +67,14 @@ func TestEnsureConfig(t *testing.T) {
 func TestEnsureConfigLaterReleaseChangesIt(t *testing.T) {
 	ctx := context.Background()
 	client := fake.NewClientset()
-	if _, err := EnsureConfig(ctx, client, configSpec(), "app", "deploy", configObjects()); err != nil {
+	if _, err := EnsureConfig(ctx, client, configSpec(), "app", "helm", configObjects()); err != nil {
 		t.Fatal(err)
 	}
 	for _, url := range []string{"postgres://x", "postgres://y"} {
 		ac := corev1ac.Secret("app-config", "ns").WithLabels(map[string]string{"app": "app", LabelManagedBy: "Helm"}).
 			WithAnnotations(map[string]string{helmReleaseName: "app", helmReleaseNamespace: "ns"}).
 			WithType(corev1.SecretTypeOpaque).WithData(map[string][]byte{"url": []byte(url)})
-		if _, err := client.CoreV1().Secrets("ns").Apply(ctx, ac, metav1.ApplyOptions{FieldManager: "deploy"}); err != nil {
+		if _, err := client.CoreV1().Secrets("ns").Apply(ctx, ac, metav1.ApplyOptions{FieldManager: "helm"}); err != nil {
 			t.Fatalf("Helm's apply of %s: %v", url, err)
 		}
 	}

@@ -567,8 +567,8 @@ const (
 // made, as Kind/name.
 //
 // They are made by a server-side apply as manager, the field manager of the
-// Helm that installs the release (deploy-actions' Helm is its binary's
-// name: deploy, promote): Helm applies without forcing, and a field it
+// Helm that installs the release (pkg/helm's FieldManager, "helm", for
+// deploy and promote alike): Helm applies without forcing, and a field it
 // shared with another manager (say one that created the object) would
 // conflict as soon as a later release changed it.
 func EnsureConfig(ctx context.Context, client kubernetes.Interface, s Spec, release, manager string, config []*unstructured.Unstructured) ([]string, error) {

@@ -134,16 +134,19 @@ func Migrate(databaseURL string, command string, log func(string)) (version uint
 		err = m.Up()
 	case "down":
 		err = m.Down()
-	case "goto", "force":
+	case "goto":
 		n, perr := strconv.ParseUint(strings.TrimSpace(arg), 10, 32)
 		if perr != nil {
-			return 0, false, fmt.Errorf("%s %q: want a version number", verb, arg)
+			return 0, false, fmt.Errorf("goto %q: want a version number", arg)
 		}
-		if verb == "force" {
-			err = m.Force(int(n))
-		} else {
-			err = m.Migrate(uint(n))
+		err = m.Migrate(uint(n))
+	case "force":
+		// -1 is golang-migrate's "no migration applied".
+		n, perr := strconv.ParseInt(strings.TrimSpace(arg), 10, 32)
+		if perr != nil || n < -1 {
+			return 0, false, fmt.Errorf("force %q: want a version number, or -1 for none", arg)
 		}
+		err = m.Force(int(n))
 	case "version":
 	default:
 		return 0, false, fmt.Errorf("unknown migrate command %q: want up, down, goto <version>, force <version> or version", command)
@@ -173,7 +176,24 @@ func Migrate(databaseURL string, command string, log func(string)) (version uint
 // it went.
 func recoverFailed(m *migrate.Migrate, src source.Driver, before uint, log func(string)) error {
 	v, dirty, err := m.Version()
-	if errors.Is(err, migrate.ErrNilVersion) || (err == nil && !dirty) {
+	if errors.Is(err, migrate.ErrNilVersion) {
+		// golang-migrate marks the down step of the first migration dirty
+		// at "no version", which Version reports as clean: after a failure
+		// in a run that started with a migration applied, that is the step
+		// that failed, and the schema is at the first version.
+		if before == 0 {
+			return nil
+		}
+		first, err := src.First()
+		if err != nil {
+			return err
+		}
+		if log != nil {
+			log(fmt.Sprintf("the down step of migration %d failed and, being one transaction, left nothing: the schema is at %d", first, first))
+		}
+		return m.Force(int(first))
+	}
+	if err == nil && !dirty {
 		return nil
 	}
 	if err != nil {

@@ -205,14 +205,14 @@ func (s *Sandbox) CreateDatabase(ctx context.Context, name string) (Database, er
 	pw := make([]byte, 16)
 	rand.Read(pw)
 	password := hex.EncodeToString(pw)
-	// Identifiers are checked above; the password is hex.
-	for _, stmt := range []string{
-		fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", name, password),
-		fmt.Sprintf("CREATE DATABASE %s OWNER %s", name, name),
-	} {
-		if _, err := conn.Exec(ctx, stmt); err != nil {
-			return Database{}, fmt.Errorf("creating database %s: %w", name, err)
-		}
+	// Quoted, so a reserved word is a name too; the password is hex.
+	id := pgx.Identifier{name}.Sanitize()
+	if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", id, password)); err != nil {
+		return Database{}, fmt.Errorf("creating role %s: %w", name, err)
+	}
+	if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s OWNER %s", id, id)); err != nil {
+		_, _ = conn.Exec(ctx, "DROP ROLE IF EXISTS "+id)
+		return Database{}, fmt.Errorf("creating database %s: %w", name, err)
 	}
 	db := Database{Name: name, User: name, Password: password,
 		URL: postgresURL(name, password, "127.0.0.1", s.Postgres.Port, name)}
@@ -233,9 +233,10 @@ func (s *Sandbox) DropDatabase(ctx context.Context, name string) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	id := pgx.Identifier{name}.Sanitize()
 	for _, stmt := range []string{
-		fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name),
-		fmt.Sprintf("DROP ROLE IF EXISTS %s", name),
+		fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", id),
+		fmt.Sprintf("DROP ROLE IF EXISTS %s", id),
 	} {
 		if _, err := conn.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("dropping database %s: %w", name, err)
