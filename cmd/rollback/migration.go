@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -60,6 +61,9 @@ type preparedMigration struct {
 	spec migrate.Spec
 	pod  string
 	when string
+	// deployment is the Deployment rolled back from, whose pods must be
+	// off the live Service before an after-switch down migration.
+	deployment string
 }
 
 // prepare finds, before anything changes, the pod the down migration runs
@@ -96,7 +100,7 @@ func (m *downMigration) prepare(ctx context.Context, client kubernetes.Interface
 		}
 	}
 	image := tmpl.Spec.Containers[i].Image
-	return &preparedMigration{when: m.When, pod: "live (" + name + ")", spec: migrate.Spec{
+	return &preparedMigration{when: m.When, pod: "live (" + name + ")", deployment: name, spec: migrate.Spec{
 		Namespace: in.Namespace, App: base, Name: migrate.JobName(base, image, m.Command), Image: image, Command: m.Command,
 		Template: tmpl, Container: tmpl.Spec.Containers[i].Name, Timeout: m.Timeout,
 	}}, nil
@@ -118,4 +122,83 @@ func (p *preparedMigration) run(ctx context.Context, a *action.Action, client ku
 		return fmt.Errorf("the down migration: %w", err)
 	}
 	return nil
+}
+
+// drainDelay is how long a down migration waits, once the old release's
+// pods have left the live Service's endpoints, for the proxies to apply
+// it (kube-proxy, an ingress or a gateway, about a second each) and for
+// the requests in flight to end.
+const drainDelay = 5 * time.Second
+
+// waitDrained waits, after the switch, until no pod of the release rolled
+// back from is an endpoint of the live Service (service is "" for a Helm
+// release, whose old pods were replaced) and then drainDelay: a down
+// migration that ran at once dropped a column while the old release still
+// answered a few requests (31 of them, in 160 ms, on the real node).
+func (p *preparedMigration) waitDrained(ctx context.Context, a *action.Action, client kubernetes.Interface, service string) error {
+	start := time.Now()
+	if service != "" {
+		d, err := client.AppsV1().Deployments(p.spec.Namespace).Get(ctx, p.deployment, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("reading Deployment %s before the down migration: %w", p.deployment, err)
+		}
+		sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+		if err != nil {
+			return err
+		}
+		deadline := time.Now().Add(endpointsTimeout)
+		for {
+			on, err := onService(ctx, client, p.spec.Namespace, service, sel.String())
+			if err != nil {
+				return err
+			}
+			if on == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("the down migration did not run: %d pods of %s are still endpoints of %s after %s", on, p.deployment, service, endpointsTimeout)
+			}
+			select {
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	a.Infof("The old release is off the live Service (%s); waiting %s for the proxies and the requests in flight", time.Since(start).Round(time.Millisecond), drainDelay)
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-time.After(drainDelay):
+	}
+	return nil
+}
+
+// endpointsTimeout bounds the wait for the old pods to leave the endpoints.
+const endpointsTimeout = time.Minute
+
+// onService counts the pods selector selects that are endpoints of the
+// Service.
+func onService(ctx context.Context, client kubernetes.Interface, namespace, service, selector string) (int, error) {
+	pods, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return 0, err
+	}
+	names := map[string]bool{}
+	for _, p := range pods.Items {
+		names[p.Name] = true
+	}
+	eps, err := client.DiscoveryV1().EndpointSlices(namespace).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + service})
+	if err != nil {
+		return 0, err
+	}
+	on := 0
+	for _, s := range eps.Items {
+		for _, e := range s.Endpoints {
+			if e.TargetRef != nil && names[e.TargetRef.Name] {
+				on++
+			}
+		}
+	}
+	return on, nil
 }

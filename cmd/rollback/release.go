@@ -82,7 +82,9 @@ func rollbackRelease(ctx context.Context, a *action.Action, in Inputs) error {
 		rerr = errors.Join(rerr, err)
 	}
 	if rerr == nil && down != nil && down.when == afterSwitch {
-		rerr = down.run(ctx, a, kc)
+		if rerr = down.waitDrained(ctx, a, kc, ""); rerr == nil {
+			rerr = down.run(ctx, a, kc)
+		}
 	}
 	ev := pkgnotify.Event{Kind: pkgnotify.Rollback, Action: "rollback", Service: in.Namespace + "/" + in.Release, Environment: in.GitHub.Environment,
 		Image: res.Image, Reason: in.Reason, Duration: took, Weight: -1,

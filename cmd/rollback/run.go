@@ -217,7 +217,9 @@ func run(ctx context.Context, a *action.Action) error {
 		// whose down migration is not this rollback's to run.
 		a.Warningf("down migration skipped", "%s was already live on %s: the rollback changed nothing, so its down migration did not run", res.Image, res.ActiveColor)
 	default:
-		rerr = down.run(ctx, a, client)
+		if rerr = down.waitDrained(ctx, a, client, in.Service); rerr == nil {
+			rerr = down.run(ctx, a, client)
+		}
 	}
 	if rerr == nil {
 		dep.Succeed(ctx, fmt.Sprintf("Rolled back: 100 %% traffic on %s", res.ActiveColor))
