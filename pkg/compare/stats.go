@@ -1,0 +1,125 @@
+// Package compare judges a canary against its baseline, as Kayenta does:
+// the two colours' samples side by side, latency by the Mann-Whitney U test
+// with the Hodges-Lehmann estimate of the shift, error counts by a test of
+// two proportions (Fisher's exact test for small counts).
+//
+// This file holds the statistics, on well-kept code: go-moremath's
+// Mann-Whitney U test (the package Go's benchstat uses) and hypergeometric
+// distribution, and gonum's normal distribution. Neither library has
+// Fisher's exact test; it is written here on the hypergeometric one.
+package compare
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/aclements/go-moremath/stats"
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// ErrNoData is a test asked of a sample without values.
+var ErrNoData = errors.New("no data")
+
+// MannWhitney is the two-sided Mann-Whitney U test of baseline against
+// candidate: the probability that samples this different come from one
+// distribution. Ties count half; small samples without ties get the exact
+// distribution, others its normal approximation with the tie correction.
+func MannWhitney(baseline, candidate []float64) (u, p float64, err error) {
+	if len(baseline) == 0 || len(candidate) == 0 {
+		return 0, 0, ErrNoData
+	}
+	res, err := stats.MannWhitneyUTest(candidate, baseline, stats.LocationDiffers)
+	if err != nil {
+		return 0, 0, fmt.Errorf("mann-whitney: %w", err)
+	}
+	return res.U, res.P, nil
+}
+
+// HodgesLehmann is the Hodges-Lehmann estimate of how far candidate is
+// shifted from baseline: the median of every candidate-minus-baseline
+// difference. It is the shift the Mann-Whitney test is about, in the
+// samples' unit (a canary 40 ms slower has a shift of 0.04 s).
+func HodgesLehmann(baseline, candidate []float64) (float64, error) {
+	if len(baseline) == 0 || len(candidate) == 0 {
+		return 0, ErrNoData
+	}
+	diffs := make([]float64, 0, len(baseline)*len(candidate))
+	for _, c := range candidate {
+		for _, b := range baseline {
+			diffs = append(diffs, c-b)
+		}
+	}
+	slices.Sort(diffs)
+	n := len(diffs)
+	if n%2 == 1 {
+		return diffs[n/2], nil
+	}
+	return (diffs[n/2-1] + diffs[n/2]) / 2, nil
+}
+
+// FisherExact is the two-sided p-value of Fisher's exact test of the 2×2
+// table of failures and successes of two samples: failures1 of n1 against
+// failures2 of n2. It sums the probabilities, under the hypergeometric
+// distribution the margins fix, of every table no more likely than the one
+// observed (R's fisher.test does the same, with the same relative
+// tolerance for ties in probability).
+func FisherExact(failures1, n1, failures2, n2 int) (float64, error) {
+	if n1 <= 0 || n2 <= 0 {
+		return 0, ErrNoData
+	}
+	if failures1 < 0 || failures1 > n1 || failures2 < 0 || failures2 > n2 {
+		return 0, fmt.Errorf("fisher: %d of %d and %d of %d are not counts of samples", failures1, n1, failures2, n2)
+	}
+	d := stats.HypergeometicDist{N: n1 + n2, K: failures1 + failures2, Draws: n1}
+	observed := d.PMF(float64(failures1))
+	lo, hi := d.Bounds()
+	const relErr = 1 + 1e-7
+	p := 0.0
+	for k := lo; k <= hi; k++ {
+		if pk := d.PMF(k); pk <= observed*relErr {
+			p += pk
+		}
+	}
+	return math.Min(p, 1), nil
+}
+
+// TwoProportions is the two-sided p-value of the z-test of two
+// proportions, failures1 of n1 against failures2 of n2, with the pooled
+// proportion: the large-sample test, where Fisher's exact test would sum
+// too many tables. With no failure at all on either side, nothing differs
+// and p is 1.
+func TwoProportions(failures1, n1, failures2, n2 int) (float64, error) {
+	if n1 <= 0 || n2 <= 0 {
+		return 0, ErrNoData
+	}
+	if failures1 < 0 || failures1 > n1 || failures2 < 0 || failures2 > n2 {
+		return 0, fmt.Errorf("two proportions: %d of %d and %d of %d are not counts of samples", failures1, n1, failures2, n2)
+	}
+	p1, p2 := float64(failures1)/float64(n1), float64(failures2)/float64(n2)
+	pooled := float64(failures1+failures2) / float64(n1+n2)
+	se := math.Sqrt(pooled * (1 - pooled) * (1/float64(n1) + 1/float64(n2)))
+	if se == 0 {
+		return 1, nil
+	}
+	z := math.Abs(p1-p2) / se
+	return 2 * (1 - distuv.UnitNormal.CDF(z)), nil
+}
+
+// ProportionsTest is the test of two proportions a sample's size calls
+// for: Fisher's exact test while an expected count of the table is below
+// 5 (the usual rule), the z-test above. It says which it ran.
+func ProportionsTest(failures1, n1, failures2, n2 int) (p float64, test string, err error) {
+	if n1 <= 0 || n2 <= 0 {
+		return 0, "", ErrNoData
+	}
+	total, fails := float64(n1+n2), float64(failures1+failures2)
+	minExpected := math.Min(fails, total-fails) * math.Min(float64(n1), float64(n2)) / total
+	if minExpected < 5 {
+		p, err = FisherExact(failures1, n1, failures2, n2)
+		return p, "fisher", err
+	}
+	p, err = TwoProportions(failures1, n1, failures2, n2)
+	return p, "z", err
+}
