@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -18,23 +17,6 @@ import (
 )
 
 func TestMain(m *testing.M) { os.Exit(rollouttest.Main(m)) }
-
-// columns are the strategies table's columns, in order, read with pgx.
-func columns(t *testing.T, url string) string {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var cols string
-	err = conn.QueryRow(ctx, "SELECT coalesce(string_agg(column_name, ',' ORDER BY ordinal_position), '') FROM information_schema.columns WHERE table_name = 'strategies'").Scan(&cols)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cols
-}
 
 // On the real node: v1 serves from PostgreSQL behind the live Service.
 // The migrate action runs v2's expand migration in v1's own pod (its
@@ -66,7 +48,7 @@ func TestMigrateOnTheRealNode(t *testing.T) {
 	if out["result"] != "migrated" || !strings.HasPrefix(out["job"], "fx-platform-migrate-") || out["template"] != "live (fx-platform-blue)" {
 		t.Errorf("outputs %v", out)
 	}
-	if cols := columns(t, db.URL); cols != "id,name,pair,signal" {
+	if cols := rollouttest.StrategyColumns(t, db.URL); cols != "id,name,pair,signal" {
 		t.Errorf("columns after the expand: %s, want signal added", cols)
 	}
 	if sum := r.Summary(); !strings.Contains(sum, "### migrate: migrated") || !strings.Contains(sum, "2/u signal") {
@@ -96,7 +78,7 @@ func TestMigrateOnTheRealNode(t *testing.T) {
 	if sum := r.Summary(); !strings.Contains(sum, "### migrate: failed") || !strings.Contains(sum, "strategies_pair") {
 		t.Errorf("the failure's summary lacks the log:\n%s", sum)
 	}
-	if cols := columns(t, db.URL); cols != "id,name,pair,signal" {
+	if cols := rollouttest.StrategyColumns(t, db.URL); cols != "id,name,pair,signal" {
 		t.Errorf("columns after the failed migration: %s", cols)
 	}
 	rollouttest.CheckProbe(t, "migrations under a live v1", probe, "v1")

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
@@ -18,22 +17,6 @@ import (
 	"github.com/fxplatform/deploy-actions/pkg/sampleapp"
 	"github.com/fxplatform/deploy-actions/pkg/traffic"
 )
-
-// strategyColumns are the strategies table's columns, read with pgx.
-func strategyColumns(t *testing.T, url string) string {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var cols string
-	if err := conn.QueryRow(ctx, "SELECT coalesce(string_agg(column_name, ',' ORDER BY ordinal_position), '') FROM information_schema.columns WHERE table_name = 'strategies'").Scan(&cols); err != nil {
-		t.Fatal(err)
-	}
-	return cols
-}
 
 // A release with its migration, and its rollback, on the real node, under
 // the continuous probe. v1 (schema 1) serves from PostgreSQL; v2's expand
@@ -64,7 +47,7 @@ func TestRollbackWithDownMigration(t *testing.T) {
 		Image: v2, Command: expand, Template: tmpl, Timeout: 2 * time.Minute}, nil); err != nil {
 		t.Fatalf("the expand migration: %v", err)
 	}
-	if cols := strategyColumns(t, db.URL); cols != "id,name,pair,signal" {
+	if cols := rollouttest.StrategyColumns(t, db.URL); cols != "id,name,pair,signal" {
 		t.Fatalf("columns after the expand: %s", cols)
 	}
 	target := rollout.Target{App: traffic.App{Namespace: c.Namespace, Service: rollouttest.Service, Deployment: rollouttest.Deployment},
@@ -82,7 +65,7 @@ func TestRollbackWithDownMigration(t *testing.T) {
 	if out := r.Outputs(); out["active-color"] != "blue" || out["image"] != v1 {
 		t.Errorf("outputs %v, want blue with v1", out)
 	}
-	if cols := strategyColumns(t, db.URL); cols != "id,name,pair" {
+	if cols := rollouttest.StrategyColumns(t, db.URL); cols != "id,name,pair" {
 		t.Errorf("columns after the down migration: %s, want signal dropped", cols)
 	}
 	sum := r.Summary()

@@ -79,8 +79,6 @@ type Spec struct {
 	Env []corev1.EnvVar
 	// Timeout bounds the run (the Job's activeDeadlineSeconds).
 	Timeout time.Duration
-	// Labels are added to the Job and its pod.
-	Labels map[string]string
 }
 
 // Result is what a run did.
@@ -151,9 +149,6 @@ func (s Spec) Job() (*batchv1.Job, error) {
 	labels := map[string]string{LabelManagedBy: ManagedBy, LabelMigration: "true"}
 	if s.App != "" {
 		labels[LabelApp] = appLabel(s.App)
-	}
-	for k, v := range s.Labels {
-		labels[k] = v
 	}
 	pod, err := s.pod()
 	if err != nil {

@@ -37,7 +37,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/jackc/pgx/v5"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -144,7 +143,7 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 	// The expand migration ran before staging's deploy and production's
 	// promote, each in its environment's database.
 	for env, db := range map[string]sandbox.Database{"staging": w.stagingDB, "production": w.productionDB} {
-		if got := columns(t, db.URL); got != "id,name,pair,signal" {
+		if got := rollouttest.StrategyColumns(t, db.URL); got != "id,name,pair,signal" {
 			t.Errorf("%s's strategies columns: %s, want signal added by the release's migration", env, got)
 		}
 	}
@@ -193,7 +192,7 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 		t.Errorf("rollback summary:\n%s", got)
 	}
 	// The down migration, after the switch: v1.0.0 never read the column.
-	if got := columns(t, w.productionDB.URL); got != "id,name,pair" {
+	if got := rollouttest.StrategyColumns(t, w.productionDB.URL); got != "id,name,pair" {
 		t.Errorf("production's strategies columns after the rollback button: %s, want signal dropped", got)
 	}
 
@@ -244,7 +243,7 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 	if got := lastRelease(t, h, "fx-platform-blue"); got.revisions != 1 {
 		t.Errorf("release fx-platform-blue has %d revisions, want 1: the rollbacks switch to it as it was rendered", got.revisions)
 	}
-	if got := columns(t, w.productionDB.URL); got != "id,name,pair" {
+	if got := rollouttest.StrategyColumns(t, w.productionDB.URL); got != "id,name,pair" {
 		t.Errorf("production's strategies columns after the automatic rollback: %s, want its down migration run", got)
 	}
 	rollouttest.Settle(t, probe, "v1.0.0")
@@ -281,7 +280,7 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 	if got := lastRelease(t, h, "fx-platform-green").revisions; got != greenRevisions {
 		t.Errorf("release fx-platform-green has %d revisions, want %d: production was touched", got, greenRevisions)
 	}
-	if got := columns(t, w.productionDB.URL); got != "id,name,pair" {
+	if got := rollouttest.StrategyColumns(t, w.productionDB.URL); got != "id,name,pair" {
 		t.Errorf("production's strategies columns after a release stopped in staging: %s", got)
 	}
 	rollouttest.Settle(t, probe, "v1.0.0")
@@ -907,20 +906,4 @@ func (w *world) pushBaseImage(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return repo + "@" + d.String()
-}
-
-// columns are a database's strategies columns, in order.
-func columns(t *testing.T, url string) string {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var cols string
-	if err := conn.QueryRow(ctx, "SELECT coalesce(string_agg(column_name, ',' ORDER BY ordinal_position), '') FROM information_schema.columns WHERE table_name = 'strategies'").Scan(&cols); err != nil {
-		t.Fatal(err)
-	}
-	return cols
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -174,4 +175,21 @@ type Database = sandbox.Database
 func NewDatabase(t testing.TB) Database {
 	t.Helper()
 	return sandbox.TestDatabase(t)
+}
+
+// StrategyColumns are the sample app's strategies table's columns in the
+// database at url, in order, read with pgx ("" when there is no table).
+func StrategyColumns(t testing.TB, url string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var cols string
+	if err := conn.QueryRow(ctx, "SELECT coalesce(string_agg(column_name, ',' ORDER BY ordinal_position), '') FROM information_schema.columns WHERE table_name = 'strategies'").Scan(&cols); err != nil {
+		t.Fatal(err)
+	}
+	return cols
 }
