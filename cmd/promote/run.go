@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -79,12 +80,15 @@ type Inputs struct {
 	MaxErrorRate                                float64
 	MaxP95                                      time.Duration
 	FailureLimit, InconclusiveLimit, MinSamples int
-	PostPromotionWindow, ScaleDownDelay         time.Duration
-	LockTimeout, Timeout                        time.Duration
-	Kube                                        *kube.Config // nil after an input problem
-	GitHub                                      ghdeploy.Group
-	Owner                                       string
-	Availability                                availability.Probe
+	// Compare is the canary-against-baseline comparison (compare-*), off
+	// without metrics.
+	Compare                             comparison
+	PostPromotionWindow, ScaleDownDelay time.Duration
+	LockTimeout, Timeout                time.Duration
+	Kube                                *kube.Config // nil after an input problem
+	GitHub                              ghdeploy.Group
+	Owner                               string
+	Availability                        availability.Probe
 }
 
 // parseSLO reads the SLO inputs; with a Prometheus and no checks of the
@@ -286,9 +290,10 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.parseSLO(in, err == nil && len(checks) == 0)
 	p.Alerts = alerts.Parse(in, p.PrometheusURL)
 	p.Progress = progressgw.Parse(in)
-	if p.PreviewURL != nil && len(p.AnalysisChecks) == 0 && err == nil {
-		// The probe through preview-url judges each step: it must reach
-		// the candidate, whichever colour that is.
+	p.Compare = parseComparison(in, p.PreviewURL != nil)
+	if p.PreviewURL != nil && (len(p.AnalysisChecks) == 0 && err == nil || len(p.Compare.Metrics) > 0) {
+		// The probe through preview-url judges each step, or compares the
+		// colours: it must reach each colour on its own.
 		b, berr := verify.RenderURL(p.PreviewURL, analysis.Vars{Color: "blue"})
 		g, gerr := verify.RenderURL(p.PreviewURL, analysis.Vars{Color: "green"})
 		if berr == nil && gerr == nil && b.String() == g.String() {
@@ -510,6 +515,14 @@ func config(ctx context.Context, in Inputs, a *action.Action) (rollout.Config, e
 				return rollout.Config{}, err
 			}
 			cfg.Analysis = pa
+		}
+		if len(in.Compare.Metrics) > 0 {
+			c, err := verify.NewComparison(in.previewRaw, cmp.Or(in.Compare.Path, firstOr(in.HealthPaths, "/api/health")), in.ProbeRequests, probeRate,
+				in.Compare.Metrics, in.Compare.Critical, in.Compare.Options)
+			if err != nil {
+				return rollout.Config{}, err
+			}
+			cfg.Analysis = rollout.Analyzers{cfg.Analysis, c}
 		}
 	}
 	return cfg, nil

@@ -24,6 +24,9 @@ var (
 // TestBadInput: every bad input is refused before the first request to
 // the cluster (a kubeconfig's API server that counts requests) or to
 // Prometheus.
+// colourURL is a preview-url that names the colour.
+const colourURL = "http://fx-platform-service-{{.Color}}.production"
+
 func TestBadInput(t *testing.T) {
 	cluster, prometheus := actiontest.NewTLSServer(t, nil), actiontest.NewServer(t, nil)
 	actiontest.BadInputs{
@@ -111,6 +114,18 @@ func TestBadInput(t *testing.T) {
 		{Name: "preview-url that names no colour judging the steps", Set: map[string]string{"preview-url": "http://fx-preview.production:8080",
 			"strategy": "canary", "steps": "34,67,100", "step-pause": "5m"}, Input: "preview-url"},
 		{Name: "attestations without a key", Set: map[string]string{"verify-attestations": "vuln"}, Input: "verify-attestations"},
+		{Name: "compare-metrics unknown", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency,cpu"}, Input: "compare-metrics"},
+		{Name: "compare-metrics without preview-url", Set: map[string]string{"compare-metrics": "latency"}, Input: "compare-metrics"},
+		{Name: "compare-metrics through a preview-url of no colour", Set: map[string]string{"preview-url": "http://fx-preview.production:8080", "prometheus-url": prometheus.URL, "compare-metrics": "latency"}, Input: "preview-url"},
+		{Name: "compare-tolerance above 100 %", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-tolerance": "150%"}, Input: "compare-tolerance"},
+		{Name: "compare-tolerance negative", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-tolerance": "-5%"}, Input: "compare-tolerance"},
+		{Name: "compare-confidence 1", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-confidence": "1"}, Input: "compare-confidence"},
+		{Name: "compare-confidence 0", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-confidence": "0"}, Input: "compare-confidence"},
+		{Name: "compare-confidence as a percentage", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-confidence": "95"}, Input: "compare-confidence"},
+		{Name: "compare-confidence not a number", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-confidence": "high"}, Input: "compare-confidence"},
+		{Name: "compare-min-samples 1", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-min-samples": "1"}, Input: "compare-min-samples"},
+		{Name: "compare-critical not compared", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-critical": "error-rate"}, Input: "compare-critical"},
+		{Name: "compare-path a URL", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-path": "http://169.254.169.254/"}, Input: "compare-path"},
 	})
 }
 

@@ -23,6 +23,10 @@ type Vars struct {
 	// Deployment's current template runs (kube.PodNamePattern), so that a
 	// query leaves out an earlier release of the same colour.
 	Pods string
+	// Baseline is the stable colour while it still serves beside the
+	// candidate (before and during the steps), for a comparison of the
+	// two; "" when there is none to compare with.
+	Baseline string
 }
 
 // Check is one measurement: a query that yields a single value, and the

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
+
+	"github.com/fxplatform/deploy-actions/pkg/compare"
 )
 
 // Status is the outcome of one check.
@@ -51,6 +54,10 @@ type Result struct {
 	// Alerts are the alerts an AlertCheck found firing, those that stop
 	// the rollout first; nil for other checks.
 	Alerts []Alert
+	// Comparison is a canary-against-baseline check's report: each
+	// metric of both colours, its test and verdict. Its Threshold is the
+	// score needed to pass (Unit CanaryScore), its Value the score.
+	Comparison *compare.Report
 }
 
 // Warnings are the alerts in r.Alerts that do not stop the rollout (not
@@ -83,6 +90,8 @@ func (r Result) Current() string {
 			return "no value: " + r.Err.Error()
 		}
 		return "no value"
+	case r.Comparison != nil:
+		return fmt.Sprintf("score %s (%s)", trimScore(r.Value), r.Comparison.Verdict)
 	case r.Threshold.Unit == CriticalAlerts && len(r.Alerts) == 0:
 		return "none firing"
 	case r.Threshold.Unit == CriticalAlerts:
@@ -100,6 +109,8 @@ func (r Result) Error() error {
 		return nil
 	case r.Status == Fail && r.Threshold.Unit == CriticalAlerts:
 		return fmt.Errorf("%w: %w: %s", ErrCheckFailed, ErrAlertFiring, alertList(stopping(r.Alerts)))
+	case r.Status == Fail && r.Comparison != nil:
+		return fmt.Errorf("%w: %q: %w", ErrCheckFailed, r.Name, r.Comparison.Err())
 	case r.Status == Fail:
 		return fmt.Errorf("%w: %q is %s, want %s", ErrCheckFailed, r.Name, r.Current(), r.Threshold)
 	}
@@ -136,9 +147,12 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		Error     string    `json:"error,omitempty"`
 		Evaluated time.Time `json:"evaluated"`
 		Alerts    []Alert   `json:"alerts,omitempty"`
+		// Comparison is a canary-against-baseline check's report.
+		Comparison *compare.Report `json:"comparison,omitempty"`
 	}
 	o := out{Name: r.Name, Query: r.Query, Status: r.Status, Target: r.Threshold.String(),
-		Value: finite(r.Value), Current: r.Current(), Samples: finite(r.SampleCount), Evaluated: r.At, Alerts: r.Alerts}
+		Value: finite(r.Value), Current: r.Current(), Samples: finite(r.SampleCount), Evaluated: r.At, Alerts: r.Alerts,
+		Comparison: r.Comparison}
 	if r.Err != nil {
 		o.Error = r.Err.Error()
 	}
@@ -151,3 +165,5 @@ func finite(v float64) *float64 {
 	}
 	return &v
 }
+
+func trimScore(v float64) string { return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) }

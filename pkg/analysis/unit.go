@@ -25,6 +25,9 @@ const (
 	// CriticalAlerts counts the critical alerts an AlertCheck found
 	// firing; a check read from YAML cannot have it.
 	CriticalAlerts Unit = "critical alerts"
+	// CanaryScore is a canary-against-baseline comparison's score, 0 to
+	// 100; a check read from YAML cannot have it either.
+	CanaryScore Unit = "canary score"
 )
 
 const unitsUsage = "seconds, ms, ratio, percent, req/s, req/min or none"

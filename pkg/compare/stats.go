@@ -42,8 +42,22 @@ func MannWhitney(baseline, candidate []float64) (u, p float64, err error) {
 // difference. It is the shift the Mann-Whitney test is about, in the
 // samples' unit (a canary 40 ms slower has a shift of 0.04 s).
 func HodgesLehmann(baseline, candidate []float64) (float64, error) {
+	_, est, _, err := ShiftInterval(baseline, candidate, 0.5)
+	return est, err
+}
+
+// ShiftInterval is the Hodges-Lehmann shift with its confidence interval
+// at level confidence: the interval the Mann-Whitney test inverts, between
+// the order statistics of the pairwise differences its normal
+// approximation gives (Hollander and Wolfe, Nonparametric Statistical
+// Methods, 3rd ed., §4.3). It takes the n×m differences, so the caller
+// bounds the samples.
+func ShiftInterval(baseline, candidate []float64, confidence float64) (lo, est, hi float64, err error) {
 	if len(baseline) == 0 || len(candidate) == 0 {
-		return 0, ErrNoData
+		return 0, 0, 0, ErrNoData
+	}
+	if !(confidence > 0 && confidence < 1) {
+		return 0, 0, 0, fmt.Errorf("confidence %g is not between 0 and 1", confidence)
 	}
 	diffs := make([]float64, 0, len(baseline)*len(candidate))
 	for _, c := range candidate {
@@ -54,9 +68,15 @@ func HodgesLehmann(baseline, candidate []float64) (float64, error) {
 	slices.Sort(diffs)
 	n := len(diffs)
 	if n%2 == 1 {
-		return diffs[n/2], nil
+		est = diffs[n/2]
+	} else {
+		est = (diffs[n/2-1] + diffs[n/2]) / 2
 	}
-	return (diffs[n/2-1] + diffs[n/2]) / 2, nil
+	nb, nc := float64(len(baseline)), float64(len(candidate))
+	z := distuv.UnitNormal.Quantile(1 - (1-confidence)/2)
+	k := int(math.Floor(nb*nc/2 - z*math.Sqrt(nb*nc*(nb+nc+1)/12)))
+	k = max(0, min(k, (n-1)/2))
+	return diffs[k], est, diffs[n-1-k], nil
 }
 
 // FisherExact is the two-sided p-value of Fisher's exact test of the 2×2

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fxplatform/deploy-actions/pkg/analysis"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
+	"github.com/fxplatform/deploy-actions/pkg/traffic"
 )
 
 // measure runs the analysis on colour every interval for window, and
@@ -29,6 +30,12 @@ func (c *Config) measure(ctx context.Context, ph *Phase, colour string, window t
 		return c.wait(ctx, ph, window)
 	}
 	vars := analysis.Vars{Namespace: c.Namespace, Deployment: c.DeploymentName(colour), Color: colour, Service: c.Service}
+	if ph.Weight < 100 {
+		// The stable colour still serves beside the candidate: a
+		// comparison has its baseline. From 100 % on, the old colour is
+		// on its way down (the replicas router has already emptied it).
+		vars.Baseline = traffic.Other(colour)
+	}
 	if d, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, vars.Deployment, metav1.GetOptions{}); err == nil {
 		// The colour's current release only: a release of the same colour
 		// aborted moments ago may still be in the metrics' window.
@@ -76,6 +83,19 @@ func (c *Config) measure(ctx context.Context, ph *Phase, colour string, window t
 	}
 	ph.Status = "pass"
 	return nil
+}
+
+// Analyzers run several analyzers as one, their results in order: the
+// SLO checks and a comparison with the baseline, say.
+type Analyzers []Analyzer
+
+// Run runs each analyzer in turn.
+func (as Analyzers) Run(ctx context.Context, v analysis.Vars) []analysis.Result {
+	var out []analysis.Result
+	for _, a := range as {
+		out = append(out, a.Run(ctx, v)...)
+	}
+	return out
 }
 
 // wait is a phase with no analysis: the guard alone may judge it.

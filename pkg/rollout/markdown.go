@@ -1,9 +1,16 @@
 package rollout
 
 import (
+	"cmp"
 	"fmt"
+	"math"
+	"strconv"
+
 	"strings"
 	"time"
+
+	"github.com/fxplatform/deploy-actions/pkg/analysis"
+	"github.com/fxplatform/deploy-actions/pkg/compare"
 
 	"github.com/fxplatform/deploy-actions/pkg/report"
 )
@@ -82,11 +89,72 @@ func (r *Result) Markdown(rollbackCommand string) string {
 			}
 		}
 		b.WriteString(report.Table([]string{"#", "check", "result", "value", "target"}, rows) + "\n")
+		if i, cmp := lastComparison(ph); cmp != nil {
+			fmt.Fprintf(&b, "Canary against baseline, measurement %d: %s, %s\n\n", i+1, cmp.Verdict, report.Escape(cmp.Reason))
+			b.WriteString(comparisonTable(cmp) + "\n")
+		}
 	}
 	if rollbackCommand != "" {
 		fmt.Fprintf(&b, "#### Roll back\n\n```sh\n%s\n```\n", rollbackCommand)
 	}
 	return b.String()
+}
+
+// lastComparison is a phase's last canary-against-baseline report, and
+// the measurement it belongs to.
+func lastComparison(ph *Phase) (int, *compare.Report) {
+	for i := len(ph.Measurements) - 1; i >= 0; i-- {
+		for _, res := range ph.Measurements[i] {
+			if res.Comparison != nil {
+				return i, res.Comparison
+			}
+		}
+	}
+	return 0, nil
+}
+
+// comparisonTable writes both colours' values per metric, the test, its
+// statistic and p-value, the shift and the verdict.
+func comparisonTable(r *compare.Report) string {
+	rows := make([][]string, 0, len(r.Metrics))
+	for _, m := range r.Metrics {
+		value := analysis.FormatSeconds
+		name := m.Name + " (median)"
+		if m.Kind == "error-rate" {
+			value, name = analysis.FormatPercent, m.Name
+		}
+		side := func(s compare.Side) string {
+			if math.IsNaN(s.Value) {
+				return fmt.Sprintf("— (%d)", s.Samples)
+			}
+			return fmt.Sprintf("%s (%d)", value(s.Value), s.Samples)
+		}
+		stat, shift := "—", "—"
+		if !math.IsNaN(m.Statistic) {
+			stat = strconv.FormatFloat(m.Statistic, 'g', 4, 64)
+		}
+		if !math.IsNaN(m.Relative) {
+			shift = signedPercent(m.Relative)
+			if !math.IsNaN(m.Low) {
+				shift += " (≥ " + signedPercent(m.Low) + ")"
+			}
+		}
+		if m.Critical {
+			name += ", critical"
+		}
+		rows = append(rows, []string{name, side(m.Baseline), side(m.Candidate), cmp.Or(m.Test, "—"), stat, compare.FormatP(m.P), shift, string(m.Verdict)})
+	}
+	return report.Table([]string{"metric", "baseline (samples)", "candidate (samples)", "test", "statistic", "p", "shift", "verdict"}, rows)
+}
+
+func signedPercent(r float64) string {
+	switch {
+	case math.IsInf(r, 1):
+		return "+∞ %"
+	case math.IsInf(r, -1):
+		return "−∞ %"
+	}
+	return fmt.Sprintf("%+.1f %%", r*100)
 }
 
 func activeOf(r *Result) string {

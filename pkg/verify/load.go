@@ -38,6 +38,9 @@ type Load struct {
 	// probe that reaches it stops, cancels requests in flight and reports
 	// Truncated.
 	Deadline time.Duration
+	// KeepLatencies keeps every request's latency in the result, for a
+	// comparison of two samples (a Requests-long slice).
+	KeepLatencies bool
 }
 
 // LatencyBuckets are the histogram's lower bounds, chosen around the
@@ -67,6 +70,9 @@ type LoadResult struct {
 	// Truncated is true when the probe hit its deadline before sending
 	// every planned request.
 	Truncated bool `json:"truncated"`
+	// Latencies are every request's latency, in the order the workers
+	// handed them in, when the Load asked to keep them.
+	Latencies []time.Duration `json:"-"`
 }
 
 // Bucket is one histogram bar: requests whose latency is in [Low, High);
@@ -155,6 +161,9 @@ func (l Load) Run(ctx context.Context) (*LoadResult, error) {
 	aborter := opts.Stop
 	runner := periodic.NewPeriodicRunner(opts) // moves opts into runner
 	lat := newLatencies(2 * l.requestTimeout())
+	if l.KeepLatencies {
+		lat.all = make([]time.Duration, 0, l.Requests)
+	}
 	workers := make([]*probeWorker, len(runner.Options().Runners))
 	for i := range workers {
 		workers[i] = newProbeWorker(c, lat)
@@ -198,6 +207,7 @@ func (l Load) result(workers []*probeWorker, lat *latencies, elapsed time.Durati
 		Duration:    elapsed,
 		StatusCodes: map[string]int{},
 		Truncated:   lat.n < l.Requests,
+		Latencies:   lat.all,
 	}
 	if lat.n > 0 {
 		r.P50, r.P95, r.P99 = lat.percentile(50), lat.percentile(95), lat.percentile(99)

@@ -226,6 +226,7 @@ type latencies struct {
 	buckets []int                   // per LatencyBuckets
 	sum     time.Duration
 	max     time.Duration
+	all     []time.Duration // every latency, when kept (non-nil)
 	n       int
 }
 
@@ -252,6 +253,9 @@ func (l *latencies) add(batch []time.Duration) {
 		l.sum += d
 		l.max = max(l.max, d)
 		l.n++
+	}
+	if l.all != nil {
+		l.all = append(l.all, batch...)
 	}
 }
 

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/fxplatform/deploy-actions/pkg/action"
+	"github.com/fxplatform/deploy-actions/pkg/compare"
+	"github.com/fxplatform/deploy-actions/pkg/verify"
+)
+
+// comparison is the compare-* input group: which metrics the candidate is
+// compared on with the stable colour, and the bounds.
+type comparison struct {
+	Metrics, Critical []string
+	Path              string
+	Options           compare.Options
+}
+
+// parseComparison reads the compare-* inputs and checks them without a
+// network call; preview names whether preview-url, which the probes go
+// through, is set.
+func parseComparison(in *action.Inputs, preview bool) comparison {
+	c := comparison{Metrics: in.List("compare-metrics"), Path: in.String("compare-path"), Options: compare.Defaults}
+	for _, m := range c.Metrics {
+		if !slices.Contains(verify.CompareMetrics, m) {
+			in.Fail("compare-metrics", "%q: want %s", m, strings.Join(verify.CompareMetrics, " or "))
+		}
+	}
+	c.Options.Tolerance = in.Percent("compare-tolerance")
+	if raw := in.String("compare-confidence"); raw != "" {
+		f, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
+		if err != nil || !(f > 0 && f < 1) {
+			in.Fail("compare-confidence", "%q: want a level strictly between 0 and 1, such as 0.95 or 0.99", raw)
+		}
+		c.Options.Confidence = f
+	}
+	c.Options.MinSamples = in.Int("compare-min-samples", 2, 100000)
+	if c.Path != "" {
+		if err := verify.CheckPath(c.Path); err != nil {
+			in.Fail("compare-path", "%v", err)
+		}
+	}
+	critical, set := in.List("compare-critical"), in.String("compare-critical") != ""
+	if !set && slices.Contains(c.Metrics, verify.CompareErrorRate) {
+		critical = []string{verify.CompareErrorRate}
+	}
+	for _, m := range critical {
+		if !slices.Contains(c.Metrics, m) {
+			in.Fail("compare-critical", "%q is not one of compare-metrics (%s)", m, strings.Join(c.Metrics, ", "))
+		}
+	}
+	c.Critical = critical
+	if len(c.Metrics) > 0 && !preview {
+		in.Fail("compare-metrics", "needs preview-url: the comparison probes each colour through its own URL")
+	}
+	return c
+}

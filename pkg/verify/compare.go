@@ -1,0 +1,198 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"text/template"
+	"time"
+
+	"github.com/fxplatform/deploy-actions/pkg/analysis"
+	"github.com/fxplatform/deploy-actions/pkg/compare"
+)
+
+// The metrics a Comparison can compare.
+const (
+	CompareLatency   = "latency"
+	CompareErrorRate = "error-rate"
+)
+
+// CompareMetrics are the metrics a Comparison knows, in report order.
+var CompareMetrics = []string{CompareLatency, CompareErrorRate}
+
+// CompareResultName names a Comparison's result.
+const CompareResultName = "canary vs baseline"
+
+// Comparison judges the candidate against the baseline colour, as Kayenta
+// does, without Prometheus: each Run probes both colours' own URLs at the
+// same time, at the same rate, and compares what came back (the latencies
+// by the Mann-Whitney U test, the failures by a test of two proportions).
+// A probe that leaves a colour short of the minimum sample probes again
+// (at most topUps times); a comparison still short is inconclusive, never
+// a pass.
+type Comparison struct {
+	url      *template.Template
+	path     string
+	requests int
+	rate     int
+	metrics  []string
+	critical []string
+	opts     compare.Options
+	reach    time.Duration
+	topUps   int
+}
+
+// NewComparison checks its arguments: base is a base URL naming the colour
+// as {{.Color}}, path the path probed, requests sent to each colour at rate
+// per second each time (at least o.MinSamples), metrics those compared (of
+// CompareMetrics), critical those that fail the comparison alone.
+func NewComparison(base, path string, requests, rate int, metrics, critical []string, o compare.Options) (*Comparison, error) {
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
+	t, err := template.New("url").Option("missingkey=error").Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("%q: %w", base, err)
+	}
+	c := &Comparison{url: t, path: path, requests: max(requests, o.MinSamples), rate: rate, opts: o, reach: reachWait, topUps: 2}
+	blue, err := c.target("blue")
+	if err != nil {
+		return nil, err
+	}
+	if green, _ := c.target("green"); green.String() == blue.String() {
+		return nil, fmt.Errorf("%s names no colour: put {{.Color}} where the colour goes, or both colours are probed at one URL", base)
+	}
+	if rate <= 0 {
+		return nil, fmt.Errorf("rate %d: must be above 0", rate)
+	}
+	if len(metrics) == 0 {
+		return nil, fmt.Errorf("no metric to compare (want %s)", strings.Join(CompareMetrics, ", "))
+	}
+	for _, m := range metrics {
+		if !slices.Contains(CompareMetrics, m) {
+			return nil, fmt.Errorf("metric %q: want %s", m, strings.Join(CompareMetrics, " or "))
+		}
+		if !slices.Contains(c.metrics, m) {
+			c.metrics = append(c.metrics, m)
+		}
+	}
+	for _, m := range critical {
+		if !slices.Contains(c.metrics, m) {
+			return nil, fmt.Errorf("critical metric %q is not compared (compared: %s)", m, strings.Join(c.metrics, ", "))
+		}
+	}
+	c.critical = critical
+	return c, nil
+}
+
+func (c *Comparison) target(colour string) (*url.URL, error) {
+	base, err := RenderURL(c.url, analysis.Vars{Color: colour})
+	if err != nil {
+		return nil, err
+	}
+	return JoinURL(base, c.path)
+}
+
+// sample is what the probes of one colour gathered.
+type sample struct {
+	latencies        []float64 // seconds
+	requests, errors int
+}
+
+func (s *sample) add(r *LoadResult) {
+	for _, d := range r.Latencies {
+		s.latencies = append(s.latencies, d.Seconds())
+	}
+	s.requests += r.Requests
+	s.errors += r.Errors
+}
+
+// Run compares v.Color with v.Baseline. With no baseline (the stable colour
+// no longer serves beside the candidate) there is nothing to compare, and
+// Run returns no result.
+func (c *Comparison) Run(ctx context.Context, v analysis.Vars) []analysis.Result {
+	if v.Baseline == "" || v.Baseline == v.Color {
+		return nil
+	}
+	res := analysis.Result{Name: CompareResultName, At: time.Now(), SampleCount: 0,
+		Threshold: analysis.Threshold{Bound: analysis.Min, Value: c.opts.PassScore, Unit: analysis.CanaryScore}}
+	base, err := c.target(v.Baseline)
+	var cand *url.URL
+	if err == nil {
+		cand, err = c.target(v.Color)
+	}
+	if err != nil {
+		return []analysis.Result{inconclusive(res, err)}
+	}
+	res.Query = fmt.Sprintf("%d requests a side to %s (candidate) and %s (baseline)", c.requests, cand, base)
+	var b, k sample
+	for round := 0; round <= c.topUps; round++ {
+		if err := c.probe(ctx, base, cand, &b, &k); err != nil {
+			return []analysis.Result{inconclusive(res, fmt.Errorf("%w: %w", analysis.ErrUnavailable, err))}
+		}
+		if b.requests >= c.opts.MinSamples && k.requests >= c.opts.MinSamples {
+			break
+		}
+	}
+	var metrics []compare.Metric
+	for _, name := range c.metrics {
+		var m compare.Metric
+		switch name {
+		case CompareLatency:
+			m = compare.Latency(name, b.latencies, k.latencies, c.opts)
+		case CompareErrorRate:
+			m = compare.ErrorRate(name, b.errors, b.requests, k.errors, k.requests, c.opts)
+		}
+		m.Critical = slices.Contains(c.critical, name)
+		metrics = append(metrics, m)
+	}
+	report := compare.Judge(metrics, c.opts)
+	res.Comparison = &report
+	res.Value, res.SampleCount = report.Score, float64(min(b.requests, k.requests))
+	switch report.Verdict {
+	case compare.Pass:
+		res.Status = analysis.Pass
+	case compare.Fail:
+		res.Status = analysis.Fail
+	case compare.Insufficient:
+		res.Status, res.Err = analysis.Inconclusive, fmt.Errorf("%w: %s", analysis.ErrTooFewSamples, report.Reason)
+	default:
+		// As Argo Rollouts takes Kayenta's marginal score: not a pass,
+		// not a failure.
+		res.Status, res.Err = analysis.Inconclusive, fmt.Errorf("marginal: %w", report.Err())
+	}
+	return []analysis.Result{res}
+}
+
+// probe sends one round to both colours at once, so both are measured
+// under the same conditions, and adds what came back.
+func (c *Comparison) probe(ctx context.Context, base, cand *url.URL, b, k *sample) error {
+	type out struct {
+		r   *LoadResult
+		err error
+	}
+	var wg sync.WaitGroup
+	results := make([]out, 2)
+	for i, u := range []*url.URL{base, cand} {
+		wg.Go(func() {
+			if err := reachable(ctx, u, c.reach); err != nil {
+				results[i].err = err
+				return
+			}
+			r, err := Load{URL: u, Requests: c.requests, Rate: c.rate, Concurrency: 4, RequestTimeout: 5 * time.Second, KeepLatencies: true}.Run(ctx)
+			results[i] = out{r, err}
+		})
+	}
+	wg.Wait()
+	for _, o := range results {
+		if o.err != nil {
+			return o.err
+		}
+	}
+	b.add(results[0].r)
+	k.add(results[1].r)
+	return nil
+}
