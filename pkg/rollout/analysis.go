@@ -51,6 +51,11 @@ func (c *Config) measure(ctx context.Context, ph *Phase, colour string, window t
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if len(results) == 0 && failed+inconclusive+passed == 0 {
+			// Nothing to measure here (a comparison with no baseline
+			// left): the phase is a wait, never a pass.
+			return c.wait(ctx, ph, time.Until(end))
+		}
 		ph.Measurements = append(ph.Measurements, results)
 		if c.measured != nil {
 			c.measured(results)

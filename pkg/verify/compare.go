@@ -30,9 +30,9 @@ const CompareResultName = "canary vs baseline"
 // does, without Prometheus: each Run probes both colours' own URLs at the
 // same time, at the same rate, and compares what came back (the latencies
 // by the Mann-Whitney U test, the failures by a test of two proportions).
-// A probe that leaves a colour short of the minimum sample probes again
-// (at most topUps times); a comparison still short is inconclusive, never
-// a pass.
+// When a round leaves a colour short of the minimum sample (thin probes,
+// or requests cut off), it probes again, up to what the minimum needs and
+// two rounds more; a comparison still short is inconclusive, never a pass.
 type Comparison struct {
 	url      *template.Template
 	path     string
@@ -42,12 +42,11 @@ type Comparison struct {
 	critical []string
 	opts     compare.Options
 	reach    time.Duration
-	topUps   int
 }
 
 // NewComparison checks its arguments: base is a base URL naming the colour
 // as {{.Color}}, path the path probed, requests sent to each colour at rate
-// per second each time (at least o.MinSamples), metrics those compared (of
+// per second each round, metrics those compared (of
 // CompareMetrics), critical those that fail the comparison alone.
 func NewComparison(base, path string, requests, rate int, metrics, critical []string, o compare.Options) (*Comparison, error) {
 	if err := o.Check(); err != nil {
@@ -57,7 +56,10 @@ func NewComparison(base, path string, requests, rate int, metrics, critical []st
 	if err != nil {
 		return nil, fmt.Errorf("%q: %w", base, err)
 	}
-	c := &Comparison{url: t, path: path, requests: max(requests, o.MinSamples), rate: rate, opts: o, reach: reachWait, topUps: 2}
+	if requests <= 0 {
+		return nil, fmt.Errorf("%d requests a round: must be above 0", requests)
+	}
+	c := &Comparison{url: t, path: path, requests: requests, rate: rate, opts: o, reach: reachWait}
 	blue, err := c.target("blue")
 	if err != nil {
 		return nil, err
@@ -127,15 +129,17 @@ func (c *Comparison) Run(ctx context.Context, v analysis.Vars) []analysis.Result
 	if err != nil {
 		return []analysis.Result{inconclusive(res, err)}
 	}
-	res.Query = fmt.Sprintf("%d requests a side to %s (candidate) and %s (baseline)", c.requests, cand, base)
 	var b, k sample
-	for round := 0; round <= c.topUps; round++ {
+	rounds, most := 0, (c.opts.MinSamples+c.requests-1)/c.requests+2
+	for rounds < most && (rounds == 0 || b.requests < c.opts.MinSamples || k.requests < c.opts.MinSamples) {
 		if err := c.probe(ctx, base, cand, &b, &k); err != nil {
 			return []analysis.Result{inconclusive(res, fmt.Errorf("%w: %w", analysis.ErrUnavailable, err))}
 		}
-		if b.requests >= c.opts.MinSamples && k.requests >= c.opts.MinSamples {
-			break
-		}
+		rounds++
+	}
+	res.Query = fmt.Sprintf("%d rounds of %d requests a side to %s (candidate) and %s (baseline)", rounds, c.requests, cand, base)
+	if rounds == 1 {
+		res.Query = fmt.Sprintf("%d requests a side to %s (candidate) and %s (baseline)", c.requests, cand, base)
 	}
 	var metrics []compare.Metric
 	for _, name := range c.metrics {
@@ -182,7 +186,8 @@ func (c *Comparison) probe(ctx context.Context, base, cand *url.URL, b, k *sampl
 				results[i].err = err
 				return
 			}
-			r, err := Load{URL: u, Requests: c.requests, Rate: c.rate, Concurrency: 4, RequestTimeout: 5 * time.Second, KeepLatencies: true}.Run(ctx)
+			// Enough workers that the rate holds up to 200 ms answers.
+			r, err := Load{URL: u, Requests: c.requests, Rate: c.rate, Concurrency: max(4, c.rate/5), RequestTimeout: 5 * time.Second, KeepLatencies: true}.Run(ctx)
 			results[i] = out{r, err}
 		})
 	}

@@ -97,6 +97,27 @@ func TestComparisonWithoutData(t *testing.T) {
 	}
 }
 
+// Thin probes are topped up to the minimum sample: 20 requests a round
+// against a minimum of 50 takes three rounds.
+func TestComparisonTopsUp(t *testing.T) {
+	c, err := NewComparison(colours(t, slow(0), slow(0)), "/", 20, 500, []string{CompareLatency, CompareErrorRate}, nil, compare.Defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := c.Run(context.Background(), analysis.Vars{Color: "green", Baseline: "blue"})
+	if len(res) != 1 || res[0].Status != analysis.Pass {
+		t.Fatalf("%+v, want a pass", res)
+	}
+	for _, m := range res[0].Comparison.Metrics {
+		if m.Baseline.Samples != 60 || m.Candidate.Samples != 60 {
+			t.Errorf("%s: %d and %d samples, want 60 (3 rounds of 20)", m.Name, m.Baseline.Samples, m.Candidate.Samples)
+		}
+	}
+	if !strings.Contains(res[0].Query, "3 rounds of 20") {
+		t.Errorf("query %q does not say how it topped up", res[0].Query)
+	}
+}
+
 func TestNewComparisonRefuses(t *testing.T) {
 	colour := "http://svc-{{.Color}}.ns"
 	for _, tc := range []struct {

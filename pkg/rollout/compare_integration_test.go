@@ -1,0 +1,161 @@
+//go:build integration
+
+package rollout_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/fxplatform/deploy-actions/pkg/compare"
+	"github.com/fxplatform/deploy-actions/pkg/rollout"
+	"github.com/fxplatform/deploy-actions/pkg/rollout/rollouttest"
+	"github.com/fxplatform/deploy-actions/pkg/sampleapp"
+	"github.com/fxplatform/deploy-actions/pkg/verify"
+)
+
+// Canary against baseline on the real node. The stable release (v1)
+// answers in 50 ms. Each candidate is compared with it at the first step,
+// both colours probed at once through their own Services, while the
+// continuous probe goes through the live Service:
+//   - v2-slow answers in 60 ms, 20 % slower: its latency fails, and the
+//     rollout aborts at its first step;
+//   - v2-errors answers 2 % of its requests 500: its error rate, critical,
+//     fails alone, and the rollout aborts; the only failed requests of the
+//     live probe are v2-errors' own;
+//   - v2 answers as v1 does, on probes of 20 requests a round against a
+//     minimum of 50 a side: each comparison is topped up to 60, passes,
+//     and v2 is promoted with no request failed.
+func TestRealNodeCanaryAgainstBaseline(t *testing.T) {
+	a := newChartApp(t)
+	for version, env := range map[string][]string{
+		"v1":        {"LATENCY=50ms"},
+		"v2":        {"LATENCY=50ms"},
+		"v2-slow":   {"LATENCY=60ms"},
+		"v2-errors": {"LATENCY=50ms", "ERROR_RATE=0.02"},
+	} {
+		a.images[version] = rollouttest.Image(t, version, env...)
+	}
+	ctx := context.Background()
+	values := []string{"autoscaling.enabled=false", "replicaCount=2"}
+	if res, err := rollout.Promote(ctx, a.config(t, "v1", values...)); err != nil || res.Outcome != rollout.Installed {
+		t.Fatalf("first release: %+v, %v", res, err)
+	}
+	r := a.real(t)
+	r.WaitServing(t, "v1")
+	ip := map[string]string{}
+	for _, colour := range []string{"blue", "green"} {
+		svc, err := a.Client.CoreV1().Services(a.Namespace).Get(ctx, "fx-platform-service-"+colour, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("the colour Service: %v", err)
+		}
+		ip[colour] = svc.Spec.ClusterIP
+	}
+	// preview-url http://fx-platform-service-{{.Color}}.<namespace>, with
+	// the addresses the host reaches.
+	preview := fmt.Sprintf(`http://{{if eq .Color "blue"}}%s{{else}}%s{{end}}`, ip["blue"], ip["green"])
+	canary := func(version string, requests int) rollout.Config {
+		c, err := verify.NewComparison(preview, sampleapp.PathStrategy, requests, 200,
+			[]string{verify.CompareLatency, verify.CompareErrorRate}, []string{verify.CompareErrorRate}, compare.Defaults)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := a.config(t, version, values...)
+		cfg.Router, cfg.Strategy, cfg.Steps, cfg.Pauses = "replicas", rollout.Canary, []int{50, 100}, []time.Duration{3 * time.Second}
+		cfg.Analysis, cfg.AnalysisInterval, cfg.ScaleDownDelay = c, time.Second, time.Second
+		return cfg
+	}
+	// comparisonOf is the first step's last comparison.
+	comparisonOf := func(res *rollout.Result) *compare.Report {
+		for _, ph := range res.Phases {
+			for i := len(ph.Measurements) - 1; i >= 0; i-- {
+				for _, m := range ph.Measurements[i] {
+					if m.Comparison != nil {
+						return m.Comparison
+					}
+				}
+			}
+		}
+		t.Fatalf("no comparison in %+v", res.Phases)
+		return nil
+	}
+	metric := func(rep *compare.Report, name string) compare.Metric {
+		for _, m := range rep.Metrics {
+			if m.Name == name {
+				return m
+			}
+		}
+		t.Fatalf("no %s in %+v", name, rep.Metrics)
+		return compare.Metric{}
+	}
+
+	m := r.Probe(t)
+	res, err := rollout.Promote(ctx, canary("v2-slow", 300))
+	if !errors.Is(err, rollout.ErrAborted) || res.StepsCompleted != 0 {
+		logPhases(t, res)
+		t.Fatalf("the 20 %% slower release: %+v, %v; want it aborted at its first step", res, err)
+	}
+	rep := comparisonOf(res)
+	lat := metric(rep, verify.CompareLatency)
+	if rep.Verdict != compare.Fail || lat.Verdict != compare.Fail || lat.Relative < 0.1 {
+		t.Fatalf("the 20 %% slower release: %s, latency %s (%s); want both fail", rep.Verdict, lat.Verdict, lat.Reason)
+	}
+	t.Logf("20 %% slower: %s; latency %s: baseline %.1f ms, candidate %.1f ms, p %s", rep.Reason, lat.Verdict, lat.Baseline.Value*1000, lat.Candidate.Value*1000, compare.FormatP(lat.P))
+	rollouttest.Settle(t, m, "v1")
+	if rep := rollouttest.CheckProbe(t, "the slow canary, aborted", m, "v1", "v2-slow"); rep.Versions["v2-slow"] == 0 {
+		t.Errorf("answers %v: the slow canary never answered the live Service", rep.Versions)
+	}
+
+	m = r.Probe(t)
+	res, err = rollout.Promote(ctx, canary("v2-errors", 1000))
+	if !errors.Is(err, rollout.ErrAborted) || res.StepsCompleted != 0 || !strings.Contains(err.Error(), "critical metric failed: error-rate") {
+		logPhases(t, res)
+		t.Fatalf("the release with 2 %% errors: %+v, %v; want it aborted at its first step on error-rate", res, err)
+	}
+	errs := metric(comparisonOf(res), verify.CompareErrorRate)
+	if errs.Verdict != compare.Fail || errs.Baseline.Failures != 0 || errs.Candidate.Failures == 0 {
+		t.Fatalf("error-rate %+v: want a failure of the candidate's errors against none", errs)
+	}
+	t.Logf("2 %% errors: %d of %d against %d of %d, %s p %s", errs.Candidate.Failures, errs.Candidate.Samples, errs.Baseline.Failures, errs.Baseline.Samples, errs.Test, compare.FormatP(errs.P))
+	rollouttest.Settle(t, m, "v1")
+	rollouttest.CheckProbeAllowing(t, "the erring canary, aborted", m, func(s verify.Sample) bool { return s.Version == "v2-errors" }, "v1", "v2-errors")
+
+	m = r.Probe(t)
+	res, err = rollout.Promote(ctx, canary("v2", 20))
+	if err != nil || res.Outcome != rollout.Promoted {
+		logPhases(t, res)
+		t.Fatalf("the release as fast as v1: %+v, %v", res, err)
+	}
+	rep = comparisonOf(res)
+	for _, mt := range rep.Metrics {
+		if mt.Verdict != compare.Pass || mt.Baseline.Samples < 50 || mt.Candidate.Samples < 50 {
+			t.Errorf("%s: %s on %d and %d samples (%s); want a pass on at least 50 a side", mt.Name, mt.Verdict, mt.Baseline.Samples, mt.Candidate.Samples, mt.Reason)
+		}
+	}
+	for _, ph := range res.Phases {
+		if ph.Weight == 50 && ph.Status != "pass" {
+			t.Errorf("step %s: %s, want pass", ph.Name, ph.Status)
+		}
+		for _, ms := range ph.Measurements {
+			for _, mr := range ms {
+				if mr.Comparison != nil && !strings.Contains(mr.Query, "rounds of 20") {
+					t.Errorf("%s: %q; want the thin probe topped up", ph.Name, mr.Query)
+				}
+				if ph.Weight == 100 && mr.Comparison != nil {
+					t.Errorf("a comparison at 100 %%: the stable colour no longer serves")
+				}
+			}
+		}
+	}
+	t.Logf("as fast: %s; %s", rep.Reason, metric(rep, verify.CompareLatency).Reason)
+	rollouttest.Settle(t, m, "v2")
+	rollouttest.CheckProbe(t, "the canary as fast as its baseline", m, "v1", "v2")
+	if s := res.Markdown(""); !strings.Contains(s, "Canary against baseline") || !strings.Contains(s, "Mann-Whitney U") {
+		t.Errorf("the step summary has no comparison table:\n%s", s)
+	}
+}
