@@ -19,9 +19,9 @@ type comparison struct {
 }
 
 // parseComparison reads the compare-* inputs and checks them without a
-// network call; preview names whether preview-url, which the probes go
-// through, is set.
-func parseComparison(in *action.Inputs, preview bool) comparison {
+// network call; preview and prometheus say whether preview-url (which the
+// probes go through) and prometheus-url (live traffic's samples) are set.
+func parseComparison(in *action.Inputs, preview, prometheus bool) comparison {
 	c := comparison{Metrics: in.List("compare-metrics"), Path: in.String("compare-path"), Options: compare.Defaults}
 	for _, m := range c.Metrics {
 		if !slices.Contains(verify.CompareMetrics, m) {
@@ -52,8 +52,8 @@ func parseComparison(in *action.Inputs, preview bool) comparison {
 		}
 	}
 	c.Critical = critical
-	if len(c.Metrics) > 0 && !preview {
-		in.Fail("compare-metrics", "needs preview-url: the comparison probes each colour through its own URL")
+	if len(c.Metrics) > 0 && !preview && !prometheus {
+		in.Fail("compare-metrics", "needs prometheus-url (the colours' live traffic), preview-url (probes of each colour), or both (live traffic, topped up by probes)")
 	}
 	return c
 }

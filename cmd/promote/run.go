@@ -76,10 +76,11 @@ type Inputs struct {
 	AnalysisInterval time.Duration
 	// SLO: AnalysisChecks are the SLO checks (prometheus-url without
 	// analysis-checks).
-	SLO                                         bool
-	MaxErrorRate                                float64
-	MaxP95                                      time.Duration
-	FailureLimit, InconclusiveLimit, MinSamples int
+	SLO                                            bool
+	MaxErrorRate                                   float64
+	RequestsMetric, LatencyMetric, MetricsSelector string
+	MaxP95                                         time.Duration
+	FailureLimit, InconclusiveLimit, MinSamples    int
 	// Compare is the canary-against-baseline comparison (compare-*), off
 	// without metrics.
 	Compare                             comparison
@@ -100,6 +101,7 @@ func (p *Inputs) parseSLO(in *action.Inputs, useSLO bool) {
 		Window: p.AnalysisInterval,
 	}
 	p.MaxErrorRate, p.MaxP95 = slo.MaxErrorRate, slo.MaxP95
+	p.RequestsMetric, p.LatencyMetric, p.MetricsSelector = slo.RequestsMetric, slo.LatencyMetric, slo.Selector
 	bad := false
 	for _, name := range []string{"requests-metric", "latency-metric"} {
 		if err := analysis.CheckMetricName(in.String(name)); err != nil {
@@ -290,7 +292,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.parseSLO(in, err == nil && len(checks) == 0)
 	p.Alerts = alerts.Parse(in, p.PrometheusURL)
 	p.Progress = progressgw.Parse(in)
-	p.Compare = parseComparison(in, p.PreviewURL != nil)
+	p.Compare = parseComparison(in, p.PreviewURL != nil, p.PrometheusURL != "")
 	if p.PreviewURL != nil && (len(p.AnalysisChecks) == 0 && err == nil || len(p.Compare.Metrics) > 0) {
 		// The probe through preview-url judges each step, or compares the
 		// colours: it must reach each colour on its own.
@@ -516,16 +518,36 @@ func config(ctx context.Context, in Inputs, a *action.Action) (rollout.Config, e
 			}
 			cfg.Analysis = pa
 		}
-		if len(in.Compare.Metrics) > 0 {
-			c, err := verify.NewComparison(in.previewRaw, cmp.Or(in.Compare.Path, firstOr(in.HealthPaths, "/api/health")), in.ProbeRequests, probeRate,
-				in.Compare.Metrics, in.Compare.Critical, in.Compare.Options)
-			if err != nil {
-				return rollout.Config{}, err
-			}
+	}
+	if len(in.Compare.Metrics) > 0 {
+		c, err := in.comparison()
+		if err != nil {
+			return rollout.Config{}, err
+		}
+		if cfg.Analysis == nil {
+			cfg.Analysis = c
+		} else {
 			cfg.Analysis = rollout.Analyzers{cfg.Analysis, c}
 		}
 	}
 	return cfg, nil
+}
+
+// comparison is the canary-against-baseline analyzer of the compare-*
+// inputs: samples from Prometheus when there is one, topped up by probes
+// through preview-url when there is one.
+func (in Inputs) comparison() (*verify.Comparison, error) {
+	c, err := verify.NewComparison(in.previewRaw, cmp.Or(in.Compare.Path, firstOr(in.HealthPaths, "/api/health")), in.ProbeRequests, probeRate,
+		in.Compare.Metrics, in.Compare.Critical, in.Compare.Options)
+	if err != nil || in.PrometheusURL == "" {
+		return c, err
+	}
+	prom, err := analysis.NewPrometheus(in.PrometheusURL)
+	if err != nil {
+		return nil, err
+	}
+	return c, c.WithPrometheus(verify.PrometheusSamples{Prometheus: prom, RequestsMetric: in.RequestsMetric, LatencyMetric: in.LatencyMetric,
+		Selector: in.MetricsSelector, Window: in.AnalysisInterval})
 }
 
 // progress logs each rollout event, records traffic moves and aborts on

@@ -25,8 +25,9 @@ type Vars struct {
 	Pods string
 	// Baseline is the stable colour while it still serves beside the
 	// candidate (before and during the steps), for a comparison of the
-	// two; "" when there is none to compare with.
-	Baseline string
+	// two; "" when there is none to compare with. BaselineDeployment and
+	// BaselinePods are its Deployment and Pods.
+	Baseline, BaselineDeployment, BaselinePods string
 }
 
 // Check is one measurement: a query that yields a single value, and the

@@ -30,19 +30,14 @@ func (c *Config) measure(ctx context.Context, ph *Phase, colour string, window t
 		return c.wait(ctx, ph, window)
 	}
 	vars := analysis.Vars{Namespace: c.Namespace, Deployment: c.DeploymentName(colour), Color: colour, Service: c.Service}
+	vars.Pods = c.podPattern(ctx, vars.Deployment)
 	if ph.Weight < 100 {
 		// The stable colour still serves beside the candidate: a
 		// comparison has its baseline. From 100 % on, the old colour is
 		// on its way down (the replicas router has already emptied it).
 		vars.Baseline = traffic.Other(colour)
-	}
-	if d, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, vars.Deployment, metav1.GetOptions{}); err == nil {
-		// The colour's current release only: a release of the same colour
-		// aborted moments ago may still be in the metrics' window.
-		vars.Pods, _ = kube.PodNamePattern(ctx, c.Client, d)
-	}
-	if vars.Pods == "" {
-		vars.Pods = kube.AnyPodPattern(vars.Deployment)
+		vars.BaselineDeployment = c.DeploymentName(vars.Baseline)
+		vars.BaselinePods = c.podPattern(ctx, vars.BaselineDeployment)
 	}
 	end := time.Now().Add(window)
 	var failed, inconclusive, passed int
@@ -88,6 +83,18 @@ func (c *Config) measure(ctx context.Context, ph *Phase, colour string, window t
 	}
 	ph.Status = "pass"
 	return nil
+}
+
+// podPattern is the regular expression of the names of the pods of the
+// Deployment's current release (kube.PodNamePattern): a release of the
+// same colour aborted moments ago may still be in the metrics' window.
+func (c *Config) podPattern(ctx context.Context, deployment string) string {
+	if d, err := c.Client.AppsV1().Deployments(c.Namespace).Get(ctx, deployment, metav1.GetOptions{}); err == nil {
+		if p, _ := kube.PodNamePattern(ctx, c.Client, d); p != "" {
+			return p
+		}
+	}
+	return kube.AnyPodPattern(deployment)
 }
 
 // Analyzers run several analyzers as one, their results in order: the

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -42,33 +43,35 @@ type Comparison struct {
 	critical []string
 	opts     compare.Options
 	reach    time.Duration
+	prom     *PrometheusSamples
 }
 
 // NewComparison checks its arguments: base is a base URL naming the colour
-// as {{.Color}}, path the path probed, requests sent to each colour at rate
+// as {{.Color}} ("" with samples from Prometheus alone: nothing tops them
+// up), path the path probed, requests sent to each colour at rate
 // per second each round, metrics those compared (of
 // CompareMetrics), critical those that fail the comparison alone.
 func NewComparison(base, path string, requests, rate int, metrics, critical []string, o compare.Options) (*Comparison, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
-	t, err := template.New("url").Option("missingkey=error").Parse(base)
-	if err != nil {
-		return nil, fmt.Errorf("%q: %w", base, err)
+	if requests <= 0 || rate <= 0 {
+		return nil, fmt.Errorf("%d requests a round at %d a second: both must be above 0", requests, rate)
 	}
-	if requests <= 0 {
-		return nil, fmt.Errorf("%d requests a round: must be above 0", requests)
-	}
-	c := &Comparison{url: t, path: path, requests: requests, rate: rate, opts: o, reach: reachWait}
-	blue, err := c.target("blue")
-	if err != nil {
-		return nil, err
-	}
-	if green, _ := c.target("green"); green.String() == blue.String() {
-		return nil, fmt.Errorf("%s names no colour: put {{.Color}} where the colour goes, or both colours are probed at one URL", base)
-	}
-	if rate <= 0 {
-		return nil, fmt.Errorf("rate %d: must be above 0", rate)
+	c := &Comparison{path: path, requests: requests, rate: rate, opts: o, reach: reachWait}
+	if base != "" {
+		t, err := template.New("url").Option("missingkey=error").Parse(base)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", base, err)
+		}
+		c.url = t
+		blue, err := c.target("blue")
+		if err != nil {
+			return nil, err
+		}
+		if green, _ := c.target("green"); green.String() == blue.String() {
+			return nil, fmt.Errorf("%s names no colour: put {{.Color}} where the colour goes, or both colours are probed at one URL", base)
+		}
 	}
 	if len(metrics) == 0 {
 		return nil, fmt.Errorf("no metric to compare (want %s)", strings.Join(CompareMetrics, ", "))
@@ -121,25 +124,15 @@ func (c *Comparison) Run(ctx context.Context, v analysis.Vars) []analysis.Result
 	}
 	res := analysis.Result{Name: CompareResultName, At: time.Now(), SampleCount: 0,
 		Threshold: analysis.Threshold{Bound: analysis.Min, Value: c.opts.PassScore, Unit: analysis.CanaryScore}}
-	base, err := c.target(v.Baseline)
-	var cand *url.URL
-	if err == nil {
-		cand, err = c.target(v.Color)
+	var b, k sample
+	var err error
+	if c.prom != nil {
+		b, k, res.Query, err = c.fromPrometheus(ctx, v)
+	} else {
+		b, k, res.Query, err = c.fromProbe(ctx, v)
 	}
 	if err != nil {
 		return []analysis.Result{inconclusive(res, err)}
-	}
-	var b, k sample
-	rounds, most := 0, (c.opts.MinSamples+c.requests-1)/c.requests+2
-	for rounds < most && (rounds == 0 || b.requests < c.opts.MinSamples || k.requests < c.opts.MinSamples) {
-		if err := c.probe(ctx, base, cand, &b, &k); err != nil {
-			return []analysis.Result{inconclusive(res, fmt.Errorf("%w: %w", analysis.ErrUnavailable, err))}
-		}
-		rounds++
-	}
-	res.Query = fmt.Sprintf("%d rounds of %d requests a side to %s (candidate) and %s (baseline)", rounds, c.requests, cand, base)
-	if rounds == 1 {
-		res.Query = fmt.Sprintf("%d requests a side to %s (candidate) and %s (baseline)", c.requests, cand, base)
 	}
 	var metrics []compare.Metric
 	for _, name := range c.metrics {
@@ -171,9 +164,37 @@ func (c *Comparison) Run(ctx context.Context, v analysis.Vars) []analysis.Result
 	return []analysis.Result{res}
 }
 
+// fromProbe takes the samples from probes of both colours: as many rounds
+// as the minimum sample needs.
+func (c *Comparison) fromProbe(ctx context.Context, v analysis.Vars) (b, k sample, query string, err error) {
+	if c.url == nil {
+		return b, k, "", errors.New("no URL to probe the colours through, and no Prometheus")
+	}
+	base, err := c.target(v.Baseline)
+	var cand *url.URL
+	if err == nil {
+		cand, err = c.target(v.Color)
+	}
+	if err != nil {
+		return b, k, "", err
+	}
+	rounds, most := 0, (c.opts.MinSamples+c.requests-1)/c.requests+2
+	for rounds < most && (rounds == 0 || b.requests < c.opts.MinSamples || k.requests < c.opts.MinSamples) {
+		if err := c.probe(ctx, base, cand, c.requests, c.requests, &b, &k); err != nil {
+			return b, k, "", fmt.Errorf("%w: %w", analysis.ErrUnavailable, err)
+		}
+		rounds++
+	}
+	query = fmt.Sprintf("%d rounds of %d requests a side to %s (candidate) and %s (baseline)", rounds, c.requests, cand, base)
+	if rounds == 1 {
+		query = fmt.Sprintf("%d requests a side to %s (candidate) and %s (baseline)", c.requests, cand, base)
+	}
+	return b, k, query, nil
+}
+
 // probe sends one round to both colours at once, so both are measured
 // under the same conditions, and adds what came back.
-func (c *Comparison) probe(ctx context.Context, base, cand *url.URL, b, k *sample) error {
+func (c *Comparison) probe(ctx context.Context, base, cand *url.URL, nb, nk int, b, k *sample) error {
 	type out struct {
 		r   *LoadResult
 		err error
@@ -181,13 +202,18 @@ func (c *Comparison) probe(ctx context.Context, base, cand *url.URL, b, k *sampl
 	var wg sync.WaitGroup
 	results := make([]out, 2)
 	for i, u := range []*url.URL{base, cand} {
+		n := []int{nb, nk}[i]
+		if n <= 0 {
+			results[i].r = &LoadResult{}
+			continue
+		}
 		wg.Go(func() {
 			if err := reachable(ctx, u, c.reach); err != nil {
 				results[i].err = err
 				return
 			}
 			// Enough workers that the rate holds up to 200 ms answers.
-			r, err := Load{URL: u, Requests: c.requests, Rate: c.rate, Concurrency: max(4, c.rate/5), RequestTimeout: 5 * time.Second, KeepLatencies: true}.Run(ctx)
+			r, err := Load{URL: u, Requests: n, Rate: c.rate, Concurrency: max(4, c.rate/5), RequestTimeout: 5 * time.Second, KeepLatencies: true}.Run(ctx)
 			results[i] = out{r, err}
 		})
 	}

@@ -1,0 +1,224 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/fxplatform/deploy-actions/pkg/analysis"
+)
+
+// PrometheusSamples takes a comparison's samples from the colours' live
+// traffic, as Prometheus recorded it over the window before each
+// measurement: the requests and their 5xx answers from a request counter
+// labelled with the status code, the latencies from a histogram. A colour
+// with fewer requests than the minimum is topped up by the probe (through
+// the comparison's URL, when it has one), and asked again.
+type PrometheusSamples struct {
+	Prometheus *analysis.Prometheus
+	// RequestsMetric is a counter with a code label; LatencyMetric a
+	// histogram, without _bucket; Selector the label matchers of one
+	// colour's series, a template over analysis.Vars (see analysis.SLO).
+	RequestsMetric, LatencyMetric, Selector string
+	// Window is how far back each measurement looks (10 s at the least).
+	Window time.Duration
+	// Settle bounds the wait for a top-up's requests to be scraped
+	// (default 30 s).
+	Settle time.Duration
+}
+
+// maxLatencySamples bounds the latencies a histogram gives a side: the
+// Hodges-Lehmann shift takes every pair.
+const maxLatencySamples = 2000
+
+// WithPrometheus takes the comparison's samples from Prometheus; its
+// metric names and selector are checked now.
+func (c *Comparison) WithPrometheus(s PrometheusSamples) error {
+	if s.Prometheus == nil {
+		return errors.New("no Prometheus")
+	}
+	for _, m := range []string{s.RequestsMetric, s.LatencyMetric} {
+		if err := analysis.CheckMetricName(m); err != nil {
+			return err
+		}
+	}
+	if err := analysis.CheckSelector(s.Selector, analysis.SampleVars); err != nil {
+		return fmt.Errorf("metrics selector: %w", err)
+	}
+	s.Window = max(s.Window, analysis.MinSLOWindow)
+	if s.Settle <= 0 {
+		s.Settle = 30 * time.Second
+	}
+	c.prom = &s
+	return nil
+}
+
+// fromPrometheus reads both colours' samples; a colour short of the
+// minimum gets probe requests to make up the difference, and the window
+// widens to take them in once they are scraped.
+func (c *Comparison) fromPrometheus(ctx context.Context, v analysis.Vars) (b, k sample, query string, err error) {
+	bv := v
+	bv.Color, bv.Deployment, bv.Pods = v.Baseline, v.BaselineDeployment, v.BaselinePods
+	start := time.Now()
+	var topped []string
+	read := func() error {
+		w := c.prom.Window + time.Since(start)
+		var err error
+		if b, err = c.prom.read(ctx, bv, w); err == nil {
+			k, err = c.prom.read(ctx, v, w)
+		}
+		return err
+	}
+	if err := read(); err != nil {
+		return b, k, "", err
+	}
+	short := func() bool { return b.requests < c.opts.MinSamples || k.requests < c.opts.MinSamples }
+	if short() && c.url != nil {
+		base, err := c.target(v.Baseline)
+		var cand = base
+		if err == nil {
+			cand, err = c.target(v.Color)
+		}
+		if err != nil {
+			return b, k, "", err
+		}
+		// A tenth more than missing, for requests a scrape has not yet seen.
+		need := func(s sample) int { return max(0, (c.opts.MinSamples-s.requests)*11/10+1) }
+		nb, nk := need(b), need(k)
+		if b.requests >= c.opts.MinSamples {
+			nb = 0
+		}
+		if k.requests >= c.opts.MinSamples {
+			nk = 0
+		}
+		var pb, pk sample
+		if err := c.probe(ctx, base, cand, nb, nk, &pb, &pk); err != nil {
+			return b, k, "", fmt.Errorf("%w: topping up: %w", analysis.ErrUnavailable, err)
+		}
+		if nb > 0 {
+			topped = append(topped, fmt.Sprintf("%d requests to %s (baseline)", nb, base))
+		}
+		if nk > 0 {
+			topped = append(topped, fmt.Sprintf("%d requests to %s (candidate)", nk, cand))
+		}
+		for deadline := time.Now().Add(c.prom.Settle); ; {
+			if err := read(); err != nil {
+				return b, k, "", err
+			}
+			if !short() || time.Now().After(deadline) {
+				break
+			}
+			if err := sleepCtx(ctx, time.Second); err != nil {
+				return b, k, "", err
+			}
+		}
+	}
+	query = fmt.Sprintf("Prometheus, the last %s: %s and %s by colour", (c.prom.Window + time.Since(start)).Round(time.Second), c.prom.RequestsMetric, c.prom.LatencyMetric)
+	if len(topped) > 0 {
+		query += "; topped up with " + strings.Join(topped, " and ")
+	}
+	return b, k, query, nil
+}
+
+// read asks for one colour's requests, 5xx answers and latency histogram
+// over w. A colour with no series has no requests: that is not an error,
+// and the minimum sample says what it means.
+func (s *PrometheusSamples) read(ctx context.Context, v analysis.Vars, w time.Duration) (sample, error) {
+	var out sample
+	t, err := template.New("selector").Option("missingkey=error").Parse(s.Selector)
+	if err != nil {
+		return out, err
+	}
+	var sel strings.Builder
+	if err := t.Execute(&sel, v); err != nil {
+		return out, err
+	}
+	ws := strconv.Itoa(int(math.Ceil(w.Seconds()))) + "s"
+	total, err := s.scalar(ctx, fmt.Sprintf(`sum(increase(%s{%s}[%s]))`, s.RequestsMetric, sel.String(), ws))
+	if err != nil {
+		return out, err
+	}
+	errs, err := s.scalar(ctx, fmt.Sprintf(`sum(increase(%s{%s,code=~"5.."}[%s]))`, s.RequestsMetric, sel.String(), ws))
+	if err != nil {
+		return out, err
+	}
+	buckets, err := s.Prometheus.QueryVector(ctx, fmt.Sprintf(`sum by (le) (increase(%s_bucket{%s}[%s]))`, s.LatencyMetric, sel.String(), ws))
+	if err != nil {
+		return out, err
+	}
+	out.requests, out.errors = int(math.Round(total)), int(math.Round(errs))
+	out.latencies = spread(buckets)
+	return out, nil
+}
+
+// scalar is a one-value query whose empty answer is 0.
+func (s *PrometheusSamples) scalar(ctx context.Context, q string) (float64, error) {
+	vec, err := s.Prometheus.QueryVector(ctx, q)
+	if err != nil || len(vec) == 0 {
+		return 0, err
+	}
+	if f := vec[0].Value; !math.IsNaN(f) {
+		return f, nil
+	}
+	return 0, nil
+}
+
+// spread turns a histogram's cumulative bucket counts into latencies: each
+// bucket's requests spread evenly across it, as histogram_quantile takes
+// them (a shift inside one bucket cannot be seen), those above the last
+// bound at that bound; at most maxLatencySamples, in proportion.
+func spread(buckets []analysis.Sample) []float64 {
+	type bucket struct{ le, cum float64 }
+	var bs []bucket
+	for _, s := range buckets {
+		le, err := strconv.ParseFloat(s.Labels["le"], 64)
+		if err == nil && !math.IsNaN(s.Value) {
+			bs = append(bs, bucket{le, s.Value})
+		}
+	}
+	slices.SortFunc(bs, func(a, b bucket) int {
+		switch {
+		case a.le < b.le:
+			return -1
+		case a.le > b.le:
+			return 1
+		}
+		return 0
+	})
+	if len(bs) == 0 || bs[len(bs)-1].cum < 0.5 {
+		return nil
+	}
+	scale := math.Min(1, maxLatencySamples/bs[len(bs)-1].cum)
+	var out []float64
+	low, prev := 0.0, 0.0
+	for _, b := range bs {
+		n := int(math.Round((b.cum - prev) * scale))
+		prev = math.Max(prev, b.cum)
+		high := b.le
+		if math.IsInf(high, 1) {
+			high = low
+		}
+		for i := range n {
+			out = append(out, low+(high-low)*(float64(i)+0.5)/float64(n))
+		}
+		low = high
+	}
+	return out
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
