@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fxplatform/deploy-actions/pkg/analysis"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fxplatform/deploy-actions/pkg/compare"
@@ -48,17 +50,7 @@ func TestRealNodeCanaryAgainstBaseline(t *testing.T) {
 	}
 	r := a.real(t)
 	r.WaitServing(t, "v1")
-	ip := map[string]string{}
-	for _, colour := range []string{"blue", "green"} {
-		svc, err := a.Client.CoreV1().Services(a.Namespace).Get(ctx, "fx-platform-service-"+colour, metav1.GetOptions{})
-		if err != nil {
-			t.Fatalf("the colour Service: %v", err)
-		}
-		ip[colour] = svc.Spec.ClusterIP
-	}
-	// preview-url http://fx-platform-service-{{.Color}}.<namespace>, with
-	// the addresses the host reaches.
-	preview := fmt.Sprintf(`http://{{if eq .Color "blue"}}%s{{else}}%s{{end}}`, ip["blue"], ip["green"])
+	preview := a.colourURLs(t)
 	canary := func(version string, requests int) rollout.Config {
 		c, err := verify.NewComparison(preview, sampleapp.PathStrategy, requests, 200,
 			[]string{verify.CompareLatency, verify.CompareErrorRate}, []string{verify.CompareErrorRate}, compare.Defaults)
@@ -70,38 +62,14 @@ func TestRealNodeCanaryAgainstBaseline(t *testing.T) {
 		cfg.Analysis, cfg.AnalysisInterval, cfg.ScaleDownDelay = c, time.Second, time.Second
 		return cfg
 	}
-	// comparisonOf is the first step's last comparison.
-	comparisonOf := func(res *rollout.Result) *compare.Report {
-		for _, ph := range res.Phases {
-			for i := len(ph.Measurements) - 1; i >= 0; i-- {
-				for _, m := range ph.Measurements[i] {
-					if m.Comparison != nil {
-						return m.Comparison
-					}
-				}
-			}
-		}
-		t.Fatalf("no comparison in %+v", res.Phases)
-		return nil
-	}
-	metric := func(rep *compare.Report, name string) compare.Metric {
-		for _, m := range rep.Metrics {
-			if m.Name == name {
-				return m
-			}
-		}
-		t.Fatalf("no %s in %+v", name, rep.Metrics)
-		return compare.Metric{}
-	}
-
 	m := r.Probe(t)
 	res, err := rollout.Promote(ctx, canary("v2-slow", 300))
 	if !errors.Is(err, rollout.ErrAborted) || res.StepsCompleted != 0 {
 		logPhases(t, res)
 		t.Fatalf("the 20 %% slower release: %+v, %v; want it aborted at its first step", res, err)
 	}
-	rep := comparisonOf(res)
-	lat := metric(rep, verify.CompareLatency)
+	rep := lastComparisonOf(t, res)
+	lat := metricOf(t, rep, verify.CompareLatency)
 	if rep.Verdict != compare.Fail || lat.Verdict != compare.Fail || lat.Relative < 0.1 {
 		t.Fatalf("the 20 %% slower release: %s, latency %s (%s); want both fail", rep.Verdict, lat.Verdict, lat.Reason)
 	}
@@ -117,7 +85,7 @@ func TestRealNodeCanaryAgainstBaseline(t *testing.T) {
 		logPhases(t, res)
 		t.Fatalf("the release with 2 %% errors: %+v, %v; want it aborted at its first step on error-rate", res, err)
 	}
-	errs := metric(comparisonOf(res), verify.CompareErrorRate)
+	errs := metricOf(t, lastComparisonOf(t, res), verify.CompareErrorRate)
 	if errs.Verdict != compare.Fail || errs.Baseline.Failures != 0 || errs.Candidate.Failures == 0 {
 		t.Fatalf("error-rate %+v: want a failure of the candidate's errors against none", errs)
 	}
@@ -131,7 +99,7 @@ func TestRealNodeCanaryAgainstBaseline(t *testing.T) {
 		logPhases(t, res)
 		t.Fatalf("the release as fast as v1: %+v, %v", res, err)
 	}
-	rep = comparisonOf(res)
+	rep = lastComparisonOf(t, res)
 	for _, mt := range rep.Metrics {
 		if mt.Verdict != compare.Pass || mt.Baseline.Samples < 50 || mt.Candidate.Samples < 50 {
 			t.Errorf("%s: %s on %d and %d samples (%s); want a pass on at least 50 a side", mt.Name, mt.Verdict, mt.Baseline.Samples, mt.Candidate.Samples, mt.Reason)
@@ -152,10 +120,152 @@ func TestRealNodeCanaryAgainstBaseline(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("as fast: %s; %s", rep.Reason, metric(rep, verify.CompareLatency).Reason)
+	t.Logf("as fast: %s; %s", rep.Reason, metricOf(t, rep, verify.CompareLatency).Reason)
 	rollouttest.Settle(t, m, "v2")
 	rollouttest.CheckProbe(t, "the canary as fast as its baseline", m, "v1", "v2")
 	if s := res.Markdown(""); !strings.Contains(s, "Canary against baseline") || !strings.Contains(s, "Mann-Whitney U") {
 		t.Errorf("the step summary has no comparison table:\n%s", s)
 	}
+}
+
+// Canary against baseline from Prometheus, on the real node: the samples
+// are each colour's live requests, as the sandbox's Prometheus scraped
+// them from the pods (the chart annotates them), over the analysis
+// window.
+//   - v2-slow answers in 60 ms against v1's 50 ms; under the continuous
+//     probe's 200 requests a second, each colour has its hundreds of live
+//     requests, and the histograms' latencies fail the comparison;
+//   - v2, as fast as v1, under a probe of 15 requests a second: each
+//     colour's live traffic is short of the minimum of 200, so each
+//     comparison tops it up with probe requests through the colour's own
+//     Service, reads Prometheus again, and passes.
+func TestRealNodeCanaryAgainstBaselineFromPrometheus(t *testing.T) {
+	a := newChartApp(t)
+	for version, env := range map[string][]string{
+		"v1":      {"LATENCY=50ms"},
+		"v2":      {"LATENCY=50ms"},
+		"v2-slow": {"LATENCY=60ms"},
+	} {
+		a.images[version] = rollouttest.Image(t, version, env...)
+	}
+	a.ScrapePods(t)
+	ctx := context.Background()
+	values := []string{"autoscaling.enabled=false", "replicaCount=2"}
+	if res, err := rollout.Promote(ctx, a.config(t, "v1", values...)); err != nil || res.Outcome != rollout.Installed {
+		t.Fatalf("first release: %+v, %v", res, err)
+	}
+	r := a.real(t)
+	r.WaitServing(t, "v1")
+	prom, err := analysis.NewPrometheus(a.PrometheusURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	preview := a.colourURLs(t)
+	canary := func(version string) rollout.Config {
+		o := compare.Defaults
+		o.MinSamples = 200
+		c, err := verify.NewComparison(preview, sampleapp.PathStrategy, 50, 200,
+			[]string{verify.CompareLatency, verify.CompareErrorRate}, []string{verify.CompareErrorRate}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.WithPrometheus(verify.PrometheusSamples{Prometheus: prom, RequestsMetric: analysis.DefaultRequestsMetric,
+			LatencyMetric: analysis.DefaultLatencyMetric, Selector: analysis.DefaultSelector, Window: 10 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		cfg := a.config(t, version, values...)
+		cfg.Router, cfg.Strategy, cfg.Steps, cfg.Pauses = "replicas", rollout.Canary, []int{50, 100}, []time.Duration{10 * time.Second}
+		// The candidate's series appear a few seconds into a step
+		// (discovery, a scrape, two points for an increase): until then
+		// a comparison is short of data, inconclusive, never a pass.
+		cfg.Analysis, cfg.AnalysisInterval, cfg.InconclusiveLimit, cfg.ScaleDownDelay = c, 2*time.Second, 10, time.Second
+		return cfg
+	}
+
+	m := r.Probe(t)
+	res, err := rollout.Promote(ctx, canary("v2-slow"))
+	if !errors.Is(err, rollout.ErrAborted) || res.StepsCompleted != 0 {
+		logPhases(t, res)
+		t.Fatalf("the 20 %% slower release: %+v, %v; want it aborted at its first step", res, err)
+	}
+	rep := lastComparisonOf(t, res)
+	lat := metricOf(t, rep, verify.CompareLatency)
+	if lat.Verdict == compare.Pass || lat.Verdict == compare.Insufficient || lat.Relative < 0.1 {
+		t.Fatalf("the 20 %% slower release: latency %s (%s); want it judged worse beyond the tolerance", lat.Verdict, lat.Reason)
+	}
+	t.Logf("20 %% slower, from Prometheus: %s; latency %s on %d and %d requests: baseline %.1f ms, candidate %.1f ms",
+		rep.Reason, lat.Verdict, lat.Baseline.Samples, lat.Candidate.Samples, lat.Baseline.Value*1000, lat.Candidate.Value*1000)
+	rollouttest.Settle(t, m, "v1")
+	rollouttest.CheckProbe(t, "the slow canary, aborted", m, "v1", "v2-slow")
+
+	m = r.ProbeAtRate(t, 15)
+	res, err = rollout.Promote(ctx, canary("v2"))
+	if err != nil || res.Outcome != rollout.Promoted {
+		logPhases(t, res)
+		t.Fatalf("the release as fast as v1: %+v, %v", res, err)
+	}
+	rep = lastComparisonOf(t, res)
+	topped := false
+	for _, ph := range res.Phases {
+		for _, ms := range ph.Measurements {
+			for _, mr := range ms {
+				topped = topped || mr.Comparison != nil && mr.Status == analysis.Pass && strings.Contains(mr.Query, "topped up with")
+			}
+		}
+	}
+	if rep.Verdict != compare.Pass || !topped {
+		t.Fatalf("the release as fast as v1: %s (%s), topped up %v; want a pass on live traffic topped up by the probe", rep.Verdict, rep.Reason, topped)
+	}
+	for _, mt := range rep.Metrics {
+		if mt.Baseline.Samples < 200 || mt.Candidate.Samples < 200 {
+			t.Errorf("%s: %d and %d samples, want 200 a side", mt.Name, mt.Baseline.Samples, mt.Candidate.Samples)
+		}
+	}
+	rollouttest.Settle(t, m, "v2")
+	rollouttest.CheckProbe(t, "the canary as fast as its baseline, from Prometheus", m, "v1", "v2")
+}
+
+// colourURLs is preview-url http://fx-platform-service-{{.Color}}.<namespace>
+// with the colour Services' addresses, which the host reaches.
+func (a *chartApp) colourURLs(t *testing.T) string {
+	t.Helper()
+	ip := map[string]string{}
+	for _, colour := range []string{"blue", "green"} {
+		svc, err := a.Client.CoreV1().Services(a.Namespace).Get(context.Background(), "fx-platform-service-"+colour, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("the colour Service: %v", err)
+		}
+		ip[colour] = svc.Spec.ClusterIP
+	}
+	return fmt.Sprintf(`http://{{if eq .Color "blue"}}%s{{else}}%s{{end}}`, ip["blue"], ip["green"])
+}
+
+// lastComparisonOf is a promotion's last canary-against-baseline report.
+func lastComparisonOf(t *testing.T, res *rollout.Result) *compare.Report {
+	t.Helper()
+	var last *compare.Report
+	for _, ph := range res.Phases {
+		for _, ms := range ph.Measurements {
+			for _, m := range ms {
+				if m.Comparison != nil {
+					last = m.Comparison
+				}
+			}
+		}
+	}
+	if last == nil {
+		t.Fatalf("no comparison in %+v", res.Phases)
+	}
+	return last
+}
+
+func metricOf(t *testing.T, rep *compare.Report, name string) compare.Metric {
+	t.Helper()
+	for _, m := range rep.Metrics {
+		if m.Name == name {
+			return m
+		}
+	}
+	t.Fatalf("no %s in %+v", name, rep.Metrics)
+	return compare.Metric{}
 }
