@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"text/template"
 	"time"
 
 	"github.com/fxplatform/deploy-actions/pkg/analysis"
@@ -268,4 +269,70 @@ func metricOf(t *testing.T, rep *compare.Report, name string) compare.Metric {
 	}
 	t.Fatalf("no %s in %+v", name, rep.Metrics)
 	return compare.Metric{}
+}
+
+// Blue-green against baseline, on the real node: before the switch, the
+// idle colour (no live traffic yet) is compared with the live one through
+// their own Services. The 20 % slower release is refused there, with no
+// traffic moved: the live probe sees only v1. The one as fast is switched
+// to, with no request failed.
+func TestRealNodeBlueGreenAgainstBaseline(t *testing.T) {
+	a := newChartApp(t)
+	for version, env := range map[string][]string{"v1": {"LATENCY=50ms"}, "v2": {"LATENCY=50ms"}, "v2-slow": {"LATENCY=60ms"}} {
+		a.images[version] = rollouttest.Image(t, version, env...)
+	}
+	ctx := context.Background()
+	values := []string{"autoscaling.enabled=false", "replicaCount=2"}
+	if res, err := rollout.Promote(ctx, a.config(t, "v1", values...)); err != nil || res.Outcome != rollout.Installed {
+		t.Fatalf("first release: %+v, %v", res, err)
+	}
+	r := a.real(t)
+	r.WaitServing(t, "v1")
+	preview := a.colourURLs(t)
+	blueGreen := func(version string) rollout.Config {
+		c, err := verify.NewComparison(preview, sampleapp.PathStrategy, 200, 200,
+			[]string{verify.CompareLatency, verify.CompareErrorRate}, []string{verify.CompareErrorRate}, compare.Defaults)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl := template.Must(template.New("preview").Parse(preview))
+		cfg := a.config(t, version, values...)
+		cfg.Analysis, cfg.AnalysisInterval, cfg.ScaleDownDelay = c, time.Second, time.Second
+		cfg.Preview = func(ctx context.Context, colour string) error {
+			u, err := verify.RenderURL(tmpl, analysis.Vars{Color: colour})
+			if err != nil {
+				return err
+			}
+			_, err = verify.Health{Timeout: time.Minute}.Wait(ctx, u, []string{sampleapp.PathHealth})
+			return err
+		}
+		return cfg
+	}
+
+	m := r.Probe(t)
+	res, err := rollout.Promote(ctx, blueGreen("v2-slow"))
+	if !errors.Is(err, rollout.ErrAborted) || res.Outcome != rollout.Aborted {
+		logPhases(t, res)
+		t.Fatalf("the 20 %% slower release: %+v, %v; want it refused before the switch", res, err)
+	}
+	lat := metricOf(t, lastComparisonOf(t, res), verify.CompareLatency)
+	if lat.Verdict != compare.Fail {
+		t.Fatalf("latency %s (%s), want fail", lat.Verdict, lat.Reason)
+	}
+	for _, ph := range res.Phases {
+		if ph.Weight > 0 {
+			t.Errorf("phase %s ran: traffic moved to the slow release", ph.Name)
+		}
+	}
+	if rep := rollouttest.CheckProbe(t, "the slow blue-green candidate, refused before the switch", m, "v1"); rep.Versions["v1"] == 0 {
+		t.Errorf("answers %v", rep.Versions)
+	}
+
+	m = r.Probe(t)
+	if res, err := rollout.Promote(ctx, blueGreen("v2")); err != nil || res.Outcome != rollout.Promoted {
+		logPhases(t, res)
+		t.Fatalf("the release as fast as v1: %+v, %v", res, err)
+	}
+	rollouttest.Settle(t, m, "v2")
+	rollouttest.CheckProbe(t, "the blue-green candidate as fast as its baseline", m, "v1", "v2")
 }

@@ -132,6 +132,9 @@ func comparisonTable(r *compare.Report) string {
 		stat, shift := "—", "—"
 		if !math.IsNaN(m.Statistic) {
 			stat = strconv.FormatFloat(m.Statistic, 'g', 4, 64)
+			if math.Abs(m.Statistic) >= 1000 {
+				stat = strconv.FormatFloat(math.Round(m.Statistic*2)/2, 'f', -1, 64) // U, a count of pairs
+			}
 		}
 		if !math.IsNaN(m.Relative) {
 			shift = signedPercent(m.Relative)

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fxplatform/deploy-actions/pkg/compare"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -78,6 +80,37 @@ func TestMarkdown(t *testing.T) {
 		"#### Analysis: 10 %",
 		"| 1 | error-rate | fail | 2% |",
 		"rollback --service fx-platform-service --to previous",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+// The summary of a step judged against the baseline shows both colours'
+// values per metric, the test, its statistic, p-value, shift and verdict.
+func TestMarkdownComparison(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
+	o := compare.Defaults
+	base, cand := make([]float64, 100), make([]float64, 100)
+	for i := range base {
+		base[i], cand[i] = 0.050+float64(i%10)/10000, 0.060+float64(i%10)/10000
+	}
+	errs := compare.ErrorRate("error-rate", 0, 100, 0, 100, o)
+	errs.Critical = true
+	rep := compare.Judge([]compare.Metric{compare.Latency("latency", base, cand, o), errs}, o)
+	cmpResult := analysis.Result{Name: "canary vs baseline", Status: analysis.Fail, Value: rep.Score, Comparison: &rep,
+		Threshold: analysis.Threshold{Bound: analysis.Min, Value: 95, Unit: analysis.CanaryScore}}
+	res := &rollout.Result{Outcome: rollout.Aborted, ActiveColor: "blue", PreviousColor: "green", Image: imageV2, PreviousImage: imageV1,
+		Phases: []*rollout.Phase{{Name: "10 %", Weight: 10, Observed: 10, Start: t0, End: t0.Add(time.Minute), Status: "fail",
+			Measurements: [][]analysis.Result{{cmpResult}}}}}
+	md := res.Markdown("")
+	for _, want := range []string{
+		"| 1 | canary vs baseline | fail | score 50 (fail) | ≥ 95 |",
+		"Canary against baseline, measurement 1: fail, score 50 < 75",
+		"| metric | baseline (samples) | candidate (samples) | test | statistic | p | shift | verdict |",
+		"| latency (median) | 50.5 ms (100) | 60.4 ms (100) | Mann-Whitney U | 10000 | < 0.0001 | +19.8 % (≥ +19.6 %) | fail |",
+		"| error-rate, critical | 0% (100) | 0% (100) | Fisher's exact | — | 1 | +0.0 % (≥ +0.0 %) | pass |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("summary lacks %q:\n%s", want, md)
