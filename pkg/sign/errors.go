@@ -26,7 +26,7 @@ var ErrNoTrustRoot = errors.New("keyless verification needs Fulcio roots and Rek
 // VerifyError says why an image was refused.
 type VerifyError struct {
 	Image  string
-	Reason error // one of ErrUnsigned, ErrSignatureMismatch, ErrAttestationMissing
+	Reason error // one of ErrUnsigned, ErrSignatureMismatch, ErrAttestationMissing, ErrVerificationRefused
 	Err    error // the detail from cosign
 }
 

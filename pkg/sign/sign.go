@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"maps"
 
 	"github.com/fxplatform/deploy-actions/pkg/image"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -126,10 +127,12 @@ func Attest(ctx context.Context, ref name.Digest, s Signer, statements []Stateme
 		if err != nil {
 			return nil, fmt.Errorf("signing %s attestation: %w", st.PredicateType, err)
 		}
+		ann := map[string]string{"predicateType": st.PredicateType}
+		maps.Copy(ann, st.Annotations)
 		opts := []static.Option{
 			static.WithLayerMediaType(types.DssePayloadType),
 			static.WithCertChain(s.Cert, s.Chain),
-			static.WithAnnotations(map[string]string{"predicateType": st.PredicateType}),
+			static.WithAnnotations(ann),
 		}
 		if o.Log != nil {
 			pem, err := s.logIdentity(ctx)
@@ -147,7 +150,7 @@ func Attest(ctx context.Context, ref name.Digest, s Signer, statements []Stateme
 		if err != nil {
 			return nil, err
 		}
-		if se, err = mutate.AttachAttestationToEntity(se, att, mutate.WithReplaceOp(replacer(st.PredicateType))); err != nil {
+		if se, err = mutate.AttachAttestationToEntity(se, att, mutate.WithReplaceOp(replacer(ann))); err != nil {
 			return nil, err
 		}
 		res.PredicateTypes = append(res.PredicateTypes, st.PredicateType)
@@ -175,10 +178,11 @@ func (s Signer) logIdentity(ctx context.Context) ([]byte, error) {
 	return PublicKeyPEM(ctx, s)
 }
 
-// replacer drops an earlier attestation of the same predicate type, as
-// cosign attest --replace does, so a re-run does not pile them up. (cosign's
-// own ReplaceOp prints to stderr; library code here stays quiet.)
-type replacer string
+// replacer drops an earlier attestation with the same annotations (the
+// predicate type, and the statement's own), as cosign attest --replace
+// does by predicate type, so a re-run does not pile them up. (cosign's own
+// ReplaceOp prints to stderr; library code here stays quiet.)
+type replacer map[string]string
 
 // Replace implements mutate.ReplaceOp.
 func (r replacer) Replace(sigs oci.Signatures, att oci.Signature) (oci.Signatures, error) {
@@ -188,10 +192,19 @@ func (r replacer) Replace(sigs oci.Signatures, att oci.Signature) (oci.Signature
 	}
 	keep := make([]oci.Signature, 0, len(list)+1)
 	for _, old := range list {
-		if ann, err := old.Annotations(); err == nil && ann["predicateType"] == string(r) {
+		if ann, err := old.Annotations(); err == nil && r.matches(ann) {
 			continue
 		}
 		keep = append(keep, old)
 	}
 	return mutate.AppendSignatures(empty.Signatures(), false, append(keep, att)...)
+}
+
+func (r replacer) matches(ann map[string]string) bool {
+	for k, v := range r {
+		if ann[k] != v {
+			return false
+		}
+	}
+	return true
 }

@@ -15,13 +15,17 @@ const (
 	PredicateCycloneDX       = "https://cyclonedx.org/bom"
 	PredicateSPDX            = "https://spdx.dev/Document"
 	PredicateVuln            = "https://cosign.sigstore.dev/attestation/vuln/v1"
-	statementType            = "https://in-toto.io/Statement/v0.1"
+	// PredicateVerification is ours: see verification.go.
+	statementType = "https://in-toto.io/Statement/v0.1"
 )
 
 // PredicateTypeOf maps cosign's short names (slsaprovenance1, cyclonedx,
-// spdxjson, vuln) to predicate type URIs; a URI is returned unchanged.
+// spdxjson, vuln) and ours (verification) to predicate type URIs; a URI
+// is returned unchanged.
 func PredicateTypeOf(s string) (string, error) {
 	switch s {
+	case "verification":
+		return PredicateVerification, nil
 	case "slsaprovenance1":
 		return PredicateSLSAProvenance1, nil
 	case "cyclonedx":
@@ -34,7 +38,7 @@ func PredicateTypeOf(s string) (string, error) {
 	if strings.Contains(s, "://") {
 		return s, nil
 	}
-	return "", fmt.Errorf("unknown predicate type %q (want slsaprovenance1, cyclonedx, spdxjson, vuln or a URI)", s)
+	return "", fmt.Errorf("unknown predicate type %q (want slsaprovenance1, cyclonedx, spdxjson, vuln, verification or a URI)", s)
 }
 
 // Statement is an in-toto statement about one image digest.
@@ -42,6 +46,11 @@ type Statement struct {
 	Subject       name.Digest
 	PredicateType string
 	Predicate     json.RawMessage
+	// Annotations go on the attestation's layer beside predicateType.
+	// They are not signed; they scope replacement: an attestation
+	// replaces an earlier one of the same predicate type only when these
+	// annotations are the same too.
+	Annotations map[string]string
 }
 
 type subject struct {

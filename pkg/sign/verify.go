@@ -3,7 +3,6 @@ package sign
 import (
 	"context"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +29,9 @@ type Policy struct {
 	// Attestations are predicate types (or cosign's short names) that must
 	// be attached, signed by the same key or identity, about this digest.
 	Attestations []string
+	// Verification is what verification records must say when
+	// Attestations holds verification; it must be zero otherwise.
+	Verification VerificationPolicy
 
 	// Trust for keyless signatures: Fulcio's roots and intermediates,
 	// Rekor's and the CT log's public keys. Nil uses nothing: keyless
@@ -76,14 +78,28 @@ func (p Policy) Validate() error {
 			return fmt.Errorf("verify-attestations: %w", err)
 		}
 	}
+	switch {
+	case p.requiresVerification():
+		return p.Verification.validate()
+	case !p.Verification.isZero():
+		return errors.New("verify-verification-environment and verify-verification-max-age apply only with verification in verify-attestations")
+	}
 	return nil
+}
+
+func (p Policy) requiresVerification() bool {
+	return slices.ContainsFunc(p.Attestations, func(a string) bool {
+		pt, _ := PredicateTypeOf(a)
+		return pt == PredicateVerification
+	})
 }
 
 // Verify is the signature gate: it returns nil when ref carries a
 // signature, and every required attestation, that the policy accepts, and
-// a *VerifyError (wrapping ErrUnsigned, ErrSignatureMismatch or
-// ErrAttestationMissing) otherwise. Only ref's digest is checked: a tag is
-// never consulted, so re-pointing one changes nothing.
+// a *VerifyError (wrapping ErrUnsigned, ErrSignatureMismatch,
+// ErrAttestationMissing or ErrVerificationRefused) otherwise. Only ref's
+// digest is checked: a tag is never consulted, so re-pointing one changes
+// nothing.
 func Verify(ctx context.Context, ref name.Digest, p Policy) error {
 	if err := p.Validate(); err != nil {
 		return err
@@ -114,7 +130,7 @@ func Verify(ctx context.Context, ref name.Digest, p Policy) error {
 		if err := verifySignatures(ctx, ref, co); err != nil {
 			return err
 		}
-		if err := verifyAttestations(ctx, ref, co, p.Attestations); err != nil {
+		if err := verifyAttestations(ctx, ref, co, p); err != nil {
 			return err
 		}
 	}
@@ -154,61 +170,90 @@ func verifySignatures(ctx context.Context, ref name.Digest, co *cosign.CheckOpts
 	return fmt.Errorf("verifying %q: %w", ref, err)
 }
 
-func verifyAttestations(ctx context.Context, ref name.Digest, co *cosign.CheckOpts, want []string) error {
-	if len(want) == 0 {
+// verifyAttestations checks that every attestation type p requires is
+// attached and verifies under co, and that the verification records meet
+// p.Verification.
+func verifyAttestations(ctx context.Context, ref name.Digest, co *cosign.CheckOpts, p Policy) error {
+	if len(p.Attestations) == 0 {
 		return nil
 	}
 	co.ClaimVerifier = cosign.IntotoSubjectClaimVerifier
-	atts, _, err := cosign.VerifyImageAttestations(ctx, ref, co)
-	if err != nil {
+	atts, _, verifyErr := cosign.VerifyImageAttestations(ctx, ref, co)
+	if verifyErr != nil {
 		var none *cosign.ErrNoSignaturesFound
 		var nomatch *cosign.ErrNoMatchingAttestations
-		if errors.As(err, &none) || errors.As(err, &nomatch) {
-			return &VerifyError{Image: ref.String(), Reason: ErrAttestationMissing, Err: err}
-		}
 		var verr *cosign.VerificationFailure
-		if errors.As(err, &verr) {
-			return &VerifyError{Image: ref.String(), Reason: ErrAttestationMissing, Err: err}
+		if !errors.As(verifyErr, &none) && !errors.As(verifyErr, &nomatch) && !errors.As(verifyErr, &verr) {
+			return fmt.Errorf("verifying attestations of %q: %w", ref, verifyErr)
 		}
-		return fmt.Errorf("verifying attestations of %q: %w", ref, err)
+		// None verified: each required type is then missing, and says why.
+		atts = nil
 	}
 	var have []string
+	var records []Verification
 	for _, att := range atts {
-		pt, err := predicateType(att.Payload)
-		if err == nil {
-			have = append(have, pt)
+		raw, err := att.Payload()
+		if err != nil {
+			continue
+		}
+		pt, pred, err := statementOf(raw)
+		if err != nil {
+			continue
+		}
+		have = append(have, pt)
+		var v Verification
+		if pt == PredicateVerification && json.Unmarshal(pred, &v) == nil {
+			records = append(records, v)
 		}
 	}
-	for _, w := range want {
+	for _, w := range p.Attestations {
 		pt, _ := PredicateTypeOf(w)
-		if !slices.Contains(have, pt) {
-			return &VerifyError{Image: ref.String(), Reason: ErrAttestationMissing, Err: fmt.Errorf("no verified %s attestation (found %v)", pt, have)}
+		if pt == PredicateVerification {
+			attached := func() int { return countAttached(ctx, ref, co, PredicateVerification) }
+			if reason, detail := p.Verification.check(records, attached); reason != nil {
+				return &VerifyError{Image: ref.String(), Reason: reason, Err: detail}
+			}
+			continue
 		}
+		if slices.Contains(have, pt) {
+			continue
+		}
+		detail := fmt.Errorf("no verified %s attestation (found %v)", pt, have)
+		if verifyErr != nil {
+			detail = verifyErr
+		}
+		return &VerifyError{Image: ref.String(), Reason: ErrAttestationMissing, Err: detail}
 	}
 	return nil
 }
 
-// predicateType reads the predicate type of a verified DSSE envelope.
-func predicateType(payload func() ([]byte, error)) (string, error) {
-	raw, err := payload()
+// countAttached counts the attestations of predicateType on ref, verified
+// or not (0 when they cannot be read): what a refusal tells apart from
+// "none at all".
+func countAttached(ctx context.Context, ref name.Digest, co *cosign.CheckOpts, predicateType string) int {
+	se, err := ociremote.SignedEntity(ref, co.RegistryClientOpts...)
 	if err != nil {
-		return "", err
+		return 0
 	}
-	var env struct{ Payload string }
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return "", err
-	}
-	body, err := base64.StdEncoding.DecodeString(env.Payload)
+	atts, err := se.Attestations()
 	if err != nil {
-		return "", err
+		return 0
 	}
-	var st struct {
-		PredicateType string `json:"predicateType"`
+	list, err := atts.Get()
+	if err != nil {
+		return 0
 	}
-	if err := json.Unmarshal(body, &st); err != nil {
-		return "", err
+	n := 0
+	for _, att := range list {
+		raw, err := att.Payload()
+		if err != nil {
+			continue
+		}
+		if pt, _, err := statementOf(raw); err == nil && pt == predicateType {
+			n++
+		}
 	}
-	return st.PredicateType, nil
+	return n
 }
 
 // withPublicGoodTrust fills the keyless trust from the Sigstore public-good
