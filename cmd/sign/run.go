@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/fxplatform/deploy-actions/cmd/internal/registry"
+	"github.com/fxplatform/deploy-actions/cmd/internal/signing"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/image"
 	"github.com/fxplatform/deploy-actions/pkg/report"
@@ -22,12 +23,7 @@ import (
 type Inputs struct {
 	Image            name.Digest // zero when only blobs are signed
 	Blobs            []string
-	Key              string
-	KeyPassword      string
-	Keyless          bool
-	FulcioURL        string
-	RekorURL         string
-	TlogUpload       bool
+	Signing          signing.Group
 	AttestSBOM       []byte
 	AttestScan       []byte
 	AttestProvenance bool
@@ -45,30 +41,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	if in.String("image") == "" && len(i.Blobs) == 0 {
 		in.Fail("image", "give image, blobs or both: there is nothing to sign")
 	}
-	i.Key = in.String("key")
-	i.KeyPassword = in.String("key-password")
-	i.Keyless = in.Bool("keyless")
-	switch {
-	case i.Key != "" && i.Keyless:
-		in.Fail("keyless", "give key or keyless: true, not both")
-	case i.Key == "" && !i.Keyless:
-		in.Fail("key", "is required unless keyless is true")
-	case i.Key != "":
-		if _, err := sign.ClassifyKey(i.Key); err != nil {
-			in.Fail("key", "%v", err)
-		}
-	}
-	i.FulcioURL = checkURL(in, "fulcio-url", i.Keyless)
-	i.TlogUpload = in.Bool("tlog-upload")
-	i.RekorURL = checkURL(in, "rekor-url", i.TlogUpload)
-	if i.Keyless && !i.TlogUpload {
-		in.Fail("tlog-upload", "keyless signatures must go to the transparency log (the certificate expires in minutes)")
-	}
-	if i.Keyless {
-		if a.Getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" || a.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN") == "" {
-			in.Fail("keyless", "no GitHub OIDC token available (ACTIONS_ID_TOKEN_REQUEST_URL or ACTIONS_ID_TOKEN_REQUEST_TOKEN unset): give the job permissions: id-token: write")
-		}
-	}
+	i.Signing = signing.Parse(a, in)
 	i.AttestSBOM = readFile(in, "attest-sbom")
 	i.AttestScan = readFile(in, "attest-scan")
 	i.AttestProvenance = in.Bool("attest-provenance")
@@ -141,17 +114,6 @@ func checkBlobs(in *action.Inputs) []string {
 	return paths
 }
 
-func checkURL(in *action.Inputs, input string, needed bool) string {
-	if !needed {
-		return in.String(input)
-	}
-	v := in.HTTPURL(input)
-	if v == "" {
-		in.Fail(input, `"" is not an http(s) URL`)
-	}
-	return v
-}
-
 func readFile(in *action.Inputs, input string) []byte {
 	p := in.String(input)
 	if p == "" {
@@ -206,14 +168,11 @@ func run(ctx context.Context, a *action.Action) error {
 	if err != nil {
 		return err
 	}
-	signer, err := in.signer(ctx, a)
+	signer, err := in.Signing.Signer(ctx, a)
 	if err != nil {
 		return err
 	}
-	opts := sign.Options{Remote: in.Registry}
-	if in.TlogUpload {
-		opts.Log = &sign.Rekor{URL: in.RekorURL}
-	}
+	opts := in.Signing.Options(in.Registry)
 	res, att := &sign.Result{}, &sign.Result{}
 	if in.signsImage() {
 		if res, err = sign.Sign(ctx, in.Image, signer, opts); err != nil {
@@ -266,28 +225,8 @@ func signBlobs(ctx context.Context, a *action.Action, paths []string, signer sig
 	return out, nil
 }
 
-func (i Inputs) signer(ctx context.Context, a *action.Action) (sign.Signer, error) {
-	if !i.Keyless {
-		sv, err := sign.LoadSigner(ctx, i.Key, []byte(i.KeyPassword))
-		if err != nil {
-			return sign.Signer{}, &action.InputError{Input: "key", Err: err}
-		}
-		return sign.Signer{SignerVerifier: sv}, nil
-	}
-	token, err := a.GetIDToken(ctx, "sigstore")
-	if err != nil {
-		return sign.Signer{}, fmt.Errorf("requesting the GitHub OIDC token (does the job have permissions: id-token: write?): %w", err)
-	}
-	a.Mask(token)
-	return sign.Keyless(ctx, i.FulcioURL, token)
-}
-
 func summary(i Inputs, res, att *sign.Result, blobs []signedBlob) string {
-	mode := "key"
-	if i.Keyless {
-		mode = "keyless (Fulcio certificate)"
-	}
-	rows := [][]string{{"signed with", mode}}
+	rows := [][]string{{"signed with", i.Signing.Mode()}}
 	if i.signsImage() {
 		rows = append(rows, []string{"image", report.Code(i.Image.String())}, []string{"signature", report.Code(res.SignatureRef)})
 	}

@@ -1,26 +1,24 @@
 package main
 
 import (
+	"slices"
+
 	"github.com/fxplatform/deploy-actions/cmd/internal/registry"
+	"github.com/fxplatform/deploy-actions/cmd/internal/signing"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 )
 
 var spec = &action.Spec{
 	Name:        "sign",
 	Description: "Sign an image digest with cosign (key or keyless through GitHub OIDC, Fulcio and Rekor) and attach SLSA provenance, SBOM and scan attestations; sign files (a release's checksums.txt) into Sigstore bundles.",
-	Inputs: append([]action.Input{
+	Inputs: slices.Concat([]action.Input{
 		{Name: "image", Kind: action.KindImage, Description: "Image to sign, repo@sha256:... (a tag is refused). Give image, blobs or both."},
 		{Name: "blobs", Kind: action.KindLines, Description: "Files to sign, one path a line, as cosign sign-blob --bundle does: each FILE gets a Sigstore bundle FILE.sigstore.json beside it (bundle v0.3, as cosign sign-blob --new-bundle-format writes it). Check one with cosign verify-blob FILE --bundle FILE.sigstore.json and --key with the public key, or keyless --certificate-identity and --certificate-oidc-issuer."},
-		{Name: "key", Sensitive: true, Description: "Private key: a cosign key (encrypted PEM) or an unencrypted PKCS#8/EC PEM key as openssl writes it, as content or a path; or a KMS URI (awskms://, gcpkms://, azurekms://, hashivault://, served by the sigstore-kms-<scheme> plugin on PATH: no cloud SDK is linked in)."},
-		{Name: "key-password", Sensitive: true, Description: "Password of an encrypted cosign key."},
-		{Name: "keyless", Default: "false", Kind: action.KindBool, Description: "Sign with a Fulcio certificate for the workflow's GitHub OIDC identity (needs permissions: id-token: write)."},
-		{Name: "fulcio-url", Default: "https://fulcio.sigstore.dev", Description: "Fulcio for keyless signing."},
-		{Name: "rekor-url", Default: "https://rekor.sigstore.dev", Description: "Rekor transparency log."},
-		{Name: "tlog-upload", Default: "true", Kind: action.KindBool, Description: "Enter signatures and attestations in Rekor (required for keyless)."},
+	}, signing.Inputs, []action.Input{
 		{Name: "attest-sbom", Description: "SBOM file (CycloneDX or SPDX JSON, e.g. scan's sbom-file) to attach to the image as an attestation (needs image)."},
 		{Name: "attest-scan", Description: "Scan report (scan's json-file or sarif-file) to attach to the image as a vuln attestation (needs image)."},
 		{Name: "attest-provenance", Default: "true", Kind: action.KindBool, Description: "Attach an SLSA provenance v1 statement for the digest (builder: GITHUB_WORKFLOW_REF; run, repository and commit from the runner). Image only: without image it does nothing."},
-	}, registry.Inputs...),
+	}, registry.Inputs),
 	Outputs: []action.Output{
 		{Name: "signature-ref", Description: "Where the image's signature is: <repo>:sha256-<hex>.sig (empty without image)."},
 		{Name: "attestations", Description: "Newline list of the predicate types attached to the image."},

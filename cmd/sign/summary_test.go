@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/fxplatform/deploy-actions/cmd/internal/signing"
 	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
 	"github.com/fxplatform/deploy-actions/pkg/sign"
 )
@@ -26,13 +27,13 @@ func TestSummary(t *testing.T) {
 	}{
 		{
 			name: "key, image with attestations", golden: "summary-key.md",
-			in:  Inputs{Image: image, Key: "cosign.key"},
+			in:  Inputs{Image: image, Signing: signing.Group{Key: "cosign.key"}},
 			res: &sign.Result{SignatureRef: sigRef},
 			att: &sign.Result{AttestationRef: attRef, PredicateTypes: []string{sign.PredicateSLSAProvenance1, sign.PredicateCycloneDX, sign.PredicateVuln}},
 		},
 		{
 			name: "keyless, image and blobs, in Rekor", golden: "summary-keyless.md",
-			in:  Inputs{Image: image, Keyless: true},
+			in:  Inputs{Image: image, Signing: signing.Group{Keyless: true}},
 			res: &sign.Result{SignatureRef: sigRef, LogIndexes: []int64{1001}},
 			att: &sign.Result{AttestationRef: attRef, PredicateTypes: []string{sign.PredicateSLSAProvenance1}, LogIndexes: []int64{1002}},
 			blobs: []signedBlob{
@@ -42,7 +43,7 @@ func TestSummary(t *testing.T) {
 		},
 		{
 			name: "key, blobs only", golden: "summary-blobs.md",
-			in:  Inputs{Key: "cosign.key"},
+			in:  Inputs{Signing: signing.Group{Key: "cosign.key"}},
 			res: &sign.Result{}, att: &sign.Result{},
 			blobs: []signedBlob{{path: "checksums.txt", bundle: "checksums.txt.sigstore.json", res: &sign.BlobResult{}}},
 		},
