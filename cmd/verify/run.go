@@ -20,6 +20,8 @@ import (
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/analysis"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
+	"github.com/fxplatform/deploy-actions/pkg/report"
+	"github.com/fxplatform/deploy-actions/pkg/sign"
 	"github.com/fxplatform/deploy-actions/pkg/verify"
 )
 
@@ -45,6 +47,9 @@ type Inputs struct {
 	Namespace  string
 	Deployment string
 	ReportFile string
+	// Record is the signed verification record asked for with attest; nil
+	// without.
+	Record *Record
 }
 
 // probeTimeout bounds each load-probe request.
@@ -153,6 +158,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 			in.Fail("report-file", "directory %q does not exist", filepath.Dir(v.ReportFile))
 		}
 	}
+	v.Record = parseRecord(a, in)
 	return v, in.Err()
 }
 
@@ -182,6 +188,15 @@ func run(ctx context.Context, a *action.Action) error {
 	if err != nil {
 		return err
 	}
+	// A key is loaded before anything is sent, so that a wrong password is
+	// a bad input and not a lost record after the probe. A keyless
+	// certificate lives minutes: it is asked for after verify, below.
+	var signer sign.Signer
+	if in.Record != nil && !in.Record.Signing.Keyless {
+		if signer, err = in.Record.Signing.Signer(ctx, a); err != nil {
+			return err
+		}
+	}
 	a.Group("verify")
 	rep, err := verify.Run(ctx, cfg)
 	a.EndGroup()
@@ -191,10 +206,49 @@ func run(ctx context.Context, a *action.Action) error {
 	if err := writeOutputs(a, in, rep); err != nil {
 		return err
 	}
+	if in.Record != nil {
+		// Recorded passed or failed: a failed record is what lets a gate
+		// refuse the digest.
+		if err := record(ctx, a, in.Record, signer, rep); err != nil {
+			return err
+		}
+	}
 	if rep.Passed {
 		a.Infof("verify passed")
 	}
 	return rep.Err()
+}
+
+// record signs the verification record of rep and attaches it to the
+// image, and says where in the outputs and the summary.
+func record(ctx context.Context, a *action.Action, r *Record, signer sign.Signer, rep *verify.Report) error {
+	if r.Signing.Keyless {
+		var err error
+		if signer, err = r.Signing.Signer(ctx, a); err != nil {
+			return fmt.Errorf("recording the verification: %w", err)
+		}
+	}
+	res, err := r.write(ctx, signer, rep)
+	if err != nil {
+		if !rep.Passed {
+			return fmt.Errorf("%w; and %w", rep.Err(), err)
+		}
+		return err
+	}
+	verdict := sign.VerdictFailed
+	if rep.Passed {
+		verdict = sign.VerdictPassed
+	}
+	a.Infof("Recorded the %s verification (%s) of %s: %s", r.Environment, verdict, r.Image, res.AttestationRef)
+	if err := a.SetOutputs("attestation-ref", res.AttestationRef, "predicate-type", sign.PredicateVerification); err != nil {
+		return err
+	}
+	rows := [][]string{{"image", report.Code(r.Image.String())}, {"environment", r.Environment}, {"verdict", verdict},
+		{"predicate", report.Code(sign.PredicateVerification)}, {"attestations", report.Code(res.AttestationRef)}, {"signed with", r.Signing.Mode()}}
+	for _, idx := range res.LogIndexes {
+		rows = append(rows, []string{"Rekor entry", fmt.Sprint(idx)})
+	}
+	return a.AddSummary("### Verification record\n\n" + report.Table([]string{"", ""}, rows))
 }
 
 // config turns the inputs into verify's configuration. It makes clients but

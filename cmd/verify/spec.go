@@ -5,13 +5,15 @@ import (
 
 	"github.com/fxplatform/deploy-actions/cmd/internal/alerts"
 	"github.com/fxplatform/deploy-actions/cmd/internal/cluster"
+	"github.com/fxplatform/deploy-actions/cmd/internal/registry"
+	"github.com/fxplatform/deploy-actions/cmd/internal/signing"
 	"github.com/fxplatform/deploy-actions/pkg/action"
 )
 
 var spec = &action.Spec{
 	Name:        "verify",
 	Description: "Verify a deployed service: health paths, latency/error-rate/throughput SLOs under a load probe, Prometheus checks and the Kubernetes Deployment, reported as the strategy's KPI table. No data is never a pass.",
-	Inputs: append([]action.Input{
+	Inputs: slices.Concat([]action.Input{
 		{Name: "url", Description: "Base URL of the service, e.g. https://staging.example.com (required unless only prometheus-checks or deployment are given). Requests go to this host only."},
 		{Name: "health-paths", Kind: action.KindLines, Default: "/api/health\n/api/health/database\n/api/health/external",
 			Description: "Newline list of paths that must answer 2xx (and, for a JSON body with a \"status\" field, ok/healthy/up)."},
@@ -30,7 +32,10 @@ var spec = &action.Spec{
 		{Name: "service", Description: "The live Service, for the alert gate's default alert-matchers (its service label). Empty: the gate matches the namespace's alerts."},
 		{Name: "deployment", Description: "Deployment that must be Available with no unavailable replicas, observedGeneration current and no container restarts since its rollout began. kubeconfig and context say where."},
 		{Name: "report-file", Description: "Where to write the JSON report (default: $RUNNER_TEMP/verify-report.json when RUNNER_TEMP is set)."},
-	}, slices.Concat(cluster.Inputs, alerts.Inputs)...),
+		{Name: "attest", Kind: action.KindBool, Default: "false", Description: "Record the result on image as a signed in-toto attestation, passed or failed (predicate type https://fxplatform.github.io/deploy-actions/predicates/verification/v1, short name verification: environment, URL, every KPI with its target and value, verdict, time, workflow run), signed with key or keyless as sign signs. deploy and promote can then require a fresh passing one (verify-attestations: verification). The exit code is verify's either way."},
+		{Name: "image", Kind: action.KindImage, Description: "With attest: the image verified, repo@sha256:... (a tag is refused): the digest the record is about."},
+		{Name: "environment", Description: "With attest: where the image was verified, e.g. staging; the gate's verify-verification-environment must name it."},
+	}, cluster.Inputs, alerts.Inputs, signing.Inputs, registry.Inputs),
 	Outputs: []action.Output{
 		{Name: "passed", Description: "true or false."},
 		{Name: "p50", Description: "Median probe latency, ms."},
@@ -39,5 +44,7 @@ var spec = &action.Spec{
 		{Name: "error-rate", Description: "Failed probe requests, %."},
 		{Name: "throughput", Description: "Successful probe requests per minute."},
 		{Name: "report-file", Description: "Path of the JSON report."},
+		{Name: "attestation-ref", Description: "With attest: where the verification record was attached, <repo>:sha256-<hex>.att."},
+		{Name: "predicate-type", Description: "With attest: the record's predicate type, https://fxplatform.github.io/deploy-actions/predicates/verification/v1."},
 	},
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -103,11 +104,26 @@ func NewWorkflowRun(b BuildContext) (WorkflowRun, error) {
 	}, nil
 }
 
+// CheckEnvironment checks an environment name as records and policies
+// hold it: a GitHub environment's name (letters, digits, and . _ - or
+// space inside), at most 255 characters, compared exactly.
+func CheckEnvironment(env string) error {
+	if env == "" {
+		return errors.New("no environment")
+	}
+	if !environmentName.MatchString(env) {
+		return fmt.Errorf("%q is not an environment name (letters, digits, and . _ - or space inside, at most 255; e.g. staging)", env)
+	}
+	return nil
+}
+
+var environmentName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._ -]{0,253}[A-Za-z0-9._-])?$`)
+
 // Validate reports what a verification record cannot do without.
 func (v Verification) Validate() error {
 	var problems []string
-	if v.Environment == "" {
-		problems = append(problems, "no environment")
+	if err := CheckEnvironment(v.Environment); err != nil {
+		problems = append(problems, err.Error())
 	}
 	if v.Verdict != VerdictPassed && v.Verdict != VerdictFailed {
 		problems = append(problems, fmt.Sprintf("verdict %q is neither %s nor %s", v.Verdict, VerdictPassed, VerdictFailed))
@@ -172,8 +188,8 @@ type VerificationPolicy struct {
 func (vp VerificationPolicy) isZero() bool { return vp.Environment == "" && vp.MaxAge == 0 }
 
 func (vp VerificationPolicy) validate() error {
-	if vp.Environment == "" {
-		return errors.New("verify-verification-environment: is empty")
+	if err := CheckEnvironment(vp.Environment); err != nil {
+		return fmt.Errorf("verify-verification-environment: %w", err)
 	}
 	if vp.MaxAge <= 0 {
 		return fmt.Errorf("verify-verification-max-age: %s is not above 0", vp.MaxAge)

@@ -104,6 +104,7 @@ func TestVerificationStatementRefusesIncompleteRecords(t *testing.T) {
 		want   string
 	}{
 		{"no environment", func(v *sign.Verification) { v.Environment = "" }, "no environment"},
+		{"environment that is no name", func(v *sign.Verification) { v.Environment = "staging\nproduction" }, "not an environment name"},
 		{"unknown verdict", func(v *sign.Verification) { v.Verdict = "ok" }, `verdict "ok"`},
 		{"no time", func(v *sign.Verification) { v.VerifiedAt = time.Time{} }, "no verification time"},
 		{"no run", func(v *sign.Verification) { v.Run = sign.WorkflowRun{} }, "no workflow run"},
