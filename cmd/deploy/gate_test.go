@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/crane"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -164,6 +166,85 @@ func TestKeylessGate(t *testing.T) {
 				"kubeconfig": kubeconfigFor(cluster), "wait": "false",
 				"verify-certificate-identity": tc.identity, "verify-certificate-oidc-issuer": sigstoretest.Issuer,
 				"verify-fulcio-roots": ss.RootPEM(), "verify-rekor-public-key": ss.RekorKeyPEM(t)}, &requests, tc.wantRefusal)
+		})
+	}
+}
+
+// TestVerificationGate: with verify-attestations: verification, deploy
+// goes on only for a digest whose newest staging record, signed by the
+// gate's key, passed and is younger than the limit; every other digest is
+// refused, saying why, before any request reaches the cluster.
+func TestVerificationGate(t *testing.T) {
+	ctx := context.Background()
+	var requests atomic.Int32
+	cluster := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.Error(w, "no", http.StatusTeapot)
+	}))
+	defer cluster.Close()
+
+	host := scantest.StartRegistry(t)
+	key, other := newKey(t), newKey(t)
+	signerOf := func(kb *cosign.KeysBytes) sign.Signer {
+		sv, err := sign.LoadSigner(ctx, string(kb.PrivateBytes), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sign.Signer{SignerVerifier: sv}
+	}
+	run := sign.WorkflowRun{ServerURL: "https://github.com", Repository: "fxplatform/fx-platform", RunID: "7", RunAttempt: "1",
+		WorkflowRef: "fxplatform/fx-platform/.github/workflows/release.yml@refs/tags/v1.2.3", SHA: "0123456789abcdef0123456789abcdef01234567",
+		URL: "https://github.com/fxplatform/fx-platform/actions/runs/7/attempts/1"}
+	// image is a digest signed by key, with a verification record of env
+	// signed by recordKey (none when env is ""), verified age ago.
+	image := func(label string, recordKey *cosign.KeysBytes, env, verdict string, age time.Duration) string {
+		t.Helper()
+		ref := scantest.PushImageWithLabel(t, host, "variant", label)
+		if _, err := sign.Sign(ctx, ref, signerOf(key), sign.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if env != "" {
+			st, err := sign.VerificationStatement(ref, sign.Verification{Environment: env, URL: "https://staging.example.com",
+				Verdict: verdict, StartedAt: time.Now().Add(-age - time.Minute), VerifiedAt: time.Now().Add(-age), Run: run})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sign.Attest(ctx, ref, signerOf(recordKey), []sign.Statement{st}, sign.Options{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return ref.String()
+	}
+	gate := map[string]string{"verify-key": string(key.PublicBytes), "verify-attestations": "verification"}
+	with := func(extra map[string]string) map[string]string {
+		m := maps.Clone(gate)
+		maps.Copy(m, extra)
+		return m
+	}
+	for _, tc := range []struct {
+		name        string
+		image       string
+		inputs      map[string]string
+		wantRefusal string // "" when the gate must pass
+	}{
+		{"a fresh passing staging record passes", image("passed", key, "staging", sign.VerdictPassed, time.Hour), gate, ""},
+		{"no record is refused", image("unverified", nil, "", "", 0), gate, `no verification record for environment "staging"`},
+		{"a failed record is refused", image("failed", key, "staging", sign.VerdictFailed, time.Hour), gate, "staging verification verdict failed at"},
+		{"a record signed by another key is refused", image("other key", other, "staging", sign.VerdictPassed, time.Hour), gate,
+			"1 attached: signed by another key or identity"},
+		{"a record older than the default 24h is refused", image("old", key, "staging", sign.VerdictPassed, 25*time.Hour), gate,
+			"staging verification is older than 24h: verified at"},
+		{"a record older than max-age is refused", image("passed 2h ago", key, "staging", sign.VerdictPassed, 2*time.Hour),
+			with(map[string]string{"verify-verification-max-age": "90m"}), "staging verification is older than 1h30m"},
+		{"a record of another environment is refused", image("production", key, "production", sign.VerdictPassed, time.Hour), gate,
+			"the verified ones are for production"},
+		{"the environment asked for passes", image("qa", key, "qa", sign.VerdictPassed, time.Hour),
+			with(map[string]string{"verify-verification-environment": "qa"}), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inputs := map[string]string{"chart": testChart, "release": "fx-platform-staging", "image": tc.image, "kubeconfig": kubeconfigFor(cluster), "wait": "false"}
+			maps.Copy(inputs, tc.inputs)
+			runGate(t, ctx, inputs, &requests, tc.wantRefusal)
 		})
 	}
 }

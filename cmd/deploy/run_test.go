@@ -33,6 +33,11 @@ contexts:
 `, srv.URL)
 }
 
+// verification is a gate requiring verification, with input set to value.
+func verification(t *testing.T, input, value string) map[string]string {
+	return map[string]string{"verify-key": string(newKey(t).PublicBytes), "verify-attestations": "verification", input: value}
+}
+
 // TestBadInput checks that each bad input is reported as one error
 // annotation naming it, with exit 1 and no output, before any request
 // reaches the cluster or GitHub.
@@ -73,6 +78,13 @@ func TestBadInput(t *testing.T) {
 		{Name: "wait not a boolean", Set: map[string]string{"wait": "yes"}, Input: "wait"},
 		{Name: "environment-url not a URL", Set: map[string]string{"environment-url": "staging.example.com"}, Input: "environment-url"},
 		{Name: "github-token outside a runner", Set: map[string]string{"github-token": "ghs_x"}, Input: "github-token"},
+		{Name: "verification max age zero", Set: verification(t, "verify-verification-max-age", "0s"), Input: "verify-verification-max-age"},
+		{Name: "verification max age negative", Set: verification(t, "verify-verification-max-age", "-1h"), Input: "verify-verification-max-age"},
+		{Name: "verification max age not a duration", Set: verification(t, "verify-verification-max-age", "a day"), Input: "verify-verification-max-age"},
+		{Name: "verification environment not a name", Set: verification(t, "verify-verification-environment", "staging\nproduction"), Input: "verify-verification-environment"},
+		{Name: "verification environment without verification", Set: map[string]string{"verify-key": string(newKey(t).PublicBytes), "verify-verification-environment": "staging"}, Input: "verify-verification-environment"},
+		{Name: "verification max age without verification", Set: map[string]string{"verify-key": string(newKey(t).PublicBytes), "verify-attestations": "slsaprovenance1", "verify-verification-max-age": "24h"}, Input: "verify-verification-max-age"},
+		{Name: "verification without a key or identity", Set: map[string]string{"verify-attestations": "verification"}, Input: "verify-attestations"},
 		{Name: "github api url invalid", Set: map[string]string{"github-token": "ghs_x"},
 			Env: map[string]string{"GITHUB_REPOSITORY": "acme/fx", "GITHUB_SHA": "abc", "GITHUB_API_URL": "ftp://x"}, Input: "github-token"},
 	})

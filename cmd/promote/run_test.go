@@ -126,6 +126,8 @@ func TestBadInput(t *testing.T) {
 		{Name: "compare-min-samples 1", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-min-samples": "1"}, Input: "compare-min-samples"},
 		{Name: "compare-critical not compared", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-critical": "error-rate"}, Input: "compare-critical"},
 		{Name: "compare-path a URL", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-path": "http://169.254.169.254/"}, Input: "compare-path"},
+		{Name: "verification max age zero", Set: map[string]string{"verify-key": publicKey(t), "verify-attestations": "verification", "verify-verification-max-age": "0s"}, Input: "verify-verification-max-age"},
+		{Name: "verification environment without verification", Set: map[string]string{"verify-key": publicKey(t), "verify-verification-environment": "staging"}, Input: "verify-verification-environment"},
 	})
 }
 
@@ -212,6 +214,16 @@ func withChart(inputs map[string]string) map[string]string {
 
 // privateKeyFile is a cosign private key on disk: what verify-key gets when
 // someone passes cosign.key instead of cosign.pub.
+// publicKey is a cosign public key, PEM.
+func publicKey(t *testing.T) string {
+	t.Helper()
+	keys, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return nil, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(keys.PublicBytes)
+}
+
 func privateKeyFile(t *testing.T) string {
 	t.Helper()
 	keys, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return []byte("pw"), nil })

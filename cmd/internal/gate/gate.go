@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
@@ -25,7 +27,9 @@ var Inputs = []action.Input{
 	{Name: "verify-key", Description: "Refuse the image unless it is signed by this cosign public key (PEM content, path or KMS URI)."},
 	{Name: "verify-certificate-identity", Description: "Refuse the image unless it is signed keyless by this identity (the signing workflow's URL, matched whole, e.g. https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1.2.3)."},
 	{Name: "verify-certificate-oidc-issuer", Description: "OIDC issuer of the keyless identity, e.g. https://token.actions.githubusercontent.com."},
-	{Name: "verify-attestations", Kind: action.KindList, Description: "Attestations that must be attached and verified: slsaprovenance1, vuln, cyclonedx, spdxjson or predicate type URIs."},
+	{Name: "verify-attestations", Kind: action.KindList, Description: "Attestations that must be attached and verified: slsaprovenance1, vuln, cyclonedx, spdxjson, verification (verify's signed record: see verify-verification-environment and verify-verification-max-age) or predicate type URIs."},
+	{Name: "verify-verification-environment", Description: "With verification in verify-attestations: the environment whose record counts (default staging). The newest record for it verified under verify-key or the certificate identity decides: it must say passed."},
+	{Name: "verify-verification-max-age", Kind: action.KindDuration, Description: "With verification in verify-attestations: how old that record may be, counted from its verification time (default 24h; above 0). A record dated more than 5m ahead of the gate's clock is refused too."},
 	{Name: "verify-fulcio-roots", Description: "For a private Sigstore: PEM certificates (content or path) of the Fulcio CA that keyless certificates must chain to, instead of the public-good instance's trust root (fetched with TUF). Its certificates are then trusted without a CT log proof."},
 	{Name: "verify-rekor-public-key", Description: "For a private Sigstore, with verify-fulcio-roots: PEM public key (content or path) of the Rekor log keyless signatures must be entered in."},
 }
@@ -40,6 +44,7 @@ func Parse(a *action.Action, in *action.Inputs, img name.Digest) sign.Policy {
 		Issuer:       in.String("verify-certificate-oidc-issuer"),
 		Attestations: in.List("verify-attestations"),
 	}
+	p.Verification = parseVerification(in, p.Attestations)
 	if !p.Enabled() {
 		return p
 	}
@@ -65,6 +70,54 @@ func Parse(a *action.Action, in *action.Inputs, img name.Digest) sign.Policy {
 	}
 	p.Remote = registry.Group{Credentials: registry.Runner(a, img.RegistryStr())}.Remote(a)
 	return p
+}
+
+// Defaults of the verification policy.
+const (
+	DefaultVerificationEnvironment = "staging"
+	DefaultVerificationMaxAge      = 24 * time.Hour
+)
+
+// parseVerification reads the verification policy: the defaults when
+// verify-attestations holds verification and the inputs are not given,
+// and nothing when it does not, where giving them is a mistake.
+func parseVerification(in *action.Inputs, attestations []string) sign.VerificationPolicy {
+	env, maxAge := in.String("verify-verification-environment"), in.String("verify-verification-max-age")
+	if !slices.ContainsFunc(attestations, isVerification) {
+		for _, given := range [][2]string{{"verify-verification-environment", env}, {"verify-verification-max-age", maxAge}} {
+			if given[1] != "" {
+				in.Fail(given[0], "applies only with verification in verify-attestations (add it there, or drop %s)", given[0])
+			}
+		}
+		return sign.VerificationPolicy{}
+	}
+	// A bad value is reported, and the default stands in for it, so that
+	// the policy's own check does not report it a second time.
+	vp := sign.VerificationPolicy{Environment: DefaultVerificationEnvironment, MaxAge: DefaultVerificationMaxAge}
+	if env != "" {
+		if err := sign.CheckEnvironment(env); err != nil {
+			in.Fail("verify-verification-environment", "%v", err)
+		} else {
+			vp.Environment = env
+		}
+	}
+	if maxAge != "" {
+		d, err := action.ParseDuration(maxAge)
+		switch {
+		case err != nil:
+			in.Fail("verify-verification-max-age", "%v (want a duration above 0, e.g. 24h)", err)
+		case d <= 0:
+			in.Fail("verify-verification-max-age", "%s is not above 0 (want e.g. 24h)", maxAge)
+		default:
+			vp.MaxAge = d
+		}
+	}
+	return vp
+}
+
+func isVerification(name string) bool {
+	pt, err := sign.PredicateTypeOf(name)
+	return err == nil && pt == sign.PredicateVerification
 }
 
 // gateInputOf names the input a policy problem comes from.
@@ -138,6 +191,9 @@ func Check(ctx context.Context, a *action.Action, img name.Digest, p sign.Policy
 		return nil
 	}
 	a.Infof("Verifying the signature of %s", img)
+	if vp := p.Verification; vp.Environment != "" {
+		a.Infof("Requiring its newest %s verification record to say passed and be at most %s old", vp.Environment, vp.MaxAge)
+	}
 	if err := sign.Verify(ctx, img, p); err != nil {
 		return fmt.Errorf("refusing to %s %s (nothing was changed): %w", verb, img, err)
 	}
