@@ -241,3 +241,66 @@ func TestCosignCLIVerifiesBlobBundles(t *testing.T) {
 		}
 	}
 }
+
+// TestCosignCLIVerifiesVerification: the cosign CLI accepts verify's
+// record by its predicate type URI, under the key that signed it, and the
+// payload it prints is our predicate; under another key it refuses it.
+func TestCosignCLIVerifiesVerification(t *testing.T) {
+	ctx := context.Background()
+	repo := startRegistry(t) + "/fx/app"
+	key, other := newKeyPair(t, "pw"), newKeyPair(t, "")
+	dir := t.TempDir()
+	pubFile, otherFile := filepath.Join(dir, "cosign.pub"), filepath.Join(dir, "other.pub")
+	for file, pem := range map[string][]byte{pubFile: key.Public, otherFile: other.Public} {
+		if err := os.WriteFile(file, pem, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ref := pushImage(t, repo, "v1", "verified")
+	if _, err := sign.Sign(ctx, ref, key.signer(t), sign.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sign.VerificationStatement(ref, verification(t, "staging", sign.VerdictPassed, verifiedAt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sign.Attest(ctx, ref, key.signer(t), []sign.Statement{st}, sign.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	trustedRoot := filepath.Join(dir, "trusted_root.json")
+	if err := os.WriteFile(trustedRoot, []byte(emptyTrustedRoot), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := func(pub string) []string {
+		return []string{"verify-attestation", "--type", sign.PredicateVerification, "--trusted-root", trustedRoot, "--key", pub,
+			"--insecure-ignore-tlog=true", "--allow-http-registry=true", "--allow-insecure-registry=true", ref.String()}
+	}
+	for _, c := range clis {
+		t.Run("cosign "+c.version, func(t *testing.T) {
+			out, err := runCosign(t, c, args(pubFile)...)
+			if err != nil {
+				t.Fatalf("cosign verify-attestation --type %s: %v", sign.PredicateVerification, err)
+			}
+			checkSubjects(t, out, ref, sign.PredicateVerification)
+			var env struct{ Payload []byte }
+			if err := json.Unmarshal([]byte(strings.SplitN(strings.TrimSpace(out), "\n", 2)[0]), &env); err != nil {
+				t.Fatal(err)
+			}
+			var got struct {
+				PredicateType string            `json:"predicateType"`
+				Predicate     sign.Verification `json:"predicate"`
+			}
+			if err := json.Unmarshal(env.Payload, &got); err != nil {
+				t.Fatal(err)
+			}
+			p := got.Predicate
+			if got.PredicateType != sign.PredicateVerification || p.Environment != "staging" || p.Verdict != sign.VerdictPassed ||
+				!p.VerifiedAt.Equal(verifiedAt) || len(p.KPIs) != 2 || p.KPIs[0].Value != "41 ms" || p.Run.RunID != buildContext.RunID {
+				t.Errorf("the CLI's payload is not the record written:\n%s", env.Payload)
+			}
+			if _, err := runCosign(t, c, args(otherFile)...); err == nil {
+				t.Error("cosign verify-attestation accepts the record under another key")
+			}
+		})
+	}
+}
