@@ -101,11 +101,18 @@ func (r *Record) statement(rep *verify.Report) (sign.Statement, error) {
 	return sign.VerificationStatement(r.Image, v)
 }
 
-// write signs the record of rep with signer and attaches it to the image.
-func (r *Record) write(ctx context.Context, signer sign.Signer, rep *verify.Report) (*sign.Result, error) {
+// sign signs the record of rep and attaches it to the image. A keyless
+// signer is made now: its certificate lives minutes, verify may take
+// longer; a key's signer was loaded before verify ran.
+func (r *Record) sign(ctx context.Context, a *action.Action, signer sign.Signer, rep *verify.Report) (*sign.Result, error) {
 	st, err := r.statement(rep)
 	if err != nil {
 		return nil, err
+	}
+	if r.Signing.Keyless {
+		if signer, err = r.Signing.Signer(ctx, a); err != nil {
+			return nil, fmt.Errorf("recording the verification: %w", err)
+		}
 	}
 	res, err := sign.Attest(ctx, r.Image, signer, []sign.Statement{st}, r.Signing.Options(r.Registry))
 	if err != nil {

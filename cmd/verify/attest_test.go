@@ -6,12 +6,14 @@ import (
 	"maps"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 
 	"github.com/fxplatform/deploy-actions/pkg/action/actiontest"
 	"github.com/fxplatform/deploy-actions/pkg/scan/scantest"
 	"github.com/fxplatform/deploy-actions/pkg/sign"
+	"github.com/fxplatform/deploy-actions/pkg/sign/sigstoretest"
 )
 
 // runnerEnv is what a GitHub runner sets, which the record names.
@@ -48,7 +50,7 @@ func TestAttest(t *testing.T) {
 		t.Fatal(err)
 	}
 	policy := sign.Policy{Key: string(key.PublicBytes), IgnoreTlog: true, Attestations: []string{"verification"},
-		Verification: sign.VerificationPolicy{Environment: "staging", MaxAge: 24 * 3600e9}}
+		Verification: sign.VerificationPolicy{Environment: "staging", MaxAge: 24 * time.Hour}}
 
 	for _, tc := range []struct {
 		name     string
@@ -89,6 +91,47 @@ func TestAttest(t *testing.T) {
 				t.Errorf("the key reached the log:\n%s", r.Log.String())
 			}
 		})
+	}
+}
+
+// TestAttestKeyless: keyless, the record is signed with a Fulcio
+// certificate for the workflow's identity and entered in Rekor, as sign's
+// signature is, and the gate accepts the digest under that identity.
+func TestAttestKeyless(t *testing.T) {
+	ctx := context.Background()
+	const identity = "https://github.com/fxplatform/fx-platform/.github/workflows/release.yml@refs/tags/v1.2.3"
+	ss := sigstoretest.Start(t, identity)
+	srv := healthyServer(t)
+	host := scantest.StartRegistry(t)
+	ref := scantest.PushImage(t, host)
+	signer, err := sign.Keyless(ctx, ss.FulcioURL, ss.Token())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sign.Sign(ctx, ref, signer, sign.Options{Log: &sign.Rekor{URL: ss.RekorURL}}); err != nil {
+		t.Fatal(err)
+	}
+	r := actiontest.New(t, map[string]string{"url": srv.URL, "load-requests": "20", "min-throughput": "1/min",
+		"attest": "true", "image": ref.String(), "environment": "staging", "keyless": "true",
+		"fulcio-url": ss.FulcioURL, "rekor-url": ss.RekorURL, "insecure-registries": host})
+	maps.Copy(r.Env, runnerEnv)
+	r.Env["ACTIONS_ID_TOKEN_REQUEST_URL"] = ss.OIDCURL
+	r.Env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = "request-token"
+	if code := r.Run(ctx, spec, run); code != 0 {
+		t.Fatalf("exit %d\n%s", code, r.Log.String())
+	}
+	if s := r.Summary(); !strings.Contains(s, "keyless") || !strings.Contains(s, "Rekor entry") {
+		t.Errorf("summary:\n%s", s)
+	}
+	policy := sign.Policy{Identity: identity, Issuer: sigstoretest.Issuer, Attestations: []string{"verification"},
+		Verification: sign.VerificationPolicy{Environment: "staging", MaxAge: time.Hour},
+		Roots:        ss.Roots(), RekorKeys: ss.RekorKeys(t), IgnoreSCT: true}
+	if err := sign.Verify(ctx, ref, policy); err != nil {
+		t.Errorf("the gate refuses the keyless record: %v", err)
+	}
+	policy.Identity = "https://github.com/fxplatform/other/.github/workflows/release.yml@refs/tags/v1.2.3"
+	if err := sign.Verify(ctx, ref, policy); err == nil {
+		t.Error("the gate accepts the digest under another identity")
 	}
 }
 

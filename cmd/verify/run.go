@@ -190,7 +190,7 @@ func run(ctx context.Context, a *action.Action) error {
 	}
 	// A key is loaded before anything is sent, so that a wrong password is
 	// a bad input and not a lost record after the probe. A keyless
-	// certificate lives minutes: it is asked for after verify, below.
+	// certificate lives minutes: it is asked for when the record is signed.
 	var signer sign.Signer
 	if in.Record != nil && !in.Record.Signing.Keyless {
 		if signer, err = in.Record.Signing.Signer(ctx, a); err != nil {
@@ -220,15 +220,10 @@ func run(ctx context.Context, a *action.Action) error {
 }
 
 // record signs the verification record of rep and attaches it to the
-// image, and says where in the outputs and the summary.
+// image, and says where in the outputs and the summary. When it fails
+// after a failed verify, the error tells both.
 func record(ctx context.Context, a *action.Action, r *Record, signer sign.Signer, rep *verify.Report) error {
-	if r.Signing.Keyless {
-		var err error
-		if signer, err = r.Signing.Signer(ctx, a); err != nil {
-			return fmt.Errorf("recording the verification: %w", err)
-		}
-	}
-	res, err := r.write(ctx, signer, rep)
+	res, err := r.sign(ctx, a, signer, rep)
 	if err != nil {
 		if !rep.Passed {
 			return fmt.Errorf("%w; and %w", rep.Err(), err)
