@@ -231,7 +231,7 @@ func (vp VerificationPolicy) check(verified []Verification, attached func() int)
 	t := now()
 	switch {
 	case newest.VerifiedAt.After(t.Add(ClockSkew)):
-		return ErrVerificationRefused, fmt.Errorf("the %s record is dated %s, %s ahead of this clock (more than %s)", vp.Environment, at, shortDuration(newest.VerifiedAt.Sub(t)), shortDuration(ClockSkew))
+		return ErrVerificationRefused, fmt.Errorf("the %s record is dated %s, %s ahead of this clock (more than %s)", vp.Environment, at, shortDuration(newest.VerifiedAt.Sub(t).Round(time.Second)), shortDuration(ClockSkew))
 	case newest.Verdict != VerdictPassed:
 		return ErrVerificationRefused, fmt.Errorf("%s verification %s at %s (%s)", vp.Environment, verdictWord(newest.Verdict), at, newest.Run.URL)
 	case t.Sub(newest.VerifiedAt) > vp.MaxAge:
