@@ -20,6 +20,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -42,11 +43,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/fxplatform/deploy-actions/pkg/helm"
+	"github.com/fxplatform/deploy-actions/pkg/image"
 	"github.com/fxplatform/deploy-actions/pkg/internal/sandbox"
 	"github.com/fxplatform/deploy-actions/pkg/kube"
 	"github.com/fxplatform/deploy-actions/pkg/rollout"
 	"github.com/fxplatform/deploy-actions/pkg/rollout/rollouttest"
 	"github.com/fxplatform/deploy-actions/pkg/sampleapp"
+	"github.com/fxplatform/deploy-actions/pkg/sign"
 	"github.com/fxplatform/deploy-actions/pkg/traffic"
 )
 
@@ -121,6 +124,16 @@ func TestReleasePipelineAndRollback(t *testing.T) {
 		}
 	}
 	released := w.repository + "@" + digest
+
+	// Staging's verify recorded its result on the digest, signed with the
+	// pipeline's key, and production's gate required it: the gate takes
+	// the record for staging, and finds none for production, whose verify
+	// records nothing.
+	for env, want := range map[string]error{"staging": nil, "production": sign.ErrAttestationMissing} {
+		if err := w.verificationGate(t, released, env); !errors.Is(err, want) || (want == nil) != (err == nil) {
+			t.Errorf("the gate on %s's verification record of %s: %v, want %v", env, released, err, want)
+		}
+	}
 
 	// The cluster: staging runs the digest through Helm, production's live
 	// colour is green and runs it too.
@@ -544,6 +557,21 @@ func (w *world) remoteOptions() []remote.Option {
 		return nil
 	}
 	return []remote.Option{remote.WithAuth(&authn.Basic{Username: w.s.RegistryUser, Password: w.s.RegistryPassword})}
+}
+
+// verificationGate is the signature gate of production, on env's
+// verification records of ref under the pipeline's key.
+func (w *world) verificationGate(t *testing.T, ref, env string) error {
+	t.Helper()
+	d, err := name.NewDigest(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := sign.Policy{Key: w.pubFile, Attestations: []string{"verification"}, IgnoreTlog: true,
+		Verification: sign.VerificationPolicy{Environment: env, MaxAge: time.Hour},
+		Remote: image.Remote{Insecure: []string{d.RegistryStr()},
+			Keychain: image.NewKeychain(image.Credentials{Registry: d.RegistryStr(), Username: w.s.RegistryUser, Password: w.s.RegistryPassword}, nil)}}
+	return sign.Verify(context.Background(), d, p)
 }
 
 func (w *world) digestOf(t *testing.T, tag string) string {
