@@ -35,22 +35,8 @@ import (
 //     minimum of 50 a side: each comparison is topped up to 60, passes,
 //     and v2 is promoted with no request failed.
 func TestRealNodeCanaryAgainstBaseline(t *testing.T) {
-	a := newChartApp(t)
-	for version, env := range map[string][]string{
-		"v1":        {"LATENCY=50ms"},
-		"v2":        {"LATENCY=50ms"},
-		"v2-slow":   {"LATENCY=60ms"},
-		"v2-errors": {"LATENCY=50ms", "ERROR_RATE=0.02"},
-	} {
-		a.images[version] = rollouttest.Image(t, version, env...)
-	}
+	a, r := newLatencyApp(t, false, "v2-errors")
 	ctx := context.Background()
-	values := []string{"autoscaling.enabled=false", "replicaCount=2"}
-	if res, err := rollout.Promote(ctx, a.config(t, "v1", values...)); err != nil || res.Outcome != rollout.Installed {
-		t.Fatalf("first release: %+v, %v", res, err)
-	}
-	r := a.real(t)
-	r.WaitServing(t, "v1")
 	preview := a.colourURLs(t)
 	canary := func(version string, requests int) rollout.Config {
 		c, err := verify.NewComparison(preview, sampleapp.PathStrategy, requests, 200,
@@ -58,7 +44,7 @@ func TestRealNodeCanaryAgainstBaseline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := a.config(t, version, values...)
+		cfg := a.config(t, version, latencyValues...)
 		cfg.Router, cfg.Strategy, cfg.Steps, cfg.Pauses = "replicas", rollout.Canary, []int{50, 100}, []time.Duration{3 * time.Second}
 		cfg.Analysis, cfg.AnalysisInterval, cfg.ScaleDownDelay = c, time.Second, time.Second
 		return cfg
@@ -141,22 +127,8 @@ func TestRealNodeCanaryAgainstBaseline(t *testing.T) {
 //     comparison tops it up with probe requests through the colour's own
 //     Service, reads Prometheus again, and passes.
 func TestRealNodeCanaryAgainstBaselineFromPrometheus(t *testing.T) {
-	a := newChartApp(t)
-	for version, env := range map[string][]string{
-		"v1":      {"LATENCY=50ms"},
-		"v2":      {"LATENCY=50ms"},
-		"v2-slow": {"LATENCY=60ms"},
-	} {
-		a.images[version] = rollouttest.Image(t, version, env...)
-	}
-	a.ScrapePods(t)
+	a, r := newLatencyApp(t, true)
 	ctx := context.Background()
-	values := []string{"autoscaling.enabled=false", "replicaCount=2"}
-	if res, err := rollout.Promote(ctx, a.config(t, "v1", values...)); err != nil || res.Outcome != rollout.Installed {
-		t.Fatalf("first release: %+v, %v", res, err)
-	}
-	r := a.real(t)
-	r.WaitServing(t, "v1")
 	prom, err := analysis.NewPrometheus(a.PrometheusURL)
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +146,7 @@ func TestRealNodeCanaryAgainstBaselineFromPrometheus(t *testing.T) {
 			LatencyMetric: analysis.DefaultLatencyMetric, Selector: analysis.DefaultSelector, Window: 10 * time.Second}); err != nil {
 			t.Fatal(err)
 		}
-		cfg := a.config(t, version, values...)
+		cfg := a.config(t, version, latencyValues...)
 		cfg.Router, cfg.Strategy, cfg.Steps, cfg.Pauses = "replicas", rollout.Canary, []int{50, 100}, []time.Duration{10 * time.Second}
 		// The candidate's series appear a few seconds into a step
 		// (discovery, a scrape, two points for an increase): until then
@@ -224,6 +196,32 @@ func TestRealNodeCanaryAgainstBaselineFromPrometheus(t *testing.T) {
 	}
 	rollouttest.Settle(t, m, "v2")
 	rollouttest.CheckProbe(t, "the canary as fast as its baseline, from Prometheus", m, "v1", "v2")
+}
+
+// latencyValues are the chart values of newLatencyApp's releases: two
+// replicas, no autoscaler.
+var latencyValues = []string{"autoscaling.enabled=false", "replicaCount=2"}
+
+// newLatencyApp installs v1, answering in 50 ms, from the chart on the real
+// node, scraped by the sandbox's Prometheus when scrape is set, and builds
+// v2 (50 ms), v2-slow (60 ms) and, when asked for, v2-errors (50 ms, 2 %
+// of its requests 500).
+func newLatencyApp(t *testing.T, scrape bool, more ...string) (*chartApp, *rollouttest.Real) {
+	t.Helper()
+	a := newChartApp(t)
+	env := map[string][]string{"v1": {"LATENCY=50ms"}, "v2": {"LATENCY=50ms"}, "v2-slow": {"LATENCY=60ms"}, "v2-errors": {"LATENCY=50ms", "ERROR_RATE=0.02"}}
+	for _, version := range append([]string{"v1", "v2", "v2-slow"}, more...) {
+		a.images[version] = rollouttest.Image(t, version, env[version]...)
+	}
+	if scrape {
+		a.ScrapePods(t)
+	}
+	if res, err := rollout.Promote(context.Background(), a.config(t, "v1", latencyValues...)); err != nil || res.Outcome != rollout.Installed {
+		t.Fatalf("first release: %+v, %v", res, err)
+	}
+	r := a.real(t)
+	r.WaitServing(t, "v1")
+	return a, r
 }
 
 // colourURLs is preview-url http://fx-platform-service-{{.Color}}.<namespace>
@@ -277,17 +275,8 @@ func metricOf(t *testing.T, rep *compare.Report, name string) compare.Metric {
 // traffic moved: the live probe sees only v1. The one as fast is switched
 // to, with no request failed.
 func TestRealNodeBlueGreenAgainstBaseline(t *testing.T) {
-	a := newChartApp(t)
-	for version, env := range map[string][]string{"v1": {"LATENCY=50ms"}, "v2": {"LATENCY=50ms"}, "v2-slow": {"LATENCY=60ms"}} {
-		a.images[version] = rollouttest.Image(t, version, env...)
-	}
+	a, r := newLatencyApp(t, false)
 	ctx := context.Background()
-	values := []string{"autoscaling.enabled=false", "replicaCount=2"}
-	if res, err := rollout.Promote(ctx, a.config(t, "v1", values...)); err != nil || res.Outcome != rollout.Installed {
-		t.Fatalf("first release: %+v, %v", res, err)
-	}
-	r := a.real(t)
-	r.WaitServing(t, "v1")
 	preview := a.colourURLs(t)
 	blueGreen := func(version string) rollout.Config {
 		c, err := verify.NewComparison(preview, sampleapp.PathStrategy, 200, 200,
@@ -296,7 +285,7 @@ func TestRealNodeBlueGreenAgainstBaseline(t *testing.T) {
 			t.Fatal(err)
 		}
 		tmpl := template.Must(template.New("preview").Parse(preview))
-		cfg := a.config(t, version, values...)
+		cfg := a.config(t, version, latencyValues...)
 		cfg.Analysis, cfg.AnalysisInterval, cfg.ScaleDownDelay = c, time.Second, time.Second
 		cfg.Preview = func(ctx context.Context, colour string) error {
 			u, err := verify.RenderURL(tmpl, analysis.Vars{Color: colour})
