@@ -26,15 +26,38 @@ var ErrNoData = errors.New("no data")
 // candidate: the probability that samples this different come from one
 // distribution. Ties count half; small samples without ties get the exact
 // distribution, others its normal approximation with the tie correction.
+//
+// Two samples of one repeated value are one distribution: U is half of
+// n1×n2 and p is 1 (go-moremath refuses them; Kayenta passes them).
 func MannWhitney(baseline, candidate []float64) (u, p float64, err error) {
-	if len(baseline) == 0 || len(candidate) == 0 {
-		return 0, 0, ErrNoData
+	if err := checkSamples(baseline, candidate); err != nil {
+		return 0, 0, err
 	}
 	res, err := stats.MannWhitneyUTest(candidate, baseline, stats.LocationDiffers)
+	if errors.Is(err, stats.ErrSamplesEqual) {
+		return float64(len(baseline)) * float64(len(candidate)) / 2, 1, nil
+	}
 	if err != nil {
 		return 0, 0, fmt.Errorf("mann-whitney: %w", err)
 	}
 	return res.U, res.P, nil
+}
+
+// checkSamples refuses empty samples, and values that are not finite:
+// go-moremath's ranking never ends on a NaN (it equals nothing, itself
+// included), and a difference of two infinities is NaN.
+func checkSamples(baseline, candidate []float64) error {
+	if len(baseline) == 0 || len(candidate) == 0 {
+		return ErrNoData
+	}
+	for _, s := range [][]float64{baseline, candidate} {
+		for _, v := range s {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("%g in a sample: want finite values", v)
+			}
+		}
+	}
+	return nil
 }
 
 // HodgesLehmann is the Hodges-Lehmann estimate of how far candidate is
@@ -50,33 +73,84 @@ func HodgesLehmann(baseline, candidate []float64) (float64, error) {
 // at level confidence: the interval the Mann-Whitney test inverts, between
 // the order statistics of the pairwise differences its normal
 // approximation gives (Hollander and Wolfe, Nonparametric Statistical
-// Methods, 3rd ed., §4.3). It takes the n×m differences, so the caller
-// bounds the samples.
+// Methods, 3rd ed., §4.3). It never builds the n×m differences (100,000
+// probes a side would be 80 GB): each order statistic is found by
+// bisection over the float64 values, counting the differences at or below
+// one in a pass over both sorted samples.
 func ShiftInterval(baseline, candidate []float64, confidence float64) (lo, est, hi float64, err error) {
-	if len(baseline) == 0 || len(candidate) == 0 {
-		return 0, 0, 0, ErrNoData
+	if err := checkSamples(baseline, candidate); err != nil {
+		return 0, 0, 0, err
 	}
 	if !(confidence > 0 && confidence < 1) {
 		return 0, 0, 0, fmt.Errorf("confidence %g is not between 0 and 1", confidence)
 	}
-	diffs := make([]float64, 0, len(baseline)*len(candidate))
-	for _, c := range candidate {
-		for _, b := range baseline {
-			diffs = append(diffs, c-b)
-		}
-	}
-	slices.Sort(diffs)
-	n := len(diffs)
+	d := differences{base: slices.Sorted(slices.Values(baseline)), cand: slices.Sorted(slices.Values(candidate))}
+	n := len(baseline) * len(candidate)
 	if n%2 == 1 {
-		est = diffs[n/2]
+		est = d.kth(n / 2)
 	} else {
-		est = (diffs[n/2-1] + diffs[n/2]) / 2
+		est = (d.kth(n/2-1) + d.kth(n/2)) / 2
 	}
 	nb, nc := float64(len(baseline)), float64(len(candidate))
 	z := distuv.UnitNormal.Quantile(1 - (1-confidence)/2)
 	k := int(math.Floor(nb*nc/2 - z*math.Sqrt(nb*nc*(nb+nc+1)/12)))
 	k = max(0, min(k, (n-1)/2))
-	return diffs[k], est, diffs[n-1-k], nil
+	return d.kth(k), est, d.kth(n - 1 - k), nil
+}
+
+// differences are the candidate-minus-baseline differences of two sorted
+// samples of finite values, never built.
+type differences struct{ base, cand []float64 }
+
+// atMost counts the differences c-b at or below t: for each candidate
+// value, the baseline values from the first with c-b ≤ t on, a first that
+// only moves right as c grows.
+func (d differences) atMost(t float64) int {
+	n, j := 0, 0
+	for _, c := range d.cand {
+		for j < len(d.base) && c-d.base[j] > t {
+			j++
+		}
+		n += len(d.base) - j
+	}
+	return n
+}
+
+// kth is the k-th smallest difference, from 0: the smallest float64 with
+// more than k differences at or below it, found by bisection over the
+// values' order-preserving bit patterns (64 steps at most). It is one of
+// the differences, as computed, so it equals what sorting them gives.
+func (d differences) kth(k int) float64 {
+	low, high := d.cand[0]-d.base[len(d.base)-1], d.cand[len(d.cand)-1]-d.base[0]
+	if d.atMost(low) > k {
+		return low
+	}
+	lo, hi := orderedBits(low), orderedBits(high)
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if d.atMost(fromOrderedBits(mid)) > k {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return fromOrderedBits(hi)
+}
+
+// orderedBits maps a float64 to a uint64 in the same order.
+func orderedBits(f float64) uint64 {
+	b := math.Float64bits(f)
+	if b>>63 == 1 {
+		return ^b
+	}
+	return b | 1<<63
+}
+
+func fromOrderedBits(u uint64) float64 {
+	if u>>63 == 1 {
+		return math.Float64frombits(u &^ (1 << 63))
+	}
+	return math.Float64frombits(^u)
 }
 
 // FisherExact is the two-sided p-value of Fisher's exact test of the 2×2

@@ -3,7 +3,13 @@ package compare
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
 	"testing"
+	"time"
+
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
@@ -87,4 +93,98 @@ func TestProportionsTestChoosesItsTest(t *testing.T) {
 	if _, test, _ := ProportionsTest(30, 1000, 60, 1000); test != "z" {
 		t.Errorf("90 failures in 2,000: %s, want z", test)
 	}
+}
+
+// A value that is not a number, or infinite, is refused: go-moremath's
+// ranking loops forever on a NaN (it never equals itself), and a
+// difference of infinities is NaN.
+func TestNonFiniteSamplesRefused(t *testing.T) {
+	for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		base, cand := []float64{0.01, 0.02, bad}, []float64{0.01, 0.03, 0.04}
+		done := make(chan error, 2)
+		go func() {
+			_, _, err := MannWhitney(base, cand)
+			done <- err
+			_, _, _, err = ShiftInterval(cand, base, 0.95)
+			done <- err
+		}()
+		for range 2 {
+			select {
+			case err := <-done:
+				if err == nil {
+					t.Errorf("%v in a sample: no error", bad)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%v in a sample: no answer in 5 s", bad)
+			}
+		}
+	}
+}
+
+// Two samples of one repeated value are the same distribution: no
+// difference, p = 1 (Kayenta's classifier passes equal samples too), not
+// go-moremath's "all samples are equal" error.
+func TestIdenticalSamples(t *testing.T) {
+	zeros := make([]float64, 60)
+	u, p, err := MannWhitney(zeros, zeros[:50])
+	if err != nil || p != 1 || u != 1500 {
+		t.Errorf("MannWhitney of zeros = %v, %v, %v; want U 1500 (n1×n2/2), p 1", u, p, err)
+	}
+	if m := Latency("latency", zeros, zeros, Defaults); m.Verdict != Pass {
+		t.Errorf("equal latencies: %s (%s), want pass", m.Verdict, m.Reason)
+	}
+}
+
+// ShiftInterval gives what the n×m sorted differences give, without
+// building them: 3,000 a side would be 9 million differences (72 MB).
+func TestShiftIntervalOrderStatistics(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, size := range [][2]int{{1, 1}, {1, 7}, {5, 3}, {40, 40}, {57, 31}} {
+		base, cand := make([]float64, size[0]), make([]float64, size[1])
+		for i := range base {
+			base[i] = math.Round(r.Float64()*50) / 1000 // ties too
+		}
+		for i := range cand {
+			cand[i] = math.Round(r.Float64()*60) / 1000
+		}
+		var diffs []float64
+		for _, c := range cand {
+			for _, b := range base {
+				diffs = append(diffs, c-b)
+			}
+		}
+		slices.Sort(diffs)
+		n := len(diffs)
+		wantEst := diffs[n/2]
+		if n%2 == 0 {
+			wantEst = (diffs[n/2-1] + diffs[n/2]) / 2
+		}
+		for _, conf := range []float64{0.5, 0.9, 0.95, 0.999} {
+			lo, est, hi, err := ShiftInterval(base, cand, conf)
+			nb, nc := float64(len(base)), float64(len(cand))
+			z := distuv.UnitNormal.Quantile(1 - (1-conf)/2)
+			k := max(0, min(int(math.Floor(nb*nc/2-z*math.Sqrt(nb*nc*(nb+nc+1)/12))), (n-1)/2))
+			if err != nil || lo != diffs[k] || est != wantEst || hi != diffs[n-1-k] {
+				t.Errorf("%v at %g: ShiftInterval = %v, %v, %v, %v; want %v, %v, %v", size, conf, lo, est, hi, err, diffs[k], wantEst, diffs[n-1-k])
+			}
+		}
+	}
+	big := latenciesOf(r, 3000)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, _, _, err := ShiftInterval(big, big, 0.95); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
+		t.Errorf("3,000 a side allocated %d bytes, want under 1 MiB", got)
+	}
+}
+
+func latenciesOf(r *rand.Rand, n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = 0.05 * math.Exp(0.2*r.NormFloat64())
+	}
+	return out
 }
