@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -48,7 +49,7 @@ func (c *Comparison) WithPrometheus(s PrometheusSamples) error {
 			return err
 		}
 	}
-	if err := analysis.CheckSelector(s.Selector, analysis.SampleVars); err != nil {
+	if err := CheckCompareSelector(s.Selector); err != nil {
 		return fmt.Errorf("metrics selector: %w", err)
 	}
 	s.Window = max(s.Window, analysis.MinSLOWindow)
@@ -63,15 +64,15 @@ func (c *Comparison) WithPrometheus(s PrometheusSamples) error {
 // minimum gets probe requests to make up the difference, and the window
 // widens to take them in once they are scraped.
 func (c *Comparison) fromPrometheus(ctx context.Context, v analysis.Vars) (b, k sample, query string, err error) {
-	bv := v
-	bv.Color, bv.Deployment, bv.Pods = v.Baseline, v.BaselineDeployment, v.BaselinePods
+	bv := baselineVars(v)
+	most := max(maxLatencySamples, c.opts.MinSamples)
 	start := time.Now()
 	var topped []string
 	read := func() error {
 		w := c.prom.Window + time.Since(start)
 		var err error
-		if b, err = c.prom.read(ctx, bv, w); err == nil {
-			k, err = c.prom.read(ctx, v, w)
+		if b, err = c.prom.read(ctx, bv, w, most); err == nil {
+			k, err = c.prom.read(ctx, v, w, most)
 		}
 		return err
 	}
@@ -126,10 +127,48 @@ func (c *Comparison) fromPrometheus(ctx context.Context, v analysis.Vars) (b, k 
 	return b, k, query, nil
 }
 
+// baselineVars are v's for the baseline colour's series: its colour,
+// Deployment and pods in place of the candidate's.
+func baselineVars(v analysis.Vars) analysis.Vars {
+	v.Color, v.Deployment, v.Pods = v.Baseline, v.BaselineDeployment, v.BaselinePods
+	return v
+}
+
+// CheckCompareSelector checks a selector of one colour's series for a
+// comparison: label matchers (analysis.CheckSelector) that select the
+// candidate's series apart from the baseline's. One that names neither
+// the colour, nor its Deployment or pods, reads the same series for both,
+// which would always compare equal, and pass.
+func CheckCompareSelector(selector string) error {
+	if err := analysis.CheckSelector(selector, analysis.SampleVars); err != nil {
+		return err
+	}
+	cand := analysis.Vars{Namespace: "production", Service: "fx-platform-service",
+		Color: "green", Deployment: "fx.platform-green", Pods: "fx[.]platform-green-7c9d6b5f4-[a-z0-9]+",
+		Baseline: "blue", BaselineDeployment: "fx.platform-blue", BaselinePods: "fx[.]platform-blue-5d4f8b9c7-[a-z0-9]+"}
+	var rendered [2]string
+	for i, v := range []analysis.Vars{cand, baselineVars(cand)} {
+		t, err := template.New("selector").Option("missingkey=error").Parse(selector)
+		if err != nil {
+			return err
+		}
+		var b strings.Builder
+		if err := t.Execute(&b, v); err != nil {
+			return err
+		}
+		rendered[i] = b.String()
+	}
+	if rendered[0] == rendered[1] {
+		return fmt.Errorf("%s selects the same series for both colours (want {{.Pods}}, {{.Deployment}} or {{.Color}} in it, as %s)", selector, analysis.DefaultSelector)
+	}
+	return nil
+}
+
 // read asks for one colour's requests, 5xx answers and latency histogram
-// over w. A colour with no series has no requests: that is not an error,
-// and the minimum sample says what it means.
-func (s *PrometheusSamples) read(ctx context.Context, v analysis.Vars, w time.Duration) (sample, error) {
+// over w, at most most latencies. A colour with no series has no
+// requests: that is not an error, and the minimum sample says what it
+// means.
+func (s *PrometheusSamples) read(ctx context.Context, v analysis.Vars, w time.Duration, most int) (sample, error) {
 	var out sample
 	t, err := template.New("selector").Option("missingkey=error").Parse(s.Selector)
 	if err != nil {
@@ -152,8 +191,12 @@ func (s *PrometheusSamples) read(ctx context.Context, v analysis.Vars, w time.Du
 	if err != nil {
 		return out, err
 	}
-	out.requests, out.errors = int(math.Round(total)), int(math.Round(errs))
-	out.latencies = spread(buckets)
+	// Each query is answered at its own instant, and increase()
+	// extrapolates: an all-failing colour can show more 5xx answers than
+	// requests.
+	out.requests = int(math.Round(total))
+	out.errors = min(int(math.Round(errs)), out.requests)
+	out.latencies = spread(buckets, most)
 	return out, nil
 }
 
@@ -172,34 +215,32 @@ func (s *PrometheusSamples) scalar(ctx context.Context, q string) (float64, erro
 // spread turns a histogram's cumulative bucket counts into latencies: each
 // bucket's requests spread evenly across it, as histogram_quantile takes
 // them (a shift inside one bucket cannot be seen), those above the last
-// bound at that bound; at most maxLatencySamples, in proportion.
-func spread(buckets []analysis.Sample) []float64 {
+// bound at that bound; at most most, in proportion. Each bucket's count is
+// the rounded cumulative count less the previous one, so that rounding
+// does not lose requests: a histogram of most or more gives most. Bounds
+// that are not numbers (a broken exporter's) are dropped.
+func spread(buckets []analysis.Sample, most int) []float64 {
 	type bucket struct{ le, cum float64 }
 	var bs []bucket
 	for _, s := range buckets {
 		le, err := strconv.ParseFloat(s.Labels["le"], 64)
-		if err == nil && !math.IsNaN(s.Value) {
+		if err == nil && !math.IsNaN(le) && !math.IsInf(le, -1) && !math.IsNaN(s.Value) && !math.IsInf(s.Value, 0) {
 			bs = append(bs, bucket{le, s.Value})
 		}
 	}
-	slices.SortFunc(bs, func(a, b bucket) int {
-		switch {
-		case a.le < b.le:
-			return -1
-		case a.le > b.le:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(bs, func(a, b bucket) int { return cmp.Compare(a.le, b.le) })
 	if len(bs) == 0 || bs[len(bs)-1].cum < 0.5 {
 		return nil
 	}
-	scale := math.Min(1, maxLatencySamples/bs[len(bs)-1].cum)
+	scale := math.Min(1, float64(most)/bs[len(bs)-1].cum)
 	var out []float64
-	low, prev := 0.0, 0.0
+	low, cum, done := 0.0, 0.0, 0
 	for _, b := range bs {
-		n := int(math.Round((b.cum - prev) * scale))
-		prev = math.Max(prev, b.cum)
+		// Extrapolated counts of separate series need not rise.
+		cum = math.Max(cum, b.cum)
+		upTo := int(math.Round(cum * scale))
+		n := upTo - done
+		done = max(done, upTo)
 		high := b.le
 		if math.IsInf(high, 1) {
 			high = low

@@ -21,7 +21,7 @@ func TestSpread(t *testing.T) {
 		return analysis.Sample{Labels: map[string]string{"le": le}, Value: v}
 	}
 	// 10 requests in (0, 0.05], 30 in (0.05, 0.1], 2 above 0.1.
-	got := spread([]analysis.Sample{bucket("+Inf", 42), bucket("0.1", 40), bucket("0.05", 10)})
+	got := spread([]analysis.Sample{bucket("+Inf", 42), bucket("0.1", 40), bucket("0.05", 10)}, maxLatencySamples)
 	if len(got) != 42 {
 		t.Fatalf("%d latencies, want 42", len(got))
 	}
@@ -29,11 +29,11 @@ func TestSpread(t *testing.T) {
 		t.Errorf("latencies %v: want 10 spread over (0, 50 ms], 30 over (50, 100 ms], 2 at 100 ms", got)
 	}
 	// Many requests are kept in proportion.
-	many := spread([]analysis.Sample{bucket("+Inf", 100000), bucket("0.1", 100000), bucket("0.05", 25000)})
+	many := spread([]analysis.Sample{bucket("+Inf", 100000), bucket("0.1", 100000), bucket("0.05", 25000)}, maxLatencySamples)
 	if len(many) != maxLatencySamples || many[maxLatencySamples/4-1] > 0.05 || many[maxLatencySamples/4+1] < 0.05 {
 		t.Errorf("%d latencies, a quarter below 50 ms expected", len(many))
 	}
-	if spread(nil) != nil {
+	if spread(nil, maxLatencySamples) != nil {
 		t.Error("no buckets gave latencies")
 	}
 }
@@ -130,5 +130,126 @@ func TestComparisonFromPrometheusWithoutTraffic(t *testing.T) {
 	res := c.Run(context.Background(), analysis.Vars{Color: "green", Baseline: "blue"})
 	if len(res) != 1 || res[0].Status != analysis.Inconclusive || res[0].Comparison.Verdict != compare.Insufficient {
 		t.Fatalf("%+v, want insufficient data", res)
+	}
+}
+
+// staticPrometheus answers each colour's three queries with fixed
+// figures: requests, 5xx answers, and cumulative latency buckets.
+type promColour struct {
+	requests, failures float64
+	buckets            map[string]float64
+}
+
+func staticPrometheus(t *testing.T, colours map[string]promColour) *analysis.Prometheus {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.FormValue("query")
+		c := colours["blue"]
+		if strings.Contains(q, `colour="green"`) {
+			c = colours["green"]
+		}
+		var result []map[string]any
+		value := func(labels map[string]string, v float64) map[string]any {
+			return map[string]any{"metric": labels, "value": []any{float64(time.Now().Unix()), fmt.Sprint(v)}}
+		}
+		switch {
+		case strings.Contains(q, "_bucket"):
+			for le, v := range c.buckets {
+				result = append(result, value(map[string]string{"le": le}, v))
+			}
+		case strings.Contains(q, `code=~"5.."`):
+			result = append(result, value(map[string]string{}, c.failures))
+		default:
+			result = append(result, value(map[string]string{}, c.requests))
+		}
+		json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{"resultType": "vector", "result": result}})
+	}))
+	t.Cleanup(srv.Close)
+	p, err := analysis.NewPrometheus(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func runFromPrometheus(t *testing.T, o compare.Options, metrics []string, colours map[string]promColour) analysis.Result {
+	t.Helper()
+	c, err := NewComparison("", "/", 100, 100, metrics, nil, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WithPrometheus(PrometheusSamples{Prometheus: staticPrometheus(t, colours), RequestsMetric: "r", LatencyMetric: "l", Selector: `colour="{{.Color}}"`}); err != nil {
+		t.Fatal(err)
+	}
+	res := c.Run(context.Background(), analysis.Vars{Color: "green", Baseline: "blue"})
+	if len(res) != 1 || res[0].Comparison == nil {
+		t.Fatalf("%+v", res)
+	}
+	return res[0]
+}
+
+// The counts are separate queries, each at its own instant, and
+// increase() extrapolates: a candidate failing every request can show a
+// few more 5xx answers than requests. That is a failing candidate, not
+// counts that cannot be tested.
+func TestComparisonFromPrometheusMoreFailuresThanRequests(t *testing.T) {
+	res := runFromPrometheus(t, compare.Defaults, []string{CompareErrorRate}, map[string]promColour{
+		"blue":  {requests: 120.2, failures: 0},
+		"green": {requests: 119.4, failures: 120.6},
+	})
+	if m := res.Comparison.Metrics[0]; m.Verdict != compare.Fail || res.Status != analysis.Fail {
+		t.Errorf("%s (%s), status %s: want the all-failing candidate to fail", m.Verdict, m.Reason, res.Status)
+	}
+}
+
+// A minimum sample above the 2,000 latencies a histogram gives by default
+// is met when the colours had the requests: the latencies are not cut
+// below it.
+func TestComparisonFromPrometheusLargeMinimum(t *testing.T) {
+	o := compare.Defaults
+	o.MinSamples = 3000
+	hist := map[string]float64{"0.05": 3333.3, "0.1": 9999.6, "+Inf": 10000.4}
+	res := runFromPrometheus(t, o, []string{CompareLatency}, map[string]promColour{
+		"blue":  {requests: 10000, buckets: hist},
+		"green": {requests: 10000, buckets: hist},
+	})
+	if m := res.Comparison.Metrics[0]; m.Verdict != compare.Pass || m.Baseline.Samples < 3000 {
+		t.Errorf("%s (%s): want 3,000 latencies or more a side, and equal colours passing", m.Verdict, m.Reason)
+	}
+}
+
+// A selector that names neither the colour nor its pods reads the same
+// series for both colours: they would always compare equal.
+func TestComparisonFromPrometheusSelectorWithoutColour(t *testing.T) {
+	c, err := NewComparison("", "/", 100, 100, []string{CompareLatency}, nil, compare.Defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := staticPrometheus(t, nil)
+	for _, sel := range []string{`namespace="production"`, `namespace="{{.Namespace}}",service="{{.Service}}"`} {
+		err := c.WithPrometheus(PrometheusSamples{Prometheus: p, RequestsMetric: "r", LatencyMetric: "l", Selector: sel})
+		if err == nil || !strings.Contains(err.Error(), "same series for both colours") {
+			t.Errorf("selector %s: %v, want it refused", sel, err)
+		}
+	}
+	for _, sel := range []string{analysis.DefaultSelector, `colour="{{.Color}}"`, `deployment="{{.Deployment}}"`} {
+		if err := c.WithPrometheus(PrometheusSamples{Prometheus: p, RequestsMetric: "r", LatencyMetric: "l", Selector: sel}); err != nil {
+			t.Errorf("selector %s: %v", sel, err)
+		}
+	}
+}
+
+// A bucket bound that is not a number (a broken exporter) is dropped, not
+// spread into NaN latencies.
+func TestSpreadSkipsBadBounds(t *testing.T) {
+	got := spread([]analysis.Sample{{Labels: map[string]string{"le": "NaN"}, Value: 5}, {Labels: map[string]string{"le": "0.1"}, Value: 10},
+		{Labels: map[string]string{"le": "+Inf"}, Value: 10}}, maxLatencySamples)
+	for _, v := range got {
+		if math.IsNaN(v) {
+			t.Fatalf("latencies %v", got)
+		}
+	}
+	if len(got) != 10 {
+		t.Errorf("%d latencies, want 10", len(got))
 	}
 }
