@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/fxplatform/deploy-actions/pkg/action"
+	"github.com/fxplatform/deploy-actions/pkg/analysis"
 	"github.com/fxplatform/deploy-actions/pkg/compare"
 	"github.com/fxplatform/deploy-actions/pkg/verify"
 )
@@ -20,9 +21,19 @@ type comparison struct {
 
 // parseComparison reads the compare-* inputs and checks them without a
 // network call; preview and prometheus say whether preview-url (which the
-// probes go through) and prometheus-url (live traffic's samples) are set.
-func parseComparison(in *action.Inputs, preview, prometheus bool) comparison {
+// probes go through) and prometheus-url (live traffic's samples) are set,
+// selector is metrics-selector (checked as label matchers already).
+func parseComparison(in *action.Inputs, preview, prometheus bool, selector string) comparison {
 	c := comparison{Metrics: in.List("compare-metrics"), Path: in.String("compare-path"), Options: compare.Defaults}
+	if len(c.Metrics) == 0 {
+		// The others have defaults; these two do nothing alone.
+		for _, input := range []string{"compare-path", "compare-critical"} {
+			if in.String(input) != "" {
+				in.Fail(input, "applies only with compare-metrics (set it, or drop %s)", input)
+			}
+		}
+		return c
+	}
 	for _, m := range c.Metrics {
 		if !slices.Contains(verify.CompareMetrics, m) {
 			in.Fail("compare-metrics", "%q: want %s", m, strings.Join(verify.CompareMetrics, " or "))
@@ -52,8 +63,13 @@ func parseComparison(in *action.Inputs, preview, prometheus bool) comparison {
 		}
 	}
 	c.Critical = critical
-	if len(c.Metrics) > 0 && !preview && !prometheus {
+	if !preview && !prometheus {
 		in.Fail("compare-metrics", "needs prometheus-url (the colours' live traffic), preview-url (probes of each colour), or both (live traffic, topped up by probes)")
+	}
+	if prometheus && analysis.CheckSelector(selector, analysis.SampleVars) == nil {
+		if err := verify.CheckCompareSelector(selector); err != nil {
+			in.Fail("metrics-selector", "%v: the comparison reads each colour's series through it", err)
+		}
 	}
 	return c
 }

@@ -292,7 +292,7 @@ func parseInputs(a *action.Action) (Inputs, error) {
 	p.parseSLO(in, err == nil && len(checks) == 0)
 	p.Alerts = alerts.Parse(in, p.PrometheusURL)
 	p.Progress = progressgw.Parse(in)
-	p.Compare = parseComparison(in, p.PreviewURL != nil, p.PrometheusURL != "")
+	p.Compare = parseComparison(in, p.PreviewURL != nil, p.PrometheusURL != "", p.MetricsSelector)
 	if p.PreviewURL != nil && (len(p.AnalysisChecks) == 0 && err == nil || len(p.Compare.Metrics) > 0) {
 		// The probe through preview-url judges each step, or compares the
 		// colours: it must reach each colour on its own.

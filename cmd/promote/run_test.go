@@ -126,6 +126,9 @@ func TestBadInput(t *testing.T) {
 		{Name: "compare-min-samples 1", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-min-samples": "1"}, Input: "compare-min-samples"},
 		{Name: "compare-critical not compared", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-critical": "error-rate"}, Input: "compare-critical"},
 		{Name: "compare-path a URL", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-path": "http://169.254.169.254/"}, Input: "compare-path"},
+		{Name: "compare-metrics through a metrics-selector of no colour", Set: map[string]string{"prometheus-url": prometheus.URL, "compare-metrics": "latency", "metrics-selector": `namespace="production"`}, Input: "metrics-selector"},
+		{Name: "compare-path without compare-metrics", Set: map[string]string{"preview-url": colourURL, "compare-path": "/api/quote"}, Input: "compare-path"},
+		{Name: "compare-critical without compare-metrics", Set: map[string]string{"preview-url": colourURL, "compare-critical": "latency"}, Input: "compare-critical"},
 		{Name: "verification max age zero", Set: map[string]string{"verify-key": publicKey(t), "verify-attestations": "verification", "verify-verification-max-age": "0s"}, Input: "verify-verification-max-age"},
 		{Name: "verification environment without verification", Set: map[string]string{"verify-key": publicKey(t), "verify-verification-environment": "staging"}, Input: "verify-verification-environment"},
 	})
