@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/crane"
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/fxplatform/deploy-actions/pkg/sign"
@@ -266,5 +267,42 @@ func TestPredicateTypeOfVerification(t *testing.T) {
 	got, err := sign.PredicateTypeOf("verification")
 	if err != nil || got != sign.PredicateVerification {
 		t.Errorf("PredicateTypeOf(verification) = %q, %v", got, err)
+	}
+}
+
+// A passing record of another digest, signed by the key and copied onto
+// this digest's attestations (the .att manifest, byte for byte): its
+// subject is the other digest, so it is no record of this one.
+func TestVerificationGateRefusesAnotherDigestsRecord(t *testing.T) {
+	ctx := context.Background()
+	repo := startRegistry(t) + "/fx/app"
+	key := newKeyPair(t, "pw")
+	at := time.Now().Add(-time.Minute)
+	passed, failed := pushImage(t, repo, "passed", "passed"), pushImage(t, repo, "never-verified", "never verified")
+	for _, ref := range []name.Digest{passed, failed} {
+		if _, err := sign.Sign(ctx, ref, key.signer(t), sign.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := sign.VerificationStatement(passed, verification(t, "staging", sign.VerdictPassed, at))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sign.Attest(ctx, passed, key.signer(t), []sign.Statement{st}, sign.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	attTag := func(d name.Digest) name.Tag {
+		return d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1) + ".att")
+	}
+	if err := crane.Copy(attTag(passed).String(), attTag(failed).String()); err != nil {
+		t.Fatal(err)
+	}
+	policy := sign.Policy{Key: string(key.Public), IgnoreTlog: true, Attestations: []string{"verification"},
+		Verification: sign.VerificationPolicy{Environment: "staging", MaxAge: time.Hour}}
+	if err := sign.Verify(ctx, passed, policy); err != nil {
+		t.Fatalf("the record's own digest: %v", err)
+	}
+	if err := sign.Verify(ctx, failed, policy); !errors.Is(err, sign.ErrAttestationMissing) {
+		t.Errorf("another digest's record copied over: %v, want %v", err, sign.ErrAttestationMissing)
 	}
 }
