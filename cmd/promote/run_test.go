@@ -124,6 +124,8 @@ func TestBadInput(t *testing.T) {
 		{Name: "compare-confidence as a percentage", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-confidence": "95"}, Input: "compare-confidence"},
 		{Name: "compare-confidence not a number", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-confidence": "high"}, Input: "compare-confidence"},
 		{Name: "compare-min-samples 1", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-min-samples": "1"}, Input: "compare-min-samples"},
+		{Name: "compare-min-samples too few for any difference to be significant", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-min-samples": "3"}, Input: "compare-min-samples"},
+		{Name: "compare-min-samples too few at compare-confidence 0.999", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-min-samples": "6", "compare-confidence": "0.999"}, Input: "compare-min-samples"},
 		{Name: "compare-critical not compared", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-critical": "error-rate"}, Input: "compare-critical"},
 		{Name: "compare-path a URL", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-path": "http://169.254.169.254/"}, Input: "compare-path"},
 		{Name: "compare-metrics through a metrics-selector of no colour", Set: map[string]string{"prometheus-url": prometheus.URL, "compare-metrics": "latency", "metrics-selector": `namespace="production"`}, Input: "metrics-selector"},

@@ -53,10 +53,33 @@ func (o Options) Check() error {
 		return fmt.Errorf("confidence %g: want a level strictly between 0 and 1, such as 0.95", o.Confidence)
 	case o.MinSamples < 2:
 		return fmt.Errorf("minimum samples %d: want at least 2", o.MinSamples)
+	case o.MinSamples < SmallestSample(o.Confidence):
+		return fmt.Errorf("minimum samples %d: at confidence %g no test on so few can find a difference, and every candidate would pass; want at least %d",
+			o.MinSamples, o.Confidence, SmallestSample(o.Confidence))
 	case !(o.MarginalScore >= 0 && o.MarginalScore <= o.PassScore && o.PassScore <= 100):
 		return fmt.Errorf("scores %g and %g: want 0 ≤ marginal ≤ pass ≤ 100", o.MarginalScore, o.PassScore)
 	}
 	return nil
+}
+
+// SmallestSample is the fewest samples a side on which the tests can find
+// any difference at confidence: the most extreme samples of n against n
+// (every candidate value above every baseline one; every candidate request
+// failed, no baseline one) have p = 2/C(2n, n), for the Mann-Whitney U
+// test and for Fisher's exact test alike. Below it, every candidate
+// passes: 4 at 0.95, 5 at 0.99, 7 at 0.999.
+func SmallestSample(confidence float64) int {
+	alpha := 1 - confidence
+	if !(alpha > 0 && alpha < 1) {
+		return 2
+	}
+	c := 6.0 // C(4, 2)
+	for n := 2; ; n++ {
+		if 2/c < alpha {
+			return n
+		}
+		c *= float64((2*n+1)*(2*n+2)) / float64((n+1)*(n+1))
+	}
 }
 
 // Side is what one colour's samples came to.

@@ -174,3 +174,30 @@ func TestShiftInterval(t *testing.T) {
 		t.Error("confidence 1 accepted")
 	}
 }
+
+// Samples so small that no test could find a difference at the
+// confidence level would pass every candidate: 3 a side at 0.95 (the most
+// extreme split has p = 2/C(6,3) = 0.1), 6 at 0.999 (2/C(12,6) = 0.0022).
+func TestOptionsRefuseSamplesTooSmallToJudge(t *testing.T) {
+	for _, tc := range []struct {
+		n          int
+		confidence float64
+		ok         bool
+	}{{3, 0.95, false}, {4, 0.95, true}, {4, 0.99, false}, {5, 0.99, true}, {6, 0.999, false}, {7, 0.999, true}} {
+		o := Defaults
+		o.MinSamples, o.Confidence = tc.n, tc.confidence
+		if err := o.Check(); (err == nil) != tc.ok {
+			t.Errorf("%d samples at %g: %v, want ok %v", tc.n, tc.confidence, err, tc.ok)
+		}
+		// The bound is what the tests give: both sides' most extreme samples.
+		base, cand := make([]float64, tc.n), make([]float64, tc.n)
+		for i := range base {
+			base[i], cand[i] = float64(i), float64(tc.n+i)
+		}
+		_, p, _ := MannWhitney(base, cand)
+		fp, _ := FisherExact(0, tc.n, tc.n, tc.n)
+		if (p < 1-tc.confidence) != tc.ok || (fp < 1-tc.confidence) != tc.ok {
+			t.Errorf("%d samples at %g: smallest p %g (Mann-Whitney), %g (Fisher)", tc.n, tc.confidence, p, fp)
+		}
+	}
+}
