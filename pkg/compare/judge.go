@@ -199,7 +199,7 @@ func (m Metric) judge(o Options) Metric {
 	case !(m.P < alpha):
 		m.Verdict = Pass
 		m.Reason = fmt.Sprintf("no significant difference (p = %s ≥ %s)", FormatP(m.P), trimFloat(math.Round(alpha*1e6)/1e6))
-	case !(m.Shift > 0):
+	case m.Shift < 0:
 		m.Verdict = Pass
 		m.Reason = fmt.Sprintf("candidate better (p = %s)", FormatP(m.P))
 	case m.Relative <= o.Tolerance:

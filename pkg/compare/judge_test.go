@@ -201,3 +201,23 @@ func TestOptionsRefuseSamplesTooSmallToJudge(t *testing.T) {
 		}
 	}
 }
+
+// A significant difference whose shift is nil (two fifths of the
+// candidate's requests 40 ms slower, its median the baseline's) is within
+// the tolerance: it passes, but the candidate is not "better".
+func TestSignificantWithoutShiftIsNotBetter(t *testing.T) {
+	base, cand := make([]float64, 100), make([]float64, 100)
+	for i := range base {
+		base[i], cand[i] = 0.05, 0.05
+		if i < 40 {
+			cand[i] = 0.09
+		}
+	}
+	m := Latency("latency", base, cand, Defaults)
+	if m.P >= 0.05 || m.Shift != 0 {
+		t.Fatalf("p %g, shift %g: want a significant difference without a shift", m.P, m.Shift)
+	}
+	if m.Verdict != Pass || strings.Contains(m.Reason, "better") {
+		t.Errorf("%s: %s; want a pass that does not call the candidate better", m.Verdict, m.Reason)
+	}
+}
