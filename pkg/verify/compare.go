@@ -69,7 +69,11 @@ func NewComparison(base, path string, requests, rate int, metrics, critical []st
 		if err != nil {
 			return nil, err
 		}
-		if green, _ := c.target("green"); green.String() == blue.String() {
+		green, err := c.target("green")
+		if err != nil {
+			return nil, err
+		}
+		if green.String() == blue.String() {
 			return nil, fmt.Errorf("%s names no colour: put {{.Color}} where the colour goes, or both colours are probed at one URL", base)
 		}
 	}

@@ -132,6 +132,8 @@ func TestNewComparisonRefuses(t *testing.T) {
 		{colour, []string{CompareLatency}, []string{CompareErrorRate}, compare.Defaults, "is not compared"},
 		{colour, []string{CompareLatency}, nil, compare.Options{Tolerance: 2, Confidence: 0.95, MinSamples: 50, PassScore: 95, MarginalScore: 75}, "tolerance"},
 		{colour, []string{CompareLatency}, nil, compare.Options{Tolerance: 0.1, Confidence: 95, MinSamples: 50, PassScore: 95, MarginalScore: 75}, "confidence"},
+		// A URL that renders for one colour only is refused, not a panic.
+		{`http://svc-{{if eq .Color "green"}}{{index .Color 99}}{{else}}blue{{end}}.ns`, []string{CompareLatency}, nil, compare.Defaults, "index out of range"},
 	} {
 		_, err := NewComparison(tc.base, "/", 100, 50, tc.metrics, tc.critical, tc.o)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
