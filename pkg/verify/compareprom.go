@@ -200,16 +200,21 @@ func (s *PrometheusSamples) read(ctx context.Context, v analysis.Vars, w time.Du
 	return out, nil
 }
 
-// scalar is a one-value query whose empty answer is 0.
+// scalar is a one-value query whose empty answer (or NaN) is 0. An
+// infinite or negative count is an error: no request count comes of it.
 func (s *PrometheusSamples) scalar(ctx context.Context, q string) (float64, error) {
 	vec, err := s.Prometheus.QueryVector(ctx, q)
 	if err != nil || len(vec) == 0 {
 		return 0, err
 	}
-	if f := vec[0].Value; !math.IsNaN(f) {
+	switch f := vec[0].Value; {
+	case math.IsNaN(f):
+		return 0, nil
+	case math.IsInf(f, 0) || f < 0:
+		return 0, fmt.Errorf("%w: %s gave %g, not a count", analysis.ErrBadQuery, q, f)
+	default:
 		return f, nil
 	}
-	return 0, nil
 }
 
 // spread turns a histogram's cumulative bucket counts into latencies: each

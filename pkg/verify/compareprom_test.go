@@ -253,3 +253,21 @@ func TestSpreadSkipsBadBounds(t *testing.T) {
 		t.Errorf("%d latencies, want 10", len(got))
 	}
 }
+
+// An infinite count (a broken counter) is no count: the comparison is
+// inconclusive, never judged on a request count Go's int conversion makes
+// up.
+func TestComparisonFromPrometheusInfiniteCount(t *testing.T) {
+	c, err := NewComparison("", "/", 100, 100, []string{CompareErrorRate}, nil, compare.Defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := staticPrometheus(t, map[string]promColour{"blue": {requests: math.Inf(1)}, "green": {requests: 100}})
+	if err := c.WithPrometheus(PrometheusSamples{Prometheus: p, RequestsMetric: "r", LatencyMetric: "l", Selector: `colour="{{.Color}}"`}); err != nil {
+		t.Fatal(err)
+	}
+	res := c.Run(context.Background(), analysis.Vars{Color: "green", Baseline: "blue"})
+	if len(res) != 1 || res[0].Status != analysis.Inconclusive || res[0].Err == nil || !strings.Contains(res[0].Err.Error(), "Inf") {
+		t.Fatalf("%+v, want inconclusive, saying the count is infinite", res)
+	}
+}
