@@ -131,6 +131,10 @@ func TestBadInput(t *testing.T) {
 		{Name: "compare-metrics through a metrics-selector of no colour", Set: map[string]string{"prometheus-url": prometheus.URL, "compare-metrics": "latency", "metrics-selector": `namespace="production"`}, Input: "metrics-selector"},
 		{Name: "compare-path without compare-metrics", Set: map[string]string{"preview-url": colourURL, "compare-path": "/api/quote"}, Input: "compare-path"},
 		{Name: "compare-critical without compare-metrics", Set: map[string]string{"preview-url": colourURL, "compare-critical": "latency"}, Input: "compare-critical"},
+		{Name: "verification max age in days", Set: map[string]string{"verify-key": publicKey(t), "verify-attestations": "verification", "verify-verification-max-age": "1d"}, Input: "verify-verification-max-age"},
+		{Name: "verification max age negative", Set: map[string]string{"verify-key": publicKey(t), "verify-attestations": "verification", "verify-verification-max-age": "-1h"}, Input: "verify-verification-max-age"},
+		{Name: "verification environment not a name", Set: map[string]string{"verify-key": publicKey(t), "verify-attestations": "verification", "verify-verification-environment": "staging; prod"}, Input: "verify-verification-environment"},
+		{Name: "verification without a key", Set: map[string]string{"verify-attestations": "verification", "verify-verification-environment": "staging"}, Input: "verify-attestations"},
 		{Name: "verification max age zero", Set: map[string]string{"verify-key": publicKey(t), "verify-attestations": "verification", "verify-verification-max-age": "0s"}, Input: "verify-verification-max-age"},
 		{Name: "verification environment without verification", Set: map[string]string{"verify-key": publicKey(t), "verify-verification-environment": "staging"}, Input: "verify-verification-environment"},
 	})
