@@ -421,7 +421,10 @@ func (p *promotion) prepare(ctx context.Context, liveDep *appsv1.Deployment) err
 		return nil
 	}
 	ph = p.begin("pre-promotion", -1)
-	if c.Preview != nil {
+	// A router that scales the colours (replicas) gives the candidate its
+	// first pods with its first step: before that there is nothing to
+	// check, and the step's analysis judges them.
+	if c.Preview != nil && replicas > 0 {
 		if err := c.Preview(ctx, p.cand); err != nil {
 			p.end(ph, "fail")
 			return fmt.Errorf("%w: pre-promotion health of %s: %w", ErrAborted, p.cand, err)
