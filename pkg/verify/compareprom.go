@@ -18,9 +18,10 @@ import (
 // PrometheusSamples takes a comparison's samples from the colours' live
 // traffic, as Prometheus recorded it over the window before each
 // measurement: the requests and their 5xx answers from a request counter
-// labelled with the status code, the latencies from a histogram. A colour
-// with fewer requests than the minimum is topped up by the probe (through
-// the comparison's URL, when it has one), and asked again.
+// labelled with the status code, the latencies from a histogram. When a
+// colour has fewer requests than the minimum, both colours are probed
+// instead (through the comparison's URL, when it has one): one source for
+// both sides.
 type PrometheusSamples struct {
 	Prometheus *analysis.Prometheus
 	// RequestsMetric is a counter with a code label; LatencyMetric a
@@ -29,9 +30,6 @@ type PrometheusSamples struct {
 	RequestsMetric, LatencyMetric, Selector string
 	// Window is how far back each measurement looks (10 s at the least).
 	Window time.Duration
-	// Settle bounds the wait for a top-up's requests to be scraped
-	// (default 30 s).
-	Settle time.Duration
 }
 
 // maxLatencySamples bounds the latencies a histogram gives a side: the
@@ -53,9 +51,6 @@ func (c *Comparison) WithPrometheus(s PrometheusSamples) error {
 		return fmt.Errorf("metrics selector: %w", err)
 	}
 	s.Window = max(s.Window, analysis.MinSLOWindow)
-	if s.Settle <= 0 {
-		s.Settle = 30 * time.Second
-	}
 	c.prom = &s
 	return nil
 }
@@ -64,67 +59,28 @@ func (c *Comparison) WithPrometheus(s PrometheusSamples) error {
 // minimum gets probe requests to make up the difference, and the window
 // widens to take them in once they are scraped.
 func (c *Comparison) fromPrometheus(ctx context.Context, v analysis.Vars) (b, k sample, query string, err error) {
-	bv := baselineVars(v)
 	most := max(maxLatencySamples, c.opts.MinSamples)
-	start := time.Now()
-	var topped []string
-	read := func() error {
-		w := c.prom.Window + time.Since(start)
-		var err error
-		if b, err = c.prom.read(ctx, bv, w, most); err == nil {
-			k, err = c.prom.read(ctx, v, w, most)
-		}
-		return err
+	if b, err = c.prom.read(ctx, baselineVars(v), c.prom.Window, most); err == nil {
+		k, err = c.prom.read(ctx, v, c.prom.Window, most)
 	}
-	if err := read(); err != nil {
+	if err != nil {
 		return b, k, "", err
 	}
-	short := func() bool { return b.requests < c.opts.MinSamples || k.requests < c.opts.MinSamples }
-	if short() && c.url != nil {
-		base, err := c.target(v.Baseline)
-		var cand = base
-		if err == nil {
-			cand, err = c.target(v.Color)
-		}
-		if err != nil {
-			return b, k, "", err
-		}
-		// A tenth more than missing, for requests a scrape has not yet seen.
-		need := func(s sample) int { return max(0, (c.opts.MinSamples-s.requests)*11/10+1) }
-		nb, nk := need(b), need(k)
-		if b.requests >= c.opts.MinSamples {
-			nb = 0
-		}
-		if k.requests >= c.opts.MinSamples {
-			nk = 0
-		}
-		var pb, pk sample
-		if err := c.probe(ctx, base, cand, nb, nk, &pb, &pk); err != nil {
-			return b, k, "", fmt.Errorf("%w: topping up: %w", analysis.ErrUnavailable, err)
-		}
-		if nb > 0 {
-			topped = append(topped, fmt.Sprintf("%d requests to %s (baseline)", nb, base))
-		}
-		if nk > 0 {
-			topped = append(topped, fmt.Sprintf("%d requests to %s (candidate)", nk, cand))
-		}
-		for deadline := time.Now().Add(c.prom.Settle); ; {
-			if err := read(); err != nil {
-				return b, k, "", err
-			}
-			if !short() || time.Now().After(deadline) {
-				break
-			}
-			if err := sleepCtx(ctx, time.Second); err != nil {
-				return b, k, "", err
-			}
-		}
+	window := c.prom.Window.Round(time.Second)
+	if b.requests >= c.opts.MinSamples && k.requests >= c.opts.MinSamples || c.url == nil {
+		return b, k, fmt.Sprintf("Prometheus, the last %s: %s and %s by colour", window, c.prom.RequestsMetric, c.prom.LatencyMetric), nil
 	}
-	query = fmt.Sprintf("Prometheus, the last %s: %s and %s by colour", (c.prom.Window + time.Since(start)).Round(time.Second), c.prom.RequestsMetric, c.prom.LatencyMetric)
-	if len(topped) > 0 {
-		query += "; topped up with " + strings.Join(topped, " and ")
+	// Too thin: the probe takes over for both colours. Topping up only the
+	// short one would judge it on probes of one path and the other on live
+	// traffic of every path (a blue-green candidate before the switch has
+	// no live traffic at all): one source for both, or the comparison is
+	// biased.
+	thin := fmt.Sprintf("live traffic too thin (%d baseline and %d candidate requests in the last %s; %d needed a side)", b.requests, k.requests, window, c.opts.MinSamples)
+	b, k, query, err = c.fromProbe(ctx, v)
+	if err != nil {
+		return b, k, "", fmt.Errorf("%s, and the probe failed: %w", thin, err)
 	}
-	return b, k, query, nil
+	return b, k, thin + ", so the probe's: " + query, nil
 }
 
 // baselineVars are v's for the baseline colour's series: its colour,
@@ -256,15 +212,4 @@ func spread(buckets []analysis.Sample, most int) []float64 {
 		low = high
 	}
 	return out
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

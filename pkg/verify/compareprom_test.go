@@ -72,47 +72,74 @@ func fakePrometheus(t *testing.T, counts map[string]*atomic.Int64, failures map[
 	return p
 }
 
-// Live traffic too thin for the minimum sample: the probe tops each colour
-// up, the comparison reads Prometheus again, and judges on what was
-// scraped. The candidate's 2 % errors (one in 50) show only once it is
-// topped up to 1,000 requests.
-func TestComparisonFromPrometheusTopsUp(t *testing.T) {
-	counts := map[string]*atomic.Int64{"blue": {}, "green": {}}
-	failures := map[string]*atomic.Int64{"blue": {}, "green": {}}
-	counts["blue"].Store(10)
-	counts["green"].Store(3)
-	serve := func(colour string, failEvery int64) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			if n := counts[colour].Add(1); failEvery > 0 && n%failEvery == 0 {
-				failures[colour].Add(1)
-				w.WriteHeader(http.StatusInternalServerError)
+// Live traffic enough on both sides: the comparison judges Prometheus'
+// counts, and the probe sends nothing. Too thin on one side (the candidate
+// has 3 requests): both colours are probed instead, 10 rounds of 100 to
+// reach the minimum of 1,000, never live traffic on one side and probes on
+// the other. The candidate's 2 % errors (one in 50) fail it either way.
+func TestComparisonFromPrometheus(t *testing.T) {
+	for _, tc := range []struct {
+		name                   string
+		blue, green, greenFail int64
+		probed                 bool
+	}{
+		{"live traffic", 5000, 5000, 100, false},
+		{"too thin, probed", 10000, 3, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			counts := map[string]*atomic.Int64{"blue": {}, "green": {}}
+			failures := map[string]*atomic.Int64{"blue": {}, "green": {}}
+			counts["blue"].Store(tc.blue)
+			counts["green"].Store(tc.green)
+			failures["green"].Store(tc.greenFail)
+			var probes atomic.Int64
+			serve := func(colour string, failEvery int64) http.HandlerFunc {
+				return func(w http.ResponseWriter, r *http.Request) {
+					probes.Add(1)
+					if n := counts[colour].Add(1); failEvery > 0 && n%failEvery == 0 {
+						failures[colour].Add(1)
+						w.WriteHeader(http.StatusInternalServerError)
+					}
+				}
 			}
-		}
-	}
-	o := compare.Defaults
-	o.MinSamples = 1000
-	c, err := NewComparison(colours(t, serve("blue", 0), serve("green", 50)), "/", 100, 1000,
-		[]string{CompareErrorRate}, []string{CompareErrorRate}, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WithPrometheus(PrometheusSamples{Prometheus: fakePrometheus(t, counts, failures), RequestsMetric: "http_requests_total",
-		LatencyMetric: "http_request_duration_seconds", Selector: `colour="{{.Color}}"`, Window: time.Minute, Settle: 5 * time.Second}); err != nil {
-		t.Fatal(err)
-	}
-	res := c.Run(context.Background(), analysis.Vars{Color: "green", Baseline: "blue"})
-	if len(res) != 1 || res[0].Comparison == nil {
-		t.Fatalf("%+v", res)
-	}
-	m := res[0].Comparison.Metrics[0]
-	if m.Baseline.Samples < 1000 || m.Candidate.Samples < 1000 || m.Verdict != compare.Fail || res[0].Status != analysis.Fail {
-		t.Fatalf("%d and %d samples, %s: want both topped up to 1,000 and the candidate's errors failing it", m.Baseline.Samples, m.Candidate.Samples, m.Reason)
-	}
-	if !strings.Contains(res[0].Query, "topped up with 1090 requests to") || !strings.Contains(res[0].Query, "1097 requests to") {
-		t.Errorf("query %q does not say how it topped up", res[0].Query)
-	}
-	if math.IsNaN(res[0].Value) || res[0].Value != 0 {
-		t.Errorf("score %v, want 0", res[0].Value)
+			o := compare.Defaults
+			o.MinSamples = 1000
+			c, err := NewComparison(colours(t, serve("blue", 0), serve("green", 50)), "/", 100, 2000,
+				[]string{CompareErrorRate}, []string{CompareErrorRate}, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.WithPrometheus(PrometheusSamples{Prometheus: fakePrometheus(t, counts, failures), RequestsMetric: "http_requests_total",
+				LatencyMetric: "http_request_duration_seconds", Selector: `colour="{{.Color}}"`, Window: time.Minute}); err != nil {
+				t.Fatal(err)
+			}
+			res := c.Run(context.Background(), analysis.Vars{Color: "green", Baseline: "blue"})
+			if len(res) != 1 || res[0].Comparison == nil {
+				t.Fatalf("%+v", res)
+			}
+			m := res[0].Comparison.Metrics[0]
+			if m.Verdict != compare.Fail || res[0].Status != analysis.Fail {
+				t.Fatalf("%s: want the candidate's errors failing it", m.Reason)
+			}
+			want := int(tc.blue)
+			if tc.probed {
+				want = 1000
+			}
+			if m.Baseline.Samples != want || (tc.probed && m.Candidate.Samples != 1000) {
+				t.Errorf("%d and %d samples, want %d and %v", m.Baseline.Samples, m.Candidate.Samples, want, map[bool]string{true: "1000", false: "live"}[tc.probed])
+			}
+			// 1,000 a side, and the check that each colour answers before
+			// each round.
+			if got := probes.Load(); (got > 0) != tc.probed || tc.probed && got != 2000+2*10 {
+				t.Errorf("%d probe requests; probed %v", got, tc.probed)
+			}
+			if tc.probed && (!strings.Contains(res[0].Query, "live traffic too thin (10000 baseline and 3 candidate requests") || !strings.Contains(res[0].Query, "10 rounds of 100")) {
+				t.Errorf("query %q does not say why and how it probed", res[0].Query)
+			}
+			if res[0].Value != 0 {
+				t.Errorf("score %v, want 0", res[0].Value)
+			}
+		})
 	}
 }
 
