@@ -119,9 +119,11 @@ func TestRealNodeCanaryAgainstBaseline(t *testing.T) {
 // are each colour's live requests, as the sandbox's Prometheus scraped
 // them from the pods (the chart annotates them), over the analysis
 // window.
-//   - v2-slow answers in 60 ms against v1's 50 ms; under the continuous
-//     probe's 200 requests a second, each colour has its hundreds of live
-//     requests, and the histograms' latencies fail the comparison;
+//   - v2-slow answers in 60 ms against v1's 50 ms, with no URL to probe
+//     the colours through: the comparison is inconclusive (too thin) until
+//     the candidate's live requests are scraped, then the continuous
+//     probe's 200 requests a second give each colour hundreds of them, and
+//     the histograms' latencies fail it;
 //   - v2, as fast as v1, under a probe of 15 requests a second: each
 //     colour's live traffic is short of the minimum of 200, so each
 //     comparison probes both colours through their own Services instead,
@@ -133,10 +135,15 @@ func TestRealNodeCanaryAgainstBaselineFromPrometheus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	preview := a.colourURLs(t)
-	canary := func(version string) rollout.Config {
+	// probe says whether the comparison may probe the colours when live
+	// traffic is too thin; without, it waits for live traffic.
+	canary := func(version string, probe bool) rollout.Config {
 		o := compare.Defaults
 		o.MinSamples = 200
+		preview := ""
+		if probe {
+			preview = a.colourURLs(t)
+		}
 		c, err := verify.NewComparison(preview, sampleapp.PathStrategy, 50, 200,
 			[]string{verify.CompareLatency, verify.CompareErrorRate}, []string{verify.CompareErrorRate}, o)
 		if err != nil {
@@ -156,7 +163,7 @@ func TestRealNodeCanaryAgainstBaselineFromPrometheus(t *testing.T) {
 	}
 
 	m := r.Probe(t)
-	res, err := rollout.Promote(ctx, canary("v2-slow"))
+	res, err := rollout.Promote(ctx, canary("v2-slow", false))
 	if !errors.Is(err, rollout.ErrAborted) || res.StepsCompleted != 0 {
 		logPhases(t, res)
 		t.Fatalf("the 20 %% slower release: %+v, %v; want it aborted at its first step", res, err)
@@ -166,13 +173,26 @@ func TestRealNodeCanaryAgainstBaselineFromPrometheus(t *testing.T) {
 	if lat.Verdict == compare.Pass || lat.Verdict == compare.Insufficient || lat.Relative < 0.1 {
 		t.Fatalf("the 20 %% slower release: latency %s (%s); want it judged worse beyond the tolerance", lat.Verdict, lat.Reason)
 	}
+	for _, ph := range res.Phases {
+		for _, ms := range ph.Measurements {
+			for _, mr := range ms {
+				switch {
+				case mr.Comparison == nil:
+				case !strings.HasPrefix(mr.Query, "Prometheus"):
+					t.Errorf("%s: %q; want samples from Prometheus alone", ph.Name, mr.Query)
+				case mr.Status == analysis.Pass:
+					t.Errorf("%s: a comparison passed the slow release: %s", ph.Name, mr.Comparison.Reason)
+				}
+			}
+		}
+	}
 	t.Logf("20 %% slower, from Prometheus: %s; latency %s on %d and %d requests: baseline %.1f ms, candidate %.1f ms",
 		rep.Reason, lat.Verdict, lat.Baseline.Samples, lat.Candidate.Samples, lat.Baseline.Value*1000, lat.Candidate.Value*1000)
 	rollouttest.Settle(t, m, "v1")
 	rollouttest.CheckProbe(t, "the slow canary, aborted", m, "v1", "v2-slow")
 
 	m = r.ProbeAtRate(t, 15)
-	res, err = rollout.Promote(ctx, canary("v2"))
+	res, err = rollout.Promote(ctx, canary("v2", true))
 	if err != nil || res.Outcome != rollout.Promoted {
 		logPhases(t, res)
 		t.Fatalf("the release as fast as v1: %+v, %v", res, err)
