@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +34,10 @@ type DeploymentStatus struct {
 	Revision           string    `json:"revision,omitempty"`
 	RolloutStarted     time.Time `json:"rollout_started,omitzero"`
 	Restarts           []Restart `json:"restarts,omitempty"`
+	// Images are what the current rollout's pods run, each container's
+	// image ID (repo@sha256:…, as the runtime resolved it) or, before the
+	// runtime reports one, its image as the pod asks for it.
+	Images []string `json:"images,omitempty"`
 	// Problems lists every reason the Deployment is not ready; empty means
 	// ready.
 	Problems []string `json:"problems,omitempty"`
@@ -76,7 +81,7 @@ func CheckDeployment(ctx context.Context, client kubernetes.Interface, namespace
 		return s, nil
 	}
 	s.RolloutStarted = rs.CreationTimestamp.Time
-	if s.Restarts, err = restarts(ctx, client, d, rs.UID); err != nil {
+	if s.Restarts, s.Images, err = podsOf(ctx, client, d, rs.UID); err != nil {
 		return s, err
 	}
 	for _, r := range s.Restarts {
@@ -85,13 +90,16 @@ func CheckDeployment(ctx context.Context, client kubernetes.Interface, namespace
 	return s, nil
 }
 
-func restarts(ctx context.Context, client kubernetes.Interface, d *appsv1.Deployment, rsUID types.UID) ([]Restart, error) {
+// podsOf reads the current rollout's pods (those of the ReplicaSet rsUID):
+// the containers that restarted, and the images they run.
+func podsOf(ctx context.Context, client kubernetes.Interface, d *appsv1.Deployment, rsUID types.UID) ([]Restart, []string, error) {
 	sel, _ := metav1.LabelSelectorAsSelector(d.Spec.Selector)
 	pods, err := client.CoreV1().Pods(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {
-		return nil, fmt.Errorf("listing pods of %s/%s: %w", d.Namespace, d.Name, err)
+		return nil, nil, fmt.Errorf("listing pods of %s/%s: %w", d.Namespace, d.Name, err)
 	}
 	var out []Restart
+	var images []string
 	for _, p := range pods.Items {
 		if !ownedBy(p.OwnerReferences, rsUID) {
 			continue
@@ -101,8 +109,30 @@ func restarts(ctx context.Context, client kubernetes.Interface, d *appsv1.Deploy
 				out = append(out, Restart{Pod: p.Name, Container: cs.Name, Count: cs.RestartCount})
 			}
 		}
+		for _, c := range p.Spec.Containers {
+			image := c.Image
+			for _, cs := range p.Status.ContainerStatuses {
+				if cs.Name == c.Name && cs.ImageID != "" {
+					image = cs.ImageID
+				}
+			}
+			if !slices.Contains(images, image) {
+				images = append(images, image)
+			}
+		}
 	}
-	return out, nil
+	return out, images, nil
+}
+
+// RunsDigest reports whether one of images (DeploymentStatus.Images) is
+// digest (sha256:…): an image ID or reference that ends in @digest.
+func RunsDigest(images []string, digest string) bool {
+	for _, img := range images {
+		if strings.HasSuffix(img, "@"+digest) {
+			return true
+		}
+	}
+	return false
 }
 
 func ownedBy(refs []metav1.OwnerReference, uid types.UID) bool {

@@ -114,3 +114,34 @@ func TestWaitDeployment(t *testing.T) {
 		t.Errorf("missing deployment: %v", err)
 	}
 }
+
+// The images are those of the current rollout's pods, by the image ID the
+// runtime resolved (a tag's digest), else as the pod asks for them.
+func TestCheckDeploymentImages(t *testing.T) {
+	const cur, old = "sha256:" + "aa" + "00000000000000000000000000000000000000000000000000000000000000", "sha256:" + "bb" + "00000000000000000000000000000000000000000000000000000000000000"
+	objs := rollout(3, 0)
+	for _, o := range objs {
+		p, ok := o.(*corev1.Pod)
+		if !ok {
+			continue
+		}
+		p.Spec.Containers = []corev1.Container{{Name: "app", Image: "registry.example/fx:1.2.3"}}
+		switch {
+		case p.Name == "fx-old-a":
+			p.Status.ContainerStatuses[0].ImageID = "registry.example/fx@" + old
+		case p.Name != "fx-new-c": // c has not reported its image ID yet
+			p.Status.ContainerStatuses[0].ImageID = "registry.example/fx@" + cur
+		}
+	}
+	s, err := CheckDeployment(context.Background(), fake.NewClientset(objs...), "ns", "fx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"registry.example/fx@" + cur, "registry.example/fx:1.2.3"}
+	if strings.Join(s.Images, " ") != strings.Join(want, " ") {
+		t.Fatalf("images %q, want %q", s.Images, want)
+	}
+	if !RunsDigest(s.Images, cur) || RunsDigest(s.Images, old) || RunsDigest([]string{"registry.example/fx:1.2.3"}, cur) {
+		t.Errorf("RunsDigest: the current digest must match, the old one and a tag must not")
+	}
+}

@@ -193,3 +193,11 @@ func StrategyColumns(t testing.TB, url string) string {
 	}
 	return cols
 }
+
+// Registry is the sandbox's registry: its host, and the credentials it
+// asks for (none when it asks for none).
+func Registry(t testing.TB) (host, user, password string) {
+	t.Helper()
+	s := sandbox.Get(t)
+	return s.Registry, s.RegistryUser, s.RegistryPassword
+}
