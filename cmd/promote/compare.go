@@ -40,6 +40,11 @@ func parseComparison(in *action.Inputs, preview, prometheus bool, selector strin
 		}
 	}
 	c.Options.Tolerance = in.Percent("compare-tolerance")
+	if d := in.Duration("compare-min-shift"); d < 0 {
+		in.Fail("compare-min-shift", "%s: want 0s or more", d)
+	} else {
+		c.Options.MinShift = d.Seconds()
+	}
 	if raw := in.String("compare-confidence"); raw != "" {
 		f, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
 		if err != nil || !(f > 0 && f < 1) {

@@ -28,8 +28,13 @@ type Options struct {
 	// Tolerance is how much worse than the baseline the candidate may be,
 	// relative to the baseline: 0.1 lets the median latency rise 10 %, and
 	// the error rate rise to 1.1 times the baseline's. A difference the
-	// test finds significant but within it is Marginal.
+	// test finds significant but within it passes.
 	Tolerance float64
+	// MinShift is the smallest latency shift, in the samples' unit
+	// (seconds), that can count against the candidate however large it is
+	// relative to the baseline: a service answering in 0.4 ms jitters by
+	// more than 10 % between two pods. 0 takes every shift.
+	MinShift float64
 	// Confidence is the level at which a difference counts as real: 0.95
 	// takes a p-value below 0.05.
 	Confidence float64
@@ -41,14 +46,17 @@ type Options struct {
 	PassScore, MarginalScore float64
 }
 
-// Defaults are Kayenta's and Spinnaker's figures, with a 10 % tolerance.
-var Defaults = Options{Tolerance: 0.1, Confidence: 0.95, MinSamples: 50, PassScore: 95, MarginalScore: 75}
+// Defaults are Kayenta's and Spinnaker's figures, with a 10 % tolerance
+// and a 1 ms smallest latency shift.
+var Defaults = Options{Tolerance: 0.1, MinShift: 0.001, Confidence: 0.95, MinSamples: 50, PassScore: 95, MarginalScore: 75}
 
 // Check refuses bounds a comparison cannot use.
 func (o Options) Check() error {
 	switch {
 	case !(o.Tolerance >= 0 && o.Tolerance <= 1):
 		return fmt.Errorf("tolerance %g: want 0 to 1 (0.1 lets the candidate be 10 %% worse than the baseline)", o.Tolerance)
+	case !(o.MinShift >= 0 && o.MinShift < 3600):
+		return fmt.Errorf("smallest shift %g: want 0 or more (seconds)", o.MinShift)
 	case !(o.Confidence > 0 && o.Confidence < 1):
 		return fmt.Errorf("confidence %g: want a level strictly between 0 and 1, such as 0.95", o.Confidence)
 	case o.MinSamples < 2:
@@ -205,6 +213,9 @@ func (m Metric) judge(o Options) Metric {
 	case m.Relative <= o.Tolerance:
 		m.Verdict = Pass
 		m.Reason = fmt.Sprintf("worse by %s, within the %s tolerance (p = %s)", percent(m.Relative), percent(o.Tolerance), FormatP(m.P))
+	case m.Kind == "latency" && m.Shift < o.MinShift:
+		m.Verdict = Pass
+		m.Reason = fmt.Sprintf("worse by %s, but by %s, under the %s that counts (p = %s)", percent(m.Relative), seconds(m.Shift), seconds(o.MinShift), FormatP(m.P))
 	case m.Low <= o.Tolerance:
 		m.Verdict = Marginal
 		m.Reason = fmt.Sprintf("worse by %s, beyond the %s tolerance, but the %s interval reaches %s (p = %s)",
@@ -351,6 +362,17 @@ func percent(r float64) string {
 		return "∞ % (the baseline had none)"
 	}
 	return trimFloat(math.Round(r*1000)/10) + " %"
+}
+
+// seconds writes a latency shift: "40 µs", "1.5 ms", "2 s".
+func seconds(v float64) string {
+	switch a := math.Abs(v); {
+	case a < 1e-3:
+		return trimFloat(math.Round(v*1e7)/10) + " µs"
+	case a < 1:
+		return trimFloat(math.Round(v*1e4)/10) + " ms"
+	}
+	return trimFloat(math.Round(v*1000)/1000) + " s"
 }
 
 func trimFloat(v float64) string { return fmt.Sprintf("%g", v) }

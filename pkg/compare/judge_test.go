@@ -130,6 +130,7 @@ func TestOptionsCheck(t *testing.T) {
 		{Tolerance: 1.5, Confidence: 0.95, MinSamples: 50, PassScore: 95, MarginalScore: 75},
 		{Tolerance: math.NaN(), Confidence: 0.95, MinSamples: 50, PassScore: 95, MarginalScore: 75},
 		{Tolerance: 0.1, Confidence: 1, MinSamples: 50, PassScore: 95, MarginalScore: 75},
+		{Tolerance: 0.1, MinShift: -0.001, Confidence: 0.95, MinSamples: 50, PassScore: 95, MarginalScore: 75},
 		{Tolerance: 0.1, Confidence: 0, MinSamples: 50, PassScore: 95, MarginalScore: 75},
 		{Tolerance: 0.1, Confidence: 0.95, MinSamples: 1, PassScore: 95, MarginalScore: 75},
 		{Tolerance: 0.1, Confidence: 0.95, MinSamples: 50, PassScore: 75, MarginalScore: 95},
@@ -219,5 +220,23 @@ func TestSignificantWithoutShiftIsNotBetter(t *testing.T) {
 	}
 	if m.Verdict != Pass || strings.Contains(m.Reason, "better") {
 		t.Errorf("%s: %s; want a pass that does not call the candidate better", m.Verdict, m.Reason)
+	}
+}
+
+// A sub-millisecond service's shifts are jitter: 20 % of 0.4 ms is 80 µs,
+// under the 1 ms that counts by default; with no smallest shift, it fails.
+func TestMinShift(t *testing.T) {
+	base, cand := latencies(21, 200, 0.0004), latencies(22, 200, 0.00048)
+	if m := Latency("latency", base, cand, Defaults); m.Verdict != Pass || !strings.Contains(m.Reason, "under the 1 ms that counts") {
+		t.Errorf("with the default smallest shift: %s (%s), want a pass under 1 ms", m.Verdict, m.Reason)
+	}
+	o := Defaults
+	o.MinShift = 0
+	if m := Latency("latency", base, cand, o); m.Verdict != Fail {
+		t.Errorf("with none: %s (%s), want fail", m.Verdict, m.Reason)
+	}
+	// Errors have no smallest shift: 2 % against none fails.
+	if m := ErrorRate("error-rate", 0, 500, 10, 500, Defaults); m.Verdict != Fail {
+		t.Errorf("errors: %s (%s), want fail", m.Verdict, m.Reason)
 	}
 }
