@@ -52,7 +52,7 @@ func parseComparison(in *action.Inputs, preview, prometheus bool, selector strin
 		}
 		c.Options.Confidence = f
 	}
-	c.Options.MinSamples = in.Int("compare-min-samples", 2, 100000)
+	c.Options.MinSamples = in.Int("compare-min-samples", 2, 10000)
 	if least := compare.SmallestSample(c.Options.Confidence); c.Options.MinSamples >= 2 && c.Options.MinSamples < least {
 		in.Fail("compare-min-samples", "%d: at compare-confidence %g no test on so few samples can find a difference, and every candidate would pass; want at least %d",
 			c.Options.MinSamples, c.Options.Confidence, least)

@@ -206,24 +206,24 @@ func (m Metric) judge(o Options) Metric {
 	switch {
 	case !(m.P < alpha):
 		m.Verdict = Pass
-		m.Reason = fmt.Sprintf("no significant difference (p = %s ≥ %s)", FormatP(m.P), trimFloat(math.Round(alpha*1e6)/1e6))
+		m.Reason = fmt.Sprintf("no significant difference (%s ≥ %s)", pIs(m.P), trimFloat(math.Round(alpha*1e6)/1e6))
 	case m.Shift < 0:
 		m.Verdict = Pass
-		m.Reason = fmt.Sprintf("candidate better (p = %s)", FormatP(m.P))
+		m.Reason = fmt.Sprintf("candidate better (%s)", pIs(m.P))
 	case m.Relative <= o.Tolerance:
 		m.Verdict = Pass
-		m.Reason = fmt.Sprintf("worse by %s, within the %s tolerance (p = %s)", percent(m.Relative), percent(o.Tolerance), FormatP(m.P))
+		m.Reason = fmt.Sprintf("worse by %s, within the %s tolerance (%s)", percent(m.Relative), percent(o.Tolerance), pIs(m.P))
 	case m.Kind == "latency" && m.Shift < o.MinShift:
 		m.Verdict = Pass
-		m.Reason = fmt.Sprintf("worse by %s, but by %s, under the %s that counts (p = %s)", percent(m.Relative), seconds(m.Shift), seconds(o.MinShift), FormatP(m.P))
+		m.Reason = fmt.Sprintf("worse by %s, but by %s, under the %s that counts (%s)", percent(m.Relative), seconds(m.Shift), seconds(o.MinShift), pIs(m.P))
 	case m.Low <= o.Tolerance:
 		m.Verdict = Marginal
-		m.Reason = fmt.Sprintf("worse by %s, beyond the %s tolerance, but the %s interval reaches %s (p = %s)",
-			percent(m.Relative), percent(o.Tolerance), percent(o.Confidence), percent(m.Low), FormatP(m.P))
+		m.Reason = fmt.Sprintf("worse by %s, beyond the %s tolerance, but the %s interval reaches %s (%s)",
+			percent(m.Relative), percent(o.Tolerance), percent(o.Confidence), percent(m.Low), pIs(m.P))
 	default:
 		m.Verdict = Fail
-		m.Reason = fmt.Sprintf("worse by %s (at least %s at %s confidence), beyond the %s tolerance (p = %s)",
-			percent(m.Relative), percent(m.Low), percent(o.Confidence), percent(o.Tolerance), FormatP(m.P))
+		m.Reason = fmt.Sprintf("worse by %s (at least %s at %s confidence), beyond the %s tolerance (%s)",
+			percent(m.Relative), percent(m.Low), percent(o.Confidence), percent(o.Tolerance), pIs(m.P))
 	}
 	return m
 }
@@ -373,6 +373,14 @@ func seconds(v float64) string {
 		return trimFloat(math.Round(v*1e4)/10) + " ms"
 	}
 	return trimFloat(math.Round(v*1000)/1000) + " s"
+}
+
+// pIs writes "p = 0.03", or "p < 0.0001".
+func pIs(p float64) string {
+	if f := FormatP(p); !strings.HasPrefix(f, "<") {
+		return "p = " + f
+	}
+	return "p " + FormatP(p)
 }
 
 func trimFloat(v float64) string { return fmt.Sprintf("%g", v) }
