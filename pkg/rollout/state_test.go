@@ -109,8 +109,8 @@ func TestMarkdownComparison(t *testing.T) {
 		"| 1 | canary vs baseline | fail | score 50 (fail) | ≥ 95 |",
 		"Canary against baseline, measurement 1: fail, score 50 < 75",
 		"| metric | baseline (samples) | candidate (samples) | test | statistic | p | shift | verdict |",
-		"| latency (median) | 50.5 ms (100) | 60.4 ms (100) | Mann-Whitney U | 10000 | < 0.0001 | +19.8 % (≥ +19.6 %) | fail |",
-		"| error-rate, critical | 0% (100) | 0% (100) | Fisher's exact | — | 1 | +0.0 % (≥ +0.0 %) | pass |",
+		"| latency (median) | 50.5 ms (100) | 60.4 ms (100) | Mann-Whitney U | 10000 | < 0.0001 | +19.8 % (≥ +19.6 %) | fail: worse by 19.8 % (at least 19.6 % at 95 % confidence), beyond the 10 % tolerance (p < 0.0001) |",
+		"| error-rate, critical | 0% (100) | 0% (100) | Fisher's exact | — | 1 | +0.0 % (≥ +0.0 %) | pass: no significant difference (p = 1 ≥ 0.05) |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("summary lacks %q:\n%s", want, md)
