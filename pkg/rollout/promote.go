@@ -423,8 +423,11 @@ func (p *promotion) prepare(ctx context.Context, liveDep *appsv1.Deployment) err
 	ph = p.begin("pre-promotion", -1)
 	// A router that scales the colours (replicas) gives the candidate its
 	// first pods with its first step: before that there is nothing to
-	// check, and the step's analysis judges them.
-	if c.Preview != nil && replicas > 0 {
+	// check, and the step's analysis judges them. Any other router sends
+	// traffic to the pods there are, none when the live colour has none:
+	// the check runs, and fails.
+	_, scales := c.router.(traffic.Scaler)
+	if c.Preview != nil && (replicas > 0 || !scales) {
 		if err := c.Preview(ctx, p.cand); err != nil {
 			p.end(ph, "fail")
 			return fmt.Errorf("%w: pre-promotion health of %s: %w", ErrAborted, p.cand, err)
@@ -432,7 +435,7 @@ func (p *promotion) prepare(ctx context.Context, liveDep *appsv1.Deployment) err
 	}
 	// The idle colour has traffic to measure only when the preview was
 	// exercised; without it the analysis waits for the first step.
-	if _, scales := c.router.(traffic.Scaler); c.Analysis != nil && c.Preview != nil && !scales {
+	if c.Analysis != nil && c.Preview != nil && !scales {
 		if err := c.measure(ctx, ph, p.cand, 0); err != nil {
 			p.end(ph, ph.Status)
 			return err
