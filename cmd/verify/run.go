@@ -223,10 +223,15 @@ func run(ctx context.Context, a *action.Action) error {
 // image, and says where in the outputs and the summary. When it fails
 // after a failed verify, the error tells both.
 func record(ctx context.Context, a *action.Action, r *Record, signer sign.Signer, rep *verify.Report) error {
-	if d := rep.Deployment; d != nil && !verify.RunsDigest(d.Images, r.Image.DigestStr()) {
+	if d := rep.Deployment; d != nil && !d.RunsDigest(r.Image.DigestStr()) {
 		// The record would say this digest was verified, while the pods
-		// checked run something else (a tag that moved, another release).
-		err := fmt.Errorf("not recorded: deployment %s/%s runs %s, not %s: this verify did not check the image to record", d.Namespace, d.Name, strings.Join(d.Images, ", "), r.Image.DigestStr())
+		// checked run something else (a tag that moved, another release),
+		// or nothing at all.
+		runs := "runs no started pod"
+		if len(d.Images) > 0 {
+			runs = "runs " + strings.Join(d.Images, ", ")
+		}
+		err := fmt.Errorf("not recorded: deployment %s/%s %s; each started pod of its rollout must run %s, or this verify did not check the image to record", d.Namespace, d.Name, runs, r.Image.DigestStr())
 		if !rep.Passed {
 			return fmt.Errorf("%w; and %w", rep.Err(), err)
 		}

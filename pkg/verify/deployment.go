@@ -38,6 +38,9 @@ type DeploymentStatus struct {
 	// image ID (repo@sha256:…, as the runtime resolved it) or, before the
 	// runtime reports one, its image as the pod asks for it.
 	Images []string `json:"images,omitempty"`
+	// pods are, for each pod of the current rollout, the image IDs its
+	// containers reported (none before they start).
+	pods [][]string
 	// Problems lists every reason the Deployment is not ready; empty means
 	// ready.
 	Problems []string `json:"problems,omitempty"`
@@ -81,7 +84,7 @@ func CheckDeployment(ctx context.Context, client kubernetes.Interface, namespace
 		return s, nil
 	}
 	s.RolloutStarted = rs.CreationTimestamp.Time
-	if s.Restarts, s.Images, err = podsOf(ctx, client, d, rs.UID); err != nil {
+	if s.Restarts, s.Images, s.pods, err = podsOf(ctx, client, d, rs.UID); err != nil {
 		return s, err
 	}
 	for _, r := range s.Restarts {
@@ -91,15 +94,17 @@ func CheckDeployment(ctx context.Context, client kubernetes.Interface, namespace
 }
 
 // podsOf reads the current rollout's pods (those of the ReplicaSet rsUID):
-// the containers that restarted, and the images they run.
-func podsOf(ctx context.Context, client kubernetes.Interface, d *appsv1.Deployment, rsUID types.UID) ([]Restart, []string, error) {
+// the containers that restarted, the images they run, and each pod's image
+// IDs.
+func podsOf(ctx context.Context, client kubernetes.Interface, d *appsv1.Deployment, rsUID types.UID) ([]Restart, []string, [][]string, error) {
 	sel, _ := metav1.LabelSelectorAsSelector(d.Spec.Selector)
 	pods, err := client.CoreV1().Pods(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {
-		return nil, nil, fmt.Errorf("listing pods of %s/%s: %w", d.Namespace, d.Name, err)
+		return nil, nil, nil, fmt.Errorf("listing pods of %s/%s: %w", d.Namespace, d.Name, err)
 	}
 	var out []Restart
 	var images []string
+	var ids [][]string
 	for _, p := range pods.Items {
 		if !ownedBy(p.OwnerReferences, rsUID) {
 			continue
@@ -109,30 +114,42 @@ func podsOf(ctx context.Context, client kubernetes.Interface, d *appsv1.Deployme
 				out = append(out, Restart{Pod: p.Name, Container: cs.Name, Count: cs.RestartCount})
 			}
 		}
+		var pod []string
 		for _, c := range p.Spec.Containers {
 			image := c.Image
 			for _, cs := range p.Status.ContainerStatuses {
 				if cs.Name == c.Name && cs.ImageID != "" {
 					image = cs.ImageID
+					pod = append(pod, cs.ImageID)
 				}
 			}
 			if !slices.Contains(images, image) {
 				images = append(images, image)
 			}
 		}
+		ids = append(ids, pod)
 	}
-	return out, images, nil
+	return out, images, ids, nil
 }
 
-// RunsDigest reports whether one of images (DeploymentStatus.Images) is
-// digest (sha256:…): an image ID or reference that ends in @digest.
-func RunsDigest(images []string, digest string) bool {
-	for _, img := range images {
-		if strings.HasSuffix(img, "@"+digest) {
-			return true
+// RunsDigest reports whether the current rollout runs digest (sha256:…):
+// at least one of its pods has a container whose image ID ends in @digest,
+// and every pod that runs anything has one. A tag that moved between two
+// pods' pulls leaves the rollout on two images, checked together; neither
+// is what it runs. Pods whose containers have not started are not
+// counted.
+func (s *DeploymentStatus) RunsDigest(digest string) bool {
+	runs := false
+	for _, ids := range s.pods {
+		if len(ids) == 0 {
+			continue
 		}
+		if !slices.ContainsFunc(ids, func(id string) bool { return strings.HasSuffix(id, "@"+digest) }) {
+			return false
+		}
+		runs = true
 	}
-	return false
+	return runs
 }
 
 func ownedBy(refs []metav1.OwnerReference, uid types.UID) bool {

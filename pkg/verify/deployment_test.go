@@ -141,7 +141,49 @@ func TestCheckDeploymentImages(t *testing.T) {
 	if strings.Join(s.Images, " ") != strings.Join(want, " ") {
 		t.Fatalf("images %q, want %q", s.Images, want)
 	}
-	if !RunsDigest(s.Images, cur) || RunsDigest(s.Images, old) || RunsDigest([]string{"registry.example/fx:1.2.3"}, cur) {
-		t.Errorf("RunsDigest: the current digest must match, the old one and a tag must not")
+	if !s.RunsDigest(cur) || s.RunsDigest(old) {
+		t.Errorf("RunsDigest: the current digest must match, the old one must not")
+	}
+}
+
+// Every pod of the current rollout that runs something must run the
+// digest: a tag that moved between two pods' pulls leaves the rollout on
+// two images, and verify checked both together, so neither is recorded.
+// A rollout with no pods records nothing either.
+func TestDeploymentRunsDigest(t *testing.T) {
+	const cur, other = "sha256:" + "aa" + "00000000000000000000000000000000000000000000000000000000000000", "sha256:" + "cc" + "00000000000000000000000000000000000000000000000000000000000000"
+	for _, tc := range []struct {
+		name string
+		ids  map[string]string // pod: its app container's image ID
+		want bool
+	}{
+		{"all on the digest", map[string]string{"fx-new-a": cur, "fx-new-b": cur}, true},
+		{"one not started yet", map[string]string{"fx-new-a": cur}, true},
+		{"a tag that moved", map[string]string{"fx-new-a": cur, "fx-new-b": other}, false},
+		{"none started", map[string]string{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			objs := rollout(2, 0)
+			for _, o := range objs {
+				if p, ok := o.(*corev1.Pod); ok {
+					p.Spec.Containers = []corev1.Container{{Name: "app", Image: "registry.example/fx:1.2.3"}, {Name: "proxy", Image: "registry.example/proxy:1"}}
+					p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app"}, {Name: "proxy"}}
+					if id, ok := tc.ids[p.Name]; ok {
+						p.Status.ContainerStatuses[0].ImageID = "docker-pullable://registry.example/fx@" + id
+						p.Status.ContainerStatuses[1].ImageID = "registry.example/proxy@sha256:" + strings.Repeat("dd", 32)
+					}
+				}
+			}
+			s, err := CheckDeployment(context.Background(), fake.NewClientset(objs...), "ns", "fx")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.RunsDigest(cur); got != tc.want {
+				t.Errorf("RunsDigest(%s) = %v, want %v (images %q)", cur[:12], got, tc.want, s.Images)
+			}
+		})
+	}
+	if (&DeploymentStatus{}).RunsDigest(cur) {
+		t.Error("a rollout with no pods runs the digest")
 	}
 }
