@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/fxplatform/deploy-actions/pkg/action"
 	"github.com/fxplatform/deploy-actions/pkg/analysis"
@@ -40,8 +41,8 @@ func parseComparison(in *action.Inputs, preview, prometheus bool, selector strin
 		}
 	}
 	c.Options.Tolerance = in.Percent("compare-tolerance")
-	if d := in.Duration("compare-min-shift"); d < 0 {
-		in.Fail("compare-min-shift", "%s: want 0s or more", d)
+	if d := in.Duration("compare-min-shift"); d < 0 || d >= time.Hour {
+		in.Fail("compare-min-shift", "%s: want 0s or more, under an hour (such as 1ms)", d)
 	} else {
 		c.Options.MinShift = d.Seconds()
 	}

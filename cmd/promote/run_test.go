@@ -125,6 +125,7 @@ func TestBadInput(t *testing.T) {
 		{Name: "compare-confidence not a number", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-confidence": "high"}, Input: "compare-confidence"},
 		{Name: "compare-min-shift negative", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-min-shift": "-1ms"}, Input: "compare-min-shift"},
 		{Name: "compare-min-shift not a duration", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-min-shift": "1"}, Input: "compare-min-shift"},
+		{Name: "compare-min-shift an hour", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-min-shift": "1h"}, Input: "compare-min-shift"},
 		{Name: "compare-min-samples 1", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-min-samples": "1"}, Input: "compare-min-samples"},
 		{Name: "compare-min-samples too few for any difference to be significant", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-min-samples": "3"}, Input: "compare-min-samples"},
 		{Name: "compare-min-samples too few at compare-confidence 0.999", Set: map[string]string{"preview-url": colourURL, "compare-metrics": "latency", "compare-min-samples": "6", "compare-confidence": "0.999"}, Input: "compare-min-samples"},

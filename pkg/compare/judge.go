@@ -56,7 +56,7 @@ func (o Options) Check() error {
 	case !(o.Tolerance >= 0 && o.Tolerance <= 1):
 		return fmt.Errorf("tolerance %g: want 0 to 1 (0.1 lets the candidate be 10 %% worse than the baseline)", o.Tolerance)
 	case !(o.MinShift >= 0 && o.MinShift < 3600):
-		return fmt.Errorf("smallest shift %g: want 0 or more (seconds)", o.MinShift)
+		return fmt.Errorf("smallest shift %g: want 0 or more seconds, under an hour", o.MinShift)
 	case !(o.Confidence > 0 && o.Confidence < 1):
 		return fmt.Errorf("confidence %g: want a level strictly between 0 and 1, such as 0.95", o.Confidence)
 	case o.MinSamples < 2:

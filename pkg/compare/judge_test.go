@@ -131,6 +131,7 @@ func TestOptionsCheck(t *testing.T) {
 		{Tolerance: math.NaN(), Confidence: 0.95, MinSamples: 50, PassScore: 95, MarginalScore: 75},
 		{Tolerance: 0.1, Confidence: 1, MinSamples: 50, PassScore: 95, MarginalScore: 75},
 		{Tolerance: 0.1, MinShift: -0.001, Confidence: 0.95, MinSamples: 50, PassScore: 95, MarginalScore: 75},
+		{Tolerance: 0.1, MinShift: 3600, Confidence: 0.95, MinSamples: 50, PassScore: 95, MarginalScore: 75},
 		{Tolerance: 0.1, Confidence: 0, MinSamples: 50, PassScore: 95, MarginalScore: 75},
 		{Tolerance: 0.1, Confidence: 0.95, MinSamples: 1, PassScore: 95, MarginalScore: 75},
 		{Tolerance: 0.1, Confidence: 0.95, MinSamples: 50, PassScore: 75, MarginalScore: 95},
