@@ -145,7 +145,7 @@ func comparisonTable(r *compare.Report) string {
 		if m.Critical {
 			name += ", critical"
 		}
-		rows = append(rows, []string{name, side(m.Baseline), side(m.Candidate), cmp.Or(m.Test, "—"), stat, compare.FormatP(m.P), shift, report.Escape(string(m.Verdict) + ": " + m.Reason)})
+		rows = append(rows, []string{name, side(m.Baseline), side(m.Candidate), cmp.Or(m.Test, "—"), stat, compare.FormatP(m.P), shift, string(m.Verdict) + ": " + m.Reason})
 	}
 	return report.Table([]string{"metric", "baseline (samples)", "candidate (samples)", "test", "statistic", "p", "shift", "verdict"}, rows)
 }
