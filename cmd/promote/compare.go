@@ -74,7 +74,7 @@ func parseComparison(in *action.Inputs, preview, prometheus bool, selector strin
 	}
 	c.Critical = critical
 	if !preview && !prometheus {
-		in.Fail("compare-metrics", "needs prometheus-url (the colours' live traffic), preview-url (probes of each colour), or both (live traffic, topped up by probes)")
+		in.Fail("compare-metrics", "needs prometheus-url (the colours' live traffic), preview-url (probes of each colour), or both (live traffic, or probes of both colours when it is too thin)")
 	}
 	if prometheus && analysis.CheckSelector(selector, analysis.SampleVars) == nil {
 		if err := verify.CheckCompareSelector(selector); err != nil {

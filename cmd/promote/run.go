@@ -534,8 +534,9 @@ func config(ctx context.Context, in Inputs, a *action.Action) (rollout.Config, e
 }
 
 // comparison is the canary-against-baseline analyzer of the compare-*
-// inputs: samples from Prometheus when there is one, topped up by probes
-// through preview-url when there is one.
+// inputs: samples from Prometheus when there is one, or, when its live
+// traffic is too thin, probes of both colours through preview-url when
+// there is one.
 func (in Inputs) comparison() (*verify.Comparison, error) {
 	c, err := verify.NewComparison(in.previewRaw, cmp.Or(in.Compare.Path, firstOr(in.HealthPaths, "/api/health")), in.ProbeRequests, probeRate,
 		in.Compare.Metrics, in.Compare.Critical, in.Compare.Options)

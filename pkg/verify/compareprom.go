@@ -55,9 +55,9 @@ func (c *Comparison) WithPrometheus(s PrometheusSamples) error {
 	return nil
 }
 
-// fromPrometheus reads both colours' samples; a colour short of the
-// minimum gets probe requests to make up the difference, and the window
-// widens to take them in once they are scraped.
+// fromPrometheus reads both colours' samples; when either is short of the
+// minimum and there is a URL to probe through, both colours' samples are
+// the probe's instead.
 func (c *Comparison) fromPrometheus(ctx context.Context, v analysis.Vars) (b, k sample, query string, err error) {
 	most := max(maxLatencySamples, c.opts.MinSamples)
 	if b, err = c.prom.read(ctx, baselineVars(v), c.prom.Window, most); err == nil {

@@ -143,7 +143,7 @@ func TestComparisonFromPrometheus(t *testing.T) {
 	}
 }
 
-// Nothing to top up with (no URL) and no traffic: insufficient data,
+// Nothing to probe through (no URL) and no traffic: insufficient data,
 // inconclusive, never a pass.
 func TestComparisonFromPrometheusWithoutTraffic(t *testing.T) {
 	counts := map[string]*atomic.Int64{"blue": {}, "green": {}}
