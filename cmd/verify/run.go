@@ -227,11 +227,11 @@ func record(ctx context.Context, a *action.Action, r *Record, signer sign.Signer
 		// The record would say this digest was verified, while the pods
 		// checked run something else (a tag that moved, another release),
 		// or nothing at all.
-		runs := "runs no started pod"
+		runs := "has no pod"
 		if len(d.Images) > 0 {
 			runs = "runs " + strings.Join(d.Images, ", ")
 		}
-		err := fmt.Errorf("not recorded: deployment %s/%s %s; each started pod of its rollout must run %s, or this verify did not check the image to record", d.Namespace, d.Name, runs, r.Image.DigestStr())
+		err := fmt.Errorf("not recorded: deployment %s/%s %s; each pod of its rollout must run %s, or this verify did not check the image to record", d.Namespace, d.Name, runs, r.Image.DigestStr())
 		if !rep.Passed {
 			return fmt.Errorf("%w; and %w", rep.Err(), err)
 		}

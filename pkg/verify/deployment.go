@@ -38,9 +38,8 @@ type DeploymentStatus struct {
 	// image ID (repo@sha256:…, as the runtime resolved it) or, before the
 	// runtime reports one, its image as the pod asks for it.
 	Images []string `json:"images,omitempty"`
-	// pods are, for each pod of the current rollout, the image IDs its
-	// containers reported (none before they start).
-	pods [][]string
+	// pods are the current rollout's pods' images, as Images.
+	pods []podImages
 	// Problems lists every reason the Deployment is not ready; empty means
 	// ready.
 	Problems []string `json:"problems,omitempty"`
@@ -96,7 +95,7 @@ func CheckDeployment(ctx context.Context, client kubernetes.Interface, namespace
 // podsOf reads the current rollout's pods (those of the ReplicaSet rsUID):
 // the containers that restarted, the images they run, and each pod's image
 // IDs.
-func podsOf(ctx context.Context, client kubernetes.Interface, d *appsv1.Deployment, rsUID types.UID) ([]Restart, []string, [][]string, error) {
+func podsOf(ctx context.Context, client kubernetes.Interface, d *appsv1.Deployment, rsUID types.UID) ([]Restart, []string, []podImages, error) {
 	sel, _ := metav1.LabelSelectorAsSelector(d.Spec.Selector)
 	pods, err := client.CoreV1().Pods(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {
@@ -104,7 +103,7 @@ func podsOf(ctx context.Context, client kubernetes.Interface, d *appsv1.Deployme
 	}
 	var out []Restart
 	var images []string
-	var ids [][]string
+	var perPod []podImages
 	for _, p := range pods.Items {
 		if !ownedBy(p.OwnerReferences, rsUID) {
 			continue
@@ -114,40 +113,47 @@ func podsOf(ctx context.Context, client kubernetes.Interface, d *appsv1.Deployme
 				out = append(out, Restart{Pod: p.Name, Container: cs.Name, Count: cs.RestartCount})
 			}
 		}
-		var pod []string
+		var pod podImages
 		for _, c := range p.Spec.Containers {
 			image := c.Image
 			for _, cs := range p.Status.ContainerStatuses {
 				if cs.Name == c.Name && cs.ImageID != "" {
-					image = cs.ImageID
-					pod = append(pod, cs.ImageID)
+					image, pod.resolved = cs.ImageID, true
 				}
 			}
+			pod.images = append(pod.images, image)
 			if !slices.Contains(images, image) {
 				images = append(images, image)
 			}
 		}
-		ids = append(ids, pod)
+		perPod = append(perPod, pod)
 	}
-	return out, images, ids, nil
+	return out, images, perPod, nil
+}
+
+// podImages are one pod's containers' images: the image ID of each that
+// reported one, else the image as the pod asks for it. resolved: the
+// runtime reported at least one image ID.
+type podImages struct {
+	images   []string
+	resolved bool
 }
 
 // RunsDigest reports whether the current rollout runs digest (sha256:…):
-// at least one of its pods has a container whose image ID ends in @digest,
-// and every pod that runs anything has one. A tag that moved between two
-// pods' pulls leaves the rollout on two images, checked together; neither
-// is what it runs. Pods whose containers have not started are not
-// counted.
+// each of its pods has a container on it (an image ID, or an image the pod
+// asks for by digest, that ends in @digest), and there is one such pod at
+// the least. A tag that moved between two pods' pulls leaves the rollout
+// on two images, checked together: neither is what it runs. A pod that
+// asks for a tag and has not resolved it yet is not counted.
 func (s *DeploymentStatus) RunsDigest(digest string) bool {
 	runs := false
-	for _, ids := range s.pods {
-		if len(ids) == 0 {
-			continue
-		}
-		if !slices.ContainsFunc(ids, func(id string) bool { return strings.HasSuffix(id, "@"+digest) }) {
+	for _, p := range s.pods {
+		switch {
+		case slices.ContainsFunc(p.images, func(img string) bool { return strings.HasSuffix(img, "@"+digest) }):
+			runs = true
+		case p.resolved:
 			return false
 		}
-		runs = true
 	}
 	return runs
 }

@@ -146,27 +146,34 @@ func TestCheckDeploymentImages(t *testing.T) {
 	}
 }
 
-// Every pod of the current rollout that runs something must run the
-// digest: a tag that moved between two pods' pulls leaves the rollout on
-// two images, and verify checked both together, so neither is recorded.
-// A rollout with no pods records nothing either.
+// Every pod of the current rollout must run the digest, by its image ID or,
+// before its containers start, by the image it asks for: a tag that moved
+// between two pods' pulls leaves the rollout on two images, and verify
+// checked both together, so neither is recorded. Pods that have not
+// resolved a tag yet are not counted; a rollout with none left records
+// nothing.
 func TestDeploymentRunsDigest(t *testing.T) {
 	const cur, other = "sha256:" + "aa" + "00000000000000000000000000000000000000000000000000000000000000", "sha256:" + "cc" + "00000000000000000000000000000000000000000000000000000000000000"
 	for _, tc := range []struct {
-		name string
-		ids  map[string]string // pod: its app container's image ID
-		want bool
+		name  string
+		image string            // the app container's, as the pod asks for it
+		ids   map[string]string // pod: its app container's image ID
+		want  bool
 	}{
-		{"all on the digest", map[string]string{"fx-new-a": cur, "fx-new-b": cur}, true},
-		{"one not started yet", map[string]string{"fx-new-a": cur}, true},
-		{"a tag that moved", map[string]string{"fx-new-a": cur, "fx-new-b": other}, false},
-		{"none started", map[string]string{}, false},
+		{"all on the digest", "registry.example/fx:1.2.3", map[string]string{"fx-new-a": cur, "fx-new-b": cur}, true},
+		{"one not started yet", "registry.example/fx:1.2.3", map[string]string{"fx-new-a": cur}, true},
+		{"a tag that moved", "registry.example/fx:1.2.3", map[string]string{"fx-new-a": cur, "fx-new-b": other}, false},
+		{"none started, by tag", "registry.example/fx:1.2.3", map[string]string{}, false},
+		// Pods that cannot start (a bad config, a pull refused) still ask
+		// for the digest: a failed verify of it is recorded.
+		{"none started, by digest", "registry.example/fx@" + cur, map[string]string{}, true},
+		{"by digest, another one running", "registry.example/fx@" + cur, map[string]string{"fx-new-a": other}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			objs := rollout(2, 0)
 			for _, o := range objs {
 				if p, ok := o.(*corev1.Pod); ok {
-					p.Spec.Containers = []corev1.Container{{Name: "app", Image: "registry.example/fx:1.2.3"}, {Name: "proxy", Image: "registry.example/proxy:1"}}
+					p.Spec.Containers = []corev1.Container{{Name: "app", Image: tc.image}, {Name: "proxy", Image: "registry.example/proxy:1"}}
 					p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app"}, {Name: "proxy"}}
 					if id, ok := tc.ids[p.Name]; ok {
 						p.Status.ContainerStatuses[0].ImageID = "docker-pullable://registry.example/fx@" + id
