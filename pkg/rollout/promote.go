@@ -427,7 +427,8 @@ func (p *promotion) prepare(ctx context.Context, liveDep *appsv1.Deployment) err
 	// traffic to the pods there are, none when the live colour has none:
 	// the check runs, and fails.
 	_, scales := c.router.(traffic.Scaler)
-	if c.Preview != nil && (replicas > 0 || !scales) {
+	checked := c.Preview != nil && (replicas > 0 || !scales)
+	if checked {
 		if err := c.Preview(ctx, p.cand); err != nil {
 			p.end(ph, "fail")
 			return fmt.Errorf("%w: pre-promotion health of %s: %w", ErrAborted, p.cand, err)
@@ -440,6 +441,11 @@ func (p *promotion) prepare(ctx context.Context, liveDep *appsv1.Deployment) err
 			p.end(ph, ph.Status)
 			return err
 		}
+	}
+	if !checked {
+		// Nothing judged the candidate here: the summary says so.
+		p.end(ph, "skipped")
+		return nil
 	}
 	p.end(ph, "pass")
 	return nil
