@@ -44,6 +44,9 @@ type Comparison struct {
 	opts     compare.Options
 	reach    time.Duration
 	prom     *PrometheusSamples
+	// probedAt is when the probe first took over from thin live traffic.
+	mu       sync.Mutex
+	probedAt time.Time
 }
 
 // NewComparison checks its arguments: base is a base URL naming the colour

@@ -59,6 +59,19 @@ func (c *Comparison) WithPrometheus(s PrometheusSamples) error {
 // minimum and there is a URL to probe through, both colours' samples are
 // the probe's instead.
 func (c *Comparison) fromPrometheus(ctx context.Context, v analysis.Vars) (b, k sample, query string, err error) {
+	window := c.prom.Window.Round(time.Second)
+	if at := c.probedSince(); !at.IsZero() {
+		// The probe's own requests are in the colours' series now, and
+		// in every window that reaches back to them: read from
+		// Prometheus, one colour would be judged on them and the other
+		// on live traffic. Once live traffic was too thin, the probe
+		// judges the rest of the run.
+		b, k, query, err = c.fromProbe(ctx, v)
+		if err == nil {
+			c.probed()
+		}
+		return b, k, fmt.Sprintf("probes since %s, when live traffic was too thin: %s", at.UTC().Format("15:04:05"), query), err
+	}
 	most := max(maxLatencySamples, c.opts.MinSamples)
 	if b, err = c.prom.read(ctx, baselineVars(v), c.prom.Window, most); err == nil {
 		k, err = c.prom.read(ctx, v, c.prom.Window, most)
@@ -66,7 +79,6 @@ func (c *Comparison) fromPrometheus(ctx context.Context, v analysis.Vars) (b, k 
 	if err != nil {
 		return b, k, "", err
 	}
-	window := c.prom.Window.Round(time.Second)
 	if b.requests >= c.opts.MinSamples && k.requests >= c.opts.MinSamples || c.url == nil {
 		return b, k, fmt.Sprintf("Prometheus, the last %s: %s and %s by colour", window, c.prom.RequestsMetric, c.prom.LatencyMetric), nil
 	}
@@ -80,7 +92,24 @@ func (c *Comparison) fromPrometheus(ctx context.Context, v analysis.Vars) (b, k 
 	if err != nil {
 		return b, k, "", fmt.Errorf("%s, and the probe failed: %w", thin, err)
 	}
+	c.probed()
 	return b, k, thin + ", so the probe's: " + query, nil
+}
+
+// probed notes that the probe took over from live traffic; probedSince says
+// when it first did, zero if never.
+func (c *Comparison) probed() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.probedAt.IsZero() {
+		c.probedAt = time.Now()
+	}
+}
+
+func (c *Comparison) probedSince() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.probedAt
 }
 
 // baselineVars are v's for the baseline colour's series: its colour,

@@ -139,6 +139,18 @@ func TestComparisonFromPrometheus(t *testing.T) {
 			if res[0].Value != 0 {
 				t.Errorf("score %v, want 0", res[0].Value)
 			}
+			if !tc.probed {
+				return
+			}
+			// The probe's requests are in the counters now (the candidate
+			// has 1,013): read from Prometheus, the candidate would be
+			// judged on them, the baseline on live traffic. The probe
+			// judges the rest of the run.
+			before := probes.Load()
+			again := c.Run(context.Background(), analysis.Vars{Color: "green", Baseline: "blue"})
+			if len(again) != 1 || !strings.HasPrefix(again[0].Query, "probes since ") || probes.Load()-before != 2020 {
+				t.Errorf("the next measurement: %q after %d probe requests; want the probe's again", again[0].Query, probes.Load()-before)
+			}
 		})
 	}
 }
