@@ -220,6 +220,10 @@ func (m Metric) judge(o Options) Metric {
 		m.Verdict = Marginal
 		m.Reason = fmt.Sprintf("worse by %s, beyond the %s tolerance, but the %s interval reaches %s (%s)",
 			percent(m.Relative), percent(o.Tolerance), percent(o.Confidence), percent(m.Low), pIs(m.P))
+	case m.Kind == "latency" && m.Low*m.Baseline.Value < o.MinShift:
+		m.Verdict = Marginal
+		m.Reason = fmt.Sprintf("worse by %s (%s), beyond the %s tolerance, but the %s interval reaches %s, under the %s that counts (%s)",
+			percent(m.Relative), seconds(m.Shift), percent(o.Tolerance), percent(o.Confidence), seconds(m.Low*m.Baseline.Value), seconds(o.MinShift), pIs(m.P))
 	default:
 		m.Verdict = Fail
 		m.Reason = fmt.Sprintf("worse by %s (at least %s at %s confidence), beyond the %s tolerance (%s)",

@@ -236,6 +236,12 @@ func TestMinShift(t *testing.T) {
 	if m := Latency("latency", base, cand, o); m.Verdict != Fail {
 		t.Errorf("with none: %s (%s), want fail", m.Verdict, m.Reason)
 	}
+	// 5.2 ms against 6.2 ms on 60 a side: 21 % worse, at least 14 % (beyond
+	// the tolerance), but the interval's low end is under 1 ms: marginal.
+	m := Latency("latency", latencies(23, 60, 0.005), latencies(24, 60, 0.0063), Defaults)
+	if m.Verdict != Marginal || m.Low <= Defaults.Tolerance || m.Low*m.Baseline.Value >= Defaults.MinShift || !strings.Contains(m.Reason, "under the 1 ms that counts") {
+		t.Errorf("%s (%s), low %g of %g: want marginal on the smallest shift alone", m.Verdict, m.Reason, m.Low, m.Baseline.Value)
+	}
 	// Errors have no smallest shift: 2 % against none fails.
 	if m := ErrorRate("error-rate", 0, 500, 10, 500, Defaults); m.Verdict != Fail {
 		t.Errorf("errors: %s (%s), want fail", m.Verdict, m.Reason)
