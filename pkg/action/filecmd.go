@@ -1,13 +1,14 @@
 package action
 
 import (
-	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/fxplatform/deploy-actions/pkg/action/filecmd"
 )
 
 // ErrDelimiterInValue is returned when a value contains the heredoc
@@ -52,44 +53,6 @@ func heredoc(name, value string) (string, error) {
 }
 
 // ReadFileCommands parses a runner file command ($GITHUB_OUTPUT and the
-// like) the way the runner does: "name=value" lines and "name<<DELIM"
-// heredocs. A later key overrides an earlier one. Tests use it to read what
-// an action wrote, exactly as the runner would.
-func ReadFileCommands(r io.Reader) (map[string]string, error) {
-	out := map[string]string{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 64*1024*1024)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" {
-			continue
-		}
-		eq := strings.Index(line, "=")
-		hd := strings.Index(line, "<<")
-		if eq >= 0 && (hd < 0 || eq < hd) {
-			out[line[:eq]] = line[eq+1:]
-			continue
-		}
-		if hd < 0 {
-			return nil, fmt.Errorf("invalid line %q", line)
-		}
-		name, delim := line[:hd], line[hd+2:]
-		if name == "" || delim == "" {
-			return nil, fmt.Errorf("invalid heredoc line %q", line)
-		}
-		var lines []string
-		closed := false
-		for sc.Scan() {
-			if sc.Text() == delim {
-				closed = true
-				break
-			}
-			lines = append(lines, sc.Text())
-		}
-		if !closed {
-			return nil, fmt.Errorf("heredoc %q: delimiter %q not found", name, delim)
-		}
-		out[name] = strings.Join(lines, "\n")
-	}
-	return out, sc.Err()
-}
+// like) the way the runner does (see filecmd.Read). Tests use it to read
+// what an action wrote, exactly as the runner would.
+func ReadFileCommands(r io.Reader) (map[string]string, error) { return filecmd.Read(r) }

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fxplatform/deploy-actions/pkg/action"
+	"github.com/fxplatform/deploy-actions/pkg/action/filecmd"
 	"github.com/fxplatform/deploy-actions/pkg/internal/sandbox"
 )
 
@@ -222,7 +222,7 @@ type metadata struct {
 // in CLI mode holds its outputs as name=value lines.
 func readMetadata(stdout string) (metadata, error) {
 	var md metadata
-	outs, err := action.ReadFileCommands(strings.NewReader(stdout))
+	outs, err := filecmd.Read(strings.NewReader(stdout))
 	if err != nil {
 		return md, fmt.Errorf("reading build-push's outputs: %w", err)
 	}
