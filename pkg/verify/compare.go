@@ -28,12 +28,14 @@ var CompareMetrics = []string{CompareLatency, CompareErrorRate}
 const CompareResultName = "canary vs baseline"
 
 // Comparison judges the candidate against the baseline colour, as Kayenta
-// does, without Prometheus: each Run probes both colours' own URLs at the
-// same time, at the same rate, and compares what came back (the latencies
-// by the Mann-Whitney U test, the failures by a test of two proportions).
-// When a round leaves a colour short of the minimum sample (thin probes,
-// or requests cut off), it probes again, up to what the minimum needs and
-// two rounds more; a comparison still short is inconclusive, never a pass.
+// does: the latencies by the Mann-Whitney U test, the failures by a test
+// of two proportions. Its samples are the colours' live requests in
+// Prometheus (WithPrometheus), or probes: each Run then probes both
+// colours' own URLs at the same time, at the same rate, in as many rounds
+// as the minimum sample needs and two more at the most (requests can be
+// cut off). A comparison still short is inconclusive, never a pass. A
+// Comparison belongs to one run: once live traffic was too thin, it
+// probes for the rest of it.
 type Comparison struct {
 	url      *template.Template
 	path     string
@@ -44,9 +46,9 @@ type Comparison struct {
 	opts     compare.Options
 	reach    time.Duration
 	prom     *PrometheusSamples
-	// probedAt is when the probe first took over from thin live traffic.
+
 	mu       sync.Mutex
-	probedAt time.Time
+	probedAt time.Time // when the probe first took over from thin live traffic
 }
 
 // NewComparison checks its arguments: base is a base URL naming the colour
