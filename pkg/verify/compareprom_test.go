@@ -43,33 +43,10 @@ func TestSpread(t *testing.T) {
 // histogram whose only bucket below +Inf holds them all.
 func fakePrometheus(t *testing.T, counts map[string]*atomic.Int64, failures map[string]*atomic.Int64) *analysis.Prometheus {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.FormValue("query")
-		colour := "blue"
-		if strings.Contains(q, `colour="green"`) {
-			colour = "green"
-		}
-		var result []map[string]any
-		value := func(labels map[string]string, v float64) map[string]any {
-			return map[string]any{"metric": labels, "value": []any{float64(time.Now().Unix()), fmt.Sprint(v)}}
-		}
+	return promServer(t, func(colour string) promColour {
 		n := float64(counts[colour].Load())
-		switch {
-		case strings.Contains(q, "_bucket"):
-			result = append(result, value(map[string]string{"le": "0.1"}, n), value(map[string]string{"le": "+Inf"}, n))
-		case strings.Contains(q, `code=~"5.."`):
-			result = append(result, value(map[string]string{}, float64(failures[colour].Load())))
-		default:
-			result = append(result, value(map[string]string{}, n))
-		}
-		json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{"resultType": "vector", "result": result}})
-	}))
-	t.Cleanup(srv.Close)
-	p, err := analysis.NewPrometheus(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+		return promColour{requests: n, failures: float64(failures[colour].Load()), buckets: map[string]float64{"0.1": n, "+Inf": n}}
+	})
 }
 
 // Live traffic enough on both sides: the comparison judges Prometheus'
@@ -181,12 +158,21 @@ type promColour struct {
 
 func staticPrometheus(t *testing.T, colours map[string]promColour) *analysis.Prometheus {
 	t.Helper()
+	return promServer(t, func(colour string) promColour { return colours[colour] })
+}
+
+// promServer is a Prometheus API answering each colour's three queries
+// (selected by colour="blue" or "green") with what figures gives: its
+// requests, its 5xx answers, and its cumulative latency buckets.
+func promServer(t *testing.T, figures func(colour string) promColour) *analysis.Prometheus {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.FormValue("query")
-		c := colours["blue"]
+		colour := "blue"
 		if strings.Contains(q, `colour="green"`) {
-			c = colours["green"]
+			colour = "green"
 		}
+		c := figures(colour)
 		var result []map[string]any
 		value := func(labels map[string]string, v float64) map[string]any {
 			return map[string]any{"metric": labels, "value": []any{float64(time.Now().Unix()), fmt.Sprint(v)}}
