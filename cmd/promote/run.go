@@ -488,11 +488,16 @@ func config(ctx context.Context, in Inputs, a *action.Action) (rollout.Config, e
 		PostPromotionWindow: in.PostPromotionWindow, ScaleDownDelay: in.ScaleDownDelay,
 		PauseAt: in.PauseAt, PauseTimeout: in.PauseTimeout,
 	}
-	if len(in.AnalysisChecks) > 0 || in.Alerts.Enabled() {
-		prom, err := analysis.NewPrometheus(in.PrometheusURL)
-		if err != nil {
+	// One client for the checks, the alert gate and the comparison.
+	var prom *analysis.Prometheus
+	if in.PrometheusURL != "" {
+		var err error
+		if prom, err = analysis.NewPrometheus(in.PrometheusURL); err != nil {
 			return rollout.Config{}, err
 		}
+	}
+	if len(in.AnalysisChecks) > 0 || in.Alerts.Enabled() {
+		var err error
 		if cfg.Alerts, err = in.Alerts.Check(prom); err != nil {
 			return rollout.Config{}, err
 		}
@@ -520,7 +525,7 @@ func config(ctx context.Context, in Inputs, a *action.Action) (rollout.Config, e
 		}
 	}
 	if len(in.Compare.Metrics) > 0 {
-		c, err := in.comparison()
+		c, err := in.comparison(prom)
 		if err != nil {
 			return rollout.Config{}, err
 		}
@@ -534,18 +539,14 @@ func config(ctx context.Context, in Inputs, a *action.Action) (rollout.Config, e
 }
 
 // comparison is the canary-against-baseline analyzer of the compare-*
-// inputs: samples from Prometheus when there is one, or, when its live
-// traffic is too thin, probes of both colours through preview-url when
-// there is one.
-func (in Inputs) comparison() (*verify.Comparison, error) {
+// inputs: samples from prom when there is one, or, when its live traffic
+// is too thin, probes of both colours through preview-url when there is
+// one.
+func (in Inputs) comparison(prom *analysis.Prometheus) (*verify.Comparison, error) {
 	c, err := verify.NewComparison(in.previewRaw, cmp.Or(in.Compare.Path, firstOr(in.HealthPaths, "/api/health")), in.ProbeRequests, probeRate,
 		in.Compare.Metrics, in.Compare.Critical, in.Compare.Options)
-	if err != nil || in.PrometheusURL == "" {
+	if err != nil || prom == nil {
 		return c, err
-	}
-	prom, err := analysis.NewPrometheus(in.PrometheusURL)
-	if err != nil {
-		return nil, err
 	}
 	return c, c.WithPrometheus(verify.PrometheusSamples{Prometheus: prom, RequestsMetric: in.RequestsMetric, LatencyMetric: in.LatencyMetric,
 		Selector: in.MetricsSelector, Window: in.AnalysisInterval})
