@@ -25,12 +25,7 @@ import (
 // cluster; a signed one passes the gate and deploy goes on to the cluster.
 func TestSignatureGate(t *testing.T) {
 	ctx := context.Background()
-	var requests atomic.Int32
-	cluster := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		http.Error(w, "no", http.StatusTeapot)
-	}))
-	defer cluster.Close()
+	cluster, requests := countingCluster(t)
 
 	host := scantest.StartRegistry(t)
 	signed := scantest.PushImage(t, host)
@@ -73,7 +68,7 @@ func TestSignatureGate(t *testing.T) {
 			for k, v := range tc.inputs {
 				inputs[k] = v
 			}
-			runGate(t, ctx, inputs, &requests, tc.wantRefusal)
+			runGate(t, ctx, inputs, requests, tc.wantRefusal)
 		})
 	}
 }
@@ -135,12 +130,7 @@ func pushOther(t *testing.T, host string) string {
 func TestKeylessGate(t *testing.T) {
 	ctx := context.Background()
 	const identity = "https://github.com/fxplatform/fx-platform/.github/workflows/release.yml@refs/tags/v1.2.3"
-	var requests atomic.Int32
-	cluster := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		http.Error(w, "no", http.StatusTeapot)
-	}))
-	defer cluster.Close()
+	cluster, requests := countingCluster(t)
 
 	ss := sigstoretest.Start(t, identity)
 	host := scantest.StartRegistry(t)
@@ -165,7 +155,7 @@ func TestKeylessGate(t *testing.T) {
 			runGate(t, ctx, map[string]string{"chart": testChart, "release": "fx-platform-staging", "image": signed.String(),
 				"kubeconfig": kubeconfigFor(cluster), "wait": "false",
 				"verify-certificate-identity": tc.identity, "verify-certificate-oidc-issuer": sigstoretest.Issuer,
-				"verify-fulcio-roots": ss.RootPEM(), "verify-rekor-public-key": ss.RekorKeyPEM(t)}, &requests, tc.wantRefusal)
+				"verify-fulcio-roots": ss.RootPEM(), "verify-rekor-public-key": ss.RekorKeyPEM(t)}, requests, tc.wantRefusal)
 		})
 	}
 }
@@ -176,12 +166,7 @@ func TestKeylessGate(t *testing.T) {
 // refused, saying why, before any request reaches the cluster.
 func TestVerificationGate(t *testing.T) {
 	ctx := context.Background()
-	var requests atomic.Int32
-	cluster := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		http.Error(w, "no", http.StatusTeapot)
-	}))
-	defer cluster.Close()
+	cluster, requests := countingCluster(t)
 
 	host := scantest.StartRegistry(t)
 	key, other := newKey(t), newKey(t)
@@ -244,7 +229,20 @@ func TestVerificationGate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			inputs := map[string]string{"chart": testChart, "release": "fx-platform-staging", "image": tc.image, "kubeconfig": kubeconfigFor(cluster), "wait": "false"}
 			maps.Copy(inputs, tc.inputs)
-			runGate(t, ctx, inputs, &requests, tc.wantRefusal)
+			runGate(t, ctx, inputs, requests, tc.wantRefusal)
 		})
 	}
+}
+
+// countingCluster is a stand-in for the cluster's API server that refuses
+// every request and counts them: the gate must refuse before any.
+func countingCluster(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var requests atomic.Int32
+	cluster := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.Error(w, "no", http.StatusTeapot)
+	}))
+	t.Cleanup(cluster.Close)
+	return cluster, &requests
 }
